@@ -1,1 +1,38 @@
-fn main() {}
+//! The `qlp` command line: check, test and (soon) evaluate content policies.
+
+mod cmd;
+mod render;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "qlp", version, about = "Policy-as-code for content-governance campaigns")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Parse and type-check policies; report every error.
+    Check(cmd::check::CheckArgs),
+    /// Run the `test` blocks of policies.
+    Test(cmd::test::TestArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Check(args) => cmd::check::run(&args),
+        Command::Test(args) => cmd::test::run(&args),
+    };
+    match result {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(2)
+        }
+    }
+}

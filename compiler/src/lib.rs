@@ -1,1 +1,65 @@
-//! placeholder
+//! qlp-compiler: from parsed `.qlp` files to a checked, typed [`Program`],
+//! and the reference interpreter that defines what a program means.
+//!
+//! Architecture invariants: the compiler does no IO (files come through a
+//! [`SourceLoader`]) and never panics on any input; the interpreter is the
+//! specification that every other engine must agree with.
+
+pub mod interp;
+pub mod load;
+pub mod outcome;
+pub mod policy_test;
+pub mod program;
+pub mod resolve;
+pub mod text;
+pub mod typeck;
+pub mod types;
+pub mod value;
+
+use std::path::PathBuf;
+
+use qlp_grammar::{Diagnostic, SourceMap};
+
+pub use load::{MemoryLoader, SourceLoader};
+pub use program::Program;
+pub use types::Type;
+pub use value::Value;
+
+/// The result of checking a set of policy files.
+pub struct Checked {
+    pub sources: SourceMap,
+    /// Every error and warning, in file order.
+    pub diagnostics: Vec<Diagnostic>,
+    /// The program, when there were no errors.
+    pub program: Option<Program>,
+}
+
+impl Checked {
+    pub fn has_errors(&self) -> bool {
+        self.diagnostics.iter().any(Diagnostic::is_error)
+    }
+}
+
+/// Loads, parses and type-checks `roots` and everything they import.
+pub fn check(roots: &[PathBuf], loader: &dyn SourceLoader) -> Checked {
+    let mut diagnostics = Vec::new();
+    let files = load::load(roots, loader, &mut diagnostics);
+    let scope = resolve::Scope::collect(&files, &mut diagnostics);
+    let mut checker = typeck::Checker::new(&scope, &files, loader);
+    checker.check_all();
+    diagnostics.append(&mut checker.diagnostics);
+    let mut program = checker.program;
+    diagnostics.sort_by_key(|d| (d.file, d.span.start));
+    let sources = files.sources.clone();
+    let has_errors = diagnostics.iter().any(Diagnostic::is_error);
+    let program = (!has_errors).then(|| {
+        program.sources = files.sources;
+        program.files = files.asts;
+        program
+    });
+    Checked {
+        sources,
+        diagnostics,
+        program,
+    }
+}

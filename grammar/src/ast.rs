@@ -178,6 +178,9 @@ pub enum CampaignProp {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeLit {
     pub micros: i64,
+    /// Written as a date alone (`2022-12-31`): as the end of a period it
+    /// includes that whole day.
+    pub date_only: bool,
     pub span: Span,
 }
 

@@ -76,6 +76,18 @@ impl Diagnostic {
         self
     }
 
+    /// Sets the label in place, for diagnostics already pushed to a list.
+    pub fn set_label(&mut self, label: impl Into<String>) -> &mut Self {
+        self.label = label.into();
+        self
+    }
+
+    /// Sets the help in place, for diagnostics already pushed to a list.
+    pub fn set_help(&mut self, help: impl Into<String>) -> &mut Self {
+        self.help = Some(help.into());
+        self
+    }
+
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

@@ -948,7 +948,11 @@ impl Builder {
     fn time_lit(&mut self, pair: Pair<'_, Rule>) -> Option<TimeLit> {
         let span = self.span(&pair);
         match parse_time(pair.as_str()) {
-            Ok(micros) => Some(TimeLit { micros, span }),
+            Ok(micros) => Some(TimeLit {
+                micros,
+                date_only: !pair.as_str().contains('T'),
+                span,
+            }),
             Err(message) => {
                 self.error("qlp::bad_time", span, message).help =
                     Some(String::from("write a date `2022-03-17` or a time `2022-03-17T08:00:00+08:00`"));

@@ -1,0 +1,377 @@
+//! The reference interpreter: a tree walk over the typed program. It is the
+//! executable specification of the language; the JIT must agree with it on
+//! every program and record.
+//!
+//! Run-time errors (integer overflow, division by zero, a float that does not
+//! fit an int) stop the rule they occur in: it does not fire, and the error
+//! is reported with the rule's name. Nothing here panics.
+
+use std::fmt;
+
+use qlp_grammar::ast::QuantifierKind;
+use qlp_grammar::Span;
+
+use crate::program::*;
+use crate::text::normalize;
+use crate::value::Value;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum EvalErrorKind {
+    Overflow,
+    DivisionByZero,
+    /// A float that is NaN or out of range where an int is needed.
+    OutOfRange,
+    /// A record does not match the program's schema (a bug in the caller).
+    BadRecord,
+}
+
+impl EvalErrorKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EvalErrorKind::Overflow => "integer overflow",
+            EvalErrorKind::DivisionByZero => "division by zero",
+            EvalErrorKind::OutOfRange => "number out of range",
+            EvalErrorKind::BadRecord => "record does not match the schema",
+        }
+    }
+}
+
+impl fmt::Display for EvalErrorKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A run-time error and the expression it happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EvalError {
+    pub kind: EvalErrorKind,
+    pub span: Span,
+}
+
+type Eval = Result<Value, EvalError>;
+
+pub struct Interpreter<'p> {
+    program: &'p Program,
+}
+
+impl<'p> Interpreter<'p> {
+    pub fn new(program: &'p Program) -> Interpreter<'p> {
+        Interpreter { program }
+    }
+
+    /// Evaluates a rule's condition on a record.
+    pub fn eval_rule(&self, rule: &RuleDef, record: &Value, now: i64) -> Result<bool, EvalError> {
+        self.eval_condition(&rule.when, rule.n_locals, record, now)
+    }
+
+    /// Evaluates an exemption's condition on a record.
+    pub fn eval_exempt(&self, exempt: &ExemptDef, record: &Value, now: i64) -> Result<bool, EvalError> {
+        self.eval_condition(&exempt.when, exempt.n_locals, record, now)
+    }
+
+    fn eval_condition(&self, when: &TExpr, n_locals: u32, record: &Value, now: i64) -> Result<bool, EvalError> {
+        let mut frame = vec![Value::Absent; (n_locals as usize).max(1)];
+        if let Some(slot) = frame.first_mut() {
+            *slot = record.clone();
+        }
+        match self.eval_expr(when, &mut frame, now)? {
+            Value::Bool(b) => Ok(b),
+            _ => Err(bad_record(when.span)),
+        }
+    }
+
+    /// Evaluates an expression with the given local slots.
+    pub fn eval_expr(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64) -> Eval {
+        let span = expr.span;
+        match &expr.kind {
+            TExprKind::Const(value) => Ok(value.clone()),
+            TExprKind::Now => Ok(Value::Time(now)),
+            TExprKind::Local(slot) => frame.get(*slot as usize).cloned().ok_or(bad_record(span)),
+            TExprKind::Field(base, index) => match self.eval_expr(base, frame, now)? {
+                Value::Record(fields) => fields.get(*index as usize).cloned().ok_or(bad_record(span)),
+                _ => Err(bad_record(span)),
+            },
+            TExprKind::Unwrap(inner) => match self.eval_expr(inner, frame, now)? {
+                Value::Absent => Err(bad_record(span)),
+                value => Ok(value),
+            },
+            TExprKind::Not(inner) => Ok(Value::Bool(!self.bool(inner, frame, now)?)),
+            TExprKind::Neg(inner, _) => match self.eval_expr(inner, frame, now)? {
+                Value::Int(v) => v.checked_neg().map(Value::Int).ok_or(overflow(span)),
+                Value::Float(v) => Ok(Value::Float(-v)),
+                Value::Duration(v) => v.checked_neg().map(Value::Duration).ok_or(overflow(span)),
+                _ => Err(bad_record(span)),
+            },
+            TExprKind::And(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? && self.bool(b, frame, now)?)),
+            TExprKind::Or(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? || self.bool(b, frame, now)?)),
+            TExprKind::Arith(op, a, b) => {
+                let a = self.eval_expr(a, frame, now)?;
+                let b = self.eval_expr(b, frame, now)?;
+                arith(*op, &a, &b, span)
+            }
+            TExprKind::Compare(op, _, a, b) => {
+                let a = self.eval_expr(a, frame, now)?;
+                let b = self.eval_expr(b, frame, now)?;
+                compare(*op, &a, &b, span).map(Value::Bool)
+            }
+            TExprKind::Coalesce(a, b) => match self.eval_expr(a, frame, now)? {
+                Value::Absent => self.eval_expr(b, frame, now),
+                value => Ok(value),
+            },
+            TExprKind::IsSome(inner, negated) => {
+                let present = !self.eval_expr(inner, frame, now)?.is_absent();
+                Ok(Value::Bool(present != *negated))
+            }
+            TExprKind::In(_, needle, list) => {
+                let needle = self.eval_expr(needle, frame, now)?;
+                // A list literal is evaluated element by element, stopping at the first match.
+                if let TExprKind::List(items) = &list.kind {
+                    for item in items {
+                        let item = self.eval_expr(item, frame, now)?;
+                        if compare(CmpOp::Eq, &needle, &item, span)? {
+                            return Ok(Value::Bool(true));
+                        }
+                    }
+                    return Ok(Value::Bool(false));
+                }
+                match self.eval_expr(list, frame, now)? {
+                    Value::List(items) => {
+                        for item in items.iter() {
+                            if compare(CmpOp::Eq, &needle, item, span)? {
+                                return Ok(Value::Bool(true));
+                            }
+                        }
+                        Ok(Value::Bool(false))
+                    }
+                    _ => Err(bad_record(span)),
+                }
+            }
+            TExprKind::HasAny(text, set) => {
+                let text = self.string(text, frame, now)?;
+                let matcher = &self.keyword_set(*set, span)?.matcher;
+                Ok(Value::Bool(matcher.is_match_normalized(&normalize(&text))))
+            }
+            TExprKind::Matches(text, regex) => {
+                let text = self.string(text, frame, now)?;
+                let regex = self.program.regexes.get(regex.index()).ok_or(bad_record(span))?;
+                Ok(Value::Bool(regex.is_match(&text)))
+            }
+            TExprKind::If(cond, then, otherwise) => {
+                if self.bool(cond, frame, now)? {
+                    self.eval_expr(then, frame, now)
+                } else {
+                    self.eval_expr(otherwise, frame, now)
+                }
+            }
+            TExprKind::Let(slot, value, body) => {
+                let value = self.eval_expr(value, frame, now)?;
+                set_slot(frame, *slot, value);
+                self.eval_expr(body, frame, now)
+            }
+            TExprKind::Call(fn_id, args) => {
+                let def = self.program.fns.get(fn_id.index()).ok_or(bad_record(span))?;
+                let mut callee = vec![Value::Absent; def.n_locals as usize];
+                for (i, arg) in args.iter().enumerate() {
+                    let value = self.eval_expr(arg, frame, now)?;
+                    set_slot(&mut callee, i as u32, value);
+                }
+                self.eval_expr(&def.body, &mut callee, now)
+            }
+            TExprKind::Builtin(builtin, args) => self.builtin(*builtin, args, frame, now, span),
+            TExprKind::Quantifier(kind, slot, list, predicate) => {
+                let Value::List(items) = self.eval_expr(list, frame, now)? else {
+                    return Err(bad_record(span));
+                };
+                let mut count: i64 = 0;
+                for item in items.iter() {
+                    set_slot(frame, *slot, item.clone());
+                    let holds = self.bool(predicate, frame, now)?;
+                    match kind {
+                        QuantifierKind::Any if holds => return Ok(Value::Bool(true)),
+                        QuantifierKind::All if !holds => return Ok(Value::Bool(false)),
+                        QuantifierKind::Count if holds => count += 1,
+                        _ => {}
+                    }
+                }
+                Ok(match kind {
+                    QuantifierKind::Any => Value::Bool(false),
+                    QuantifierKind::All => Value::Bool(true),
+                    QuantifierKind::Count => Value::Int(count),
+                })
+            }
+            TExprKind::List(items) => {
+                let mut values = Vec::with_capacity(items.len());
+                for item in items {
+                    values.push(self.eval_expr(item, frame, now)?);
+                }
+                Ok(Value::List(values.into()))
+            }
+        }
+    }
+
+    fn keyword_set(&self, set: KeywordSetId, span: Span) -> Result<&'p KeywordSet, EvalError> {
+        self.program.keyword_sets.get(set.index()).ok_or(bad_record(span))
+    }
+
+    fn bool(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64) -> Result<bool, EvalError> {
+        match self.eval_expr(expr, frame, now)? {
+            Value::Bool(b) => Ok(b),
+            _ => Err(bad_record(expr.span)),
+        }
+    }
+
+    fn string(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64) -> Result<std::sync::Arc<str>, EvalError> {
+        match self.eval_expr(expr, frame, now)? {
+            Value::Str(s) => Ok(s),
+            _ => Err(bad_record(expr.span)),
+        }
+    }
+
+    fn builtin(&self, builtin: Builtin, args: &[TExpr], frame: &mut Vec<Value>, now: i64, span: Span) -> Eval {
+        let mut values = Vec::with_capacity(args.len());
+        for arg in args {
+            values.push(self.eval_expr(arg, frame, now)?);
+        }
+        let bad = || bad_record(span);
+        Ok(match (builtin, values.as_slice()) {
+            (Builtin::StrLen, [Value::Str(s)]) => Value::Int(s.chars().count() as i64),
+            (Builtin::ListLen, [Value::List(items)]) => Value::Int(items.len() as i64),
+            (Builtin::Lower, [Value::Str(s)]) => Value::str(&s.to_lowercase()),
+            (Builtin::Upper, [Value::Str(s)]) => Value::str(&s.to_uppercase()),
+            (Builtin::Trim, [Value::Str(s)]) => Value::str(s.trim()),
+            (Builtin::Contains, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.contains(&**part)),
+            (Builtin::StartsWith, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.starts_with(&**part)),
+            (Builtin::EndsWith, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.ends_with(&**part)),
+            (Builtin::ToFloat, [Value::Int(v)]) => Value::Float(*v as f64),
+            (Builtin::ToInt, [Value::Float(v)]) => Value::Int(float_to_int(*v).ok_or(EvalError {
+                kind: EvalErrorKind::OutOfRange,
+                span,
+            })?),
+            (Builtin::IntAbs, [Value::Int(v)]) => Value::Int(v.checked_abs().ok_or(overflow(span))?),
+            (Builtin::FloatAbs, [Value::Float(v)]) => Value::Float(v.abs()),
+            (Builtin::Min(_), [a, b]) => {
+                if compare(CmpOp::Le, a, b, span)? {
+                    a.clone()
+                } else {
+                    b.clone()
+                }
+            }
+            (Builtin::Max(_), [a, b]) => {
+                if compare(CmpOp::Ge, a, b, span)? {
+                    a.clone()
+                } else {
+                    b.clone()
+                }
+            }
+            (Builtin::CountMatches(set), [Value::Str(s)]) => {
+                let matcher = &self.keyword_set(set, span)?.matcher;
+                Value::Int(matcher.distinct_matches_normalized(&normalize(s)).len() as i64)
+            }
+            _ => return Err(bad()),
+        })
+    }
+}
+
+/// Truncates toward zero; `None` for NaN and values outside `i64`.
+pub fn float_to_int(v: f64) -> Option<i64> {
+    // -2^63 is exact in f64; 2^63 is the first value past i64::MAX.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if v.is_nan() || v >= LIMIT || v < -LIMIT {
+        None
+    } else {
+        Some(v.trunc() as i64)
+    }
+}
+
+fn set_slot(frame: &mut Vec<Value>, slot: u32, value: Value) {
+    let slot = slot as usize;
+    if frame.len() <= slot {
+        frame.resize(slot + 1, Value::Absent);
+    }
+    if let Some(place) = frame.get_mut(slot) {
+        *place = value;
+    }
+}
+
+fn bad_record(span: Span) -> EvalError {
+    EvalError {
+        kind: EvalErrorKind::BadRecord,
+        span,
+    }
+}
+
+fn overflow(span: Span) -> EvalError {
+    EvalError {
+        kind: EvalErrorKind::Overflow,
+        span,
+    }
+}
+
+fn division_by_zero(span: Span) -> EvalError {
+    EvalError {
+        kind: EvalErrorKind::DivisionByZero,
+        span,
+    }
+}
+
+fn arith(op: ArithOp, a: &Value, b: &Value, span: Span) -> Eval {
+    use ArithOp::*;
+    let int = |r: Option<i64>| r.map(Value::Int).ok_or(overflow(span));
+    let dur = |r: Option<i64>| r.map(Value::Duration).ok_or(overflow(span));
+    let time = |r: Option<i64>| r.map(Value::Time).ok_or(overflow(span));
+    match (op, a, b) {
+        (IntAdd, Value::Int(x), Value::Int(y)) => int(x.checked_add(*y)),
+        (IntSub, Value::Int(x), Value::Int(y)) => int(x.checked_sub(*y)),
+        (IntMul, Value::Int(x), Value::Int(y)) => int(x.checked_mul(*y)),
+        (IntDiv | IntRem, Value::Int(_), Value::Int(0)) => Err(division_by_zero(span)),
+        (IntDiv, Value::Int(x), Value::Int(y)) => int(x.checked_div(*y)),
+        (IntRem, Value::Int(x), Value::Int(y)) => int(x.checked_rem(*y)),
+        (FloatAdd, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x + y)),
+        (FloatSub, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x - y)),
+        (FloatMul, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x * y)),
+        (FloatDiv | FloatRem, Value::Float(_), Value::Float(y)) if *y == 0.0 => Err(division_by_zero(span)),
+        (FloatDiv, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x / y)),
+        (FloatRem, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x % y)),
+        (Concat, Value::Str(x), Value::Str(y)) => {
+            let mut s = String::with_capacity(x.len() + y.len());
+            s.push_str(x);
+            s.push_str(y);
+            Ok(Value::str(&s))
+        }
+        (TimeAddDuration, Value::Time(t), Value::Duration(d)) => time(t.checked_add(*d)),
+        (TimeSubDuration, Value::Time(t), Value::Duration(d)) => time(t.checked_sub(*d)),
+        (TimeSubTime, Value::Time(x), Value::Time(y)) => dur(x.checked_sub(*y)),
+        (DurationAdd, Value::Duration(x), Value::Duration(y)) => dur(x.checked_add(*y)),
+        (DurationSub, Value::Duration(x), Value::Duration(y)) => dur(x.checked_sub(*y)),
+        (DurationMulInt, Value::Duration(x), Value::Int(y)) => dur(x.checked_mul(*y)),
+        (DurationDivInt, Value::Duration(_), Value::Int(0)) => Err(division_by_zero(span)),
+        (DurationDivInt, Value::Duration(x), Value::Int(y)) => dur(x.checked_div(*y)),
+        _ => Err(bad_record(span)),
+    }
+}
+
+/// Compares two scalars. Floats compare as IEEE 754 (NaN is unequal to everything).
+fn compare(op: CmpOp, a: &Value, b: &Value, span: Span) -> Result<bool, EvalError> {
+    use std::cmp::Ordering;
+    let ordering: Option<Ordering> = match (a, b) {
+        (Value::Bool(x), Value::Bool(y)) => Some(x.cmp(y)),
+        (Value::Int(x), Value::Int(y))
+        | (Value::Time(x), Value::Time(y))
+        | (Value::Duration(x), Value::Duration(y)) => Some(x.cmp(y)),
+        (Value::Float(x), Value::Float(y)) => x.partial_cmp(y),
+        (Value::Str(x), Value::Str(y)) => Some(x.cmp(y)),
+        (Value::Enum(x), Value::Enum(y)) => Some(x.cmp(y)),
+        _ => return Err(bad_record(span)),
+    };
+    Ok(match (op, ordering) {
+        (CmpOp::Ne, None) => true,
+        (_, None) => false,
+        (CmpOp::Eq, Some(o)) => o == Ordering::Equal,
+        (CmpOp::Ne, Some(o)) => o != Ordering::Equal,
+        (CmpOp::Lt, Some(o)) => o == Ordering::Less,
+        (CmpOp::Le, Some(o)) => o != Ordering::Greater,
+        (CmpOp::Gt, Some(o)) => o == Ordering::Greater,
+        (CmpOp::Ge, Some(o)) => o != Ordering::Less,
+    })
+}

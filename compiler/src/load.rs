@@ -1,0 +1,280 @@
+//! Loading a program's files: roots, then everything they import, through a
+//! [`SourceLoader`] so that the compiler itself does no IO.
+
+use std::collections::HashMap;
+use std::path::{Component, Path, PathBuf};
+
+use qlp_grammar::ast::{self, Item};
+use qlp_grammar::{parse_file, Diagnostic, FileId, SourceMap, Span};
+
+/// Reads files for the compiler. The runtime provides one over the file
+/// system; tests use [`MemoryLoader`].
+pub trait SourceLoader {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+}
+
+/// Files held in memory, by path.
+#[derive(Debug, Default, Clone)]
+pub struct MemoryLoader {
+    files: HashMap<PathBuf, Vec<u8>>,
+}
+
+impl MemoryLoader {
+    pub fn new() -> MemoryLoader {
+        MemoryLoader::default()
+    }
+
+    pub fn with(mut self, path: impl Into<PathBuf>, text: impl Into<Vec<u8>>) -> MemoryLoader {
+        self.files.insert(clean_path(&path.into()), text.into());
+        self
+    }
+}
+
+impl SourceLoader for MemoryLoader {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        self.files
+            .get(&clean_path(path))
+            .cloned()
+            .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+}
+
+/// The files of a program, parsed, with their import edges.
+#[derive(Debug, Default)]
+pub struct LoadedFiles {
+    pub sources: SourceMap,
+    pub asts: Vec<ast::File>,
+    pub paths: Vec<PathBuf>,
+    /// For each file, the files it imports and where.
+    pub imports: Vec<Vec<(FileId, Span)>>,
+}
+
+impl LoadedFiles {
+    pub fn path(&self, file: FileId) -> Option<&Path> {
+        self.paths.get(file.0 as usize).map(PathBuf::as_path)
+    }
+
+    /// Each file together with every file it imports, directly or not.
+    pub fn visible_files(&self, file: FileId) -> Vec<FileId> {
+        let mut seen = vec![file];
+        let mut stack = vec![file];
+        while let Some(current) = stack.pop() {
+            for (imported, _) in self.imports.get(current.0 as usize).into_iter().flatten() {
+                if !seen.contains(imported) {
+                    seen.push(*imported);
+                    stack.push(*imported);
+                }
+            }
+        }
+        seen
+    }
+}
+
+/// Removes `.` and resolves `..` lexically, so one file has one key.
+pub fn clean_path(path: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for component in path.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                if !out.pop() {
+                    out.push("..");
+                }
+            }
+            other => out.push(other),
+        }
+    }
+    out
+}
+
+/// Decodes a file's bytes, or says where it stops being UTF-8.
+pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, (usize, String)> {
+    String::from_utf8(bytes).map_err(|error| {
+        let at = error.utf8_error().valid_up_to();
+        let bytes = error.into_bytes();
+        let valid = String::from_utf8_lossy(bytes.get(..at).unwrap_or(&[])).into_owned();
+        (at, valid)
+    })
+}
+
+/// Loads and parses the roots and, transitively, their imports.
+pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<Diagnostic>) -> LoadedFiles {
+    let mut files = LoadedFiles::default();
+    let mut by_path: HashMap<PathBuf, FileId> = HashMap::new();
+    let mut queue: Vec<FileId> = Vec::new();
+
+    for root in roots {
+        let path = clean_path(root);
+        if by_path.contains_key(&path) {
+            continue;
+        }
+        let id = add_file(&mut files, &path, loader, diagnostics, None);
+        by_path.insert(path, id);
+        queue.push(id);
+    }
+
+    while let Some(file) = queue.pop() {
+        let Some(ast) = files.asts.get(file.0 as usize) else { continue };
+        let base = files
+            .path(file)
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let imports: Vec<(String, Span)> = ast
+            .items
+            .iter()
+            .filter_map(|item| match item {
+                Item::Import(import) => Some((import.path.value.clone(), import.path.span)),
+                _ => None,
+            })
+            .collect();
+        for (target, span) in imports {
+            let path = clean_path(&base.join(&target));
+            let id = match by_path.get(&path) {
+                Some(id) => *id,
+                None => {
+                    let id = add_file(&mut files, &path, loader, diagnostics, Some((file, span, &target)));
+                    by_path.insert(path, id);
+                    queue.push(id);
+                    id
+                }
+            };
+            if let Some(edges) = files.imports.get_mut(file.0 as usize) {
+                edges.push((id, span));
+            }
+        }
+    }
+    report_cycles(&files, diagnostics);
+    files
+}
+
+fn add_file(
+    files: &mut LoadedFiles,
+    path: &Path,
+    loader: &dyn SourceLoader,
+    diagnostics: &mut Vec<Diagnostic>,
+    imported_from: Option<(FileId, Span, &str)>,
+) -> FileId {
+    let name = path.display().to_string();
+    let (text, problem) = match loader.read(path) {
+        Ok(bytes) => match decode_utf8(bytes) {
+            Ok(text) => (text, None),
+            Err((at, valid)) => (valid, Some(Err(at))),
+        },
+        Err(error) => (String::new(), Some(Ok(error))),
+    };
+    let id = files.sources.add(name.clone(), text.clone());
+    files.paths.push(path.to_path_buf());
+    files.imports.push(Vec::new());
+    match problem {
+        None => {
+            let (ast, mut parse_diagnostics) = parse_file(&text, id);
+            diagnostics.append(&mut parse_diagnostics);
+            files.asts.push(ast);
+        }
+        Some(Err(at)) => {
+            diagnostics.push(
+                Diagnostic::error(
+                    "qlp::invalid_utf8",
+                    id,
+                    Span::new(at, at),
+                    format!("`{name}` is not valid UTF-8 (byte {at})"),
+                )
+                .with_label("the text stops being UTF-8 here")
+                .with_help("save the policy as UTF-8"),
+            );
+            files.asts.push(ast::File::default());
+        }
+        Some(Ok(error)) => {
+            let diagnostic = match imported_from {
+                Some((importer, span, target)) => Diagnostic::error(
+                    "qlp::import_not_found",
+                    importer,
+                    span,
+                    format!("cannot read imported file `{target}`"),
+                )
+                .with_label(error.to_string())
+                .with_help(format!("the path is relative to the importing file: it resolves to `{name}`")),
+                None => Diagnostic::error(
+                    "qlp::file_not_found",
+                    id,
+                    Span::new(0, 0),
+                    format!("cannot read `{name}`: {error}"),
+                )
+                .with_help("check the path"),
+            };
+            diagnostics.push(diagnostic);
+            files.asts.push(ast::File::default());
+        }
+    }
+    id
+}
+
+fn report_cycles(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) {
+    #[derive(Clone, Copy, PartialEq)]
+    enum Mark {
+        New,
+        Active,
+        Done,
+    }
+    let n = files.imports.len();
+    let mut marks = vec![Mark::New; n];
+    for start in 0..n {
+        if marks.get(start) != Some(&Mark::New) {
+            continue;
+        }
+        // Iterative depth-first search: (file, next edge index); `path` is the active chain.
+        let mut stack: Vec<(usize, usize)> = vec![(start, 0)];
+        if let Some(m) = marks.get_mut(start) {
+            *m = Mark::Active;
+        }
+        while let Some((file, edge)) = stack.last().copied() {
+            let edges = files.imports.get(file).map(Vec::as_slice).unwrap_or(&[]);
+            match edges.get(edge) {
+                None => {
+                    if let Some(m) = marks.get_mut(file) {
+                        *m = Mark::Done;
+                    }
+                    stack.pop();
+                }
+                Some((target, span)) => {
+                    if let Some(top) = stack.last_mut() {
+                        top.1 += 1;
+                    }
+                    let target = target.0 as usize;
+                    match marks.get(target) {
+                        Some(Mark::New) => {
+                            if let Some(m) = marks.get_mut(target) {
+                                *m = Mark::Active;
+                            }
+                            stack.push((target, 0));
+                        }
+                        Some(Mark::Active) => {
+                            let chain_start = stack.iter().position(|(f, _)| *f == target).unwrap_or(0);
+                            let mut names: Vec<&str> = stack
+                                .iter()
+                                .skip(chain_start)
+                                .map(|(f, _)| files.sources.name(FileId(*f as u32)))
+                                .collect();
+                            names.push(files.sources.name(FileId(target as u32)));
+                            diagnostics.push(
+                                Diagnostic::error(
+                                    "qlp::import_cycle",
+                                    FileId(file as u32),
+                                    *span,
+                                    "import cycle",
+                                )
+                                .with_label("this import closes the cycle")
+                                .with_help(format!(
+                                    "{}; move the shared declarations into a file that both import",
+                                    names.join(" → ")
+                                )),
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,110 @@
+//! From conditions to a decision's substance: which rules fired after
+//! campaign periods and exemptions, which hit run-time errors, and the verdict.
+
+use qlp_grammar::ast::ActionKind;
+
+use crate::interp::{EvalError, Interpreter};
+use crate::program::{ExemptId, Program, RecordId, RuleId};
+use crate::value::Value;
+
+/// What a run-time error happened in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Subject {
+    Rule(RuleId),
+    Exempt(ExemptId),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleError {
+    pub subject: Subject,
+    pub error: EvalError,
+}
+
+/// The result of evaluating every rule of one record type on one record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Outcome {
+    /// Rules that fired and were not exempted, in program order.
+    pub fired: Vec<RuleId>,
+    /// Rules whose condition held but that an exemption cancelled.
+    pub exempted: Vec<(RuleId, ExemptId)>,
+    pub errors: Vec<RuleError>,
+}
+
+impl Outcome {
+    /// The most severe action of the fired rules; `None` is "allow".
+    pub fn verdict(&self, program: &Program) -> Option<ActionKind> {
+        self.fired
+            .iter()
+            .filter_map(|id| program.rule(*id))
+            .filter_map(|rule| rule.severity())
+            .max()
+    }
+
+    /// Labels of all fired rules, in order, without repeats.
+    pub fn labels(&self, program: &Program) -> Vec<String> {
+        let mut labels: Vec<String> = Vec::new();
+        for rule in self.fired.iter().filter_map(|id| program.rule(*id)) {
+            for label in rule.actions.iter().filter_map(|a| a.label.as_ref()) {
+                if !labels.contains(label) {
+                    labels.push(label.clone());
+                }
+            }
+        }
+        labels
+    }
+
+    pub fn errored(&self, rule: RuleId) -> bool {
+        self.errors.iter().any(|e| e.subject == Subject::Rule(rule))
+    }
+}
+
+/// Evaluates all rules and exemptions for `record_type` with the interpreter.
+pub fn evaluate(program: &Program, record_type: RecordId, record: &Value, now: i64) -> Outcome {
+    let interpreter = Interpreter::new(program);
+    let campaign_active = |campaign: Option<crate::program::CampaignId>| {
+        campaign
+            .and_then(|id| program.campaign(id))
+            .is_none_or(|c| c.is_active(now))
+    };
+    let mut outcome = Outcome::default();
+    let mut holds: Vec<RuleId> = Vec::new();
+    for (id, rule) in program.rule_ids() {
+        if rule.record != record_type || !campaign_active(rule.campaign) {
+            continue;
+        }
+        match interpreter.eval_rule(rule, record, now) {
+            Ok(true) => holds.push(id),
+            Ok(false) => {}
+            Err(error) => outcome.errors.push(RuleError {
+                subject: Subject::Rule(id),
+                error,
+            }),
+        }
+    }
+    let mut exemptions: Vec<ExemptId> = Vec::new();
+    for (id, exempt) in program.exempt_ids() {
+        if exempt.record != record_type || !campaign_active(exempt.campaign) {
+            continue;
+        }
+        match interpreter.eval_exempt(exempt, record, now) {
+            Ok(true) => exemptions.push(id),
+            Ok(false) => {}
+            Err(error) => outcome.errors.push(RuleError {
+                subject: Subject::Exempt(id),
+                error,
+            }),
+        }
+    }
+    for rule_id in holds {
+        let Some(rule) = program.rule(rule_id) else { continue };
+        let cancelled_by = exemptions
+            .iter()
+            .copied()
+            .find(|e| program.exemptions.get(e.index()).is_some_and(|x| x.cancels(rule_id, rule)));
+        match cancelled_by {
+            Some(exempt) => outcome.exempted.push((rule_id, exempt)),
+            None => outcome.fired.push(rule_id),
+        }
+    }
+    outcome
+}

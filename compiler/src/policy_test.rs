@@ -1,0 +1,119 @@
+//! Runs the `test` blocks of a program and explains each failure.
+
+use qlp_grammar::ast::ActionKind;
+use qlp_grammar::time::format_time;
+
+use crate::outcome::{evaluate, Outcome};
+use crate::program::{Expectation, Location, Program, RuleId, TestDef};
+
+/// The result of one `test` block.
+#[derive(Debug, Clone)]
+pub struct TestResult {
+    pub name: String,
+    pub location: Location,
+    /// Why the test failed; empty when it passed.
+    pub failures: Vec<String>,
+    pub outcome: Outcome,
+}
+
+impl TestResult {
+    pub fn passed(&self) -> bool {
+        self.failures.is_empty()
+    }
+}
+
+/// Runs every test of the program on the interpreter.
+pub fn run_tests(program: &Program) -> Vec<TestResult> {
+    program
+        .tests
+        .iter()
+        .map(|test| {
+            let outcome = evaluate(program, test.record, &test.given, test.now);
+            check_expectations(program, test, outcome)
+        })
+        .collect()
+}
+
+/// Compares an outcome with a test's expectations.
+pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -> TestResult {
+    let mut failures = Vec::new();
+    let name = |id: &RuleId| program.rule(*id).map_or("?", |r| r.name.as_str()).to_string();
+    let fired_names = || {
+        if outcome.fired.is_empty() {
+            String::from("no rule fired")
+        } else {
+            format!("fired: {}", outcome.fired.iter().map(|id| format!("`{}`", name(id))).collect::<Vec<_>>().join(", "))
+        }
+    };
+    for (expectation, _) in &test.expectations {
+        match expectation {
+            Expectation::Nothing => {
+                if !outcome.fired.is_empty() {
+                    failures.push(format!("expected no rule to fire, but {}", fired_names()));
+                }
+            }
+            Expectation::Verdict(kind) => {
+                let verdict = outcome.verdict(program);
+                if verdict != *kind {
+                    failures.push(format!(
+                        "expected verdict `{}`, got `{}` ({})",
+                        kind.map_or("allow", ActionKind::as_str),
+                        verdict.map_or("allow", ActionKind::as_str),
+                        fired_names()
+                    ));
+                }
+            }
+            Expectation::Fires(rules) => {
+                for rule in rules {
+                    if !outcome.fired.contains(rule) {
+                        failures.push(format!("expected `{}` to fire, but it did not: {}", name(rule), why_not(program, test, &outcome, *rule)));
+                    }
+                }
+            }
+            Expectation::NotFires(rules) => {
+                for rule in rules {
+                    if outcome.fired.contains(rule) {
+                        failures.push(format!("expected `{}` not to fire, but it did", name(rule)));
+                    }
+                }
+            }
+            Expectation::Errors(rules) => {
+                for rule in rules {
+                    if !outcome.errored(*rule) {
+                        failures.push(format!("expected `{}` to hit a run-time error, but it did not", name(rule)));
+                    }
+                }
+            }
+        }
+    }
+    TestResult {
+        name: test.name.clone(),
+        location: test.location,
+        failures,
+        outcome,
+    }
+}
+
+/// Why a rule did not fire, in a policy author's words.
+fn why_not(program: &Program, test: &TestDef, outcome: &Outcome, rule_id: RuleId) -> String {
+    let Some(rule) = program.rule(rule_id) else {
+        return String::from("unknown rule");
+    };
+    if let Some(error) = outcome.errors.iter().find(|e| e.subject == crate::outcome::Subject::Rule(rule_id)) {
+        return format!("its condition hit a run-time error ({})", error.error.kind);
+    }
+    if let Some((_, exempt)) = outcome.exempted.iter().find(|(r, _)| *r == rule_id) {
+        let exempt = program.exemptions.get(exempt.index()).map_or("?", |e| e.name.as_str());
+        return format!("exemption `{exempt}` cancelled it");
+    }
+    if let Some(campaign) = rule.campaign.and_then(|c| program.campaign(c)) {
+        if !campaign.is_active(test.now) {
+            return format!(
+                "its campaign `{}` is not active at {} (set `now:` in the test)",
+                campaign.name,
+                format_time(test.now)
+            );
+        }
+    }
+    String::from("its condition is false for this record")
+}

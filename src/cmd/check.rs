@@ -1,0 +1,35 @@
+//! `qlp check`: parse and type-check, report every problem.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use qlp_runtime::{policy_files, FsLoader};
+
+use crate::render::{counts, print_diagnostics, Format};
+
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// Policy files or directories (searched for `.qlp` files).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format: `human` (stderr) or `json` (one object per line on stdout).
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: Format,
+}
+
+pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
+    let files = policy_files(&args.paths).context("cannot list the policy files")?;
+    let checked = qlp_compiler::check(&files, &FsLoader);
+    print_diagnostics(&checked.diagnostics, &checked.sources, args.format)?;
+    let (errors, warnings) = counts(&checked.diagnostics);
+    if args.format == Format::Human {
+        let n_files = checked.sources.files().count();
+        if errors == 0 {
+            eprintln!("checked {n_files} file(s): no errors, {warnings} warning(s)");
+        } else {
+            eprintln!("checked {n_files} file(s): {errors} error(s), {warnings} warning(s)");
+        }
+    }
+    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
