@@ -98,7 +98,11 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, (usize, String)> {
 }
 
 /// Loads and parses the roots and, transitively, their imports.
-pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<Diagnostic>) -> LoadedFiles {
+pub fn load(
+    roots: &[PathBuf],
+    loader: &dyn SourceLoader,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> LoadedFiles {
     let mut files = LoadedFiles::default();
     let mut by_path: HashMap<PathBuf, FileId> = HashMap::new();
     let mut queue: Vec<FileId> = Vec::new();
@@ -114,7 +118,9 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
     }
 
     while let Some(file) = queue.pop() {
-        let Some(ast) = files.asts.get(file.0 as usize) else { continue };
+        let Some(ast) = files.asts.get(file.0 as usize) else {
+            continue;
+        };
         let base = files
             .path(file)
             .and_then(Path::parent)
@@ -133,7 +139,13 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
             let id = match by_path.get(&path) {
                 Some(id) => *id,
                 None => {
-                    let id = add_file(&mut files, &path, loader, diagnostics, Some((file, span, &target)));
+                    let id = add_file(
+                        &mut files,
+                        &path,
+                        loader,
+                        diagnostics,
+                        Some((file, span, &target)),
+                    );
                     by_path.insert(path, id);
                     queue.push(id);
                     id
@@ -194,7 +206,9 @@ fn add_file(
                     format!("cannot read imported file `{target}`"),
                 )
                 .with_label(error.to_string())
-                .with_help(format!("the path is relative to the importing file: it resolves to `{name}`")),
+                .with_help(format!(
+                    "the path is relative to the importing file: it resolves to `{name}`"
+                )),
                 None => Diagnostic::error(
                     "qlp::file_not_found",
                     id,
@@ -250,7 +264,8 @@ fn report_cycles(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) {
                             stack.push((target, 0));
                         }
                         Some(Mark::Active) => {
-                            let chain_start = stack.iter().position(|(f, _)| *f == target).unwrap_or(0);
+                            let chain_start =
+                                stack.iter().position(|(f, _)| *f == target).unwrap_or(0);
                             let mut names: Vec<&str> = stack
                                 .iter()
                                 .skip(chain_start)

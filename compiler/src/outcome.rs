@@ -96,11 +96,15 @@ pub fn evaluate(program: &Program, record_type: RecordId, record: &Value, now: i
         }
     }
     for rule_id in holds {
-        let Some(rule) = program.rule(rule_id) else { continue };
-        let cancelled_by = exemptions
-            .iter()
-            .copied()
-            .find(|e| program.exemptions.get(e.index()).is_some_and(|x| x.cancels(rule_id, rule)));
+        let Some(rule) = program.rule(rule_id) else {
+            continue;
+        };
+        let cancelled_by = exemptions.iter().copied().find(|e| {
+            program
+                .exemptions
+                .get(e.index())
+                .is_some_and(|x| x.cancels(rule_id, rule))
+        });
         match cancelled_by {
             Some(exempt) => outcome.exempted.push((rule_id, exempt)),
             None => outcome.fired.push(rule_id),

@@ -37,12 +37,25 @@ pub fn run_tests(program: &Program) -> Vec<TestResult> {
 /// Compares an outcome with a test's expectations.
 pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -> TestResult {
     let mut failures = Vec::new();
-    let name = |id: &RuleId| program.rule(*id).map_or("?", |r| r.name.as_str()).to_string();
+    let name = |id: &RuleId| {
+        program
+            .rule(*id)
+            .map_or("?", |r| r.name.as_str())
+            .to_string()
+    };
     let fired_names = || {
         if outcome.fired.is_empty() {
             String::from("no rule fired")
         } else {
-            format!("fired: {}", outcome.fired.iter().map(|id| format!("`{}`", name(id))).collect::<Vec<_>>().join(", "))
+            format!(
+                "fired: {}",
+                outcome
+                    .fired
+                    .iter()
+                    .map(|id| format!("`{}`", name(id)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
         }
     };
     for (expectation, _) in &test.expectations {
@@ -66,7 +79,11 @@ pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -
             Expectation::Fires(rules) => {
                 for rule in rules {
                     if !outcome.fired.contains(rule) {
-                        failures.push(format!("expected `{}` to fire, but it did not: {}", name(rule), why_not(program, test, &outcome, *rule)));
+                        failures.push(format!(
+                            "expected `{}` to fire, but it did not: {}",
+                            name(rule),
+                            why_not(program, test, &outcome, *rule)
+                        ));
                     }
                 }
             }
@@ -80,7 +97,10 @@ pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -
             Expectation::Errors(rules) => {
                 for rule in rules {
                     if !outcome.errored(*rule) {
-                        failures.push(format!("expected `{}` to hit a run-time error, but it did not", name(rule)));
+                        failures.push(format!(
+                            "expected `{}` to hit a run-time error, but it did not",
+                            name(rule)
+                        ));
                     }
                 }
             }
@@ -99,11 +119,18 @@ fn why_not(program: &Program, test: &TestDef, outcome: &Outcome, rule_id: RuleId
     let Some(rule) = program.rule(rule_id) else {
         return String::from("unknown rule");
     };
-    if let Some(error) = outcome.errors.iter().find(|e| e.subject == crate::outcome::Subject::Rule(rule_id)) {
+    if let Some(error) = outcome
+        .errors
+        .iter()
+        .find(|e| e.subject == crate::outcome::Subject::Rule(rule_id))
+    {
         return format!("its condition hit a run-time error ({})", error.error.kind);
     }
     if let Some((_, exempt)) = outcome.exempted.iter().find(|(r, _)| *r == rule_id) {
-        let exempt = program.exemptions.get(exempt.index()).map_or("?", |e| e.name.as_str());
+        let exempt = program
+            .exemptions
+            .get(exempt.index())
+            .map_or("?", |e| e.name.as_str());
         return format!("exemption `{exempt}` cancelled it");
     }
     if let Some(campaign) = rule.campaign.and_then(|c| program.campaign(c)) {

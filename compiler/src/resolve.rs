@@ -119,8 +119,10 @@ impl Scope {
                     )
                     .with_label(format!("declared again here as {}", kind.describe()));
                     if previous.file == file {
-                        diagnostic = diagnostic
-                            .with_related(previous.span, format!("first declared here as {}", previous.kind.describe()));
+                        diagnostic = diagnostic.with_related(
+                            previous.span,
+                            format!("first declared here as {}", previous.kind.describe()),
+                        );
                     } else {
                         diagnostic = diagnostic.with_help(format!(
                             "first declared as {} at {}; names are shared by all files of a policy set",
@@ -147,7 +149,10 @@ impl Scope {
     }
 
     pub fn declarations(&self, kind: DeclKind) -> &[(FileId, usize)] {
-        self.by_kind.get(&kind.into()).map(Vec::as_slice).unwrap_or(&[])
+        self.by_kind
+            .get(&kind.into())
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
     }
 
     pub fn lookup(&self, name: &str, from: FileId) -> Lookup {
@@ -172,7 +177,9 @@ impl Scope {
         let visible = self.visible.get(from.0 as usize);
         self.names
             .iter()
-            .filter(|(_, decl)| kinds.contains(&decl.kind) && visible.is_some_and(|v| v.contains(&decl.file)))
+            .filter(|(_, decl)| {
+                kinds.contains(&decl.kind) && visible.is_some_and(|v| v.contains(&decl.file))
+            })
             .map(|(name, _)| name.as_str())
             .collect()
     }

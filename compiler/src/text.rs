@@ -38,10 +38,15 @@ impl KeywordMatcher {
             .build(&keywords)
             .or_else(|_| {
                 // Very large sets can exceed the DFA's limits; the NFA is slower but unbounded.
-                AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords)
+                AhoCorasick::builder()
+                    .match_kind(MatchKind::Standard)
+                    .build(&keywords)
             })
             .map_err(|error| error.to_string())?;
-        Ok(KeywordMatcher { automaton, keywords })
+        Ok(KeywordMatcher {
+            automaton,
+            keywords,
+        })
     }
 
     pub fn keywords(&self) -> &[String] {
@@ -84,6 +89,9 @@ mod tests {
         let matcher = KeywordMatcher::new(vec![normalize("赌博"), normalize("下注")]).unwrap();
         assert!(matcher.is_match_normalized(&normalize("来 赌.博 吧")));
         assert!(!matcher.is_match_normalized(&normalize("博赌")));
-        assert_eq!(matcher.distinct_matches_normalized(&normalize("赌博赌博下注")), vec![0, 1]);
+        assert_eq!(
+            matcher.distinct_matches_normalized(&normalize("赌博赌博下注")),
+            vec![0, 1]
+        );
     }
 }

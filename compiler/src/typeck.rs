@@ -63,7 +63,11 @@ pub(crate) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(scope: &'a Scope, files: &'a LoadedFiles, loader: &'a dyn SourceLoader) -> Checker<'a> {
+    pub(crate) fn new(
+        scope: &'a Scope,
+        files: &'a LoadedFiles,
+        loader: &'a dyn SourceLoader,
+    ) -> Checker<'a> {
         Checker {
             program: Program::default(),
             scope,
@@ -85,11 +89,20 @@ impl<'a> Checker<'a> {
     }
 
     fn item(&self, file: FileId, index: usize) -> Option<&'a Item> {
-        self.files.asts.get(file.0 as usize).and_then(|ast| ast.items.get(index))
+        self.files
+            .asts
+            .get(file.0 as usize)
+            .and_then(|ast| ast.items.get(index))
     }
 
-    fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
-        self.diagnostics.push(Diagnostic::error(code, self.file, span, message));
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::error(code, self.file, span, message));
         let last = self.diagnostics.len() - 1;
         #[expect(clippy::indexing_slicing, reason = "the element was just pushed")]
         &mut self.diagnostics[last]
@@ -100,7 +113,10 @@ impl<'a> Checker<'a> {
     }
 
     fn location(&self, span: Span) -> Location {
-        Location { file: self.file, span }
+        Location {
+            file: self.file,
+            span,
+        }
     }
 
     /// Runs every stage of checking, in dependency order.
@@ -126,7 +142,9 @@ impl<'a> Checker<'a> {
 
     fn declare_enums(&mut self) {
         for &(file, index) in self.scope.declarations(DeclKind::Enum) {
-            let Some(Item::Enum(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Enum(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.file = file;
             let mut variants: Vec<String> = Vec::new();
             for variant in &decl.variants {
@@ -147,24 +165,34 @@ impl<'a> Checker<'a> {
                     decl.name.span,
                     format!("enum `{}` has no variants", decl.name.name),
                 )
-                .help = Some(String::from("list its values: `enum Kind { post, comment }`"));
+                .help = Some(String::from(
+                    "list its values: `enum Kind { post, comment }`",
+                ));
                 variants.push(String::from("_"));
             }
             self.program.enums.push(EnumDef {
                 name: decl.name.name.clone(),
                 variants,
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
         }
     }
 
     fn declare_records(&mut self) {
         for &(file, index) in self.scope.declarations(DeclKind::Record) {
-            let Some(Item::Record(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Record(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.program.records.push(RecordDef {
                 name: decl.name.name.clone(),
                 fields: Vec::new(),
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
         }
     }
@@ -172,7 +200,9 @@ impl<'a> Checker<'a> {
     fn resolve_record_fields(&mut self) {
         let declarations = self.scope.declarations(DeclKind::Record);
         for (record_index, &(file, index)) in declarations.iter().enumerate() {
-            let Some(Item::Record(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Record(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.file = file;
             let mut fields: Vec<FieldDef> = Vec::new();
             for field in &decl.fields {
@@ -181,7 +211,10 @@ impl<'a> Checker<'a> {
                     self.error(
                         "qlp::duplicate_field",
                         field.name.span,
-                        format!("record `{}` declares `{}` twice", decl.name.name, field.name.name),
+                        format!(
+                            "record `{}` declares `{}` twice",
+                            decl.name.name, field.name.name
+                        ),
                     )
                     .label = String::from("declared again here");
                     continue;
@@ -200,7 +233,11 @@ impl<'a> Checker<'a> {
         // every record needs a finite default value.
         for record_index in 0..self.program.records.len() {
             if let Some(span) = self.self_containing_field(RecordId(record_index as u32)) {
-                let location = self.program.records.get(record_index).map(|r| (r.location.file, r.name.clone()));
+                let location = self
+                    .program
+                    .records
+                    .get(record_index)
+                    .map(|r| (r.location.file, r.name.clone()));
                 if let Some((file, name)) = location {
                     self.file = file;
                     self.error(
@@ -208,7 +245,9 @@ impl<'a> Checker<'a> {
                         span,
                         format!("record `{name}` contains itself"),
                     )
-                    .help = Some(String::from("make the field optional (`T?`) or a list (`[T]`)"));
+                    .help = Some(String::from(
+                        "make the field optional (`T?`) or a list (`[T]`)",
+                    ));
                 }
             }
         }
@@ -219,7 +258,12 @@ impl<'a> Checker<'a> {
         let mut stack = vec![(start, None::<Span>)];
         let mut seen = vec![start];
         while let Some((record, via)) = stack.pop() {
-            for field in self.program.record(record).map(|r| r.fields.as_slice()).unwrap_or(&[]) {
+            for field in self
+                .program
+                .record(record)
+                .map(|r| r.fields.as_slice())
+                .unwrap_or(&[])
+            {
                 if let Type::Record(inner) = field.ty {
                     let via = via.or(Some(field.span));
                     if inner == start {
@@ -241,8 +285,12 @@ impl<'a> Checker<'a> {
             ast::TypeExprKind::Optional(inner) => {
                 let inner_ty = self.resolve_type(inner);
                 if matches!(inner_ty, Type::Optional(_)) {
-                    self.error("qlp::double_optional", ty.span, "a type cannot be optional twice")
-                        .help = Some(String::from("write `T?` once"));
+                    self.error(
+                        "qlp::double_optional",
+                        ty.span,
+                        "a type cannot be optional twice",
+                    )
+                    .help = Some(String::from("write `T?` once"));
                 }
                 inner_ty.optional()
             }
@@ -291,7 +339,10 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::not_imported",
                     name.span,
-                    format!("`{}` is declared in `{declared_in}`, which this file does not import", name.name),
+                    format!(
+                        "`{}` is declared in `{declared_in}`, which this file does not import",
+                        name.name
+                    ),
                 )
                 .set_label("not visible here")
                 .help = Some(format!("add `import \"{import}\"` at the top of this file"));
@@ -320,14 +371,22 @@ impl<'a> Checker<'a> {
 
     /// The import path from the current file to `target`.
     fn relative_import(&self, target: FileId) -> String {
-        let from = self.files.path(self.file).and_then(|p| p.parent()).map(clean_path);
+        let from = self
+            .files
+            .path(self.file)
+            .and_then(|p| p.parent())
+            .map(clean_path);
         let to = self.files.path(target).map(clean_path).unwrap_or_default();
         let Some(from) = from else {
             return to.display().to_string();
         };
         let from_parts: Vec<_> = from.components().collect();
         let to_parts: Vec<_> = to.components().collect();
-        let common = from_parts.iter().zip(&to_parts).take_while(|(a, b)| a == b).count();
+        let common = from_parts
+            .iter()
+            .zip(&to_parts)
+            .take_while(|(a, b)| a == b)
+            .count();
         let mut path = std::path::PathBuf::new();
         for _ in common..from_parts.len() {
             path.push("..");
@@ -342,10 +401,14 @@ impl<'a> Checker<'a> {
 
     fn check_keyword_sets(&mut self) {
         for &(file, index) in self.scope.declarations(DeclKind::Keywords) {
-            let Some(Item::Keywords(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Keywords(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.file = file;
             let entries: Vec<(String, Span)> = match &decl.source {
-                KeywordsSource::Inline(entries) => entries.iter().map(|e| (e.value.clone(), e.span)).collect(),
+                KeywordsSource::Inline(entries) => {
+                    entries.iter().map(|e| (e.value.clone(), e.span)).collect()
+                }
                 KeywordsSource::File(path) => self.read_keyword_file(&path.value, path.span),
             };
             let mut normalized: Vec<String> = Vec::new();
@@ -358,9 +421,14 @@ impl<'a> Checker<'a> {
                             "qlp::empty_keyword",
                             file,
                             span,
-                            format!("keyword `{}` is empty after normalization and never matches", entry.trim()),
+                            format!(
+                                "keyword `{}` is empty after normalization and never matches",
+                                entry.trim()
+                            ),
                         )
-                        .with_help("keywords match letters and digits; spaces and punctuation are ignored"),
+                        .with_help(
+                            "keywords match letters and digits; spaces and punctuation are ignored",
+                        ),
                     );
                     continue;
                 }
@@ -376,7 +444,10 @@ impl<'a> Checker<'a> {
                     self.error(
                         "qlp::keywords_too_large",
                         decl.name.span,
-                        format!("keyword set `{}` could not be compiled: {message}", decl.name.name),
+                        format!(
+                            "keyword set `{}` could not be compiled: {message}",
+                            decl.name.name
+                        ),
                     )
                     .help = Some(String::from("split the set into smaller sets"));
                     match KeywordMatcher::new(Vec::new()) {
@@ -389,7 +460,10 @@ impl<'a> Checker<'a> {
                 name: decl.name.name.clone(),
                 entries: originals,
                 matcher,
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
         }
     }
@@ -442,7 +516,9 @@ impl<'a> Checker<'a> {
 
     fn declare_campaigns(&mut self) {
         for &(file, index) in self.scope.declarations(DeclKind::Campaign) {
-            let Some(Item::Campaign(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Campaign(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.file = file;
             let mut title = None;
             let mut active = None;
@@ -468,7 +544,8 @@ impl<'a> Checker<'a> {
                     ast::CampaignProp::Title(t) => title = Some(t.value.clone()),
                     ast::CampaignProp::Active { start, end, span } => {
                         let end_micros = if end.date_only {
-                            end.micros.saturating_add(86_400 * qlp_grammar::time::MICROS_PER_SECOND)
+                            end.micros
+                                .saturating_add(86_400 * qlp_grammar::time::MICROS_PER_SECOND)
                         } else {
                             end.micros
                         };
@@ -478,7 +555,9 @@ impl<'a> Checker<'a> {
                                 *span,
                                 "the active period ends before it starts",
                             )
-                            .help = Some(String::from("write the start first: `active: 2022-03-17 .. 2022-12-31`"));
+                            .help = Some(String::from(
+                                "write the start first: `active: 2022-03-17 .. 2022-12-31`",
+                            ));
                         }
                         active = Some((start.micros, end_micros));
                     }
@@ -490,7 +569,10 @@ impl<'a> Checker<'a> {
                 title,
                 active,
                 max_action,
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
         }
     }
@@ -499,12 +581,17 @@ impl<'a> Checker<'a> {
 
     fn declare_consts(&mut self) {
         for &(file, index) in self.scope.declarations(DeclKind::Const) {
-            let Some(Item::Const(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Const(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.program.consts.push(ConstDef {
                 name: decl.name.name.clone(),
                 ty: Type::Error,
                 value: Value::Absent,
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
             self.const_states.push(ConstState::Unchecked);
         }
@@ -516,8 +603,12 @@ impl<'a> Checker<'a> {
             Some(ConstState::Unchecked) => {}
             _ => return,
         }
-        let Some(&(file, item_index)) = self.scope.declarations(DeclKind::Const).get(index) else { return };
-        let Some(Item::Const(decl)) = self.item(file, item_index) else { return };
+        let Some(&(file, item_index)) = self.scope.declarations(DeclKind::Const).get(index) else {
+            return;
+        };
+        let Some(Item::Const(decl)) = self.item(file, item_index) else {
+            return;
+        };
         if let Some(state) = self.const_states.get_mut(index) {
             *state = ConstState::InProgress;
         }
@@ -528,7 +619,10 @@ impl<'a> Checker<'a> {
             self.error(
                 "qlp::chain_too_long",
                 decl.name.span,
-                format!("constant `{}` is defined through more than {MAX_CHAIN} other constants", decl.name.name),
+                format!(
+                    "constant `{}` is defined through more than {MAX_CHAIN} other constants",
+                    decl.name.name
+                ),
             )
             .help = Some(String::from("define it directly"));
             (Type::Error, None)
@@ -547,9 +641,13 @@ impl<'a> Checker<'a> {
                         self.error(
                             "qlp::const_eval",
                             error.span,
-                            format!("constant `{}` cannot be computed: {}", decl.name.name, error.kind),
+                            format!(
+                                "constant `{}` cannot be computed: {}",
+                                decl.name.name, error.kind
+                            ),
                         )
-                        .label = String::from("fails here");
+                        .set_label("fails here")
+                        .set_help("constants are computed when the policy is compiled");
                         None
                     }
                 }
@@ -564,7 +662,11 @@ impl<'a> Checker<'a> {
             def.value = value.unwrap_or(Value::Absent);
         }
         if let Some(state) = self.const_states.get_mut(index) {
-            *state = if failed { ConstState::Failed } else { ConstState::Done };
+            *state = if failed {
+                ConstState::Failed
+            } else {
+                ConstState::Done
+            };
         }
     }
 
@@ -576,7 +678,9 @@ impl<'a> Checker<'a> {
 
     fn declare_fns(&mut self) {
         for &(file, index) in self.scope.declarations(DeclKind::Fn) {
-            let Some(Item::Fn(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Fn(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.file = file;
             let mut params: Vec<(String, Type)> = Vec::new();
             for param in &decl.params {
@@ -602,7 +706,10 @@ impl<'a> Checker<'a> {
                     span: decl.body.span,
                 },
                 n_locals: 0,
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
         }
     }
@@ -610,8 +717,12 @@ impl<'a> Checker<'a> {
     fn check_fn_bodies(&mut self) {
         let declarations = self.scope.declarations(DeclKind::Fn);
         for (fn_index, &(file, index)) in declarations.iter().enumerate() {
-            let Some(Item::Fn(decl)) = self.item(file, index) else { continue };
-            let Some(def) = self.program.fns.get(fn_index) else { continue };
+            let Some(Item::Fn(decl)) = self.item(file, index) else {
+                continue;
+            };
+            let Some(def) = self.program.fns.get(fn_index) else {
+                continue;
+            };
             let params = def.params.clone();
             let ret = def.ret.clone();
             let saved = self.enter_body(file, true, true);
@@ -669,7 +780,12 @@ impl<'a> Checker<'a> {
                                     if let Some(r) = reported.get_mut(f) {
                                         *r = true;
                                     }
-                                    let name = self.program.fns.get(g).map(|d| d.name.clone()).unwrap_or_default();
+                                    let name = self
+                                        .program
+                                        .fns
+                                        .get(g)
+                                        .map(|d| d.name.clone())
+                                        .unwrap_or_default();
                                     self.file = file;
                                     self.error(
                                         "qlp::recursion",
@@ -752,7 +868,11 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::not_a_campaign",
                     name.span,
-                    format!("`{}` is {}, not a campaign", name.name, decl.kind.describe()),
+                    format!(
+                        "`{}` is {}, not a campaign",
+                        name.name,
+                        decl.kind.describe()
+                    ),
                 )
                 .label = String::from("expected a campaign");
                 None
@@ -788,11 +908,18 @@ impl<'a> Checker<'a> {
     }
 
     /// The items of a rule or exemption, each at most once.
-    fn rule_items<'i>(&mut self, kind: &str, name: &ast::Ident, items: &'i [ast::RuleItem]) -> RuleItems<'i> {
+    fn rule_items<'i>(
+        &mut self,
+        kind: &str,
+        name: &ast::Ident,
+        items: &'i [ast::RuleItem],
+    ) -> RuleItems<'i> {
         let mut out = RuleItems::default();
         for item in items {
             let (key, span, duplicate) = match item {
-                ast::RuleItem::Campaign(c) => ("campaign", c.span, out.campaign.replace(c).is_some()),
+                ast::RuleItem::Campaign(c) => {
+                    ("campaign", c.span, out.campaign.replace(c).is_some())
+                }
                 ast::RuleItem::When(e) => ("when", e.span, out.when.replace(e).is_some()),
                 ast::RuleItem::Then(a) => (
                     "then",
@@ -800,7 +927,9 @@ impl<'a> Checker<'a> {
                     out.then.replace(a).is_some(),
                 ),
                 ast::RuleItem::Reason(r) => ("reason", r.span, out.reason.replace(r).is_some()),
-                ast::RuleItem::Cancels(c) => ("cancels", name.span, out.cancels.replace(c).is_some()),
+                ast::RuleItem::Cancels(c) => {
+                    ("cancels", name.span, out.cancels.replace(c).is_some())
+                }
             };
             if duplicate {
                 self.error(
@@ -817,16 +946,23 @@ impl<'a> Checker<'a> {
     fn check_rules(&mut self) {
         let declarations = self.scope.declarations(DeclKind::Rule);
         for &(file, index) in declarations {
-            let Some(Item::Rule(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Rule(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.file = file;
             let record = self.rule_param(&decl.param);
             let items = self.rule_items("rule", &decl.name, &decl.items);
             if items.cancels.is_some() {
-                self.error("qlp::misplaced_item", decl.name.span, "a rule cannot have `cancels:`")
-                    .help = Some(String::from("`cancels:` belongs in an `exempt` block"));
+                self.error(
+                    "qlp::misplaced_item",
+                    decl.name.span,
+                    "a rule cannot have `cancels:`",
+                )
+                .help = Some(String::from("`cancels:` belongs in an `exempt` block"));
             }
             let campaign = items.campaign.and_then(|c| self.campaign_ref(c));
-            let (when, n_locals) = self.condition(&decl.param, record, items.when, "rule", &decl.name);
+            let (when, n_locals) =
+                self.condition(&decl.param, record, items.when, "rule", &decl.name);
             let actions = match items.then {
                 Some(actions) => actions.iter().map(convert_action).collect(),
                 None => {
@@ -836,7 +972,9 @@ impl<'a> Checker<'a> {
                         format!("rule `{}` has no `then:`", decl.name.name),
                     )
                     .set_label("this rule")
-                    .help = Some(String::from("say what happens when it fires: `then: review`"));
+                    .help = Some(String::from(
+                        "say what happens when it fires: `then: review`",
+                    ));
                     Vec::new()
                 }
             };
@@ -848,7 +986,10 @@ impl<'a> Checker<'a> {
                 actions,
                 reason: items.reason.map(|r| r.value.clone()),
                 n_locals,
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
         }
     }
@@ -863,7 +1004,10 @@ impl<'a> Checker<'a> {
         name: &ast::Ident,
     ) -> (TExpr, u32) {
         let saved = self.enter_body(self.file, true, true);
-        self.bind_local(param.name.name.clone(), record.map_or(Type::Error, Type::Record));
+        self.bind_local(
+            param.name.name.clone(),
+            record.map_or(Type::Error, Type::Record),
+        );
         let when = match when {
             Some(expr) => {
                 let checked = self.expr(expr, Some(&Type::Bool));
@@ -877,7 +1021,9 @@ impl<'a> Checker<'a> {
                     format!("{kind} `{}` has no `when:`", name.name),
                 )
                 .set_label(format!("this {kind}"))
-                .help = Some(String::from("add the condition: `when: c.kind == livestream`"));
+                .help = Some(String::from(
+                    "add the condition: `when: c.kind == livestream`",
+                ));
                 TExpr {
                     kind: TExprKind::Const(Value::Bool(false)),
                     ty: Type::Bool,
@@ -893,17 +1039,26 @@ impl<'a> Checker<'a> {
     fn check_exemptions(&mut self) {
         let declarations = self.scope.declarations(DeclKind::Exempt);
         for &(file, index) in declarations {
-            let Some(Item::Exempt(decl)) = self.item(file, index) else { continue };
+            let Some(Item::Exempt(decl)) = self.item(file, index) else {
+                continue;
+            };
             self.file = file;
             let record = self.rule_param(&decl.param);
             let items = self.rule_items("exemption", &decl.name, &decl.items);
             if let Some(then) = items.then {
                 let span = then.first().map_or(decl.name.span, |a| a.span);
-                self.error("qlp::misplaced_item", span, "an exemption cannot have `then:`")
-                    .help = Some(String::from("an exemption only cancels rules: list them in `cancels:`"));
+                self.error(
+                    "qlp::misplaced_item",
+                    span,
+                    "an exemption cannot have `then:`",
+                )
+                .help = Some(String::from(
+                    "an exemption only cancels rules: list them in `cancels:`",
+                ));
             }
             let campaign = items.campaign.and_then(|c| self.campaign_ref(c));
-            let (when, n_locals) = self.condition(&decl.param, record, items.when, "exemption", &decl.name);
+            let (when, n_locals) =
+                self.condition(&decl.param, record, items.when, "exemption", &decl.name);
             let mut cancels_rules = Vec::new();
             let mut cancels_campaigns = Vec::new();
             match items.cancels {
@@ -921,7 +1076,8 @@ impl<'a> Checker<'a> {
                             ast::CancelTarget::Rule(name) => {
                                 if let Some(rule_id) = self.rule_ref(name) {
                                     let rule_record = self.program.rule(rule_id).map(|r| r.record);
-                                    if let (Some(rule_record), Some(record)) = (rule_record, record) {
+                                    if let (Some(rule_record), Some(record)) = (rule_record, record)
+                                    {
                                         if rule_record != record && rule_record.0 != u32::MAX {
                                             let rule_ty = self.ty_name(&Type::Record(rule_record));
                                             let own_ty = self.ty_name(&Type::Record(record));
@@ -955,7 +1111,10 @@ impl<'a> Checker<'a> {
                 cancels_campaigns,
                 reason: items.reason.map(|r| r.value.clone()),
                 n_locals,
-                location: Location { file, span: decl.span },
+                location: Location {
+                    file,
+                    span: decl.span,
+                },
             });
         }
     }
@@ -980,6 +1139,7 @@ impl<'a> Checker<'a> {
         let mut given = None;
         let mut expectations = Vec::new();
         let mut ok = true;
+        let mut any_expect = false;
         // `now` first, since `given` values may use it.
         for item in &decl.items {
             if let ast::TestItem::Now(expr) = item {
@@ -995,7 +1155,11 @@ impl<'a> Checker<'a> {
                     Ok(Value::Time(t)) => now = t,
                     Ok(_) => ok = false,
                     Err(error) => {
-                        self.error("qlp::const_eval", error.span, format!("cannot compute `now`: {}", error.kind));
+                        self.error(
+                            "qlp::const_eval",
+                            error.span,
+                            format!("cannot compute `now`: {}", error.kind),
+                        );
                         ok = false;
                     }
                 }
@@ -1006,8 +1170,12 @@ impl<'a> Checker<'a> {
                 ast::TestItem::Now(_) => {}
                 ast::TestItem::Given { ty, value } => {
                     if given.is_some() {
-                        self.error("qlp::duplicate_item", ty.span, format!("test `{}` has two `given` records", decl.name.value))
-                            .help = Some(String::from("write one test per record"));
+                        self.error(
+                            "qlp::duplicate_item",
+                            ty.span,
+                            format!("test `{}` has two `given` records", decl.name.value),
+                        )
+                        .help = Some(String::from("write one test per record"));
                         ok = false;
                         continue;
                     }
@@ -1024,12 +1192,19 @@ impl<'a> Checker<'a> {
                         Type::Error => ok = false,
                         other => {
                             let name = self.ty_name(&other);
-                            self.error("qlp::test_record", ty.span, format!("`given` needs a record type, not `{name}`"));
+                            self.error(
+                                "qlp::test_record",
+                                ty.span,
+                                format!("`given` needs a record type, not `{name}`"),
+                            );
                             ok = false;
                         }
                     }
                 }
-                ast::TestItem::Expect(expectation) => match self.expectation(expectation) {
+                ast::TestItem::Expect(expectation) => match {
+                    any_expect = true;
+                    self.expectation(expectation)
+                } {
                     Some(checked) => expectations.push(checked),
                     None => ok = false,
                 },
@@ -1044,7 +1219,7 @@ impl<'a> Checker<'a> {
             .help = Some(String::from("add `given Content { kind: livestream }`"));
             return None;
         };
-        if expectations.is_empty() {
+        if !any_expect {
             self.error(
                 "qlp::missing_item",
                 decl.name.span,
@@ -1060,7 +1235,10 @@ impl<'a> Checker<'a> {
                 _ => &[],
             };
             for rule_id in rules {
-                let rule = self.program.rule(*rule_id).map(|r| (r.record, r.name.clone()));
+                let rule = self
+                    .program
+                    .rule(*rule_id)
+                    .map(|r| (r.record, r.name.clone()));
                 if let Some((rule_record, name)) = rule {
                     if rule_record != record && rule_record.0 != u32::MAX {
                         let rule_ty = self.ty_name(&Type::Record(rule_record));
@@ -1086,22 +1264,23 @@ impl<'a> Checker<'a> {
     }
 
     fn expectation(&mut self, expectation: &ast::Expectation) -> Option<(Expectation, Span)> {
-        let rules = |checker: &mut Checker<'_>, names: &[ast::Ident]| -> Option<(Vec<RuleId>, Span)> {
-            let mut ids = Vec::new();
-            let mut ok = true;
-            for name in names {
-                match checker.rule_ref(name) {
-                    Some(id) => ids.push(id),
-                    None => ok = false,
+        let rules =
+            |checker: &mut Checker<'_>, names: &[ast::Ident]| -> Option<(Vec<RuleId>, Span)> {
+                let mut ids = Vec::new();
+                let mut ok = true;
+                for name in names {
+                    match checker.rule_ref(name) {
+                        Some(id) => ids.push(id),
+                        None => ok = false,
+                    }
                 }
-            }
-            let span = names
-                .iter()
-                .map(|n| n.span)
-                .reduce(Span::to)
-                .unwrap_or_default();
-            ok.then_some((ids, span))
-        };
+                let span = names
+                    .iter()
+                    .map(|n| n.span)
+                    .reduce(Span::to)
+                    .unwrap_or_default();
+                ok.then_some((ids, span))
+            };
         Some(match expectation {
             ast::Expectation::Nothing(span) => (Expectation::Nothing, *span),
             ast::Expectation::Verdict(kind, span) => (Expectation::Verdict(*kind), *span),
@@ -1121,7 +1300,12 @@ impl<'a> Checker<'a> {
     }
 
     /// A test's record: the fields given, and type defaults for the rest.
-    fn given_record(&mut self, record: RecordId, value: &ast::RecordValue, now: i64) -> (Value, bool) {
+    fn given_record(
+        &mut self,
+        record: RecordId,
+        value: &ast::RecordValue,
+        now: i64,
+    ) -> (Value, bool) {
         let Some(def) = self.program.record(record).cloned() else {
             return (Value::Absent, false);
         };
@@ -1131,7 +1315,11 @@ impl<'a> Checker<'a> {
             match def.field_index(&name.name) {
                 Some(index) => {
                     if fields.get(index).is_some_and(Option::is_some) {
-                        self.error("qlp::duplicate_field", name.span, format!("field `{}` is given twice", name.name));
+                        self.error(
+                            "qlp::duplicate_field",
+                            name.span,
+                            format!("field `{}` is given twice", name.name),
+                        );
                         ok = false;
                         continue;
                     }
@@ -1143,7 +1331,8 @@ impl<'a> Checker<'a> {
                     }
                 }
                 None => {
-                    let hint = suggest(&name.name, def.fields.iter().map(|f| f.name.as_str())).map(str::to_string);
+                    let hint = suggest(&name.name, def.fields.iter().map(|f| f.name.as_str()))
+                        .map(str::to_string);
                     let diagnostic = self
                         .error(
                             "qlp::unknown_field",
@@ -1155,7 +1344,11 @@ impl<'a> Checker<'a> {
                         Some(hint) => format!("did you mean `{hint}`?"),
                         None => format!(
                             "its fields are {}",
-                            def.fields.iter().map(|f| format!("`{}`", f.name)).collect::<Vec<_>>().join(", ")
+                            def.fields
+                                .iter()
+                                .map(|f| format!("`{}`", f.name))
+                                .collect::<Vec<_>>()
+                                .join(", ")
                         ),
                     });
                     ok = false;
@@ -1174,7 +1367,9 @@ impl<'a> Checker<'a> {
         let inner = ty.strip_optional().clone();
         match (value, &inner) {
             (_, Type::Error) => (Value::Absent, false),
-            (ast::Value::Record(record_value), Type::Record(id)) => self.given_record(*id, record_value, now),
+            (ast::Value::Record(record_value), Type::Record(id)) => {
+                self.given_record(*id, record_value, now)
+            }
             (ast::Value::List(items, _), Type::List(element)) => {
                 let mut ok = true;
                 let mut values = Vec::new();
@@ -1195,7 +1390,11 @@ impl<'a> Checker<'a> {
                 match Interpreter::new(&self.program).eval_expr(&checked, &mut Vec::new(), now) {
                     Ok(v) => (v, true),
                     Err(error) => {
-                        self.error("qlp::const_eval", error.span, format!("cannot compute this value: {}", error.kind));
+                        self.error(
+                            "qlp::const_eval",
+                            error.span,
+                            format!("cannot compute this value: {}", error.kind),
+                        );
                         (Value::Absent, false)
                     }
                 }
@@ -1295,13 +1494,20 @@ impl<'a> Checker<'a> {
             } else {
                 None
             }
-        } else if *expected == Type::Int && expr.ty == Type::String {
+        } else if *expected == Type::Int
+            && expr.ty == Type::String
+            && !matches!(expr.kind, TExprKind::Const(_))
+        {
             Some(String::from("use `len(..)` to get a string's length"))
         } else {
             None
         };
         let diagnostic = self
-            .error("qlp::type_mismatch", expr.span, format!("expected `{wanted}`, found `{found}`"))
+            .error(
+                "qlp::type_mismatch",
+                expr.span,
+                format!("expected `{wanted}`, found `{found}`"),
+            )
             .set_label(format!("this is `{found}`"));
         diagnostic.help = help;
         false
@@ -1324,18 +1530,32 @@ impl<'a> Checker<'a> {
             ExprKind::Int(value) => {
                 if expected == Some(&Type::Float) {
                     // An integer literal where a float is expected is that float.
-                    Checker::texpr(TExprKind::Const(Value::Float(*value as f64)), Type::Float, span)
+                    Checker::texpr(
+                        TExprKind::Const(Value::Float(*value as f64)),
+                        Type::Float,
+                        span,
+                    )
                 } else {
                     Checker::texpr(TExprKind::Const(Value::Int(*value)), Type::Int, span)
                 }
             }
-            ExprKind::Float(value) => Checker::texpr(TExprKind::Const(Value::Float(*value)), Type::Float, span),
-            ExprKind::Str(value) => Checker::texpr(TExprKind::Const(Value::str(value)), Type::String, span),
-            ExprKind::Bool(value) => Checker::texpr(TExprKind::Const(Value::Bool(*value)), Type::Bool, span),
-            ExprKind::Time(value) => Checker::texpr(TExprKind::Const(Value::Time(*value)), Type::Time, span),
-            ExprKind::Duration(value) => {
-                Checker::texpr(TExprKind::Const(Value::Duration(*value)), Type::Duration, span)
+            ExprKind::Float(value) => {
+                Checker::texpr(TExprKind::Const(Value::Float(*value)), Type::Float, span)
             }
+            ExprKind::Str(value) => {
+                Checker::texpr(TExprKind::Const(Value::str(value)), Type::String, span)
+            }
+            ExprKind::Bool(value) => {
+                Checker::texpr(TExprKind::Const(Value::Bool(*value)), Type::Bool, span)
+            }
+            ExprKind::Time(value) => {
+                Checker::texpr(TExprKind::Const(Value::Time(*value)), Type::Time, span)
+            }
+            ExprKind::Duration(value) => Checker::texpr(
+                TExprKind::Const(Value::Duration(*value)),
+                Type::Duration,
+                span,
+            ),
             ExprKind::Now => {
                 if !self.allow_now {
                     self.error("qlp::now_not_allowed", span, "`now` is not available here")
@@ -1369,8 +1589,14 @@ impl<'a> Checker<'a> {
                     Type::Error => return Checker::error_expr(span),
                     ref other => {
                         let name = self.ty_name(other);
-                        self.error("qlp::bad_operands", span, format!("`-` cannot be applied to `{name}`"))
-                            .help = Some(String::from("negation works on `int`, `float` and `duration`"));
+                        self.error(
+                            "qlp::bad_operands",
+                            span,
+                            format!("`-` cannot be applied to `{name}`"),
+                        )
+                        .help = Some(String::from(
+                            "negation works on `int`, `float` and `duration`",
+                        ));
                         return Checker::error_expr(span);
                     }
                 };
@@ -1385,11 +1611,19 @@ impl<'a> Checker<'a> {
                     self.error(
                         "qlp::not_optional",
                         operand.span,
-                        format!("this `{name}` is never missing, so `is {}` is always {}", if *negated { "none" } else { "some" }, if *negated { "false" } else { "true" }),
+                        format!(
+                            "this `{name}` is never missing, so `is {}` is always {}",
+                            if *negated { "none" } else { "some" },
+                            if *negated { "false" } else { "true" }
+                        ),
                     )
                     .help = Some(String::from("only optional values (`T?`) can be missing"));
                 }
-                Checker::texpr(TExprKind::IsSome(Box::new(checked), *negated), Type::Bool, span)
+                Checker::texpr(
+                    TExprKind::IsSome(Box::new(checked), *negated),
+                    Type::Bool,
+                    span,
+                )
             }
             ExprKind::If(cond, then, otherwise) => {
                 let cond = self.expr(cond, Some(&Type::Bool));
@@ -1415,7 +1649,11 @@ impl<'a> Checker<'a> {
                 let body = self.expr(body, expected);
                 self.locals.pop();
                 let ty = body.ty.clone();
-                Checker::texpr(TExprKind::Let(slot, Box::new(value), Box::new(body)), ty, span)
+                Checker::texpr(
+                    TExprKind::Let(slot, Box::new(value), Box::new(body)),
+                    ty,
+                    span,
+                )
             }
             ExprKind::Quantifier {
                 kind,
@@ -1442,7 +1680,11 @@ impl<'a> Checker<'a> {
                 let predicate = self.expr(predicate, Some(&Type::Bool));
                 self.expect_type(&predicate, &Type::Bool);
                 self.locals.pop();
-                let ty = if *kind == ast::QuantifierKind::Count { Type::Int } else { Type::Bool };
+                let ty = if *kind == ast::QuantifierKind::Count {
+                    Type::Int
+                } else {
+                    Type::Bool
+                };
                 Checker::texpr(
                     TExprKind::Quantifier(*kind, slot, Box::new(list), Box::new(predicate)),
                     ty,
@@ -1454,10 +1696,18 @@ impl<'a> Checker<'a> {
 
     fn join_branches(&mut self, then: &TExpr, otherwise: &TExpr) -> Type {
         if then.ty.agrees(&otherwise.ty) {
-            return if then.ty.is_error() { otherwise.ty.clone() } else { then.ty.clone() };
+            return if then.ty.is_error() {
+                otherwise.ty.clone()
+            } else {
+                then.ty.clone()
+            };
         }
         // `if .. then x else y` where one branch is optional: the result is optional.
-        if then.ty.strip_optional().agrees(otherwise.ty.strip_optional()) {
+        if then
+            .ty
+            .strip_optional()
+            .agrees(otherwise.ty.strip_optional())
+        {
             return then.ty.strip_optional().clone().optional();
         }
         let a = self.ty_name(&then.ty);
@@ -1518,7 +1768,10 @@ impl<'a> Checker<'a> {
                 ..
             }) => {
                 self.check_const(index as usize);
-                if matches!(self.const_states.get(index as usize), Some(ConstState::InProgress)) {
+                if matches!(
+                    self.const_states.get(index as usize),
+                    Some(ConstState::InProgress)
+                ) {
                     self.error(
                         "qlp::const_cycle",
                         span,
@@ -1536,7 +1789,11 @@ impl<'a> Checker<'a> {
                 let (ty, value) = (def.ty.clone(), def.value.clone());
                 let value = match (&ty, value, expected) {
                     (Type::Int, Value::Int(v), Some(Type::Float)) => {
-                        return Checker::texpr(TExprKind::Const(Value::Float(v as f64)), Type::Float, span)
+                        return Checker::texpr(
+                            TExprKind::Const(Value::Float(v as f64)),
+                            Type::Float,
+                            span,
+                        )
                     }
                     (_, value, _) => value,
                 };
@@ -1544,7 +1801,9 @@ impl<'a> Checker<'a> {
             }
             Lookup::Found(decl) => {
                 let help = match decl.kind {
-                    DeclKind::Keywords => format!("match a text against it: `c.text has_any {}`", name.name),
+                    DeclKind::Keywords => {
+                        format!("match a text against it: `c.text has_any {}`", name.name)
+                    }
                     DeclKind::Fn => format!("call it: `{}(..)`", name.name),
                     _ => String::from("only constants, parameters and `let` variables are values"),
                 };
@@ -1569,7 +1828,11 @@ impl<'a> Checker<'a> {
                 .enum_def(*id)
                 .and_then(|e| e.variants.iter().position(|v| *v == name.name))
             {
-                return Checker::texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(*id), span);
+                return Checker::texpr(
+                    TExprKind::Const(Value::Enum(variant as u32)),
+                    Type::Enum(*id),
+                    span,
+                );
             }
         }
         let candidates = self.enums_with_variant(&name.name);
@@ -1587,14 +1850,21 @@ impl<'a> Checker<'a> {
                         self.error(
                             "qlp::type_mismatch",
                             span,
-                            format!("`{}` is a `{found_name}`, not a `{expected_name}`", name.name),
+                            format!(
+                                "`{}` is a `{found_name}`, not a `{expected_name}`",
+                                name.name
+                            ),
                         )
                         .set_label(format!("expected a `{expected_name}`"))
                         .help = Some(format!("`{expected_name}` is one of: {variants}"));
                         return Checker::error_expr(span);
                     }
                 }
-                Checker::texpr(TExprKind::Const(Value::Enum(*variant)), Type::Enum(*enum_id), span)
+                Checker::texpr(
+                    TExprKind::Const(Value::Enum(*variant)),
+                    Type::Enum(*enum_id),
+                    span,
+                )
             }
             [] => {
                 if let Some(Type::Enum(id)) = expected.map(Type::strip_optional) {
@@ -1604,7 +1874,8 @@ impl<'a> Checker<'a> {
                         .enum_def(*id)
                         .map(|e| e.variants.clone())
                         .unwrap_or_default();
-                    let hint = suggest(&name.name, variants.iter().map(String::as_str)).map(str::to_string);
+                    let hint = suggest(&name.name, variants.iter().map(String::as_str))
+                        .map(str::to_string);
                     let diagnostic = self
                         .error(
                             "qlp::unknown_variant",
@@ -1667,16 +1938,28 @@ impl<'a> Checker<'a> {
                 }) = self.scope.lookup(&type_name.name, self.file)
                 {
                     let id = EnumId(index);
-                    let variants = self.program.enum_def(id).map(|e| e.variants.clone()).unwrap_or_default();
+                    let variants = self
+                        .program
+                        .enum_def(id)
+                        .map(|e| e.variants.clone())
+                        .unwrap_or_default();
                     return match variants.iter().position(|v| *v == field.name) {
-                        Some(variant) => Checker::texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(id), span),
+                        Some(variant) => Checker::texpr(
+                            TExprKind::Const(Value::Enum(variant as u32)),
+                            Type::Enum(id),
+                            span,
+                        ),
                         None => {
                             self.error(
                                 "qlp::unknown_variant",
                                 field.span,
                                 format!("`{}` has no variant `{}`", type_name.name, field.name),
                             )
-                            .help = Some(format!("`{}` is one of: {}", type_name.name, variants.join(", ")));
+                            .help = Some(format!(
+                                "`{}` is one of: {}",
+                                type_name.name,
+                                variants.join(", ")
+                            ));
                             Checker::error_expr(span)
                         }
                     };
@@ -1695,7 +1978,10 @@ impl<'a> Checker<'a> {
                     format!("`{path}` may be missing"),
                 )
                 .set_label("optional record")
-                .help = Some(format!("check `{path} is some and ...` before reading `.{}`", field.name));
+                .help = Some(format!(
+                    "check `{path} is some and ...` before reading `.{}`",
+                    field.name
+                ));
                 return Checker::error_expr(span);
             }
             other => {
@@ -1715,14 +2001,18 @@ impl<'a> Checker<'a> {
         };
         match record.field_index(&field.name) {
             Some(index) => {
-                let ty = record.fields.get(index).map_or(Type::Error, |f| f.ty.clone());
+                let ty = record
+                    .fields
+                    .get(index)
+                    .map_or(Type::Error, |f| f.ty.clone());
                 let expr = Checker::texpr(TExprKind::Field(Box::new(base), index as u32), ty, span);
                 self.narrow(expr)
             }
             None => {
                 let record_name = record.name.clone();
                 let fields: Vec<String> = record.fields.iter().map(|f| f.name.clone()).collect();
-                let hint = suggest(&field.name, fields.iter().map(String::as_str)).map(str::to_string);
+                let hint =
+                    suggest(&field.name, fields.iter().map(String::as_str)).map(str::to_string);
                 let diagnostic = self
                     .error(
                         "qlp::unknown_field",
@@ -1734,7 +2024,11 @@ impl<'a> Checker<'a> {
                     Some(hint) => format!("did you mean `{hint}`?"),
                     None => format!(
                         "its fields are {}",
-                        fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
+                        fields
+                            .iter()
+                            .map(|f| format!("`{f}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 });
                 Checker::error_expr(span)
@@ -1759,11 +2053,21 @@ impl<'a> Checker<'a> {
             checked.push(item);
         }
         let Some(element) = element else {
-            self.error("qlp::empty_list", span, "cannot tell the type of this empty list")
-                .help = Some(String::from("an empty list matches nothing: remove the condition"));
+            self.error(
+                "qlp::empty_list",
+                span,
+                "cannot tell the type of this empty list",
+            )
+            .help = Some(String::from(
+                "an empty list matches nothing: remove the condition",
+            ));
             return Checker::error_expr(span);
         };
-        Checker::texpr(TExprKind::List(checked), Type::List(Box::new(element)), span)
+        Checker::texpr(
+            TExprKind::List(checked),
+            Type::List(Box::new(element)),
+            span,
+        )
     }
 
     /// Checks two operands that should have the same type.
@@ -1788,7 +2092,11 @@ impl<'a> Checker<'a> {
                 self.expect_type(&lhs, &Type::Bool);
                 let (when_true, when_false) = facts(&lhs);
                 let mark = self.narrowed.len();
-                self.narrowed.extend(if op == BinaryOp::And { when_true } else { when_false });
+                self.narrowed.extend(if op == BinaryOp::And {
+                    when_true
+                } else {
+                    when_false
+                });
                 let rhs = self.expr(rhs, Some(&Type::Bool));
                 self.narrowed.truncate(mark);
                 self.expect_type(&rhs, &Type::Bool);
@@ -1799,7 +2107,12 @@ impl<'a> Checker<'a> {
                 };
                 Checker::texpr(kind, Type::Bool, span)
             }
-            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+            BinaryOp::Eq
+            | BinaryOp::Ne
+            | BinaryOp::Lt
+            | BinaryOp::Le
+            | BinaryOp::Gt
+            | BinaryOp::Ge => {
                 let (lhs, rhs) = self.operand_pair(lhs, rhs);
                 let cmp = match op {
                     BinaryOp::Eq => CmpOp::Eq,
@@ -1812,7 +2125,11 @@ impl<'a> Checker<'a> {
                 let Some(scalar) = self.comparable(op, &lhs, &rhs) else {
                     return Checker::error_expr(span);
                 };
-                Checker::texpr(TExprKind::Compare(cmp, scalar, Box::new(lhs), Box::new(rhs)), Type::Bool, span)
+                Checker::texpr(
+                    TExprKind::Compare(cmp, scalar, Box::new(lhs), Box::new(rhs)),
+                    Type::Bool,
+                    span,
+                )
             }
             BinaryOp::In => {
                 let (lhs, rhs) = if self.is_bare_variant(lhs) {
@@ -1850,13 +2167,19 @@ impl<'a> Checker<'a> {
                         span,
                         format!("cannot look for a `{a}` in a list of `{b}`"),
                     )
-                    .help = Some(String::from("the value and the list elements must have the same type"));
+                    .help = Some(String::from(
+                        "the value and the list elements must have the same type",
+                    ));
                     return Checker::error_expr(span);
                 }
                 let Some(scalar) = self.equatable_scalar(&lhs, span) else {
                     return Checker::error_expr(span);
                 };
-                Checker::texpr(TExprKind::In(scalar, Box::new(lhs), Box::new(rhs)), Type::Bool, span)
+                Checker::texpr(
+                    TExprKind::In(scalar, Box::new(lhs), Box::new(rhs)),
+                    Type::Bool,
+                    span,
+                )
             }
             BinaryOp::HasAny => {
                 let text = self.expr(lhs, Some(&Type::String));
@@ -1891,8 +2214,16 @@ impl<'a> Checker<'a> {
                     }
                     Err(error) => {
                         let detail = match &error {
-                            regex::Error::CompiledTooBig(_) => String::from("the pattern is too large"),
-                            other => other.to_string().lines().last().unwrap_or("").trim().to_string(),
+                            regex::Error::CompiledTooBig(_) => {
+                                String::from("the pattern is too large")
+                            }
+                            other => other
+                                .to_string()
+                                .lines()
+                                .last()
+                                .unwrap_or("")
+                                .trim()
+                                .to_string(),
                         };
                         self.error("qlp::invalid_regex", rhs.span, "invalid regular expression")
                             .set_label(detail)
@@ -1925,7 +2256,11 @@ impl<'a> Checker<'a> {
                 };
                 let rhs = self.expr(rhs, Some(&inner));
                 let ty = if rhs.ty.agrees(&inner) {
-                    if inner.is_error() { rhs.ty.clone() } else { inner }
+                    if inner.is_error() {
+                        rhs.ty.clone()
+                    } else {
+                        inner
+                    }
                 } else if rhs.ty.agrees(&inner.clone().optional()) {
                     inner.optional()
                 } else {
@@ -1957,7 +2292,11 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::not_a_keyword_set",
                     name.span,
-                    format!("`{}` is {}, not a keyword set", name.name, decl.kind.describe()),
+                    format!(
+                        "`{}` is {}, not a keyword set",
+                        name.name,
+                        decl.kind.describe()
+                    ),
                 )
                 .help = Some(String::from("declare one with `keywords NAME = [\"...\"]`"));
                 None
@@ -1980,8 +2319,12 @@ impl<'a> Checker<'a> {
                 } else {
                     "only `bool`, `int`, `float`, `string`, `time`, `duration` and enum values can be compared"
                 };
-                self.error("qlp::not_comparable", span, format!("values of type `{name}` cannot be compared"))
-                    .help = Some(String::from(help));
+                self.error(
+                    "qlp::not_comparable",
+                    span,
+                    format!("values of type `{name}` cannot be compared"),
+                )
+                .help = Some(String::from(help));
                 None
             }
         }
@@ -1994,10 +2337,14 @@ impl<'a> Checker<'a> {
         if !lhs.ty.agrees(&rhs.ty) {
             let a = self.ty_name(&lhs.ty);
             let b = self.ty_name(&rhs.ty);
-            let optional = matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_));
+            let optional =
+                matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_));
             let help = if optional {
                 String::from("one side may be missing: give a default with `?? value`, or check `is some` first")
-            } else if matches!((&lhs.ty, &rhs.ty), (Type::Int, Type::Float) | (Type::Float, Type::Int)) {
+            } else if matches!(
+                (&lhs.ty, &rhs.ty),
+                (Type::Int, Type::Float) | (Type::Float, Type::Int)
+            ) {
                 String::from("convert with `to_float(..)` or `to_int(..)`")
             } else {
                 String::from("both sides must have the same type")
@@ -2020,7 +2367,10 @@ impl<'a> Checker<'a> {
                 lhs.span.to(rhs.span),
                 format!("values of type `{name}` have no order"),
             )
-            .help = Some(format!("`{}` works on `int`, `float`, `string`, `time` and `duration`; use `==` or `in`", op.as_str()));
+            .help = Some(format!(
+                "`{}` works on `int`, `float`, `string`, `time` and `duration`; use `==` or `in`",
+                op.as_str()
+            ));
             return None;
         }
         Some(scalar)
@@ -2053,13 +2403,22 @@ impl<'a> Checker<'a> {
             _ => None,
         };
         match resolved {
-            Some((arith, ty)) => Checker::texpr(TExprKind::Arith(arith, Box::new(lhs), Box::new(rhs)), ty, span),
+            Some((arith, ty)) => Checker::texpr(
+                TExprKind::Arith(arith, Box::new(lhs), Box::new(rhs)),
+                ty,
+                span,
+            ),
             None => {
                 let a = self.ty_name(&lhs.ty);
                 let b = self.ty_name(&rhs.ty);
-                let help = if matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_)) {
+                let help = if matches!(lhs.ty, Type::Optional(_))
+                    || matches!(rhs.ty, Type::Optional(_))
+                {
                     String::from("a value may be missing: give a default with `?? value`, or check `is some` first")
-                } else if matches!((&lhs.ty, &rhs.ty), (Type::Int, Type::Float) | (Type::Float, Type::Int)) {
+                } else if matches!(
+                    (&lhs.ty, &rhs.ty),
+                    (Type::Int, Type::Float) | (Type::Float, Type::Int)
+                ) {
                     String::from("convert with `to_float(..)` or `to_int(..)`")
                 } else {
                     String::from("arithmetic works on numbers of one type, `time ± duration`, `time - time`, `duration * int` and `string + string`")
@@ -2087,8 +2446,14 @@ impl<'a> Checker<'a> {
             }) => {
                 let id = FnId(index);
                 if !self.allow_calls {
-                    self.error("qlp::call_not_allowed", span, format!("`{}` cannot be called here", name.name))
-                        .help = Some(String::from("constants and test values cannot call functions; write the value"));
+                    self.error(
+                        "qlp::call_not_allowed",
+                        span,
+                        format!("`{}` cannot be called here", name.name),
+                    )
+                    .help = Some(String::from(
+                        "constants and test values cannot call functions; write the value",
+                    ));
                     return Checker::error_expr(span);
                 }
                 let Some(def) = self.program.fns.get(index as usize) else {
@@ -2100,11 +2465,21 @@ impl<'a> Checker<'a> {
                     self.error(
                         "qlp::wrong_arity",
                         span,
-                        format!("`{}` takes {} argument{}, but {} were given", name.name, params.len(), if params.len() == 1 { "" } else { "s" }, args.len()),
+                        format!(
+                            "`{}` takes {} argument{}, but {} were given",
+                            name.name,
+                            params.len(),
+                            if params.len() == 1 { "" } else { "s" },
+                            args.len()
+                        ),
                     )
                     .help = Some(format!(
                         "its parameters are ({})",
-                        def.params.iter().map(|(n, t)| format!("{n}: {}", t.display(&self.program))).collect::<Vec<_>>().join(", ")
+                        def.params
+                            .iter()
+                            .map(|(n, t)| format!("{n}: {}", t.display(&self.program)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ));
                     return Checker::error_expr(span);
                 }
@@ -2123,7 +2498,11 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::not_a_function",
                     name.span,
-                    format!("`{}` is {}, not a function", name.name, decl.kind.describe()),
+                    format!(
+                        "`{}` is {}, not a function",
+                        name.name,
+                        decl.kind.describe()
+                    ),
                 )
                 .label = String::from("cannot be called");
                 Checker::error_expr(span)
@@ -2136,7 +2515,11 @@ impl<'a> Checker<'a> {
                     self.unresolved(Lookup::NotImported(decl), name, &[], "function");
                 } else {
                     let diagnostic = self
-                        .error("qlp::unknown_function", name.span, format!("unknown function `{}`", name.name))
+                        .error(
+                            "qlp::unknown_function",
+                            name.span,
+                            format!("unknown function `{}`", name.name),
+                        )
                         .set_label("not a known function");
                     diagnostic.help = Some(match hint {
                         Some(hint) => format!("did you mean `{hint}`?"),
@@ -2159,7 +2542,12 @@ impl<'a> Checker<'a> {
             self.error(
                 "qlp::wrong_arity",
                 span,
-                format!("`{}` takes {arity} argument{}, but {} were given", name.name, if arity == 1 { "" } else { "s" }, args.len()),
+                format!(
+                    "`{}` takes {arity} argument{}, but {} were given",
+                    name.name,
+                    if arity == 1 { "" } else { "s" },
+                    args.len()
+                ),
             )
             .help = Some(builtin_signature(&name.name).to_string());
             return Some(Checker::error_expr(span));
@@ -2193,15 +2581,27 @@ impl<'a> Checker<'a> {
                     Type::Error => return Some(Checker::error_expr(span)),
                     other => {
                         let name = self.ty_name(other);
-                        self.error("qlp::type_mismatch", arg.span, format!("`len` needs a string or a list, found `{name}`"))
-                            .help = Some(String::from(builtin_signature("len")));
+                        self.error(
+                            "qlp::type_mismatch",
+                            arg.span,
+                            format!("`len` needs a string or a list, found `{name}`"),
+                        )
+                        .help = Some(String::from(builtin_signature("len")));
                         return Some(Checker::error_expr(span));
                     }
                 };
                 (builtin, vec![arg], Type::Int)
             }
-            "to_float" => (Builtin::ToFloat, vec![self.builtin_arg(args, 0, &Type::Int)?], Type::Float),
-            "to_int" => (Builtin::ToInt, vec![self.builtin_arg(args, 0, &Type::Float)?], Type::Int),
+            "to_float" => (
+                Builtin::ToFloat,
+                vec![self.builtin_arg(args, 0, &Type::Int)?],
+                Type::Float,
+            ),
+            "to_int" => (
+                Builtin::ToInt,
+                vec![self.builtin_arg(args, 0, &Type::Float)?],
+                Type::Int,
+            ),
             "abs" => {
                 let arg = self.expr(args.first()?, None);
                 let (builtin, ty) = match &arg.ty {
@@ -2210,7 +2610,11 @@ impl<'a> Checker<'a> {
                     Type::Error => return Some(Checker::error_expr(span)),
                     other => {
                         let name = self.ty_name(other);
-                        self.error("qlp::type_mismatch", arg.span, format!("`abs` needs an `int` or a `float`, found `{name}`"));
+                        self.error(
+                            "qlp::type_mismatch",
+                            arg.span,
+                            format!("`abs` needs an `int` or a `float`, found `{name}`"),
+                        );
                         return Some(Checker::error_expr(span));
                     }
                 };
@@ -2227,14 +2631,21 @@ impl<'a> Checker<'a> {
                     self.error(
                         "qlp::type_mismatch",
                         span,
-                        format!("`{}` needs two values of one ordered type, found `{x}` and `{y}`", name.name),
+                        format!(
+                            "`{}` needs two values of one ordered type, found `{x}` and `{y}`",
+                            name.name
+                        ),
                     )
                     .help = Some(String::from(builtin_signature("min")));
                     return Some(Checker::error_expr(span));
                 }
                 let scalar = scalar_of(&a.ty)?;
                 let ty = a.ty.clone();
-                let builtin = if name.name == "min" { Builtin::Min(scalar) } else { Builtin::Max(scalar) };
+                let builtin = if name.name == "min" {
+                    Builtin::Min(scalar)
+                } else {
+                    Builtin::Max(scalar)
+                };
                 (builtin, vec![a, b], ty)
             }
             _ => {
@@ -2243,7 +2654,11 @@ impl<'a> Checker<'a> {
                 (Builtin::CountMatches(set), vec![text], Type::Int)
             }
         };
-        Some(Checker::texpr(TExprKind::Builtin(builtin, checked), ty, span))
+        Some(Checker::texpr(
+            TExprKind::Builtin(builtin, checked),
+            ty,
+            span,
+        ))
     }
 
     fn builtin_arg(&mut self, args: &[ast::Expr], index: usize, ty: &Type) -> Option<TExpr> {

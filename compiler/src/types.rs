@@ -45,7 +45,14 @@ impl Type {
     pub fn is_equatable(&self) -> bool {
         matches!(
             self,
-            Type::Bool | Type::Int | Type::Float | Type::String | Type::Time | Type::Duration | Type::Enum(_) | Type::Error
+            Type::Bool
+                | Type::Int
+                | Type::Float
+                | Type::String
+                | Type::Time
+                | Type::Duration
+                | Type::Enum(_)
+                | Type::Error
         )
     }
 
@@ -86,8 +93,12 @@ impl fmt::Display for TypeDisplay<'_> {
             Type::String => f.write_str("string"),
             Type::Time => f.write_str("time"),
             Type::Duration => f.write_str("duration"),
-            Type::Enum(id) => f.write_str(self.program.enum_def(*id).map_or("?", |e| e.name.as_str())),
-            Type::Record(id) => f.write_str(self.program.record(*id).map_or("?", |r| r.name.as_str())),
+            Type::Enum(id) => {
+                f.write_str(self.program.enum_def(*id).map_or("?", |e| e.name.as_str()))
+            }
+            Type::Record(id) => {
+                f.write_str(self.program.record(*id).map_or("?", |r| r.name.as_str()))
+            }
             Type::List(element) => write!(f, "[{}]", element.display(self.program)),
             Type::Optional(inner) => write!(f, "{}?", inner.display(self.program)),
             Type::Error => f.write_str("{unknown}"),

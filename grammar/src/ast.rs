@@ -349,7 +349,10 @@ pub enum ExprKind {
     Unary(UnaryOp, Box<Expr>),
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `x is some` (`negated: false`) or `x is none` (`negated: true`).
-    IsSome { operand: Box<Expr>, negated: bool },
+    IsSome {
+        operand: Box<Expr>,
+        negated: bool,
+    },
     If(Box<Expr>, Box<Expr>, Box<Expr>),
     Let(Ident, Box<Expr>, Box<Expr>),
     Quantifier {

@@ -54,7 +54,12 @@ impl Diagnostic {
         }
     }
 
-    pub fn warning(code: &'static str, file: FileId, span: Span, message: impl Into<String>) -> Self {
+    pub fn warning(
+        code: &'static str,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Self {
         Diagnostic {
             severity: Severity::Warning,
             ..Diagnostic::error(code, file, span, message)

@@ -84,7 +84,11 @@ pub fn parse_file(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
                     }
                 }
             }
-            Err(error) => builder.diagnostics.push(parse_error(&error, chunk_text, chunk.start, file)),
+            Err(error) => {
+                builder
+                    .diagnostics
+                    .push(parse_error(&error, chunk_text, chunk.start, file))
+            }
         }
         diagnostics.append(&mut builder.diagnostics);
     }
@@ -291,7 +295,12 @@ fn too_deep(file: FileId, at: usize, len: usize) -> Diagnostic {
 
 // ---------------------------------------------------------------- parse errors
 
-fn parse_error(error: &pest::error::Error<Rule>, text: &str, offset: usize, file: FileId) -> Diagnostic {
+fn parse_error(
+    error: &pest::error::Error<Rule>,
+    text: &str,
+    offset: usize,
+    file: FileId,
+) -> Diagnostic {
     let pos = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
@@ -302,11 +311,16 @@ fn parse_error(error: &pest::error::Error<Rule>, text: &str, offset: usize, file
     } else {
         format!("`{}`", first_token(rest))
     };
-    let token_len = if rest.is_empty() { 0 } else { first_token(rest).len() };
+    let token_len = if rest.is_empty() {
+        0
+    } else {
+        first_token(rest).len()
+    };
     let span = Span::new(offset + pos, offset + pos + token_len);
     match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            if rest.starts_with('"') && !rest.lines().next().is_some_and(|line| closes_string(line)) {
+            if rest.starts_with('"') && !rest.lines().next().is_some_and(|line| closes_string(line))
+            {
                 return Diagnostic::error(
                     "qlp::unterminated_string",
                     file,
@@ -314,9 +328,14 @@ fn parse_error(error: &pest::error::Error<Rule>, text: &str, offset: usize, file
                     "unterminated string",
                 )
                 .with_label("this string has no closing `\"` on its line")
-                .with_help("close the string with `\"`; write a line break inside a string as `\\n`");
+                .with_help(
+                    "close the string with `\"`; write a line break inside a string as `\\n`",
+                );
             }
-            let mut words: Vec<&str> = positives.iter().filter_map(|rule| describe_rule(*rule)).collect();
+            let mut words: Vec<&str> = positives
+                .iter()
+                .filter_map(|rule| describe_rule(*rule))
+                .collect();
             words.dedup();
             let mut seen = Vec::new();
             words.retain(|w| {
@@ -362,6 +381,16 @@ fn simplify_expected(words: &mut Vec<&str>) {
             words.retain(|w| !narrow.contains(w));
         }
     }
+    // Inside a rule body, `campaign` and `then` start `campaign:` and `then:` items.
+    if words.contains(&"`when:`") {
+        for word in words.iter_mut() {
+            match *word {
+                "`campaign`" => *word = "`campaign:`",
+                "`then`" => *word = "`then:`",
+                _ => {}
+            }
+        }
+    }
 }
 
 const DECLARATION: &str =
@@ -383,17 +412,31 @@ fn closes_string(line: &str) -> bool {
 
 fn parse_help(positives: &[Rule], rest: &str) -> Option<String> {
     if rest.starts_with('=') && !rest.starts_with("==") {
-        return Some(String::from("compare with `==`; `=` only appears in declarations"));
+        return Some(String::from(
+            "compare with `==`; `=` only appears in declarations",
+        ));
     }
-    if rest.starts_with("&&") || rest.starts_with("||") || rest.starts_with('!') && !rest.starts_with("!=") {
+    if rest.starts_with("&&")
+        || rest.starts_with("||")
+        || rest.starts_with('!') && !rest.starts_with("!=")
+    {
         return Some(String::from("write `and`, `or` and `not` as words"));
     }
-    if positives.contains(&Rule::ident) && first_token(rest).chars().all(|c| c.is_alphanumeric() || c == '_') {
+    if positives.contains(&Rule::ident)
+        && first_token(rest)
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_')
+    {
         let token = first_token(rest);
-        if ["and", "or", "not", "in", "if", "then", "else", "let", "true", "false", "is", "has_any", "matches", "now"]
-            .contains(&token)
+        if [
+            "and", "or", "not", "in", "if", "then", "else", "let", "true", "false", "is",
+            "has_any", "matches", "now",
+        ]
+        .contains(&token)
         {
-            return Some(format!("`{token}` is a reserved word and cannot be used as a name"));
+            return Some(format!(
+                "`{token}` is a reserved word and cannot be used as a name"
+            ));
         }
     }
     None
@@ -574,8 +617,14 @@ impl Builder {
         Span::new(self.offset + span.start(), self.offset + span.end())
     }
 
-    fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
-        self.diagnostics.push(Diagnostic::error(code, self.file, span, message));
+    fn error(
+        &mut self,
+        code: &'static str,
+        span: Span,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::error(code, self.file, span, message));
         self.diagnostics.last_mut().expect("just pushed")
     }
 
@@ -602,7 +651,11 @@ impl Builder {
                 skip_keyword(&mut inner);
                 let name = self.ident(inner.next().expect("enum name"));
                 let variants = inner.map(|p| self.ident(p)).collect();
-                Item::Enum(EnumDecl { name, variants, span })
+                Item::Enum(EnumDecl {
+                    name,
+                    variants,
+                    span,
+                })
             }
             Rule::record_decl => {
                 skip_keyword(&mut inner);
@@ -653,7 +706,12 @@ impl Builder {
                     None
                 };
                 let value = self.expr(next)?;
-                Item::Const(ConstDecl { name, ty, value, span })
+                Item::Const(ConstDecl {
+                    name,
+                    ty,
+                    value,
+                    span,
+                })
             }
             Rule::fn_decl => {
                 skip_keyword(&mut inner);
@@ -684,7 +742,9 @@ impl Builder {
                     let mut parts = prop.into_inner();
                     skip_keyword(&mut parts);
                     props.push(match rule {
-                        Rule::campaign_title => CampaignProp::Title(self.string(parts.next().expect("title"))?),
+                        Rule::campaign_title => {
+                            CampaignProp::Title(self.string(parts.next().expect("title"))?)
+                        }
                         Rule::campaign_active => {
                             let start = self.time_lit(parts.next().expect("start"))?;
                             let end = self.time_lit(parts.next().expect("end"))?;
@@ -747,7 +807,9 @@ impl Builder {
         let mut parts = pair.into_inner();
         skip_keyword(&mut parts);
         Some(match rule {
-            Rule::rule_campaign => RuleItem::Campaign(self.ident(parts.next().expect("campaign name"))),
+            Rule::rule_campaign => {
+                RuleItem::Campaign(self.ident(parts.next().expect("campaign name")))
+            }
             Rule::rule_when => RuleItem::When(self.expr(parts.next().expect("condition"))?),
             Rule::rule_then => {
                 let mut actions = Vec::new();
@@ -813,8 +875,12 @@ impl Builder {
                 let kind = self.action_kind(&inner);
                 match kind {
                     ActionKind::Label => {
-                        self.error("qlp::action_argument", span, "`label` needs the label's text")
-                            .label = String::from("missing text");
+                        self.error(
+                            "qlp::action_argument",
+                            span,
+                            "`label` needs the label's text",
+                        )
+                        .label = String::from("missing text");
                         self.diagnostics.last_mut().expect("just pushed").help =
                             Some(String::from("write `label(\"未成年人打赏\")`"));
                         None
@@ -857,8 +923,14 @@ impl Builder {
                     Rule::expect_nothing => Expectation::Nothing(span),
                     Rule::expect_verdict => {
                         skip_keyword(&mut inner);
-                        let verdict = inner.next().expect("verdict").into_inner().next().expect("verdict word");
-                        let kind = (verdict.as_rule() != Rule::kw_allow).then(|| self.action_kind(&verdict));
+                        let verdict = inner
+                            .next()
+                            .expect("verdict")
+                            .into_inner()
+                            .next()
+                            .expect("verdict word");
+                        let kind = (verdict.as_rule() != Rule::kw_allow)
+                            .then(|| self.action_kind(&verdict));
                         Expectation::Verdict(kind, span)
                     }
                     Rule::expect_not => {
@@ -922,14 +994,21 @@ impl Builder {
             }
             _ => TypeExprKind::Named(self.ident(base.into_inner().next().expect("type name"))),
         };
-        if parts.next().is_some() {
-            TypeExpr {
-                kind: TypeExprKind::Optional(Box::new(TypeExpr { kind, span: base_span })),
-                span,
-            }
-        } else {
-            TypeExpr { kind, span }
+        let mut ty = TypeExpr {
+            kind,
+            span: base_span,
+        };
+        for mark in parts {
+            let end = self.span(&mark).end;
+            ty = TypeExpr {
+                span: Span {
+                    start: span.start,
+                    end,
+                },
+                kind: TypeExprKind::Optional(Box::new(ty)),
+            };
         }
+        ty
     }
 
     fn string(&mut self, pair: Pair<'_, Rule>) -> Option<StrLit> {
@@ -938,8 +1017,9 @@ impl Builder {
         match unescape(raw) {
             Ok(value) => Some(StrLit { value, span }),
             Err(message) => {
-                self.error("qlp::bad_escape", span, message).help =
-                    Some(String::from("escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\r`, `\\0` and `\\u{XXXX}`"));
+                self.error("qlp::bad_escape", span, message).help = Some(String::from(
+                    "escapes are `\\\"`, `\\\\`, `\\n`, `\\t`, `\\r`, `\\0` and `\\u{XXXX}`",
+                ));
                 None
             }
         }
@@ -954,8 +1034,9 @@ impl Builder {
                 span,
             }),
             Err(message) => {
-                self.error("qlp::bad_time", span, message).help =
-                    Some(String::from("write a date `2022-03-17` or a time `2022-03-17T08:00:00+08:00`"));
+                self.error("qlp::bad_time", span, message).help = Some(String::from(
+                    "write a date `2022-03-17` or a time `2022-03-17T08:00:00+08:00`",
+                ));
                 None
             }
         }
@@ -985,7 +1066,8 @@ impl Builder {
             if matches!(p.as_rule(), Rule::op_not | Rule::op_neg) {
                 run += 1;
                 if run > MAX_EXPR_DEPTH as usize {
-                    self.diagnostics.push(too_deep(self.file, span.start as usize, 1));
+                    self.diagnostics
+                        .push(too_deep(self.file, span.start as usize, 1));
                     return None;
                 }
             } else {
@@ -1021,7 +1103,11 @@ impl Builder {
                 let (operand, depth) = operand?;
                 let b = this.borrow();
                 let span = b.span(&op).to(operand.span);
-                let op = if op.as_rule() == Rule::op_not { UnaryOp::Not } else { UnaryOp::Neg };
+                let op = if op.as_rule() == Rule::op_not {
+                    UnaryOp::Not
+                } else {
+                    UnaryOp::Neg
+                };
                 Some((
                     Expr {
                         kind: ExprKind::Unary(op, Box::new(operand)),
@@ -1094,8 +1180,14 @@ impl Builder {
                 match digits.parse::<i64>() {
                     Ok(value) => leaf(ExprKind::Int(value)),
                     Err(_) => {
-                        self.error("qlp::number_out_of_range", span, "integer literal is out of range")
-                            .help = Some(String::from("integers are 64-bit: at most 9223372036854775807"));
+                        self.error(
+                            "qlp::number_out_of_range",
+                            span,
+                            "integer literal is out of range",
+                        )
+                        .help = Some(String::from(
+                            "integers are 64-bit: at most 9223372036854775807",
+                        ));
                         None
                     }
                 }
@@ -1103,19 +1195,28 @@ impl Builder {
             Rule::float => match pair.as_str().parse::<f64>() {
                 Ok(value) if value.is_finite() => leaf(ExprKind::Float(value)),
                 _ => {
-                    self.error("qlp::number_out_of_range", span, "float literal is out of range").help =
-                        Some(String::from("floats are 64-bit: at most about 1.8e308"));
+                    self.error(
+                        "qlp::number_out_of_range",
+                        span,
+                        "float literal is out of range",
+                    )
+                    .help = Some(String::from("floats are 64-bit: at most about 1.8e308"));
                     None
                 }
             },
-            Rule::time => self.time_lit(pair).and_then(|t| leaf(ExprKind::Time(t.micros))),
-            Rule::duration => self.duration(&pair).and_then(|d| leaf(ExprKind::Duration(d))),
+            Rule::time => self
+                .time_lit(pair)
+                .and_then(|t| leaf(ExprKind::Time(t.micros))),
+            Rule::duration => self
+                .duration(&pair)
+                .and_then(|d| leaf(ExprKind::Duration(d))),
             Rule::string => self.string(pair).and_then(|s| leaf(ExprKind::Str(s.value))),
             Rule::bool => leaf(ExprKind::Bool(pair.as_str().trim() == "true")),
             Rule::now => leaf(ExprKind::Now),
             Rule::ident => leaf(ExprKind::Name(self.ident(pair))),
             Rule::paren => {
-                let (inner, depth) = self.expr_depth(pair.into_inner().next().expect("paren body"))?;
+                let (inner, depth) =
+                    self.expr_depth(pair.into_inner().next().expect("paren body"))?;
                 Some((
                     Expr {
                         kind: ExprKind::Paren(Box::new(inner)),
@@ -1195,7 +1296,8 @@ impl Builder {
                 let var = self.ident(parts.next().expect("quantifier variable"));
                 skip_keyword(&mut parts);
                 let (list, d1) = self.expr_depth(parts.next().expect("quantifier list"))?;
-                let (predicate, d2) = self.expr_depth(parts.next().expect("quantifier predicate"))?;
+                let (predicate, d2) =
+                    self.expr_depth(parts.next().expect("quantifier predicate"))?;
                 Some((
                     Expr {
                         kind: ExprKind::Quantifier {
@@ -1243,12 +1345,19 @@ pub fn unescape(raw: &str) -> Result<String, String> {
                 let rest = chars.as_str();
                 let close = rest.find('}').ok_or("unterminated `\\u{...}` escape")?;
                 let hex = rest.get(1..close).unwrap_or("");
-                let code = u32::from_str_radix(hex, 16).map_err(|_| format!("`\\u{{{hex}}}` is not a hex number"))?;
-                let c = char::from_u32(code).ok_or_else(|| format!("`\\u{{{hex}}}` is not a Unicode scalar value"))?;
+                let code = u32::from_str_radix(hex, 16)
+                    .map_err(|_| format!("`\\u{{{hex}}}` is not a hex number"))?;
+                let c = char::from_u32(code)
+                    .ok_or_else(|| format!("`\\u{{{hex}}}` is not a Unicode scalar value"))?;
                 out.push(c);
                 chars = rest.get(close + 1..).unwrap_or("").chars();
             }
-            other => return Err(format!("unknown escape `\\{}`", other.map(String::from).unwrap_or_default())),
+            other => {
+                return Err(format!(
+                    "unknown escape `\\{}`",
+                    other.map(String::from).unwrap_or_default()
+                ))
+            }
         }
     }
     Ok(out)

@@ -18,7 +18,8 @@ pub fn print_file(file: &File) -> String {
     let mut previous: Option<&Item> = None;
     for item in &file.items {
         if let Some(previous) = previous {
-            let both_imports = matches!(previous, Item::Import(_)) && matches!(item, Item::Import(_));
+            let both_imports =
+                matches!(previous, Item::Import(_)) && matches!(item, Item::Import(_));
             out.push_str(if both_imports { "\n" } else { "\n\n" });
         }
         print_item(&mut out, item);
@@ -42,7 +43,12 @@ fn print_item(out: &mut String, item: &Item) {
         Item::Record(decl) => {
             let _ = writeln!(out, "record {} {{", decl.name.name);
             for field in &decl.fields {
-                let _ = writeln!(out, "{INDENT}{}: {}", field.name.name, print_type(&field.ty));
+                let _ = writeln!(
+                    out,
+                    "{INDENT}{}: {}",
+                    field.name.name,
+                    print_type(&field.ty)
+                );
             }
             out.push('}');
         }
@@ -132,7 +138,13 @@ fn print_item(out: &mut String, item: &Item) {
     }
 }
 
-fn print_rule_like(out: &mut String, keyword: &str, name: &Ident, param: &Param, items: &[RuleItem]) {
+fn print_rule_like(
+    out: &mut String,
+    keyword: &str,
+    name: &Ident,
+    param: &Param,
+    items: &[RuleItem],
+) {
     let _ = writeln!(out, "{keyword} {}({}) {{", name.name, print_param(param));
     for item in items {
         out.push_str(INDENT);
@@ -169,13 +181,21 @@ fn print_rule_like(out: &mut String, keyword: &str, name: &Ident, param: &Param,
 pub fn print_action(action: &Action) -> String {
     match (action.kind, &action.label, action.duration) {
         (ActionKind::Label, Some(label), _) => format!("label({})", quote(&label.value)),
-        (ActionKind::Suspend, _, Some(duration)) => format!("suspend({})", format_duration(duration)),
+        (ActionKind::Suspend, _, Some(duration)) => {
+            format!("suspend({})", format_duration(duration))
+        }
         (kind, _, _) => kind.as_str().to_string(),
     }
 }
 
 fn print_expectation(expectation: &Expectation) -> String {
-    let names = |idents: &[Ident]| idents.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
+    let names = |idents: &[Ident]| {
+        idents
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     match expectation {
         Expectation::Nothing(_) => String::from("nothing"),
         Expectation::Verdict(kind, _) => {

@@ -31,5 +31,9 @@ pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
             eprintln!("checked {n_files} file(s): {errors} error(s), {warnings} warning(s)");
         }
     }
-    Ok(if errors == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

@@ -27,7 +27,9 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let results = run_tests(&program);
     let mut failed = 0;
     for result in &results {
-        let (line, _) = program.sources.line_col(result.location.file, result.location.span.start);
+        let (line, _) = program
+            .sources
+            .line_col(result.location.file, result.location.span.start);
         let place = format!("{}:{line}", program.sources.name(result.location.file));
         if result.passed() {
             println!("ok    {place}  {}", result.name);
@@ -40,5 +42,9 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         }
     }
     println!("{} passed, {failed} failed", results.len() - failed);
-    Ok(if failed == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }

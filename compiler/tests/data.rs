@@ -1,0 +1,88 @@
+//! Data-driven checker tests: every `tests/data/ok/*.qlp` must check without
+//! errors and pass its own `test` blocks; every `tests/data/err/*.qlp` must
+//! report at least one error. Each case is snapshotted with its source and
+//! the rendered diagnostics together.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use qlp_compiler::policy_test::run_tests;
+use qlp_compiler::SourceLoader;
+use qlp_grammar::{Diagnostic, SourceMap};
+
+struct Fs;
+
+impl SourceLoader for Fs {
+    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
+    }
+}
+
+fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
+    let handler =
+        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+            .with_width(100)
+            .with_links(false);
+    let mut out = String::new();
+    for diagnostic in diagnostics {
+        let sourced = diagnostic.with_source(sources);
+        let _ = handler.render_report(&mut out, &sourced);
+        out.push('\n');
+    }
+    out
+}
+
+fn relative(path: &Path) -> PathBuf {
+    path.strip_prefix(env!("CARGO_MANIFEST_DIR"))
+        .unwrap_or(path)
+        .to_path_buf()
+}
+
+fn snapshot(path: &Path, expect_errors: bool) -> String {
+    let source = std::fs::read_to_string(path).unwrap();
+    let checked = qlp_compiler::check(&[relative(path)], &Fs);
+    let mut out = String::new();
+    writeln!(out, "----- SOURCE CODE\n{source}").unwrap();
+    writeln!(out, "----- DIAGNOSTICS").unwrap();
+    out.push_str(&render(&checked.diagnostics, &checked.sources));
+    if expect_errors {
+        assert!(
+            checked.has_errors(),
+            "{}: expected errors, found none",
+            path.display()
+        );
+    } else {
+        assert!(
+            !checked.has_errors(),
+            "{}: unexpected errors:\n{out}",
+            path.display()
+        );
+        let program = checked.program.unwrap();
+        writeln!(out, "----- TESTS").unwrap();
+        for result in run_tests(&program) {
+            assert!(
+                result.passed(),
+                "{}: test `{}` failed: {:?}",
+                path.display(),
+                result.name,
+                result.failures
+            );
+            writeln!(out, "ok {}", result.name).unwrap();
+        }
+    }
+    out
+}
+
+#[test]
+fn ok_cases() {
+    insta::glob!("data/ok/*.qlp", |path| {
+        insta::assert_snapshot!(snapshot(path, false));
+    });
+}
+
+#[test]
+fn err_cases() {
+    insta::glob!("data/err/*.qlp", |path| {
+        insta::assert_snapshot!(snapshot(path, true));
+    });
+}
