@@ -8,11 +8,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(
-    name = "qlp",
-    version,
-    about = "Policy-as-code for content-governance campaigns"
-)]
+#[command(name = "qlp", version, about = "Policy-as-code for content-governance campaigns")]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -37,11 +37,7 @@ pub fn json(diagnostic: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
 }
 
 /// Prints diagnostics in the chosen format to stderr (human) or stdout (JSON).
-pub fn print_diagnostics(
-    diagnostics: &[Diagnostic],
-    sources: &SourceMap,
-    format: Format,
-) -> std::io::Result<()> {
+pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap, format: Format) -> std::io::Result<()> {
     match format {
         Format::Human => {
             let mut err = std::io::stderr().lock();

@@ -66,22 +66,11 @@ impl<'p> Interpreter<'p> {
     }
 
     /// Evaluates an exemption's condition on a record.
-    pub fn eval_exempt(
-        &self,
-        exempt: &ExemptDef,
-        record: &Value,
-        now: i64,
-    ) -> Result<bool, EvalError> {
+    pub fn eval_exempt(&self, exempt: &ExemptDef, record: &Value, now: i64) -> Result<bool, EvalError> {
         self.eval_condition(&exempt.when, exempt.n_locals, record, now)
     }
 
-    fn eval_condition(
-        &self,
-        when: &TExpr,
-        n_locals: u32,
-        record: &Value,
-        now: i64,
-    ) -> Result<bool, EvalError> {
+    fn eval_condition(&self, when: &TExpr, n_locals: u32, record: &Value, now: i64) -> Result<bool, EvalError> {
         let mut frame = vec![Value::Absent; (n_locals as usize).max(1)];
         if let Some(slot) = frame.first_mut() {
             *slot = record.clone();
@@ -100,9 +89,7 @@ impl<'p> Interpreter<'p> {
             TExprKind::Now => Ok(Value::Time(now)),
             TExprKind::Local(slot) => frame.get(*slot as usize).cloned().ok_or(bad_record(span)),
             TExprKind::Field(base, index) => match self.eval_expr(base, frame, now)? {
-                Value::Record(fields) => {
-                    fields.get(*index as usize).cloned().ok_or(bad_record(span))
-                }
+                Value::Record(fields) => fields.get(*index as usize).cloned().ok_or(bad_record(span)),
                 _ => Err(bad_record(span)),
             },
             TExprKind::Unwrap(inner) => match self.eval_expr(inner, frame, now)? {
@@ -116,12 +103,8 @@ impl<'p> Interpreter<'p> {
                 Value::Duration(v) => v.checked_neg().map(Value::Duration).ok_or(overflow(span)),
                 _ => Err(bad_record(span)),
             },
-            TExprKind::And(a, b) => Ok(Value::Bool(
-                self.bool(a, frame, now)? && self.bool(b, frame, now)?,
-            )),
-            TExprKind::Or(a, b) => Ok(Value::Bool(
-                self.bool(a, frame, now)? || self.bool(b, frame, now)?,
-            )),
+            TExprKind::And(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? && self.bool(b, frame, now)?)),
+            TExprKind::Or(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? || self.bool(b, frame, now)?)),
             TExprKind::Arith(op, a, b) => {
                 let a = self.eval_expr(a, frame, now)?;
                 let b = self.eval_expr(b, frame, now)?;
@@ -171,11 +154,7 @@ impl<'p> Interpreter<'p> {
             }
             TExprKind::Matches(text, regex) => {
                 let text = self.string(text, frame, now)?;
-                let regex = self
-                    .program
-                    .regexes
-                    .get(regex.index())
-                    .ok_or(bad_record(span))?;
+                let regex = self.program.regexes.get(regex.index()).ok_or(bad_record(span))?;
                 Ok(Value::Bool(regex.is_match(&text)))
             }
             TExprKind::If(cond, then, otherwise) => {
@@ -191,11 +170,7 @@ impl<'p> Interpreter<'p> {
                 self.eval_expr(body, frame, now)
             }
             TExprKind::Call(fn_id, args) => {
-                let def = self
-                    .program
-                    .fns
-                    .get(fn_id.index())
-                    .ok_or(bad_record(span))?;
+                let def = self.program.fns.get(fn_id.index()).ok_or(bad_record(span))?;
                 let mut callee = vec![Value::Absent; def.n_locals as usize];
                 for (i, arg) in args.iter().enumerate() {
                     let value = self.eval_expr(arg, frame, now)?;
@@ -236,10 +211,7 @@ impl<'p> Interpreter<'p> {
     }
 
     fn keyword_set(&self, set: KeywordSetId, span: Span) -> Result<&'p KeywordSet, EvalError> {
-        self.program
-            .keyword_sets
-            .get(set.index())
-            .ok_or(bad_record(span))
+        self.program.keyword_sets.get(set.index()).ok_or(bad_record(span))
     }
 
     fn bool(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64) -> Result<bool, EvalError> {
@@ -249,26 +221,14 @@ impl<'p> Interpreter<'p> {
         }
     }
 
-    fn string(
-        &self,
-        expr: &TExpr,
-        frame: &mut Vec<Value>,
-        now: i64,
-    ) -> Result<std::sync::Arc<str>, EvalError> {
+    fn string(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64) -> Result<std::sync::Arc<str>, EvalError> {
         match self.eval_expr(expr, frame, now)? {
             Value::Str(s) => Ok(s),
             _ => Err(bad_record(expr.span)),
         }
     }
 
-    fn builtin(
-        &self,
-        builtin: Builtin,
-        args: &[TExpr],
-        frame: &mut Vec<Value>,
-        now: i64,
-        span: Span,
-    ) -> Eval {
+    fn builtin(&self, builtin: Builtin, args: &[TExpr], frame: &mut Vec<Value>, now: i64, span: Span) -> Eval {
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             values.push(self.eval_expr(arg, frame, now)?);
@@ -280,25 +240,15 @@ impl<'p> Interpreter<'p> {
             (Builtin::Lower, [Value::Str(s)]) => Value::str(&s.to_lowercase()),
             (Builtin::Upper, [Value::Str(s)]) => Value::str(&s.to_uppercase()),
             (Builtin::Trim, [Value::Str(s)]) => Value::str(s.trim()),
-            (Builtin::Contains, [Value::Str(s), Value::Str(part)]) => {
-                Value::Bool(s.contains(&**part))
-            }
-            (Builtin::StartsWith, [Value::Str(s), Value::Str(part)]) => {
-                Value::Bool(s.starts_with(&**part))
-            }
-            (Builtin::EndsWith, [Value::Str(s), Value::Str(part)]) => {
-                Value::Bool(s.ends_with(&**part))
-            }
+            (Builtin::Contains, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.contains(&**part)),
+            (Builtin::StartsWith, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.starts_with(&**part)),
+            (Builtin::EndsWith, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.ends_with(&**part)),
             (Builtin::ToFloat, [Value::Int(v)]) => Value::Float(*v as f64),
-            (Builtin::ToInt, [Value::Float(v)]) => {
-                Value::Int(float_to_int(*v).ok_or(EvalError {
-                    kind: EvalErrorKind::OutOfRange,
-                    span,
-                })?)
-            }
-            (Builtin::IntAbs, [Value::Int(v)]) => {
-                Value::Int(v.checked_abs().ok_or(overflow(span))?)
-            }
+            (Builtin::ToInt, [Value::Float(v)]) => Value::Int(float_to_int(*v).ok_or(EvalError {
+                kind: EvalErrorKind::OutOfRange,
+                span,
+            })?),
+            (Builtin::IntAbs, [Value::Int(v)]) => Value::Int(v.checked_abs().ok_or(overflow(span))?),
             (Builtin::FloatAbs, [Value::Float(v)]) => Value::Float(v.abs()),
             (Builtin::Min(_), [a, b]) => {
                 if compare(CmpOp::Le, a, b, span)? {
@@ -327,7 +277,7 @@ impl<'p> Interpreter<'p> {
 pub fn float_to_int(v: f64) -> Option<i64> {
     // -2^63 is exact in f64; 2^63 is the first value past i64::MAX.
     const LIMIT: f64 = 9_223_372_036_854_775_808.0;
-    if v.is_nan() || v >= LIMIT || v < -LIMIT {
+    if v.is_nan() || !(-LIMIT..LIMIT).contains(&v) {
         None
     } else {
         Some(v.trunc() as i64)
@@ -380,9 +330,7 @@ fn arith(op: ArithOp, a: &Value, b: &Value, span: Span) -> Eval {
         (FloatAdd, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x + y)),
         (FloatSub, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x - y)),
         (FloatMul, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x * y)),
-        (FloatDiv | FloatRem, Value::Float(_), Value::Float(y)) if *y == 0.0 => {
-            Err(division_by_zero(span))
-        }
+        (FloatDiv | FloatRem, Value::Float(_), Value::Float(y)) if *y == 0.0 => Err(division_by_zero(span)),
         (FloatDiv, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x / y)),
         (FloatRem, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x % y)),
         (Concat, Value::Str(x), Value::Str(y)) => {

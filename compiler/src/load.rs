@@ -98,11 +98,7 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, (usize, String)> {
 }
 
 /// Loads and parses the roots and, transitively, their imports.
-pub fn load(
-    roots: &[PathBuf],
-    loader: &dyn SourceLoader,
-    diagnostics: &mut Vec<Diagnostic>,
-) -> LoadedFiles {
+pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<Diagnostic>) -> LoadedFiles {
     let mut files = LoadedFiles::default();
     let mut by_path: HashMap<PathBuf, FileId> = HashMap::new();
     let mut queue: Vec<FileId> = Vec::new();
@@ -139,13 +135,7 @@ pub fn load(
             let id = match by_path.get(&path) {
                 Some(id) => *id,
                 None => {
-                    let id = add_file(
-                        &mut files,
-                        &path,
-                        loader,
-                        diagnostics,
-                        Some((file, span, &target)),
-                    );
+                    let id = add_file(&mut files, &path, loader, diagnostics, Some((file, span, &target)));
                     by_path.insert(path, id);
                     queue.push(id);
                     id
@@ -264,8 +254,7 @@ fn report_cycles(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) {
                             stack.push((target, 0));
                         }
                         Some(Mark::Active) => {
-                            let chain_start =
-                                stack.iter().position(|(f, _)| *f == target).unwrap_or(0);
+                            let chain_start = stack.iter().position(|(f, _)| *f == target).unwrap_or(0);
                             let mut names: Vec<&str> = stack
                                 .iter()
                                 .skip(chain_start)
@@ -273,17 +262,12 @@ fn report_cycles(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) {
                                 .collect();
                             names.push(files.sources.name(FileId(target as u32)));
                             diagnostics.push(
-                                Diagnostic::error(
-                                    "qlp::import_cycle",
-                                    FileId(file as u32),
-                                    *span,
-                                    "import cycle",
-                                )
-                                .with_label("this import closes the cycle")
-                                .with_help(format!(
-                                    "{}; move the shared declarations into a file that both import",
-                                    names.join(" → ")
-                                )),
+                                Diagnostic::error("qlp::import_cycle", FileId(file as u32), *span, "import cycle")
+                                    .with_label("this import closes the cycle")
+                                    .with_help(format!(
+                                        "{}; move the shared declarations into a file that both import",
+                                        names.join(" → ")
+                                    )),
                             );
                         }
                         _ => {}

@@ -37,12 +37,7 @@ pub fn run_tests(program: &Program) -> Vec<TestResult> {
 /// Compares an outcome with a test's expectations.
 pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -> TestResult {
     let mut failures = Vec::new();
-    let name = |id: &RuleId| {
-        program
-            .rule(*id)
-            .map_or("?", |r| r.name.as_str())
-            .to_string()
-    };
+    let name = |id: &RuleId| program.rule(*id).map_or("?", |r| r.name.as_str()).to_string();
     let fired_names = || {
         if outcome.fired.is_empty() {
             String::from("no rule fired")
@@ -127,10 +122,7 @@ fn why_not(program: &Program, test: &TestDef, outcome: &Outcome, rule_id: RuleId
         return format!("its condition hit a run-time error ({})", error.error.kind);
     }
     if let Some((_, exempt)) = outcome.exempted.iter().find(|(r, _)| *r == rule_id) {
-        let exempt = program
-            .exemptions
-            .get(exempt.index())
-            .map_or("?", |e| e.name.as_str());
+        let exempt = program.exemptions.get(exempt.index()).map_or("?", |e| e.name.as_str());
         return format!("exemption `{exempt}` cancelled it");
     }
     if let Some(campaign) = rule.campaign.and_then(|c| program.campaign(c)) {

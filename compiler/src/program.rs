@@ -107,8 +107,7 @@ pub struct CampaignDef {
 
 impl CampaignDef {
     pub fn is_active(&self, now: i64) -> bool {
-        self.active
-            .is_none_or(|(start, end)| start <= now && now < end)
+        self.active.is_none_or(|(start, end)| start <= now && now < end)
     }
 }
 
@@ -153,10 +152,7 @@ pub struct ExemptDef {
 
 impl ExemptDef {
     pub fn cancels(&self, rule_id: RuleId, rule: &RuleDef) -> bool {
-        self.cancels_rules.contains(&rule_id)
-            || rule
-                .campaign
-                .is_some_and(|c| self.cancels_campaigns.contains(&c))
+        self.cancels_rules.contains(&rule_id) || rule.campaign.is_some_and(|c| self.cancels_campaigns.contains(&c))
     }
 }
 
@@ -222,24 +218,15 @@ impl Program {
     }
 
     pub fn rule_by_name(&self, name: &str) -> Option<RuleId> {
-        self.rules
-            .iter()
-            .position(|r| r.name == name)
-            .map(|i| RuleId(i as u32))
+        self.rules.iter().position(|r| r.name == name).map(|i| RuleId(i as u32))
     }
 
     pub fn rule_ids(&self) -> impl Iterator<Item = (RuleId, &RuleDef)> {
-        self.rules
-            .iter()
-            .enumerate()
-            .map(|(i, r)| (RuleId(i as u32), r))
+        self.rules.iter().enumerate().map(|(i, r)| (RuleId(i as u32), r))
     }
 
     pub fn exempt_ids(&self) -> impl Iterator<Item = (ExemptId, &ExemptDef)> {
-        self.exemptions
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (ExemptId(i as u32), e))
+        self.exemptions.iter().enumerate().map(|(i, e)| (ExemptId(i as u32), e))
     }
 }
 

@@ -149,10 +149,7 @@ impl Scope {
     }
 
     pub fn declarations(&self, kind: DeclKind) -> &[(FileId, usize)] {
-        self.by_kind
-            .get(&kind.into())
-            .map(Vec::as_slice)
-            .unwrap_or(&[])
+        self.by_kind.get(&kind.into()).map(Vec::as_slice).unwrap_or(&[])
     }
 
     pub fn lookup(&self, name: &str, from: FileId) -> Lookup {
@@ -177,9 +174,7 @@ impl Scope {
         let visible = self.visible.get(from.0 as usize);
         self.names
             .iter()
-            .filter(|(_, decl)| {
-                kinds.contains(&decl.kind) && visible.is_some_and(|v| v.contains(&decl.file))
-            })
+            .filter(|(_, decl)| kinds.contains(&decl.kind) && visible.is_some_and(|v| v.contains(&decl.file)))
             .map(|(name, _)| name.as_str())
             .collect()
     }
@@ -187,7 +182,7 @@ impl Scope {
 
 /// The candidate closest to `name`, if it is close enough to be a typo.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = (name.chars().count() + 2) / 3;
+    let limit = name.chars().count().div_ceil(3);
     candidates
         .into_iter()
         .map(|candidate| (edit_distance(name, candidate), candidate))

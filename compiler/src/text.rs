@@ -38,15 +38,10 @@ impl KeywordMatcher {
             .build(&keywords)
             .or_else(|_| {
                 // Very large sets can exceed the DFA's limits; the NFA is slower but unbounded.
-                AhoCorasick::builder()
-                    .match_kind(MatchKind::Standard)
-                    .build(&keywords)
+                AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords)
             })
             .map_err(|error| error.to_string())?;
-        Ok(KeywordMatcher {
-            automaton,
-            keywords,
-        })
+        Ok(KeywordMatcher { automaton, keywords })
     }
 
     pub fn keywords(&self) -> &[String] {

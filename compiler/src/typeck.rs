@@ -20,6 +20,8 @@ use crate::value::Value;
 /// functions calling functions: bounds the stack of the checker and of the
 /// interpreter.
 const MAX_CHAIN: usize = 64;
+/// Deepest nesting of a rule's evaluation, counting through function calls.
+const MAX_EVAL_DEPTH: usize = 1000;
 /// Largest compiled regex, in bytes.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -63,11 +65,7 @@ pub(crate) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(
-        scope: &'a Scope,
-        files: &'a LoadedFiles,
-        loader: &'a dyn SourceLoader,
-    ) -> Checker<'a> {
+    pub(crate) fn new(scope: &'a Scope, files: &'a LoadedFiles, loader: &'a dyn SourceLoader) -> Checker<'a> {
         Checker {
             program: Program::default(),
             scope,
@@ -95,14 +93,8 @@ impl<'a> Checker<'a> {
             .and_then(|ast| ast.items.get(index))
     }
 
-    fn error(
-        &mut self,
-        code: &'static str,
-        span: Span,
-        message: impl Into<String>,
-    ) -> &mut Diagnostic {
-        self.diagnostics
-            .push(Diagnostic::error(code, self.file, span, message));
+    fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic::error(code, self.file, span, message));
         let last = self.diagnostics.len() - 1;
         #[expect(clippy::indexing_slicing, reason = "the element was just pushed")]
         &mut self.diagnostics[last]
@@ -113,10 +105,7 @@ impl<'a> Checker<'a> {
     }
 
     fn location(&self, span: Span) -> Location {
-        Location {
-            file: self.file,
-            span,
-        }
+        Location { file: self.file, span }
     }
 
     /// Runs every stage of checking, in dependency order.
@@ -127,7 +116,7 @@ impl<'a> Checker<'a> {
         self.check_keyword_sets();
         self.declare_campaigns();
         self.declare_consts();
-        for index in 0..self.scope.declarations(DeclKind::Const).len() {
+        for index in self.const_order() {
             self.check_const(index);
         }
         self.declare_fns();
@@ -135,7 +124,110 @@ impl<'a> Checker<'a> {
         self.check_call_graph();
         self.check_rules();
         self.check_exemptions();
+        self.check_eval_depth();
         self.check_tests();
+    }
+
+    /// Constants in an order where each comes after the constants it names,
+    /// so that checking them needs no recursion. Constants in a cycle come
+    /// last, where `check_const` reports the cycle.
+    fn const_order(&self) -> Vec<usize> {
+        let declarations = self.scope.declarations(DeclKind::Const);
+        let index_of = |name: &str, file: FileId| match self.scope.lookup(name, file) {
+            Lookup::Found(Decl {
+                kind: DeclKind::Const,
+                index,
+                ..
+            }) => Some(index as usize),
+            _ => None,
+        };
+        let mut dependencies: Vec<Vec<usize>> = Vec::new();
+        for &(file, item) in declarations {
+            let mut names = Vec::new();
+            if let Some(Item::Const(decl)) = self.item(file, item) {
+                collect_names(&decl.value, &mut names);
+            }
+            let mut deps: Vec<usize> = names.iter().filter_map(|n| index_of(n, file)).collect();
+            deps.sort_unstable();
+            deps.dedup();
+            dependencies.push(deps);
+        }
+        // Kahn's algorithm over "depends on" edges.
+        let n = dependencies.len();
+        let mut remaining: Vec<usize> = dependencies.iter().map(Vec::len).collect();
+        let mut dependents: Vec<Vec<usize>> = vec![Vec::new(); n];
+        for (i, deps) in dependencies.iter().enumerate() {
+            for &d in deps {
+                if let Some(list) = dependents.get_mut(d) {
+                    list.push(i);
+                }
+            }
+        }
+        let mut ready: Vec<usize> = (0..n).filter(|i| remaining.get(*i) == Some(&0)).rev().collect();
+        let mut order = Vec::with_capacity(n);
+        while let Some(i) = ready.pop() {
+            order.push(i);
+            for &j in dependents.get(i).map(Vec::as_slice).unwrap_or(&[]) {
+                if let Some(r) = remaining.get_mut(j) {
+                    *r -= 1;
+                    if *r == 0 {
+                        ready.push(j);
+                    }
+                }
+            }
+        }
+        let placed: std::collections::HashSet<usize> = order.iter().copied().collect();
+        order.extend((0..n).filter(|i| !placed.contains(i)));
+        order
+    }
+
+    /// Bounds how deep evaluation can nest, calls included, so that the
+    /// interpreter's stack stays bounded on every rule.
+    fn check_eval_depth(&mut self) {
+        let mut fn_depths: Vec<Option<usize>> = vec![None; self.program.fns.len()];
+        // Callees are shallower in the call graph; compute depths by repeated passes
+        // (the graph is acyclic and chains are at most MAX_CHAIN long).
+        for _ in 0..=MAX_CHAIN {
+            let mut changed = false;
+            for (i, def) in self.program.fns.iter().enumerate() {
+                if fn_depths.get(i).is_some_and(Option::is_some) {
+                    continue;
+                }
+                if let Some(depth) = eval_depth(&def.body, &fn_depths) {
+                    if let Some(slot) = fn_depths.get_mut(i) {
+                        *slot = Some(depth);
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        let mut too_deep: Vec<(FileId, Span, String)> = Vec::new();
+        for rule in &self.program.rules {
+            if eval_depth(&rule.when, &fn_depths).is_none_or(|d| d > MAX_EVAL_DEPTH) {
+                too_deep.push((rule.location.file, rule.location.span, format!("rule `{}`", rule.name)));
+            }
+        }
+        for exempt in &self.program.exemptions {
+            if eval_depth(&exempt.when, &fn_depths).is_none_or(|d| d > MAX_EVAL_DEPTH) {
+                too_deep.push((
+                    exempt.location.file,
+                    exempt.location.span,
+                    format!("exemption `{}`", exempt.name),
+                ));
+            }
+        }
+        for (file, span, what) in too_deep {
+            self.file = file;
+            self.error(
+                "qlp::too_complex",
+                span,
+                format!("{what} nests more than {MAX_EVAL_DEPTH} levels deep, counting the functions it calls"),
+            )
+            .help = Some(String::from("flatten the condition and its helpers"));
+        }
     }
 
     // ------------------------------------------------------------ schema
@@ -165,18 +257,13 @@ impl<'a> Checker<'a> {
                     decl.name.span,
                     format!("enum `{}` has no variants", decl.name.name),
                 )
-                .help = Some(String::from(
-                    "list its values: `enum Kind { post, comment }`",
-                ));
+                .help = Some(String::from("list its values: `enum Kind { post, comment }`"));
                 variants.push(String::from("_"));
             }
             self.program.enums.push(EnumDef {
                 name: decl.name.name.clone(),
                 variants,
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
         }
     }
@@ -189,10 +276,7 @@ impl<'a> Checker<'a> {
             self.program.records.push(RecordDef {
                 name: decl.name.name.clone(),
                 fields: Vec::new(),
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
         }
     }
@@ -211,10 +295,7 @@ impl<'a> Checker<'a> {
                     self.error(
                         "qlp::duplicate_field",
                         field.name.span,
-                        format!(
-                            "record `{}` declares `{}` twice",
-                            decl.name.name, field.name.name
-                        ),
+                        format!("record `{}` declares `{}` twice", decl.name.name, field.name.name),
                     )
                     .label = String::from("declared again here");
                     continue;
@@ -245,9 +326,7 @@ impl<'a> Checker<'a> {
                         span,
                         format!("record `{name}` contains itself"),
                     )
-                    .help = Some(String::from(
-                        "make the field optional (`T?`) or a list (`[T]`)",
-                    ));
+                    .help = Some(String::from("make the field optional (`T?`) or a list (`[T]`)"));
                 }
             }
         }
@@ -258,12 +337,7 @@ impl<'a> Checker<'a> {
         let mut stack = vec![(start, None::<Span>)];
         let mut seen = vec![start];
         while let Some((record, via)) = stack.pop() {
-            for field in self
-                .program
-                .record(record)
-                .map(|r| r.fields.as_slice())
-                .unwrap_or(&[])
-            {
+            for field in self.program.record(record).map(|r| r.fields.as_slice()).unwrap_or(&[]) {
                 if let Type::Record(inner) = field.ty {
                     let via = via.or(Some(field.span));
                     if inner == start {
@@ -285,12 +359,8 @@ impl<'a> Checker<'a> {
             ast::TypeExprKind::Optional(inner) => {
                 let inner_ty = self.resolve_type(inner);
                 if matches!(inner_ty, Type::Optional(_)) {
-                    self.error(
-                        "qlp::double_optional",
-                        ty.span,
-                        "a type cannot be optional twice",
-                    )
-                    .help = Some(String::from("write `T?` once"));
+                    self.error("qlp::double_optional", ty.span, "a type cannot be optional twice")
+                        .help = Some(String::from("write `T?` once"));
                 }
                 inner_ty.optional()
             }
@@ -371,22 +441,14 @@ impl<'a> Checker<'a> {
 
     /// The import path from the current file to `target`.
     fn relative_import(&self, target: FileId) -> String {
-        let from = self
-            .files
-            .path(self.file)
-            .and_then(|p| p.parent())
-            .map(clean_path);
+        let from = self.files.path(self.file).and_then(|p| p.parent()).map(clean_path);
         let to = self.files.path(target).map(clean_path).unwrap_or_default();
         let Some(from) = from else {
             return to.display().to_string();
         };
         let from_parts: Vec<_> = from.components().collect();
         let to_parts: Vec<_> = to.components().collect();
-        let common = from_parts
-            .iter()
-            .zip(&to_parts)
-            .take_while(|(a, b)| a == b)
-            .count();
+        let common = from_parts.iter().zip(&to_parts).take_while(|(a, b)| a == b).count();
         let mut path = std::path::PathBuf::new();
         for _ in common..from_parts.len() {
             path.push("..");
@@ -406,9 +468,7 @@ impl<'a> Checker<'a> {
             };
             self.file = file;
             let entries: Vec<(String, Span)> = match &decl.source {
-                KeywordsSource::Inline(entries) => {
-                    entries.iter().map(|e| (e.value.clone(), e.span)).collect()
-                }
+                KeywordsSource::Inline(entries) => entries.iter().map(|e| (e.value.clone(), e.span)).collect(),
                 KeywordsSource::File(path) => self.read_keyword_file(&path.value, path.span),
             };
             let mut normalized: Vec<String> = Vec::new();
@@ -426,9 +486,7 @@ impl<'a> Checker<'a> {
                                 entry.trim()
                             ),
                         )
-                        .with_help(
-                            "keywords match letters and digits; spaces and punctuation are ignored",
-                        ),
+                        .with_help("keywords match letters and digits; spaces and punctuation are ignored"),
                     );
                     continue;
                 }
@@ -444,10 +502,7 @@ impl<'a> Checker<'a> {
                     self.error(
                         "qlp::keywords_too_large",
                         decl.name.span,
-                        format!(
-                            "keyword set `{}` could not be compiled: {message}",
-                            decl.name.name
-                        ),
+                        format!("keyword set `{}` could not be compiled: {message}", decl.name.name),
                     )
                     .help = Some(String::from("split the set into smaller sets"));
                     match KeywordMatcher::new(Vec::new()) {
@@ -460,10 +515,7 @@ impl<'a> Checker<'a> {
                 name: decl.name.name.clone(),
                 entries: originals,
                 matcher,
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
         }
     }
@@ -544,18 +596,13 @@ impl<'a> Checker<'a> {
                     ast::CampaignProp::Title(t) => title = Some(t.value.clone()),
                     ast::CampaignProp::Active { start, end, span } => {
                         let end_micros = if end.date_only {
-                            end.micros
-                                .saturating_add(86_400 * qlp_grammar::time::MICROS_PER_SECOND)
+                            end.micros.saturating_add(86_400 * qlp_grammar::time::MICROS_PER_SECOND)
                         } else {
                             end.micros
                         };
                         if start.micros >= end_micros {
-                            self.error(
-                                "qlp::empty_period",
-                                *span,
-                                "the active period ends before it starts",
-                            )
-                            .help = Some(String::from(
+                            self.error("qlp::empty_period", *span, "the active period ends before it starts")
+                                .help = Some(String::from(
                                 "write the start first: `active: 2022-03-17 .. 2022-12-31`",
                             ));
                         }
@@ -569,10 +616,7 @@ impl<'a> Checker<'a> {
                 title,
                 active,
                 max_action,
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
         }
     }
@@ -588,10 +632,7 @@ impl<'a> Checker<'a> {
                 name: decl.name.name.clone(),
                 ty: Type::Error,
                 value: Value::Absent,
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
             self.const_states.push(ConstState::Unchecked);
         }
@@ -641,10 +682,7 @@ impl<'a> Checker<'a> {
                         self.error(
                             "qlp::const_eval",
                             error.span,
-                            format!(
-                                "constant `{}` cannot be computed: {}",
-                                decl.name.name, error.kind
-                            ),
+                            format!("constant `{}` cannot be computed: {}", decl.name.name, error.kind),
                         )
                         .set_label("fails here")
                         .set_help("constants are computed when the policy is compiled");
@@ -662,11 +700,7 @@ impl<'a> Checker<'a> {
             def.value = value.unwrap_or(Value::Absent);
         }
         if let Some(state) = self.const_states.get_mut(index) {
-            *state = if failed {
-                ConstState::Failed
-            } else {
-                ConstState::Done
-            };
+            *state = if failed { ConstState::Failed } else { ConstState::Done };
         }
     }
 
@@ -706,10 +740,7 @@ impl<'a> Checker<'a> {
                     span: decl.body.span,
                 },
                 n_locals: 0,
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
         }
     }
@@ -780,12 +811,7 @@ impl<'a> Checker<'a> {
                                     if let Some(r) = reported.get_mut(f) {
                                         *r = true;
                                     }
-                                    let name = self
-                                        .program
-                                        .fns
-                                        .get(g)
-                                        .map(|d| d.name.clone())
-                                        .unwrap_or_default();
+                                    let name = self.program.fns.get(g).map(|d| d.name.clone()).unwrap_or_default();
                                     self.file = file;
                                     self.error(
                                         "qlp::recursion",
@@ -868,11 +894,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::not_a_campaign",
                     name.span,
-                    format!(
-                        "`{}` is {}, not a campaign",
-                        name.name,
-                        decl.kind.describe()
-                    ),
+                    format!("`{}` is {}, not a campaign", name.name, decl.kind.describe()),
                 )
                 .label = String::from("expected a campaign");
                 None
@@ -908,18 +930,11 @@ impl<'a> Checker<'a> {
     }
 
     /// The items of a rule or exemption, each at most once.
-    fn rule_items<'i>(
-        &mut self,
-        kind: &str,
-        name: &ast::Ident,
-        items: &'i [ast::RuleItem],
-    ) -> RuleItems<'i> {
+    fn rule_items<'i>(&mut self, kind: &str, name: &ast::Ident, items: &'i [ast::RuleItem]) -> RuleItems<'i> {
         let mut out = RuleItems::default();
         for item in items {
             let (key, span, duplicate) = match item {
-                ast::RuleItem::Campaign(c) => {
-                    ("campaign", c.span, out.campaign.replace(c).is_some())
-                }
+                ast::RuleItem::Campaign(c) => ("campaign", c.span, out.campaign.replace(c).is_some()),
                 ast::RuleItem::When(e) => ("when", e.span, out.when.replace(e).is_some()),
                 ast::RuleItem::Then(a) => (
                     "then",
@@ -927,9 +942,7 @@ impl<'a> Checker<'a> {
                     out.then.replace(a).is_some(),
                 ),
                 ast::RuleItem::Reason(r) => ("reason", r.span, out.reason.replace(r).is_some()),
-                ast::RuleItem::Cancels(c) => {
-                    ("cancels", name.span, out.cancels.replace(c).is_some())
-                }
+                ast::RuleItem::Cancels(c) => ("cancels", name.span, out.cancels.replace(c).is_some()),
             };
             if duplicate {
                 self.error(
@@ -953,16 +966,11 @@ impl<'a> Checker<'a> {
             let record = self.rule_param(&decl.param);
             let items = self.rule_items("rule", &decl.name, &decl.items);
             if items.cancels.is_some() {
-                self.error(
-                    "qlp::misplaced_item",
-                    decl.name.span,
-                    "a rule cannot have `cancels:`",
-                )
-                .help = Some(String::from("`cancels:` belongs in an `exempt` block"));
+                self.error("qlp::misplaced_item", decl.name.span, "a rule cannot have `cancels:`")
+                    .help = Some(String::from("`cancels:` belongs in an `exempt` block"));
             }
             let campaign = items.campaign.and_then(|c| self.campaign_ref(c));
-            let (when, n_locals) =
-                self.condition(&decl.param, record, items.when, "rule", &decl.name);
+            let (when, n_locals) = self.condition(&decl.param, record, items.when, "rule", &decl.name);
             let actions = match items.then {
                 Some(actions) => actions.iter().map(convert_action).collect(),
                 None => {
@@ -972,9 +980,7 @@ impl<'a> Checker<'a> {
                         format!("rule `{}` has no `then:`", decl.name.name),
                     )
                     .set_label("this rule")
-                    .help = Some(String::from(
-                        "say what happens when it fires: `then: review`",
-                    ));
+                    .help = Some(String::from("say what happens when it fires: `then: review`"));
                     Vec::new()
                 }
             };
@@ -986,10 +992,7 @@ impl<'a> Checker<'a> {
                 actions,
                 reason: items.reason.map(|r| r.value.clone()),
                 n_locals,
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
         }
     }
@@ -1004,10 +1007,7 @@ impl<'a> Checker<'a> {
         name: &ast::Ident,
     ) -> (TExpr, u32) {
         let saved = self.enter_body(self.file, true, true);
-        self.bind_local(
-            param.name.name.clone(),
-            record.map_or(Type::Error, Type::Record),
-        );
+        self.bind_local(param.name.name.clone(), record.map_or(Type::Error, Type::Record));
         let when = match when {
             Some(expr) => {
                 let checked = self.expr(expr, Some(&Type::Bool));
@@ -1021,9 +1021,7 @@ impl<'a> Checker<'a> {
                     format!("{kind} `{}` has no `when:`", name.name),
                 )
                 .set_label(format!("this {kind}"))
-                .help = Some(String::from(
-                    "add the condition: `when: c.kind == livestream`",
-                ));
+                .help = Some(String::from("add the condition: `when: c.kind == livestream`"));
                 TExpr {
                     kind: TExprKind::Const(Value::Bool(false)),
                     ty: Type::Bool,
@@ -1047,18 +1045,11 @@ impl<'a> Checker<'a> {
             let items = self.rule_items("exemption", &decl.name, &decl.items);
             if let Some(then) = items.then {
                 let span = then.first().map_or(decl.name.span, |a| a.span);
-                self.error(
-                    "qlp::misplaced_item",
-                    span,
-                    "an exemption cannot have `then:`",
-                )
-                .help = Some(String::from(
-                    "an exemption only cancels rules: list them in `cancels:`",
-                ));
+                self.error("qlp::misplaced_item", span, "an exemption cannot have `then:`")
+                    .help = Some(String::from("an exemption only cancels rules: list them in `cancels:`"));
             }
             let campaign = items.campaign.and_then(|c| self.campaign_ref(c));
-            let (when, n_locals) =
-                self.condition(&decl.param, record, items.when, "exemption", &decl.name);
+            let (when, n_locals) = self.condition(&decl.param, record, items.when, "exemption", &decl.name);
             let mut cancels_rules = Vec::new();
             let mut cancels_campaigns = Vec::new();
             match items.cancels {
@@ -1068,7 +1059,9 @@ impl<'a> Checker<'a> {
                         decl.name.span,
                         format!("exemption `{}` has no `cancels:`", decl.name.name),
                     )
-                    .help = Some(String::from("list the rules or campaigns it cancels: `cancels: rule_a, campaign news_2022`"));
+                    .help = Some(String::from(
+                        "list the rules or campaigns it cancels: `cancels: rule_a, campaign news_2022`",
+                    ));
                 }
                 Some(targets) => {
                     for target in targets {
@@ -1076,8 +1069,7 @@ impl<'a> Checker<'a> {
                             ast::CancelTarget::Rule(name) => {
                                 if let Some(rule_id) = self.rule_ref(name) {
                                     let rule_record = self.program.rule(rule_id).map(|r| r.record);
-                                    if let (Some(rule_record), Some(record)) = (rule_record, record)
-                                    {
+                                    if let (Some(rule_record), Some(record)) = (rule_record, record) {
                                         if rule_record != record && rule_record.0 != u32::MAX {
                                             let rule_ty = self.ty_name(&Type::Record(rule_record));
                                             let own_ty = self.ty_name(&Type::Record(record));
@@ -1111,10 +1103,7 @@ impl<'a> Checker<'a> {
                 cancels_campaigns,
                 reason: items.reason.map(|r| r.value.clone()),
                 n_locals,
-                location: Location {
-                    file,
-                    span: decl.span,
-                },
+                location: Location { file, span: decl.span },
             });
         }
     }
@@ -1201,13 +1190,13 @@ impl<'a> Checker<'a> {
                         }
                     }
                 }
-                ast::TestItem::Expect(expectation) => match {
+                ast::TestItem::Expect(expectation) => {
                     any_expect = true;
-                    self.expectation(expectation)
-                } {
-                    Some(checked) => expectations.push(checked),
-                    None => ok = false,
-                },
+                    match self.expectation(expectation) {
+                        Some(checked) => expectations.push(checked),
+                        None => ok = false,
+                    }
+                }
             }
         }
         let Some((record, given)) = given else {
@@ -1225,7 +1214,9 @@ impl<'a> Checker<'a> {
                 decl.name.span,
                 format!("test `{}` expects nothing", decl.name.value),
             )
-            .help = Some(String::from("add `expect rule_name`, `expect not rule_name`, `expect verdict: remove` or `expect nothing`"));
+            .help = Some(String::from(
+                "add `expect rule_name`, `expect not rule_name`, `expect verdict: remove` or `expect nothing`",
+            ));
             return None;
         }
         // Rules named in expectations must apply to the given record type.
@@ -1235,10 +1226,7 @@ impl<'a> Checker<'a> {
                 _ => &[],
             };
             for rule_id in rules {
-                let rule = self
-                    .program
-                    .rule(*rule_id)
-                    .map(|r| (r.record, r.name.clone()));
+                let rule = self.program.rule(*rule_id).map(|r| (r.record, r.name.clone()));
                 if let Some((rule_record, name)) = rule {
                     if rule_record != record && rule_record.0 != u32::MAX {
                         let rule_ty = self.ty_name(&Type::Record(rule_record));
@@ -1264,23 +1252,18 @@ impl<'a> Checker<'a> {
     }
 
     fn expectation(&mut self, expectation: &ast::Expectation) -> Option<(Expectation, Span)> {
-        let rules =
-            |checker: &mut Checker<'_>, names: &[ast::Ident]| -> Option<(Vec<RuleId>, Span)> {
-                let mut ids = Vec::new();
-                let mut ok = true;
-                for name in names {
-                    match checker.rule_ref(name) {
-                        Some(id) => ids.push(id),
-                        None => ok = false,
-                    }
+        let rules = |checker: &mut Checker<'_>, names: &[ast::Ident]| -> Option<(Vec<RuleId>, Span)> {
+            let mut ids = Vec::new();
+            let mut ok = true;
+            for name in names {
+                match checker.rule_ref(name) {
+                    Some(id) => ids.push(id),
+                    None => ok = false,
                 }
-                let span = names
-                    .iter()
-                    .map(|n| n.span)
-                    .reduce(Span::to)
-                    .unwrap_or_default();
-                ok.then_some((ids, span))
-            };
+            }
+            let span = names.iter().map(|n| n.span).reduce(Span::to).unwrap_or_default();
+            ok.then_some((ids, span))
+        };
         Some(match expectation {
             ast::Expectation::Nothing(span) => (Expectation::Nothing, *span),
             ast::Expectation::Verdict(kind, span) => (Expectation::Verdict(*kind), *span),
@@ -1300,12 +1283,7 @@ impl<'a> Checker<'a> {
     }
 
     /// A test's record: the fields given, and type defaults for the rest.
-    fn given_record(
-        &mut self,
-        record: RecordId,
-        value: &ast::RecordValue,
-        now: i64,
-    ) -> (Value, bool) {
+    fn given_record(&mut self, record: RecordId, value: &ast::RecordValue, now: i64) -> (Value, bool) {
         let Some(def) = self.program.record(record).cloned() else {
             return (Value::Absent, false);
         };
@@ -1331,8 +1309,7 @@ impl<'a> Checker<'a> {
                     }
                 }
                 None => {
-                    let hint = suggest(&name.name, def.fields.iter().map(|f| f.name.as_str()))
-                        .map(str::to_string);
+                    let hint = suggest(&name.name, def.fields.iter().map(|f| f.name.as_str())).map(str::to_string);
                     let diagnostic = self
                         .error(
                             "qlp::unknown_field",
@@ -1367,9 +1344,7 @@ impl<'a> Checker<'a> {
         let inner = ty.strip_optional().clone();
         match (value, &inner) {
             (_, Type::Error) => (Value::Absent, false),
-            (ast::Value::Record(record_value), Type::Record(id)) => {
-                self.given_record(*id, record_value, now)
-            }
+            (ast::Value::Record(record_value), Type::Record(id)) => self.given_record(*id, record_value, now),
             (ast::Value::List(items, _), Type::List(element)) => {
                 let mut ok = true;
                 let mut values = Vec::new();
@@ -1494,10 +1469,7 @@ impl<'a> Checker<'a> {
             } else {
                 None
             }
-        } else if *expected == Type::Int
-            && expr.ty == Type::String
-            && !matches!(expr.kind, TExprKind::Const(_))
-        {
+        } else if *expected == Type::Int && expr.ty == Type::String && !matches!(expr.kind, TExprKind::Const(_)) {
             Some(String::from("use `len(..)` to get a string's length"))
         } else {
             None
@@ -1530,32 +1502,18 @@ impl<'a> Checker<'a> {
             ExprKind::Int(value) => {
                 if expected == Some(&Type::Float) {
                     // An integer literal where a float is expected is that float.
-                    Checker::texpr(
-                        TExprKind::Const(Value::Float(*value as f64)),
-                        Type::Float,
-                        span,
-                    )
+                    Checker::texpr(TExprKind::Const(Value::Float(*value as f64)), Type::Float, span)
                 } else {
                     Checker::texpr(TExprKind::Const(Value::Int(*value)), Type::Int, span)
                 }
             }
-            ExprKind::Float(value) => {
-                Checker::texpr(TExprKind::Const(Value::Float(*value)), Type::Float, span)
+            ExprKind::Float(value) => Checker::texpr(TExprKind::Const(Value::Float(*value)), Type::Float, span),
+            ExprKind::Str(value) => Checker::texpr(TExprKind::Const(Value::str(value)), Type::String, span),
+            ExprKind::Bool(value) => Checker::texpr(TExprKind::Const(Value::Bool(*value)), Type::Bool, span),
+            ExprKind::Time(value) => Checker::texpr(TExprKind::Const(Value::Time(*value)), Type::Time, span),
+            ExprKind::Duration(value) => {
+                Checker::texpr(TExprKind::Const(Value::Duration(*value)), Type::Duration, span)
             }
-            ExprKind::Str(value) => {
-                Checker::texpr(TExprKind::Const(Value::str(value)), Type::String, span)
-            }
-            ExprKind::Bool(value) => {
-                Checker::texpr(TExprKind::Const(Value::Bool(*value)), Type::Bool, span)
-            }
-            ExprKind::Time(value) => {
-                Checker::texpr(TExprKind::Const(Value::Time(*value)), Type::Time, span)
-            }
-            ExprKind::Duration(value) => Checker::texpr(
-                TExprKind::Const(Value::Duration(*value)),
-                Type::Duration,
-                span,
-            ),
             ExprKind::Now => {
                 if !self.allow_now {
                     self.error("qlp::now_not_allowed", span, "`now` is not available here")
@@ -1589,14 +1547,8 @@ impl<'a> Checker<'a> {
                     Type::Error => return Checker::error_expr(span),
                     ref other => {
                         let name = self.ty_name(other);
-                        self.error(
-                            "qlp::bad_operands",
-                            span,
-                            format!("`-` cannot be applied to `{name}`"),
-                        )
-                        .help = Some(String::from(
-                            "negation works on `int`, `float` and `duration`",
-                        ));
+                        self.error("qlp::bad_operands", span, format!("`-` cannot be applied to `{name}`"))
+                            .help = Some(String::from("negation works on `int`, `float` and `duration`"));
                         return Checker::error_expr(span);
                     }
                 };
@@ -1619,11 +1571,7 @@ impl<'a> Checker<'a> {
                     )
                     .help = Some(String::from("only optional values (`T?`) can be missing"));
                 }
-                Checker::texpr(
-                    TExprKind::IsSome(Box::new(checked), *negated),
-                    Type::Bool,
-                    span,
-                )
+                Checker::texpr(TExprKind::IsSome(Box::new(checked), *negated), Type::Bool, span)
             }
             ExprKind::If(cond, then, otherwise) => {
                 let cond = self.expr(cond, Some(&Type::Bool));
@@ -1649,11 +1597,7 @@ impl<'a> Checker<'a> {
                 let body = self.expr(body, expected);
                 self.locals.pop();
                 let ty = body.ty.clone();
-                Checker::texpr(
-                    TExprKind::Let(slot, Box::new(value), Box::new(body)),
-                    ty,
-                    span,
-                )
+                Checker::texpr(TExprKind::Let(slot, Box::new(value), Box::new(body)), ty, span)
             }
             ExprKind::Quantifier {
                 kind,
@@ -1703,11 +1647,7 @@ impl<'a> Checker<'a> {
             };
         }
         // `if .. then x else y` where one branch is optional: the result is optional.
-        if then
-            .ty
-            .strip_optional()
-            .agrees(otherwise.ty.strip_optional())
-        {
+        if then.ty.strip_optional().agrees(otherwise.ty.strip_optional()) {
             return then.ty.strip_optional().clone().optional();
         }
         let a = self.ty_name(&then.ty);
@@ -1767,10 +1707,11 @@ impl<'a> Checker<'a> {
                 index,
                 ..
             }) => {
-                self.check_const(index as usize);
+                // Constants are checked in dependency order, so one not yet checked
+                // here is part of a cycle.
                 if matches!(
                     self.const_states.get(index as usize),
-                    Some(ConstState::InProgress)
+                    Some(ConstState::InProgress | ConstState::Unchecked)
                 ) {
                     self.error(
                         "qlp::const_cycle",
@@ -1789,11 +1730,7 @@ impl<'a> Checker<'a> {
                 let (ty, value) = (def.ty.clone(), def.value.clone());
                 let value = match (&ty, value, expected) {
                     (Type::Int, Value::Int(v), Some(Type::Float)) => {
-                        return Checker::texpr(
-                            TExprKind::Const(Value::Float(v as f64)),
-                            Type::Float,
-                            span,
-                        )
+                        return Checker::texpr(TExprKind::Const(Value::Float(v as f64)), Type::Float, span)
                     }
                     (_, value, _) => value,
                 };
@@ -1828,11 +1765,7 @@ impl<'a> Checker<'a> {
                 .enum_def(*id)
                 .and_then(|e| e.variants.iter().position(|v| *v == name.name))
             {
-                return Checker::texpr(
-                    TExprKind::Const(Value::Enum(variant as u32)),
-                    Type::Enum(*id),
-                    span,
-                );
+                return Checker::texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(*id), span);
             }
         }
         let candidates = self.enums_with_variant(&name.name);
@@ -1850,21 +1783,14 @@ impl<'a> Checker<'a> {
                         self.error(
                             "qlp::type_mismatch",
                             span,
-                            format!(
-                                "`{}` is a `{found_name}`, not a `{expected_name}`",
-                                name.name
-                            ),
+                            format!("`{}` is a `{found_name}`, not a `{expected_name}`", name.name),
                         )
                         .set_label(format!("expected a `{expected_name}`"))
                         .help = Some(format!("`{expected_name}` is one of: {variants}"));
                         return Checker::error_expr(span);
                     }
                 }
-                Checker::texpr(
-                    TExprKind::Const(Value::Enum(*variant)),
-                    Type::Enum(*enum_id),
-                    span,
-                )
+                Checker::texpr(TExprKind::Const(Value::Enum(*variant)), Type::Enum(*enum_id), span)
             }
             [] => {
                 if let Some(Type::Enum(id)) = expected.map(Type::strip_optional) {
@@ -1874,8 +1800,7 @@ impl<'a> Checker<'a> {
                         .enum_def(*id)
                         .map(|e| e.variants.clone())
                         .unwrap_or_default();
-                    let hint = suggest(&name.name, variants.iter().map(String::as_str))
-                        .map(str::to_string);
+                    let hint = suggest(&name.name, variants.iter().map(String::as_str)).map(str::to_string);
                     let diagnostic = self
                         .error(
                             "qlp::unknown_variant",
@@ -1944,22 +1869,16 @@ impl<'a> Checker<'a> {
                         .map(|e| e.variants.clone())
                         .unwrap_or_default();
                     return match variants.iter().position(|v| *v == field.name) {
-                        Some(variant) => Checker::texpr(
-                            TExprKind::Const(Value::Enum(variant as u32)),
-                            Type::Enum(id),
-                            span,
-                        ),
+                        Some(variant) => {
+                            Checker::texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(id), span)
+                        }
                         None => {
                             self.error(
                                 "qlp::unknown_variant",
                                 field.span,
                                 format!("`{}` has no variant `{}`", type_name.name, field.name),
                             )
-                            .help = Some(format!(
-                                "`{}` is one of: {}",
-                                type_name.name,
-                                variants.join(", ")
-                            ));
+                            .help = Some(format!("`{}` is one of: {}", type_name.name, variants.join(", ")));
                             Checker::error_expr(span)
                         }
                     };
@@ -1972,13 +1891,9 @@ impl<'a> Checker<'a> {
             Type::Error => return Checker::error_expr(span),
             Type::Optional(inner) if matches!(**inner, Type::Record(_)) => {
                 let path = print_path(base.span, self);
-                self.error(
-                    "qlp::optional_used",
-                    base.span,
-                    format!("`{path}` may be missing"),
-                )
-                .set_label("optional record")
-                .help = Some(format!(
+                self.error("qlp::optional_used", base.span, format!("`{path}` may be missing"))
+                    .set_label("optional record")
+                    .help = Some(format!(
                     "check `{path} is some and ...` before reading `.{}`",
                     field.name
                 ));
@@ -1986,13 +1901,9 @@ impl<'a> Checker<'a> {
             }
             other => {
                 let name = self.ty_name(other);
-                self.error(
-                    "qlp::no_fields",
-                    field.span,
-                    format!("`{name}` has no fields"),
-                )
-                .set_label(format!("`.{}` on a `{name}`", field.name))
-                .help = Some(String::from("only records have fields"));
+                self.error("qlp::no_fields", field.span, format!("`{name}` has no fields"))
+                    .set_label(format!("`.{}` on a `{name}`", field.name))
+                    .help = Some(String::from("only records have fields"));
                 return Checker::error_expr(span);
             }
         };
@@ -2001,18 +1912,14 @@ impl<'a> Checker<'a> {
         };
         match record.field_index(&field.name) {
             Some(index) => {
-                let ty = record
-                    .fields
-                    .get(index)
-                    .map_or(Type::Error, |f| f.ty.clone());
+                let ty = record.fields.get(index).map_or(Type::Error, |f| f.ty.clone());
                 let expr = Checker::texpr(TExprKind::Field(Box::new(base), index as u32), ty, span);
                 self.narrow(expr)
             }
             None => {
                 let record_name = record.name.clone();
                 let fields: Vec<String> = record.fields.iter().map(|f| f.name.clone()).collect();
-                let hint =
-                    suggest(&field.name, fields.iter().map(String::as_str)).map(str::to_string);
+                let hint = suggest(&field.name, fields.iter().map(String::as_str)).map(str::to_string);
                 let diagnostic = self
                     .error(
                         "qlp::unknown_field",
@@ -2024,11 +1931,7 @@ impl<'a> Checker<'a> {
                     Some(hint) => format!("did you mean `{hint}`?"),
                     None => format!(
                         "its fields are {}",
-                        fields
-                            .iter()
-                            .map(|f| format!("`{f}`"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
                     ),
                 });
                 Checker::error_expr(span)
@@ -2053,21 +1956,11 @@ impl<'a> Checker<'a> {
             checked.push(item);
         }
         let Some(element) = element else {
-            self.error(
-                "qlp::empty_list",
-                span,
-                "cannot tell the type of this empty list",
-            )
-            .help = Some(String::from(
-                "an empty list matches nothing: remove the condition",
-            ));
+            self.error("qlp::empty_list", span, "cannot tell the type of this empty list")
+                .help = Some(String::from("an empty list matches nothing: remove the condition"));
             return Checker::error_expr(span);
         };
-        Checker::texpr(
-            TExprKind::List(checked),
-            Type::List(Box::new(element)),
-            span,
-        )
+        Checker::texpr(TExprKind::List(checked), Type::List(Box::new(element)), span)
     }
 
     /// Checks two operands that should have the same type.
@@ -2092,11 +1985,8 @@ impl<'a> Checker<'a> {
                 self.expect_type(&lhs, &Type::Bool);
                 let (when_true, when_false) = facts(&lhs);
                 let mark = self.narrowed.len();
-                self.narrowed.extend(if op == BinaryOp::And {
-                    when_true
-                } else {
-                    when_false
-                });
+                self.narrowed
+                    .extend(if op == BinaryOp::And { when_true } else { when_false });
                 let rhs = self.expr(rhs, Some(&Type::Bool));
                 self.narrowed.truncate(mark);
                 self.expect_type(&rhs, &Type::Bool);
@@ -2107,12 +1997,7 @@ impl<'a> Checker<'a> {
                 };
                 Checker::texpr(kind, Type::Bool, span)
             }
-            BinaryOp::Eq
-            | BinaryOp::Ne
-            | BinaryOp::Lt
-            | BinaryOp::Le
-            | BinaryOp::Gt
-            | BinaryOp::Ge => {
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let (lhs, rhs) = self.operand_pair(lhs, rhs);
                 let cmp = match op {
                     BinaryOp::Eq => CmpOp::Eq,
@@ -2152,8 +2037,12 @@ impl<'a> Checker<'a> {
                     Type::List(element) => (**element).clone(),
                     other => {
                         let name = self.ty_name(other);
-                        self.error("qlp::type_mismatch", rhs.span, format!("`in` needs a list, found `{name}`"))
-                            .help = Some(String::from(
+                        self.error(
+                            "qlp::type_mismatch",
+                            rhs.span,
+                            format!("`in` needs a list, found `{name}`"),
+                        )
+                        .help = Some(String::from(
                             "write `x in [a, b]`; to look for text inside a string use `contains(text, part)`",
                         ));
                         return Checker::error_expr(span);
@@ -2167,19 +2056,13 @@ impl<'a> Checker<'a> {
                         span,
                         format!("cannot look for a `{a}` in a list of `{b}`"),
                     )
-                    .help = Some(String::from(
-                        "the value and the list elements must have the same type",
-                    ));
+                    .help = Some(String::from("the value and the list elements must have the same type"));
                     return Checker::error_expr(span);
                 }
                 let Some(scalar) = self.equatable_scalar(&lhs, span) else {
                     return Checker::error_expr(span);
                 };
-                Checker::texpr(
-                    TExprKind::In(scalar, Box::new(lhs), Box::new(rhs)),
-                    Type::Bool,
-                    span,
-                )
+                Checker::texpr(TExprKind::In(scalar, Box::new(lhs), Box::new(rhs)), Type::Bool, span)
             }
             BinaryOp::HasAny => {
                 let text = self.expr(lhs, Some(&Type::String));
@@ -2214,16 +2097,8 @@ impl<'a> Checker<'a> {
                     }
                     Err(error) => {
                         let detail = match &error {
-                            regex::Error::CompiledTooBig(_) => {
-                                String::from("the pattern is too large")
-                            }
-                            other => other
-                                .to_string()
-                                .lines()
-                                .last()
-                                .unwrap_or("")
-                                .trim()
-                                .to_string(),
+                            regex::Error::CompiledTooBig(_) => String::from("the pattern is too large"),
+                            other => other.to_string().lines().last().unwrap_or("").trim().to_string(),
                         };
                         self.error("qlp::invalid_regex", rhs.span, "invalid regular expression")
                             .set_label(detail)
@@ -2278,8 +2153,14 @@ impl<'a> Checker<'a> {
 
     fn keyword_set_ref(&mut self, expr: &ast::Expr) -> Option<KeywordSetId> {
         let ExprKind::Name(name) = &expr.kind else {
-            self.error("qlp::not_a_keyword_set", expr.span, "`has_any` needs the name of a keyword set")
-                .help = Some(String::from("declare one with `keywords gambling = [\"赌博\"]` and write `c.text has_any gambling`"));
+            self.error(
+                "qlp::not_a_keyword_set",
+                expr.span,
+                "`has_any` needs the name of a keyword set",
+            )
+            .help = Some(String::from(
+                "declare one with `keywords gambling = [\"赌博\"]` and write `c.text has_any gambling`",
+            ));
             return None;
         };
         match self.scope.lookup(&name.name, self.file) {
@@ -2292,11 +2173,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::not_a_keyword_set",
                     name.span,
-                    format!(
-                        "`{}` is {}, not a keyword set",
-                        name.name,
-                        decl.kind.describe()
-                    ),
+                    format!("`{}` is {}, not a keyword set", name.name, decl.kind.describe()),
                 )
                 .help = Some(String::from("declare one with `keywords NAME = [\"...\"]`"));
                 None
@@ -2337,14 +2214,10 @@ impl<'a> Checker<'a> {
         if !lhs.ty.agrees(&rhs.ty) {
             let a = self.ty_name(&lhs.ty);
             let b = self.ty_name(&rhs.ty);
-            let optional =
-                matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_));
+            let optional = matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_));
             let help = if optional {
                 String::from("one side may be missing: give a default with `?? value`, or check `is some` first")
-            } else if matches!(
-                (&lhs.ty, &rhs.ty),
-                (Type::Int, Type::Float) | (Type::Float, Type::Int)
-            ) {
+            } else if matches!((&lhs.ty, &rhs.ty), (Type::Int, Type::Float) | (Type::Float, Type::Int)) {
                 String::from("convert with `to_float(..)` or `to_int(..)`")
             } else {
                 String::from("both sides must have the same type")
@@ -2403,22 +2276,13 @@ impl<'a> Checker<'a> {
             _ => None,
         };
         match resolved {
-            Some((arith, ty)) => Checker::texpr(
-                TExprKind::Arith(arith, Box::new(lhs), Box::new(rhs)),
-                ty,
-                span,
-            ),
+            Some((arith, ty)) => Checker::texpr(TExprKind::Arith(arith, Box::new(lhs), Box::new(rhs)), ty, span),
             None => {
                 let a = self.ty_name(&lhs.ty);
                 let b = self.ty_name(&rhs.ty);
-                let help = if matches!(lhs.ty, Type::Optional(_))
-                    || matches!(rhs.ty, Type::Optional(_))
-                {
+                let help = if matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_)) {
                     String::from("a value may be missing: give a default with `?? value`, or check `is some` first")
-                } else if matches!(
-                    (&lhs.ty, &rhs.ty),
-                    (Type::Int, Type::Float) | (Type::Float, Type::Int)
-                ) {
+                } else if matches!((&lhs.ty, &rhs.ty), (Type::Int, Type::Float) | (Type::Float, Type::Int)) {
                     String::from("convert with `to_float(..)` or `to_int(..)`")
                 } else {
                     String::from("arithmetic works on numbers of one type, `time ± duration`, `time - time`, `duration * int` and `string + string`")
@@ -2498,11 +2362,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::not_a_function",
                     name.span,
-                    format!(
-                        "`{}` is {}, not a function",
-                        name.name,
-                        decl.kind.describe()
-                    ),
+                    format!("`{}` is {}, not a function", name.name, decl.kind.describe()),
                 )
                 .label = String::from("cannot be called");
                 Checker::error_expr(span)
@@ -2654,11 +2514,7 @@ impl<'a> Checker<'a> {
                 (Builtin::CountMatches(set), vec![text], Type::Int)
             }
         };
-        Some(Checker::texpr(
-            TExprKind::Builtin(builtin, checked),
-            ty,
-            span,
-        ))
+        Some(Checker::texpr(TExprKind::Builtin(builtin, checked), ty, span))
     }
 
     fn builtin_arg(&mut self, args: &[ast::Expr], index: usize, ty: &Type) -> Option<TExpr> {
@@ -2693,7 +2549,9 @@ fn builtin_signature(name: &str) -> &'static str {
         "to_float" => "`to_float(int) -> float`",
         "to_int" => "`to_int(float) -> int`, truncating",
         "abs" => "`abs(int) -> int`, `abs(float) -> float`",
-        "min" | "max" => "`min(a, b)` and `max(a, b)` take two values of one type: int, float, string, time or duration",
+        "min" | "max" => {
+            "`min(a, b)` and `max(a, b)` take two values of one type: int, float, string, time or duration"
+        }
         _ => "`count_matches(text: string, KEYWORDS) -> int` counts the distinct keywords found",
     }
 }
@@ -2745,6 +2603,68 @@ pub(crate) fn scalar_of(ty: &Type) -> Option<Scalar> {
         Type::Enum(_) => Scalar::Enum,
         _ => return None,
     })
+}
+
+/// Names an expression mentions (over-approximating: locals included).
+fn collect_names(expr: &ast::Expr, names: &mut Vec<String>) {
+    match &expr.kind {
+        ExprKind::Name(name) => names.push(name.name.clone()),
+        ExprKind::Field(base, _) | ExprKind::Paren(base) | ExprKind::Unary(_, base) => collect_names(base, names),
+        ExprKind::IsSome { operand, .. } => collect_names(operand, names),
+        ExprKind::Call(_, args) | ExprKind::List(args) => args.iter().for_each(|a| collect_names(a, names)),
+        ExprKind::Binary(_, a, b) | ExprKind::Let(_, a, b) => {
+            collect_names(a, names);
+            collect_names(b, names);
+        }
+        ExprKind::If(a, b, c) => {
+            collect_names(a, names);
+            collect_names(b, names);
+            collect_names(c, names);
+        }
+        ExprKind::Quantifier { list, predicate, .. } => {
+            collect_names(list, names);
+            collect_names(predicate, names);
+        }
+        _ => {}
+    }
+}
+
+/// How deep evaluating `expr` nests, calls included; `None` if it calls a
+/// function whose depth is not known yet.
+fn eval_depth(expr: &TExpr, fn_depths: &[Option<usize>]) -> Option<usize> {
+    let children: Vec<&TExpr> = match &expr.kind {
+        TExprKind::Const(_) | TExprKind::Now | TExprKind::Local(_) => Vec::new(),
+        TExprKind::Field(a, _)
+        | TExprKind::Unwrap(a)
+        | TExprKind::Not(a)
+        | TExprKind::Neg(a, _)
+        | TExprKind::IsSome(a, _)
+        | TExprKind::HasAny(a, _)
+        | TExprKind::Matches(a, _) => vec![a],
+        TExprKind::And(a, b)
+        | TExprKind::Or(a, b)
+        | TExprKind::Arith(_, a, b)
+        | TExprKind::Compare(_, _, a, b)
+        | TExprKind::Coalesce(a, b)
+        | TExprKind::In(_, a, b)
+        | TExprKind::Let(_, a, b)
+        | TExprKind::Quantifier(_, _, a, b) => vec![a, b],
+        TExprKind::If(a, b, c) => vec![a, b, c],
+        TExprKind::Builtin(_, args) | TExprKind::List(args) => args.iter().collect(),
+        TExprKind::Call(id, args) => {
+            let body = fn_depths.get(id.index()).copied().flatten()?;
+            let mut deepest = body;
+            for arg in args {
+                deepest = deepest.max(eval_depth(arg, fn_depths)?);
+            }
+            return Some(deepest + 1);
+        }
+    };
+    let mut deepest = 0;
+    for child in children {
+        deepest = deepest.max(eval_depth(child, fn_depths)?);
+    }
+    Some(deepest + 1)
 }
 
 /// The narrowable path an expression denotes: a local and fields of it.

@@ -93,12 +93,8 @@ impl fmt::Display for TypeDisplay<'_> {
             Type::String => f.write_str("string"),
             Type::Time => f.write_str("time"),
             Type::Duration => f.write_str("duration"),
-            Type::Enum(id) => {
-                f.write_str(self.program.enum_def(*id).map_or("?", |e| e.name.as_str()))
-            }
-            Type::Record(id) => {
-                f.write_str(self.program.record(*id).map_or("?", |r| r.name.as_str()))
-            }
+            Type::Enum(id) => f.write_str(self.program.enum_def(*id).map_or("?", |e| e.name.as_str())),
+            Type::Record(id) => f.write_str(self.program.record(*id).map_or("?", |r| r.name.as_str())),
             Type::List(element) => write!(f, "[{}]", element.display(self.program)),
             Type::Optional(inner) => write!(f, "{}?", inner.display(self.program)),
             Type::Error => f.write_str("{unknown}"),

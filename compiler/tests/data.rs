@@ -3,6 +3,9 @@
 //! report at least one error. Each case is snapshotted with its source and
 //! the rendered diagnostics together.
 
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -19,10 +22,9 @@ impl SourceLoader for Fs {
 }
 
 fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {
-    let handler =
-        miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
-            .with_width(100)
-            .with_links(false);
+    let handler = miette::GraphicalReportHandler::new_themed(miette::GraphicalTheme::unicode_nocolor())
+        .with_width(100)
+        .with_links(false);
     let mut out = String::new();
     for diagnostic in diagnostics {
         let sourced = diagnostic.with_source(sources);
@@ -46,17 +48,9 @@ fn snapshot(path: &Path, expect_errors: bool) -> String {
     writeln!(out, "----- DIAGNOSTICS").unwrap();
     out.push_str(&render(&checked.diagnostics, &checked.sources));
     if expect_errors {
-        assert!(
-            checked.has_errors(),
-            "{}: expected errors, found none",
-            path.display()
-        );
+        assert!(checked.has_errors(), "{}: expected errors, found none", path.display());
     } else {
-        assert!(
-            !checked.has_errors(),
-            "{}: unexpected errors:\n{out}",
-            path.display()
-        );
+        assert!(!checked.has_errors(), "{}: unexpected errors:\n{out}", path.display());
         let program = checked.program.unwrap();
         writeln!(out, "----- TESTS").unwrap();
         for result in run_tests(&program) {

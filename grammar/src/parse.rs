@@ -7,10 +7,7 @@
 
 // The builder walks pairs that the grammar has already matched, so the shape
 // of each pair is known; `expect` on it states that invariant.
-#![expect(
-    clippy::expect_used,
-    reason = "pairs are walked in the shape the grammar guarantees"
-)]
+#![expect(clippy::expect_used, reason = "pairs are walked in the shape the grammar guarantees")]
 
 use std::sync::LazyLock;
 
@@ -84,11 +81,9 @@ pub fn parse_file(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
                     }
                 }
             }
-            Err(error) => {
-                builder
-                    .diagnostics
-                    .push(parse_error(&error, chunk_text, chunk.start, file))
-            }
+            Err(error) => builder
+                .diagnostics
+                .push(parse_error(&error, chunk_text, chunk.start, file)),
         }
         diagnostics.append(&mut builder.diagnostics);
     }
@@ -203,10 +198,7 @@ fn split_items(text: &str) -> Vec<Chunk> {
         }
         at_line_start = false;
     }
-    chunks.push(Chunk {
-        start,
-        end: text.len(),
-    });
+    chunks.push(Chunk { start, end: text.len() });
     chunks
 }
 
@@ -295,12 +287,7 @@ fn too_deep(file: FileId, at: usize, len: usize) -> Diagnostic {
 
 // ---------------------------------------------------------------- parse errors
 
-fn parse_error(
-    error: &pest::error::Error<Rule>,
-    text: &str,
-    offset: usize,
-    file: FileId,
-) -> Diagnostic {
+fn parse_error(error: &pest::error::Error<Rule>, text: &str, offset: usize, file: FileId) -> Diagnostic {
     let pos = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
@@ -311,16 +298,11 @@ fn parse_error(
     } else {
         format!("`{}`", first_token(rest))
     };
-    let token_len = if rest.is_empty() {
-        0
-    } else {
-        first_token(rest).len()
-    };
+    let token_len = if rest.is_empty() { 0 } else { first_token(rest).len() };
     let span = Span::new(offset + pos, offset + pos + token_len);
     match &error.variant {
         ErrorVariant::ParsingError { positives, .. } => {
-            if rest.starts_with('"') && !rest.lines().next().is_some_and(|line| closes_string(line))
-            {
+            if rest.starts_with('"') && !rest.lines().next().is_some_and(closes_string) {
                 return Diagnostic::error(
                     "qlp::unterminated_string",
                     file,
@@ -328,14 +310,9 @@ fn parse_error(
                     "unterminated string",
                 )
                 .with_label("this string has no closing `\"` on its line")
-                .with_help(
-                    "close the string with `\"`; write a line break inside a string as `\\n`",
-                );
+                .with_help("close the string with `\"`; write a line break inside a string as `\\n`");
             }
-            let mut words: Vec<&str> = positives
-                .iter()
-                .filter_map(|rule| describe_rule(*rule))
-                .collect();
+            let mut words: Vec<&str> = positives.iter().filter_map(|rule| describe_rule(*rule)).collect();
             words.dedup();
             let mut seen = Vec::new();
             words.retain(|w| {
@@ -350,8 +327,8 @@ fn parse_error(
             } else {
                 format!("expected {expected}, found {found}")
             };
-            let mut diagnostic = Diagnostic::error("qlp::parse_error", file, span, message)
-                .with_label(if expected.is_empty() {
+            let mut diagnostic =
+                Diagnostic::error("qlp::parse_error", file, span, message).with_label(if expected.is_empty() {
                     String::from("not expected here")
                 } else {
                     format!("expected {expected}")
@@ -412,31 +389,19 @@ fn closes_string(line: &str) -> bool {
 
 fn parse_help(positives: &[Rule], rest: &str) -> Option<String> {
     if rest.starts_with('=') && !rest.starts_with("==") {
-        return Some(String::from(
-            "compare with `==`; `=` only appears in declarations",
-        ));
+        return Some(String::from("compare with `==`; `=` only appears in declarations"));
     }
-    if rest.starts_with("&&")
-        || rest.starts_with("||")
-        || rest.starts_with('!') && !rest.starts_with("!=")
-    {
+    if rest.starts_with("&&") || rest.starts_with("||") || rest.starts_with('!') && !rest.starts_with("!=") {
         return Some(String::from("write `and`, `or` and `not` as words"));
     }
-    if positives.contains(&Rule::ident)
-        && first_token(rest)
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_')
-    {
+    if positives.contains(&Rule::ident) && first_token(rest).chars().all(|c| c.is_alphanumeric() || c == '_') {
         let token = first_token(rest);
         if [
-            "and", "or", "not", "in", "if", "then", "else", "let", "true", "false", "is",
-            "has_any", "matches", "now",
+            "and", "or", "not", "in", "if", "then", "else", "let", "true", "false", "is", "has_any", "matches", "now",
         ]
         .contains(&token)
         {
-            return Some(format!(
-                "`{token}` is a reserved word and cannot be used as a name"
-            ));
+            return Some(format!("`{token}` is a reserved word and cannot be used as a name"));
         }
     }
     None
@@ -617,14 +582,8 @@ impl Builder {
         Span::new(self.offset + span.start(), self.offset + span.end())
     }
 
-    fn error(
-        &mut self,
-        code: &'static str,
-        span: Span,
-        message: impl Into<String>,
-    ) -> &mut Diagnostic {
-        self.diagnostics
-            .push(Diagnostic::error(code, self.file, span, message));
+    fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics.push(Diagnostic::error(code, self.file, span, message));
         self.diagnostics.last_mut().expect("just pushed")
     }
 
@@ -651,11 +610,7 @@ impl Builder {
                 skip_keyword(&mut inner);
                 let name = self.ident(inner.next().expect("enum name"));
                 let variants = inner.map(|p| self.ident(p)).collect();
-                Item::Enum(EnumDecl {
-                    name,
-                    variants,
-                    span,
-                })
+                Item::Enum(EnumDecl { name, variants, span })
             }
             Rule::record_decl => {
                 skip_keyword(&mut inner);
@@ -706,12 +661,7 @@ impl Builder {
                     None
                 };
                 let value = self.expr(next)?;
-                Item::Const(ConstDecl {
-                    name,
-                    ty,
-                    value,
-                    span,
-                })
+                Item::Const(ConstDecl { name, ty, value, span })
             }
             Rule::fn_decl => {
                 skip_keyword(&mut inner);
@@ -742,9 +692,7 @@ impl Builder {
                     let mut parts = prop.into_inner();
                     skip_keyword(&mut parts);
                     props.push(match rule {
-                        Rule::campaign_title => {
-                            CampaignProp::Title(self.string(parts.next().expect("title"))?)
-                        }
+                        Rule::campaign_title => CampaignProp::Title(self.string(parts.next().expect("title"))?),
                         Rule::campaign_active => {
                             let start = self.time_lit(parts.next().expect("start"))?;
                             let end = self.time_lit(parts.next().expect("end"))?;
@@ -807,9 +755,7 @@ impl Builder {
         let mut parts = pair.into_inner();
         skip_keyword(&mut parts);
         Some(match rule {
-            Rule::rule_campaign => {
-                RuleItem::Campaign(self.ident(parts.next().expect("campaign name")))
-            }
+            Rule::rule_campaign => RuleItem::Campaign(self.ident(parts.next().expect("campaign name"))),
             Rule::rule_when => RuleItem::When(self.expr(parts.next().expect("condition"))?),
             Rule::rule_then => {
                 let mut actions = Vec::new();
@@ -875,12 +821,8 @@ impl Builder {
                 let kind = self.action_kind(&inner);
                 match kind {
                     ActionKind::Label => {
-                        self.error(
-                            "qlp::action_argument",
-                            span,
-                            "`label` needs the label's text",
-                        )
-                        .label = String::from("missing text");
+                        self.error("qlp::action_argument", span, "`label` needs the label's text")
+                            .label = String::from("missing text");
                         self.diagnostics.last_mut().expect("just pushed").help =
                             Some(String::from("write `label(\"未成年人打赏\")`"));
                         None
@@ -929,8 +871,7 @@ impl Builder {
                             .into_inner()
                             .next()
                             .expect("verdict word");
-                        let kind = (verdict.as_rule() != Rule::kw_allow)
-                            .then(|| self.action_kind(&verdict));
+                        let kind = (verdict.as_rule() != Rule::kw_allow).then(|| self.action_kind(&verdict));
                         Expectation::Verdict(kind, span)
                     }
                     Rule::expect_not => {
@@ -994,17 +935,11 @@ impl Builder {
             }
             _ => TypeExprKind::Named(self.ident(base.into_inner().next().expect("type name"))),
         };
-        let mut ty = TypeExpr {
-            kind,
-            span: base_span,
-        };
+        let mut ty = TypeExpr { kind, span: base_span };
         for mark in parts {
             let end = self.span(&mark).end;
             ty = TypeExpr {
-                span: Span {
-                    start: span.start,
-                    end,
-                },
+                span: Span { start: span.start, end },
                 kind: TypeExprKind::Optional(Box::new(ty)),
             };
         }
@@ -1066,34 +1001,35 @@ impl Builder {
             if matches!(p.as_rule(), Rule::op_not | Rule::op_neg) {
                 run += 1;
                 if run > MAX_EXPR_DEPTH as usize {
-                    self.diagnostics
-                        .push(too_deep(self.file, span.start as usize, 1));
+                    self.diagnostics.push(too_deep(self.file, span.start as usize, 1));
                     return None;
                 }
             } else {
                 run = 0;
             }
         }
-        let built = self.pratt(pairs);
-        if let Some((_, depth)) = &built {
-            if *depth > MAX_EXPR_DEPTH {
-                self.diagnostics.push(
-                    Diagnostic::error(
-                        "qlp::too_deep",
-                        self.file,
-                        span,
-                        format!("expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
-                    )
-                    .with_label("this expression")
-                    .with_help("split the condition into `fn` helpers or `let` bindings"),
-                );
-                return None;
-            }
+        let too_deep = std::cell::Cell::new(false);
+        let built = self.pratt(pairs, &too_deep);
+        if too_deep.get() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "qlp::too_deep",
+                    self.file,
+                    span,
+                    format!("expression is nested more than {MAX_EXPR_DEPTH} levels deep"),
+                )
+                .with_label("this expression")
+                .with_help("split the condition into `fn` helpers or `let` bindings"),
+            );
+            return None;
         }
         built
     }
 
-    fn pratt(&mut self, pairs: Pairs<'_, Rule>) -> Built {
+    /// Builds an expression with the Pratt parser. A tree deeper than
+    /// [`MAX_EXPR_DEPTH`] is abandoned as soon as it gets there (and
+    /// `too_deep` set), so that no deep tree is ever built or dropped.
+    fn pratt(&mut self, pairs: Pairs<'_, Rule>, too_deep: &std::cell::Cell<bool>) -> Built {
         // The closures below all need `self`; pest's API takes them together,
         // so they share it through a cell.
         let this = std::cell::RefCell::new(self);
@@ -1115,6 +1051,7 @@ impl Builder {
                     },
                     depth + 1,
                 ))
+                .filter(|(_, depth)| limit(*depth, too_deep))
             })
             .map_postfix(|operand, op| {
                 let (operand, depth) = operand?;
@@ -1134,7 +1071,7 @@ impl Builder {
                         ExprKind::Field(Box::new(operand), name)
                     }
                 };
-                Some((Expr { kind, span }, depth + 1))
+                Some((Expr { kind, span }, depth + 1)).filter(|(_, depth)| limit(*depth, too_deep))
             })
             .map_infix(|lhs, op, rhs| {
                 let (lhs, lhs_depth) = lhs?;
@@ -1166,6 +1103,7 @@ impl Builder {
                     },
                     lhs_depth.max(rhs_depth) + 1,
                 ))
+                .filter(|(_, depth)| limit(*depth, too_deep))
             })
             .parse(pairs);
         built
@@ -1180,14 +1118,8 @@ impl Builder {
                 match digits.parse::<i64>() {
                     Ok(value) => leaf(ExprKind::Int(value)),
                     Err(_) => {
-                        self.error(
-                            "qlp::number_out_of_range",
-                            span,
-                            "integer literal is out of range",
-                        )
-                        .help = Some(String::from(
-                            "integers are 64-bit: at most 9223372036854775807",
-                        ));
+                        self.error("qlp::number_out_of_range", span, "integer literal is out of range")
+                            .help = Some(String::from("integers are 64-bit: at most 9223372036854775807"));
                         None
                     }
                 }
@@ -1195,28 +1127,19 @@ impl Builder {
             Rule::float => match pair.as_str().parse::<f64>() {
                 Ok(value) if value.is_finite() => leaf(ExprKind::Float(value)),
                 _ => {
-                    self.error(
-                        "qlp::number_out_of_range",
-                        span,
-                        "float literal is out of range",
-                    )
-                    .help = Some(String::from("floats are 64-bit: at most about 1.8e308"));
+                    self.error("qlp::number_out_of_range", span, "float literal is out of range")
+                        .help = Some(String::from("floats are 64-bit: at most about 1.8e308"));
                     None
                 }
             },
-            Rule::time => self
-                .time_lit(pair)
-                .and_then(|t| leaf(ExprKind::Time(t.micros))),
-            Rule::duration => self
-                .duration(&pair)
-                .and_then(|d| leaf(ExprKind::Duration(d))),
+            Rule::time => self.time_lit(pair).and_then(|t| leaf(ExprKind::Time(t.micros))),
+            Rule::duration => self.duration(&pair).and_then(|d| leaf(ExprKind::Duration(d))),
             Rule::string => self.string(pair).and_then(|s| leaf(ExprKind::Str(s.value))),
             Rule::bool => leaf(ExprKind::Bool(pair.as_str().trim() == "true")),
             Rule::now => leaf(ExprKind::Now),
             Rule::ident => leaf(ExprKind::Name(self.ident(pair))),
             Rule::paren => {
-                let (inner, depth) =
-                    self.expr_depth(pair.into_inner().next().expect("paren body"))?;
+                let (inner, depth) = self.expr_depth(pair.into_inner().next().expect("paren body"))?;
                 Some((
                     Expr {
                         kind: ExprKind::Paren(Box::new(inner)),
@@ -1296,8 +1219,7 @@ impl Builder {
                 let var = self.ident(parts.next().expect("quantifier variable"));
                 skip_keyword(&mut parts);
                 let (list, d1) = self.expr_depth(parts.next().expect("quantifier list"))?;
-                let (predicate, d2) =
-                    self.expr_depth(parts.next().expect("quantifier predicate"))?;
+                let (predicate, d2) = self.expr_depth(parts.next().expect("quantifier predicate"))?;
                 Some((
                     Expr {
                         kind: ExprKind::Quantifier {
@@ -1313,6 +1235,16 @@ impl Builder {
             }
             _ => self.expr_depth(pair),
         }
+    }
+}
+
+/// Whether `depth` is within [`MAX_EXPR_DEPTH`]; records it in `too_deep` if not.
+fn limit(depth: u32, too_deep: &std::cell::Cell<bool>) -> bool {
+    if depth > MAX_EXPR_DEPTH {
+        too_deep.set(true);
+        false
+    } else {
+        true
     }
 }
 
@@ -1345,10 +1277,8 @@ pub fn unescape(raw: &str) -> Result<String, String> {
                 let rest = chars.as_str();
                 let close = rest.find('}').ok_or("unterminated `\\u{...}` escape")?;
                 let hex = rest.get(1..close).unwrap_or("");
-                let code = u32::from_str_radix(hex, 16)
-                    .map_err(|_| format!("`\\u{{{hex}}}` is not a hex number"))?;
-                let c = char::from_u32(code)
-                    .ok_or_else(|| format!("`\\u{{{hex}}}` is not a Unicode scalar value"))?;
+                let code = u32::from_str_radix(hex, 16).map_err(|_| format!("`\\u{{{hex}}}` is not a hex number"))?;
+                let c = char::from_u32(code).ok_or_else(|| format!("`\\u{{{hex}}}` is not a Unicode scalar value"))?;
                 out.push(c);
                 chars = rest.get(close + 1..).unwrap_or("").chars();
             }

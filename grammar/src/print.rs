@@ -18,8 +18,7 @@ pub fn print_file(file: &File) -> String {
     let mut previous: Option<&Item> = None;
     for item in &file.items {
         if let Some(previous) = previous {
-            let both_imports =
-                matches!(previous, Item::Import(_)) && matches!(item, Item::Import(_));
+            let both_imports = matches!(previous, Item::Import(_)) && matches!(item, Item::Import(_));
             out.push_str(if both_imports { "\n" } else { "\n\n" });
         }
         print_item(&mut out, item);
@@ -43,12 +42,7 @@ fn print_item(out: &mut String, item: &Item) {
         Item::Record(decl) => {
             let _ = writeln!(out, "record {} {{", decl.name.name);
             for field in &decl.fields {
-                let _ = writeln!(
-                    out,
-                    "{INDENT}{}: {}",
-                    field.name.name,
-                    print_type(&field.ty)
-                );
+                let _ = writeln!(out, "{INDENT}{}: {}", field.name.name, print_type(&field.ty));
             }
             out.push('}');
         }
@@ -138,13 +132,7 @@ fn print_item(out: &mut String, item: &Item) {
     }
 }
 
-fn print_rule_like(
-    out: &mut String,
-    keyword: &str,
-    name: &Ident,
-    param: &Param,
-    items: &[RuleItem],
-) {
+fn print_rule_like(out: &mut String, keyword: &str, name: &Ident, param: &Param, items: &[RuleItem]) {
     let _ = writeln!(out, "{keyword} {}({}) {{", name.name, print_param(param));
     for item in items {
         out.push_str(INDENT);
@@ -189,13 +177,7 @@ pub fn print_action(action: &Action) -> String {
 }
 
 fn print_expectation(expectation: &Expectation) -> String {
-    let names = |idents: &[Ident]| {
-        idents
-            .iter()
-            .map(|i| i.name.as_str())
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let names = |idents: &[Ident]| idents.iter().map(|i| i.name.as_str()).collect::<Vec<_>>().join(", ");
     match expectation {
         Expectation::Nothing(_) => String::from("nothing"),
         Expectation::Verdict(kind, _) => {

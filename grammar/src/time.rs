@@ -58,11 +58,7 @@ impl Cursor<'_> {
             return None;
         }
         self.pos += n;
-        Some(
-            slice
-                .iter()
-                .fold(0, |acc, b| acc * 10 + i64::from(b - b'0')),
-        )
+        Some(slice.iter().fold(0, |acc, b| acc * 10 + i64::from(b - b'0')))
     }
 
     fn eat(&mut self, byte: u8) -> bool {
@@ -111,15 +107,9 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
         return Err(bad());
     }
     let minute = c.digits(2).ok_or_else(bad)?;
-    let second = if c.eat(b':') {
-        c.digits(2).ok_or_else(bad)?
-    } else {
-        0
-    };
+    let second = if c.eat(b':') { c.digits(2).ok_or_else(bad)? } else { 0 };
     if hour > 23 || minute > 59 || second > 60 {
-        return Err(format!(
-            "`{text}` has an hour, minute or second out of range"
-        ));
+        return Err(format!("`{text}` has an hour, minute or second out of range"));
     }
     micros += (hour * 3600 + minute * 60 + second) * MICROS_PER_SECOND;
     if c.eat(b'.') {
@@ -154,11 +144,7 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
                 -minutes
             }
         }
-        _ => {
-            return Err(format!(
-                "`{text}` needs a time zone: `Z` or an offset like `+08:00`"
-            ))
-        }
+        _ => return Err(format!("`{text}` needs a time zone: `Z` or an offset like `+08:00`")),
     };
     if c.pos != text.len() {
         return Err(bad());
@@ -183,10 +169,7 @@ pub fn format_time(micros: i64) -> String {
         format!("{date}T{h:02}:{m:02}:{s:02}Z")
     } else {
         let frac = format!("{frac:06}");
-        format!(
-            "{date}T{h:02}:{m:02}:{s:02}.{}Z",
-            frac.trim_end_matches('0')
-        )
+        format!("{date}T{h:02}:{m:02}:{s:02}.{}Z", frac.trim_end_matches('0'))
     }
 }
 
@@ -199,18 +182,14 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
         return Err(String::from("empty duration"));
     }
     while !rest.is_empty() {
-        let digits_end = rest
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(rest.len());
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let (digits, tail) = rest.split_at(digits_end);
         let amount: i64 = digits.parse().map_err(|_| overflow())?;
         let (unit, scale) = UNITS
             .iter()
             .filter(|(unit, _)| tail.starts_with(unit))
             .max_by_key(|(unit, _)| unit.len())
-            .ok_or_else(|| {
-                format!("`{text}` has no unit: use `us`, `ms`, `s`, `m`, `h`, `d` or `w`")
-            })?;
+            .ok_or_else(|| format!("`{text}` has no unit: use `us`, `ms`, `s`, `m`, `h`, `d` or `w`"))?;
         let part = amount.checked_mul(*scale).ok_or_else(overflow)?;
         total = total.checked_add(part).ok_or_else(overflow)?;
         rest = tail.get(unit.len()..).unwrap_or("");
@@ -253,10 +232,7 @@ mod tests {
         ] {
             assert_eq!(format_time(parse_time(text).unwrap()), text);
         }
-        assert_eq!(
-            parse_time("1970-01-02").unwrap(),
-            86_400 * MICROS_PER_SECOND
-        );
+        assert_eq!(parse_time("1970-01-02").unwrap(), 86_400 * MICROS_PER_SECOND);
         assert_eq!(
             parse_time("2022-03-17T08:00:00+08:00").unwrap(),
             parse_time("2022-03-17").unwrap()
@@ -277,10 +253,7 @@ mod tests {
 
     #[test]
     fn durations_parse_and_print() {
-        assert_eq!(
-            parse_duration("1h30m").unwrap(),
-            90 * 60 * MICROS_PER_SECOND
-        );
+        assert_eq!(parse_duration("1h30m").unwrap(), 90 * 60 * MICROS_PER_SECOND);
         assert_eq!(parse_duration("500ms").unwrap(), 500_000);
         assert_eq!(format_duration(parse_duration("1d2h").unwrap()), "1d2h");
         assert_eq!(format_duration(parse_duration("2w").unwrap()), "14d");

@@ -1,0 +1,143 @@
+//! No input panics the parser or the checker, and their stack use stays
+//! bounded: hostile sources get diagnostics. Every check runs on a thread
+//! with a small, fixed stack, so unbounded recursion would crash the test.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::PathBuf;
+
+use proptest::prelude::*;
+use qlp_compiler::MemoryLoader;
+
+const STACK: usize = 1 << 20;
+
+/// Checks `bytes` as a policy file on a 1 MiB stack; returns whether it had errors.
+fn check_bytes(bytes: Vec<u8>) -> bool {
+    std::thread::Builder::new()
+        .stack_size(STACK)
+        .spawn(move || {
+            let loader = MemoryLoader::new().with("p.qlp", bytes);
+            let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+            checked.has_errors()
+        })
+        .unwrap()
+        .join()
+        .expect("the checker panicked")
+}
+
+fn assert_rejected(source: String) {
+    assert!(check_bytes(source.into_bytes()), "expected an error");
+}
+
+#[test]
+fn deep_parentheses() {
+    assert_rejected(format!("const X = {}1{}", "(".repeat(10_000), ")".repeat(10_000)));
+    assert_rejected(format!("const X = {}", "(".repeat(10_000)));
+    assert_rejected(format!("const X = {}1{}", "[".repeat(10_000), "]".repeat(10_000)));
+}
+
+#[test]
+fn long_operator_chains() {
+    assert_rejected(format!("const X = {}1", "not ".repeat(10_000)));
+    assert_rejected(format!("const X = {}1", "-".repeat(10_000)));
+    assert_rejected(format!("const X = 1{}", " + 1".repeat(100_000)));
+    assert_rejected(format!("const X = 1{}", " ?? 1".repeat(10_000)));
+    assert_rejected(format!("const X = {}1", "let a = 1; ".repeat(10_000)));
+    assert_rejected(format!(
+        "const X = {}1{}",
+        "if true then ".repeat(5_000),
+        " else 2".repeat(5_000)
+    ));
+    assert_rejected(format!("const X = 1{}", ".a".repeat(10_000)));
+}
+
+#[test]
+fn long_definition_chains() {
+    // Each constant uses the next one, so checking the first needs all the others first.
+    let mut consts = String::new();
+    for i in 0..2_000 {
+        consts.push_str(&format!("const C{i} = C{} + 1\n", i + 1));
+    }
+    let cycle = format!("{consts}const C2000 = C0\n");
+    consts.push_str("const C2000 = 1\n");
+    // A long chain is fine (constants are checked in dependency order) ...
+    assert!(!check_bytes(consts.into_bytes()));
+    // ... and a long cycle is an error.
+    assert_rejected(cycle);
+    let mut fns = String::from("fn f0(x: int) -> int = x\n");
+    for i in 1..2_000 {
+        fns.push_str(&format!("fn f{i}(x: int) -> int = f{}(x)\n", i - 1));
+    }
+    assert_rejected(fns);
+}
+
+#[test]
+fn huge_numbers_and_bad_literals() {
+    assert_rejected(format!("const X = {}", "9".repeat(10_000)));
+    assert_rejected(String::from("const X = 1e999999"));
+    assert_rejected(String::from("const X = 99999999999999999999999d"));
+    assert_rejected(String::from("const X = 9999-99-99"));
+    assert_rejected(String::from("const X = \"unterminated"));
+    assert_rejected(String::from("const X = \"bad \\u{110000}\""));
+    assert_rejected(String::from("const X = \"bad \\u{zz}\""));
+}
+
+#[test]
+fn invalid_utf8() {
+    assert!(check_bytes(vec![b'c', b'o', 0xff, 0xfe, b'\n']));
+    assert!(check_bytes(b"const X = \"\xc3\x28\"".to_vec()));
+}
+
+#[test]
+fn pathological_regex_is_rejected_not_hung() {
+    assert_rejected(String::from(
+        "record R { s: string }\nrule r(x: R) {\n when: x.s matches \"(a{1000}){1000}\"\n then: review\n}",
+    ));
+}
+
+const SAMPLE: &str = r#"import "schema.qlp"
+enum Kind { post, live }
+record Content { kind: Kind  text: string  age: int?  tags: [string] }
+keywords bad = ["赌博", "博彩"]
+const LIMIT: int = 18
+fn is_live(c: Content) -> bool = c.kind in [live]
+campaign camp { title: "清朗" active: 2022-01-01 .. 2022-12-31 }
+rule r(c: Content) {
+  campaign: camp
+  when: is_live(c) and (c.age ?? 99) < LIMIT and c.text has_any bad and any(t in c.tags: len(t) > 3)
+  then: block, label("x")
+  reason: "理由"
+}
+test "t" { now: 2022-05-01 given Content { kind: live, age: 3 } expect r }
+"#;
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn random_bytes_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..400)) {
+        check_bytes(bytes);
+    }
+
+    #[test]
+    fn random_text_never_panics(text in "[a-z(){}\\[\\]:,.?\" 0-9+*/%<>=!-]{0,300}") {
+        check_bytes(text.into_bytes());
+    }
+
+    #[test]
+    fn mutated_policies_never_panic(
+        edits in prop::collection::vec((0usize..SAMPLE.len(), prop::sample::select(vec!["", "(", ")", "\"", "{", "}", "?", "??", "not ", "-", "9999999999999999999999", ".", ",", "\n", "赌", "\u{200B}", "//"])), 1..6)
+    ) {
+        let mut text = SAMPLE.to_string();
+        for (at, insert) in edits {
+            let mut at = at.min(text.len());
+            while !text.is_char_boundary(at) {
+                at -= 1;
+            }
+            let end = (at + 1..=text.len()).find(|i| text.is_char_boundary(*i)).unwrap_or(text.len());
+            text.replace_range(at..end, insert);
+        }
+        check_bytes(text.into_bytes());
+    }
+}

@@ -1,0 +1,98 @@
+//! End-to-end tests of the `qlp` binary.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::process::{Command, Output};
+
+fn qlp(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qlp"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn check_reports_all_three_mistakes_with_spans_and_help() {
+    let out = qlp(&["check", "tests/data/three_mistakes.qlp"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for expected in [
+        "cannot compare `int?` with `int`",
+        "tests/data/three_mistakes.qlp:5:9",
+        "give a default with `?? value`",
+        "`Content` has no field `titel`",
+        "tests/data/three_mistakes.qlp:10:11",
+        "did you mean `title`?",
+        "`ContentKind` has no variant `livestrem`",
+        "did you mean `livestream`?",
+        "3 error(s)",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn check_json_prints_one_object_per_diagnostic() {
+    let out = qlp(&["check", "--format", "json", "tests/data/three_mistakes.qlp"]);
+    assert_eq!(out.status.code(), Some(1));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[0]["code"], "qlp::type_mismatch");
+    assert_eq!(lines[0]["line"], 5);
+    assert_eq!(lines[1]["code"], "qlp::unknown_field");
+    assert_eq!(lines[2]["help"], "did you mean `livestream`?");
+}
+
+#[test]
+fn check_passes_on_the_shipped_policies() {
+    let out = qlp(&["check", "policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+}
+
+#[test]
+fn test_prints_each_result_and_a_summary() {
+    let out = qlp(&["test", "tests/data/failing_test.qlp"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("ok    tests/data/failing_test.qlp:8  passes"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("FAIL  tests/data/failing_test.qlp:13  fails on purpose"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("expected `popular` to fire, but it did not"),
+        "{stdout}"
+    );
+    assert!(stdout.lines().any(|l| l == "1 passed, 1 failed"), "{stdout}");
+}
+
+#[test]
+fn test_passes_on_the_shipped_policies() {
+    let out = qlp(&["test", "policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(text(&out.stdout).contains(" passed, 0 failed"));
+}
+
+#[test]
+fn missing_path_is_a_clear_error() {
+    let out = qlp(&["check", "no/such/dir.qlp"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("cannot read `no/such/dir.qlp`"),
+        "{}",
+        text(&out.stderr)
+    );
+}
