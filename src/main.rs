@@ -18,8 +18,10 @@ struct Cli {
 enum Command {
     /// Parse and type-check policies; report every error.
     Check(cmd::check::CheckArgs),
-    /// Run the `test` blocks of policies.
+    /// Run the `test` blocks of policies on both engines.
     Test(cmd::test::TestArgs),
+    /// Compile policies to native code; `--emit clif` prints the Cranelift IR.
+    Compile(cmd::compile::CompileArgs),
 }
 
 fn main() -> ExitCode {
@@ -27,6 +29,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args),
         Command::Test(args) => cmd::test::run(&args),
+        Command::Compile(args) => cmd::compile::run(&args),
     };
     match result {
         Ok(code) => code,

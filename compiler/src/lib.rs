@@ -6,6 +6,8 @@
 //! specification that every other engine must agree with.
 
 pub mod interp;
+pub mod jit;
+pub mod layout;
 pub mod load;
 pub mod outcome;
 pub mod policy_test;

@@ -58,57 +58,84 @@ impl Outcome {
     }
 }
 
-/// Evaluates all rules and exemptions for `record_type` with the interpreter.
-pub fn evaluate(program: &Program, record_type: RecordId, record: &Value, now: i64) -> Outcome {
+/// Which rules and exemptions are active at `now` (their campaign is).
+pub fn campaign_active(program: &Program, campaign: Option<crate::program::CampaignId>, now: i64) -> bool {
+    campaign
+        .and_then(|id| program.campaign(id))
+        .is_none_or(|c| c.is_active(now))
+}
+
+/// The conditions' results for one record, before exemptions: what every
+/// engine produces. Rules and exemptions not listed did not hold.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Conditions {
+    pub rules: Vec<(RuleId, Result<bool, EvalError>)>,
+    pub exempts: Vec<(ExemptId, Result<bool, EvalError>)>,
+}
+
+impl Outcome {
+    /// Applies exemptions to the conditions' results.
+    pub fn from_conditions(program: &Program, conditions: &Conditions) -> Outcome {
+        let mut outcome = Outcome::default();
+        let mut holds: Vec<RuleId> = Vec::new();
+        for (id, result) in &conditions.rules {
+            match result {
+                Ok(true) => holds.push(*id),
+                Ok(false) => {}
+                Err(error) => outcome.errors.push(RuleError {
+                    subject: Subject::Rule(*id),
+                    error: *error,
+                }),
+            }
+        }
+        let mut exemptions: Vec<ExemptId> = Vec::new();
+        for (id, result) in &conditions.exempts {
+            match result {
+                Ok(true) => exemptions.push(*id),
+                Ok(false) => {}
+                Err(error) => outcome.errors.push(RuleError {
+                    subject: Subject::Exempt(*id),
+                    error: *error,
+                }),
+            }
+        }
+        for rule_id in holds {
+            let Some(rule) = program.rule(rule_id) else { continue };
+            let cancelled_by = exemptions.iter().copied().find(|e| {
+                program
+                    .exemptions
+                    .get(e.index())
+                    .is_some_and(|x| x.cancels(rule_id, rule))
+            });
+            match cancelled_by {
+                Some(exempt) => outcome.exempted.push((rule_id, exempt)),
+                None => outcome.fired.push(rule_id),
+            }
+        }
+        outcome
+    }
+}
+
+/// Evaluates all active rules and exemptions for `record_type` with the interpreter.
+pub fn conditions(program: &Program, record_type: RecordId, record: &Value, now: i64) -> Conditions {
     let interpreter = Interpreter::new(program);
-    let campaign_active = |campaign: Option<crate::program::CampaignId>| {
-        campaign
-            .and_then(|id| program.campaign(id))
-            .is_none_or(|c| c.is_active(now))
-    };
-    let mut outcome = Outcome::default();
-    let mut holds: Vec<RuleId> = Vec::new();
+    let mut conditions = Conditions::default();
     for (id, rule) in program.rule_ids() {
-        if rule.record != record_type || !campaign_active(rule.campaign) {
-            continue;
-        }
-        match interpreter.eval_rule(rule, record, now) {
-            Ok(true) => holds.push(id),
-            Ok(false) => {}
-            Err(error) => outcome.errors.push(RuleError {
-                subject: Subject::Rule(id),
-                error,
-            }),
+        if rule.record == record_type && campaign_active(program, rule.campaign, now) {
+            conditions.rules.push((id, interpreter.eval_rule(rule, record, now)));
         }
     }
-    let mut exemptions: Vec<ExemptId> = Vec::new();
     for (id, exempt) in program.exempt_ids() {
-        if exempt.record != record_type || !campaign_active(exempt.campaign) {
-            continue;
-        }
-        match interpreter.eval_exempt(exempt, record, now) {
-            Ok(true) => exemptions.push(id),
-            Ok(false) => {}
-            Err(error) => outcome.errors.push(RuleError {
-                subject: Subject::Exempt(id),
-                error,
-            }),
+        if exempt.record == record_type && campaign_active(program, exempt.campaign, now) {
+            conditions
+                .exempts
+                .push((id, interpreter.eval_exempt(exempt, record, now)));
         }
     }
-    for rule_id in holds {
-        let Some(rule) = program.rule(rule_id) else {
-            continue;
-        };
-        let cancelled_by = exemptions.iter().copied().find(|e| {
-            program
-                .exemptions
-                .get(e.index())
-                .is_some_and(|x| x.cancels(rule_id, rule))
-        });
-        match cancelled_by {
-            Some(exempt) => outcome.exempted.push((rule_id, exempt)),
-            None => outcome.fired.push(rule_id),
-        }
-    }
-    outcome
+    conditions
+}
+
+/// Evaluates a record with the interpreter: conditions, then exemptions.
+pub fn evaluate(program: &Program, record_type: RecordId, record: &Value, now: i64) -> Outcome {
+    Outcome::from_conditions(program, &conditions(program, record_type, record, now))
 }

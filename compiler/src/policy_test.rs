@@ -3,6 +3,8 @@
 use qlp_grammar::ast::ActionKind;
 use qlp_grammar::time::format_time;
 
+use crate::jit::CompiledPolicySet;
+use crate::layout::Row;
 use crate::outcome::{evaluate, Outcome};
 use crate::program::{Expectation, Location, Program, RuleId, TestDef};
 
@@ -20,6 +22,74 @@ impl TestResult {
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
+}
+
+/// An evaluation engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// The reference interpreter (the specification).
+    Interp,
+    /// Native code from the Cranelift JIT.
+    Jit,
+}
+
+/// Runs every test on both engines. Expectations are checked against
+/// `primary`'s outcome, and any difference between the engines is a failure.
+pub fn run_tests_both(compiled: &CompiledPolicySet, primary: Engine) -> Vec<TestResult> {
+    let program = compiled.program();
+    let mut context = compiled.context();
+    program
+        .tests
+        .iter()
+        .map(|test| {
+            let interp = evaluate(program, test.record, &test.given, test.now);
+            let row = Row::encode(program, compiled.layout(), test.record, &test.given);
+            let jit = compiled.evaluate(test.record, &row, test.now, &mut context);
+            let disagree = interp != jit;
+            let (primary_outcome, other) = match primary {
+                Engine::Interp => (interp, jit),
+                Engine::Jit => (jit, interp),
+            };
+            let other_fired = describe(program, &other);
+            let mut result = check_expectations(program, test, primary_outcome);
+            if disagree {
+                result.failures.push(format!(
+                    "the engines disagree: {} gives {}, {} gives {}",
+                    engine_name(primary),
+                    describe(program, &result.outcome),
+                    engine_name(other_engine(primary)),
+                    other_fired
+                ));
+            }
+            result
+        })
+        .collect()
+}
+
+fn engine_name(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Interp => "the interpreter",
+        Engine::Jit => "the JIT",
+    }
+}
+
+fn other_engine(engine: Engine) -> Engine {
+    match engine {
+        Engine::Interp => Engine::Jit,
+        Engine::Jit => Engine::Interp,
+    }
+}
+
+/// `fired [a, b], errors [c: overflow]`, for disagreement messages.
+fn describe(program: &Program, outcome: &Outcome) -> String {
+    let name = |id: &RuleId| program.rule(*id).map_or("?", |r| r.name.as_str()).to_string();
+    let fired: Vec<String> = outcome.fired.iter().map(name).collect();
+    let errors: Vec<String> = outcome
+        .errors
+        .iter()
+        .map(|e| format!("{:?}: {}", e.subject, e.error.kind))
+        .collect();
+    format!("fired [{}], errors [{}]", fired.join(", "), errors.join(", "))
 }
 
 /// Runs every test of the program on the interpreter.

@@ -1960,6 +1960,18 @@ impl<'a> Checker<'a> {
                 .help = Some(String::from("an empty list matches nothing: remove the condition"));
             return Checker::error_expr(span);
         };
+        if !is_flat(&element) {
+            let name = self.ty_name(&element);
+            self.error(
+                "qlp::nested_list",
+                span,
+                format!("a list literal cannot hold `{name}` values"),
+            )
+            .help = Some(String::from(
+                "list literals hold bools, numbers, strings, times, durations and enum values",
+            ));
+            return Checker::error_expr(span);
+        }
         Checker::texpr(TExprKind::List(checked), Type::List(Box::new(element)), span)
     }
 
@@ -2581,6 +2593,16 @@ fn convert_action(action: &ast::Action) -> Action {
         kind: action.kind,
         label: action.label.as_ref().map(|l| l.value.clone()),
         duration: action.duration,
+    }
+}
+
+/// Whether values of `ty` are stored without pointers to other values
+/// (everything but records and lists), as list literal elements must be.
+fn is_flat(ty: &Type) -> bool {
+    match ty {
+        Type::Record(_) | Type::List(_) => false,
+        Type::Optional(inner) => is_flat(inner),
+        _ => true,
     }
 }
 

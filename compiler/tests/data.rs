@@ -9,7 +9,8 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use qlp_compiler::policy_test::run_tests;
+use qlp_compiler::jit::CompiledPolicySet;
+use qlp_compiler::policy_test::{run_tests, run_tests_both, Engine};
 use qlp_compiler::SourceLoader;
 use qlp_grammar::{Diagnostic, SourceMap};
 

@@ -1,12 +1,15 @@
-//! `qlp test`: run the `test` blocks of policies.
+//! `qlp test`: run the `test` blocks of policies on both engines.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
-use qlp_compiler::policy_test::run_tests;
+use qlp_compiler::jit::CompiledPolicySet;
+use qlp_compiler::policy_test::run_tests_both;
 use qlp_runtime::{policy_files, FsLoader};
 
+use crate::cmd::EngineArg;
 use crate::render::{print_diagnostics, Format};
 
 #[derive(clap::Args)]
@@ -14,6 +17,10 @@ pub struct TestArgs {
     /// Policy files or directories (searched for `.qlp` files).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
+    /// The engine whose results are checked against the expectations; the
+    /// other engine runs too, and any disagreement fails the test.
+    #[arg(long, value_enum, default_value = "jit")]
+    pub engine: EngineArg,
 }
 
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
@@ -24,7 +31,9 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("the policies have errors: no test was run");
         return Ok(ExitCode::from(1));
     };
-    let results = run_tests(&program);
+    let compiled = CompiledPolicySet::compile(Arc::new(program))?;
+    let program = compiled.program();
+    let results = run_tests_both(&compiled, args.engine.into());
     let mut failed = 0;
     for result in &results {
         let (line, _) = program

@@ -1,0 +1,407 @@
+//! The Cranelift JIT: compiles each record type's rules and exemptions into
+//! one native function over rows (see `layout.rs`).
+//!
+//! ```text
+//! extern "C" fn(row: *const u8, ctx: *mut EvalCtx, out: *mut u64)
+//! ```
+//!
+//! For every rule of the record type, in program order, the function checks
+//! the rule's bit in `ctx.active`, evaluates the condition with short-circuit
+//! branches, and sets the rule's bit in `out` when it holds. A run-time error
+//! jumps to the rule's error block, which records the error's kind and span
+//! in `out` and moves on to the next rule. Exemptions follow, the same way.
+//! Functions are inlined. Text, keyword and regex operations call the
+//! `extern "C"` helpers in `jit/helpers.rs`, which never unwind.
+//!
+//! The interpreter is the specification: this module must agree with it on
+//! every program and record (see `tests/differential.rs`).
+//!
+//! Architecture invariant: `unsafe` lives only in this module, each block
+//! with a `// SAFETY:` comment.
+
+mod codegen;
+mod helpers;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use cranelift_codegen::ir::{types, AbiParam, UserFuncName};
+use cranelift_codegen::settings::{self, Configurable};
+use cranelift_frontend::{FunctionBuilder, FunctionBuilderContext};
+use cranelift_jit::{JITBuilder, JITModule};
+use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
+
+use crate::interp::{EvalError, EvalErrorKind};
+use crate::layout::{Layout, Row};
+use crate::outcome::{campaign_active, Conditions, Outcome};
+use crate::program::{Program, RecordId, RuleId};
+
+pub use helpers::EvalCtx;
+
+/// Why a program could not be compiled to native code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JitError(pub String);
+
+impl std::fmt::Display for JitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "cannot compile the policies to native code: {}", self.0)
+    }
+}
+
+impl std::error::Error for JitError {}
+
+type EvalFn = unsafe extern "C" fn(row: *const u8, ctx: *mut EvalCtx, out: *mut u64);
+
+/// Where each rule and exemption writes its result in the output buffer.
+///
+/// `out` holds `n_words` words of rule bits, `n_exempt_words` of exemption
+/// bits, then two words per rule and per exemption: the error kind (0 for
+/// none) and its span (`start << 32 | end`).
+#[derive(Debug, Clone, Copy)]
+struct OutLayout {
+    rule_words: usize,
+    exempt_words: usize,
+    n_rules: usize,
+    n_exempts: usize,
+}
+
+impl OutLayout {
+    fn new(program: &Program) -> OutLayout {
+        OutLayout {
+            rule_words: program.rules.len().div_ceil(64),
+            exempt_words: program.exemptions.len().div_ceil(64),
+            n_rules: program.rules.len(),
+            n_exempts: program.exemptions.len(),
+        }
+    }
+
+    fn exempt_bits_word(&self, index: usize) -> usize {
+        self.rule_words + index / 64
+    }
+
+    fn rule_error_word(&self, index: usize) -> usize {
+        self.rule_words + self.exempt_words + 2 * index
+    }
+
+    fn exempt_error_word(&self, index: usize) -> usize {
+        self.rule_words + self.exempt_words + 2 * (self.n_rules + index)
+    }
+
+    fn len(&self) -> usize {
+        self.rule_words + self.exempt_words + 2 * (self.n_rules + self.n_exempts)
+    }
+}
+
+/// A policy set compiled to native code. Owns the machine code (freed on
+/// drop) and the constants it points to; every method is safe.
+pub struct CompiledPolicySet {
+    program: Arc<Program>,
+    layout: Layout,
+    functions: HashMap<RecordId, EvalFn>,
+    out_layout: OutLayout,
+    /// The Cranelift IR of each function, for `qlp compile --emit clif`.
+    clif: Vec<(String, String)>,
+    module: Option<JITModule>,
+    /// Constant data (string bytes, list buffers) the code points into.
+    _constants: Vec<Box<[u8]>>,
+}
+
+// SAFETY: after `finalize_definitions` the machine code and the constant
+// buffers are immutable; a call only reads them, the row and the program, and
+// writes to the caller's own `EvalCtx` and output buffer. The module is only
+// touched again in `drop`, which has exclusive access.
+unsafe impl Send for CompiledPolicySet {}
+// SAFETY: see `Send`: shared calls never mutate shared state.
+unsafe impl Sync for CompiledPolicySet {}
+
+impl Drop for CompiledPolicySet {
+    fn drop(&mut self) {
+        self.functions.clear();
+        if let Some(module) = self.module.take() {
+            // SAFETY: the function pointers into this module were cleared above
+            // and `&mut self` guarantees no call is running.
+            unsafe { module.free_memory() };
+        }
+    }
+}
+
+impl std::fmt::Debug for CompiledPolicySet {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CompiledPolicySet")
+            .field("record_types", &self.functions.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl CompiledPolicySet {
+    /// Compiles every record type that has rules or exemptions.
+    pub fn compile(program: Arc<Program>) -> Result<CompiledPolicySet, JitError> {
+        let mut flags = settings::builder();
+        let set = |flags: &mut settings::Builder, name: &str, value: &str| {
+            flags.set(name, value).map_err(|e| JitError(e.to_string()))
+        };
+        set(&mut flags, "opt_level", "speed")?;
+        set(&mut flags, "use_colocated_libcalls", "false")?;
+        set(&mut flags, "is_pic", "false")?;
+        let isa = cranelift_native::builder()
+            .map_err(|e| JitError(e.to_string()))?
+            .finish(settings::Flags::new(flags))
+            .map_err(|e| JitError(e.to_string()))?;
+        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+        helpers::register(&mut builder);
+        let mut module = JITModule::new(builder);
+        let layout = Layout::new(&program);
+        let out_layout = OutLayout::new(&program);
+        let helper_ids = helpers::declare(&mut module)?;
+
+        let mut record_types: Vec<RecordId> = program
+            .rules
+            .iter()
+            .map(|r| r.record)
+            .chain(program.exemptions.iter().map(|e| e.record))
+            .filter(|r| program.record(*r).is_some())
+            .collect();
+        record_types.sort();
+        record_types.dedup();
+
+        let mut ctx = module.make_context();
+        let mut builder_ctx = FunctionBuilderContext::new();
+        let mut constants = Vec::new();
+        let mut declared: Vec<(RecordId, FuncId)> = Vec::new();
+        let mut clif = Vec::new();
+        for record in record_types {
+            let mut signature = module.make_signature();
+            for _ in 0..3 {
+                signature.params.push(AbiParam::new(types::I64));
+            }
+            let name = format!("eval_{}", program.record(record).map_or("?", |r| r.name.as_str()));
+            let id = module
+                .declare_function(&name, Linkage::Local, &signature)
+                .map_err(|e| JitError(e.to_string()))?;
+            ctx.func.signature = signature;
+            ctx.func.name = UserFuncName::user(0, id.as_u32());
+            {
+                let builder = FunctionBuilder::new(&mut ctx.func, &mut builder_ctx);
+                let mut codegen = codegen::Codegen::new(
+                    &program,
+                    &layout,
+                    builder,
+                    &mut module,
+                    &helper_ids,
+                    &mut constants,
+                    out_layout,
+                );
+                codegen.record_function(record)?;
+                codegen.finish();
+            }
+            clif.push((name, ctx.func.display().to_string()));
+            module
+                .define_function(id, &mut ctx)
+                .map_err(|e| JitError(format!("{e:?}")))?;
+            module.clear_context(&mut ctx);
+            declared.push((record, id));
+        }
+        module.finalize_definitions().map_err(|e| JitError(e.to_string()))?;
+        let mut functions = HashMap::new();
+        for (record, id) in declared {
+            let code = module.get_finalized_function(id);
+            // SAFETY: `code` is the finalized function defined above with the
+            // signature (i64, i64, i64) in the host calling convention, which is
+            // `EvalFn`'s.
+            let function = unsafe { std::mem::transmute::<*const u8, EvalFn>(code) };
+            functions.insert(record, function);
+        }
+        Ok(CompiledPolicySet {
+            program,
+            layout,
+            functions,
+            out_layout,
+            clif,
+            module: Some(module),
+            _constants: constants,
+        })
+    }
+
+    pub fn program(&self) -> &Arc<Program> {
+        &self.program
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// The Cranelift IR of every compiled function, as text.
+    pub fn clif(&self) -> String {
+        let mut out = String::new();
+        for (name, text) in &self.clif {
+            out.push_str(&format!("; {name}\n{text}\n"));
+        }
+        out
+    }
+
+    /// A scratch context for evaluations on one thread; reuse it across records.
+    pub fn context(&self) -> EvalContext {
+        EvalContext {
+            ctx: EvalCtx::new(&self.program),
+            out: vec![0; self.out_layout.len()],
+            active_rules: vec![0; self.out_layout.rule_words.max(1)],
+            active_exempts: vec![0; self.out_layout.exempt_words.max(1)],
+            active_at: None,
+        }
+    }
+
+    /// Evaluates the conditions of every active rule and exemption of
+    /// `record_type` on a row.
+    pub fn conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
+        let mut conditions = Conditions::default();
+        let Some(function) = self.functions.get(&record_type) else {
+            return conditions;
+        };
+        if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
+            // A row this crate did not lay out for this type: report, never read it.
+            let error = Err(EvalError {
+                kind: EvalErrorKind::BadRecord,
+                span: qlp_grammar::Span::default(),
+            });
+            for (id, rule) in self.program.rule_ids() {
+                if rule.record == record_type {
+                    conditions.rules.push((id, error));
+                }
+            }
+            return conditions;
+        }
+        context.prepare(&self.program, now);
+        context.out.fill(0);
+        context.ctx.now = now;
+        context.ctx.active_rules = context.active_rules.as_ptr();
+        context.ctx.active_exempts = context.active_exempts.as_ptr();
+        context.ctx.program = Arc::as_ptr(&self.program);
+        // SAFETY: the function was compiled for `record_type`'s layout and
+        // `validate` checked that every string and list slot of `row` points
+        // inside it; `ctx` points at a live `EvalCtx` whose mask pointers
+        // were just set to buffers of the sizes the code indexes; `out` has
+        // `out_layout.len()` words, as the code expects.
+        unsafe { function(row.bytes().as_ptr(), &mut context.ctx, context.out.as_mut_ptr()) };
+        context.ctx.clear_scratch();
+
+        let out = &context.out;
+        let bit = |word: usize, index: usize| out.get(word).is_some_and(|w| w >> (index % 64) & 1 == 1);
+        let error = |word: usize| -> Option<EvalError> {
+            let kind = match out.get(word).copied().unwrap_or(0) {
+                0 => return None,
+                1 => EvalErrorKind::Overflow,
+                2 => EvalErrorKind::DivisionByZero,
+                3 => EvalErrorKind::OutOfRange,
+                _ => EvalErrorKind::BadRecord,
+            };
+            let span = out.get(word + 1).copied().unwrap_or(0);
+            Some(EvalError {
+                kind,
+                span: qlp_grammar::Span {
+                    start: (span >> 32) as u32,
+                    end: span as u32,
+                },
+            })
+        };
+        for (id, rule) in self.program.rule_ids() {
+            if rule.record != record_type || !campaign_active(&self.program, rule.campaign, now) {
+                continue;
+            }
+            let index = id.index();
+            let result = match error(self.out_layout.rule_error_word(index)) {
+                Some(e) => Err(e),
+                None => Ok(bit(index / 64, index)),
+            };
+            conditions.rules.push((id, result));
+        }
+        for (id, exempt) in self.program.exempt_ids() {
+            if exempt.record != record_type || !campaign_active(&self.program, exempt.campaign, now) {
+                continue;
+            }
+            let index = id.index();
+            let result = match error(self.out_layout.exempt_error_word(index)) {
+                Some(e) => Err(e),
+                None => Ok(bit(self.out_layout.exempt_bits_word(index), index)),
+            };
+            conditions.exempts.push((id, result));
+        }
+        conditions
+    }
+
+    /// Evaluates a row: conditions, then exemptions.
+    pub fn evaluate(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Outcome {
+        Outcome::from_conditions(&self.program, &self.conditions(record_type, row, now, context))
+    }
+
+    /// Evaluates and returns only the raw rule bits (no allocation).
+    pub fn evaluate_bits<'c>(
+        &self,
+        record_type: RecordId,
+        row: &Row,
+        now: i64,
+        context: &'c mut EvalContext,
+    ) -> &'c [u64] {
+        let Some(function) = self.functions.get(&record_type) else {
+            return &[];
+        };
+        if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
+            return &[];
+        }
+        context.prepare(&self.program, now);
+        context.out.fill(0);
+        context.ctx.now = now;
+        context.ctx.active_rules = context.active_rules.as_ptr();
+        context.ctx.active_exempts = context.active_exempts.as_ptr();
+        context.ctx.program = Arc::as_ptr(&self.program);
+        // SAFETY: as in `conditions`.
+        unsafe { function(row.bytes().as_ptr(), &mut context.ctx, context.out.as_mut_ptr()) };
+        context.ctx.clear_scratch();
+        context.out.get(..self.out_layout.rule_words).unwrap_or(&[])
+    }
+}
+
+/// Per-thread evaluation state: the helpers' scratch space, the output
+/// buffer and the active-campaign masks (recomputed when `now` changes).
+pub struct EvalContext {
+    ctx: EvalCtx,
+    out: Vec<u64>,
+    active_rules: Vec<u64>,
+    active_exempts: Vec<u64>,
+    active_at: Option<i64>,
+}
+
+impl EvalContext {
+    fn prepare(&mut self, program: &Program, now: i64) {
+        if self.active_at == Some(now) {
+            return;
+        }
+        self.active_rules.fill(0);
+        self.active_exempts.fill(0);
+        for (id, rule) in program.rule_ids() {
+            if campaign_active(program, rule.campaign, now) {
+                set_bit(&mut self.active_rules, id.index());
+            }
+        }
+        for (id, exempt) in program.exempt_ids() {
+            if campaign_active(program, exempt.campaign, now) {
+                set_bit(&mut self.active_exempts, id.index());
+            }
+        }
+        self.active_at = Some(now);
+    }
+}
+
+fn set_bit(words: &mut [u64], index: usize) {
+    if let Some(word) = words.get_mut(index / 64) {
+        *word |= 1 << (index % 64);
+    }
+}
+
+/// The rules whose bits are set in `bits`.
+pub fn rules_in(bits: &[u64]) -> impl Iterator<Item = RuleId> + '_ {
+    bits.iter().enumerate().flat_map(|(w, word)| {
+        (0..64)
+            .filter(move |b| word >> b & 1 == 1)
+            .map(move |b| RuleId((w * 64 + b) as u32))
+    })
+}

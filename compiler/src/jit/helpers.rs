@@ -1,0 +1,234 @@
+//! The `extern "C"` helpers that compiled code calls for text, keyword,
+//! regex and float-remainder operations. Each one catches panics, so none
+//! ever unwinds into machine code; each reports through its return value.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use cranelift_codegen::ir::{types, AbiParam, Signature};
+use cranelift_jit::JITBuilder;
+use cranelift_module::{FuncId, Linkage, Module};
+
+use super::JitError;
+use crate::program::Program;
+use crate::text::normalize;
+
+/// The evaluation context compiled code receives. The first four fields are
+/// read by machine code at fixed offsets.
+#[repr(C)]
+pub struct EvalCtx {
+    /// The evaluation clock, in microseconds (offset 0).
+    pub now: i64,
+    /// Bit per rule: its campaign is active (offset 8).
+    pub active_rules: *const u64,
+    /// Bit per exemption: its campaign is active (offset 16).
+    pub active_exempts: *const u64,
+    /// The program, for keyword sets and regexes (offset 24).
+    pub program: *const Program,
+    /// Strings made during one evaluation (`lower`, `+`); boxed so they do
+    /// not move while the evaluation runs.
+    scratch: Vec<Box<str>>,
+}
+
+pub const CTX_NOW: i32 = 0;
+pub const CTX_ACTIVE_RULES: i32 = 8;
+pub const CTX_ACTIVE_EXEMPTS: i32 = 16;
+
+impl EvalCtx {
+    pub(super) fn new(program: &Program) -> EvalCtx {
+        EvalCtx {
+            now: 0,
+            active_rules: std::ptr::null(),
+            active_exempts: std::ptr::null(),
+            program,
+            scratch: Vec::new(),
+        }
+    }
+
+    pub(super) fn clear_scratch(&mut self) {
+        self.scratch.clear();
+    }
+}
+
+/// Builds a `&str` from compiled code's (pointer, length).
+///
+/// # Safety
+/// `ptr..ptr + len` must be readable bytes: compiled code only passes string
+/// slots of validated rows, constants the compiled set owns, or scratch strings.
+unsafe fn text<'a>(ptr: *const u8, len: u64) -> std::borrow::Cow<'a, str> {
+    if len == 0 {
+        return std::borrow::Cow::Borrowed("");
+    }
+    // SAFETY: guaranteed by the caller, see above.
+    let bytes = unsafe { std::slice::from_raw_parts(ptr, len as usize) };
+    String::from_utf8_lossy(bytes)
+}
+
+/// Runs `f`, turning a panic into `fallback`.
+fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
+    catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
+}
+
+extern "C" fn qlp_str_cmp(a: *const u8, a_len: u64, b: *const u8, b_len: u64) -> i64 {
+    guard(0, || {
+        // SAFETY: see `text`.
+        let (a, b) = unsafe { (text(a, a_len), text(b, b_len)) };
+        match a.cmp(&b) {
+            std::cmp::Ordering::Less => -1,
+            std::cmp::Ordering::Equal => 0,
+            std::cmp::Ordering::Greater => 1,
+        }
+    })
+}
+
+extern "C" fn qlp_str_len(a: *const u8, a_len: u64) -> i64 {
+    // SAFETY: see `text`.
+    guard(0, || unsafe { text(a, a_len) }.chars().count() as i64)
+}
+
+/// `op`: 0 contains, 1 starts_with, 2 ends_with.
+extern "C" fn qlp_str_test(op: i64, a: *const u8, a_len: u64, b: *const u8, b_len: u64) -> i64 {
+    guard(0, || {
+        // SAFETY: see `text`.
+        let (a, b) = unsafe { (text(a, a_len), text(b, b_len)) };
+        i64::from(match op {
+            0 => a.contains(&*b),
+            1 => a.starts_with(&*b),
+            _ => a.ends_with(&*b),
+        })
+    })
+}
+
+/// Looks up the program through the context.
+///
+/// # Safety
+/// `ctx` must be the live context compiled code was called with.
+unsafe fn program<'a>(ctx: *const EvalCtx) -> Option<&'a Program> {
+    // SAFETY: guaranteed by the caller; `program` was set from an `Arc` the
+    // compiled set holds for as long as it can be called.
+    unsafe { (*ctx).program.as_ref() }
+}
+
+extern "C" fn qlp_has_any(ctx: *const EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
+    guard(0, || {
+        // SAFETY: see `program` and `text`.
+        let (program, text) = unsafe { (program(ctx), text(ptr, len)) };
+        let matched = program
+            .and_then(|p| p.keyword_sets.get(set as usize))
+            .is_some_and(|s| s.matcher.is_match_normalized(&normalize(&text)));
+        i64::from(matched)
+    })
+}
+
+extern "C" fn qlp_count_matches(ctx: *const EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
+    guard(0, || {
+        // SAFETY: see `program` and `text`.
+        let (program, text) = unsafe { (program(ctx), text(ptr, len)) };
+        program.and_then(|p| p.keyword_sets.get(set as usize)).map_or(0, |s| {
+            s.matcher.distinct_matches_normalized(&normalize(&text)).len() as i64
+        })
+    })
+}
+
+extern "C" fn qlp_regex(ctx: *const EvalCtx, regex: u64, ptr: *const u8, len: u64) -> i64 {
+    guard(0, || {
+        // SAFETY: see `program` and `text`.
+        let (program, text) = unsafe { (program(ctx), text(ptr, len)) };
+        let matched = program
+            .and_then(|p| p.regexes.get(regex as usize))
+            .is_some_and(|r| r.is_match(&text));
+        i64::from(matched)
+    })
+}
+
+/// Keeps `value` in the context's scratch and writes its (pointer, length) to `out`.
+///
+/// # Safety
+/// `ctx` must be the live context and `out` point at two writable words.
+unsafe fn give(ctx: *mut EvalCtx, value: String, out: *mut u64) {
+    let value = value.into_boxed_str();
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        *out = value.as_ptr() as u64;
+        *out.add(1) = value.len() as u64;
+        (*ctx).scratch.push(value);
+    }
+}
+
+/// `op`: 0 lower, 1 upper, 2 trim.
+extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, out: *mut u64) {
+    guard((), || {
+        // SAFETY: see `text`.
+        let text = unsafe { text(ptr, len) };
+        let mapped = match op {
+            0 => text.to_lowercase(),
+            1 => text.to_uppercase(),
+            _ => text.trim().to_string(),
+        };
+        // SAFETY: compiled code passes its context and a two-word stack slot.
+        unsafe { give(ctx, mapped, out) };
+    })
+}
+
+extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const u8, b_len: u64, out: *mut u64) {
+    guard((), || {
+        // SAFETY: see `text`.
+        let (a, b) = unsafe { (text(a, a_len), text(b, b_len)) };
+        let mut joined = String::with_capacity(a.len() + b.len());
+        joined.push_str(&a);
+        joined.push_str(&b);
+        // SAFETY: compiled code passes its context and a two-word stack slot.
+        unsafe { give(ctx, joined, out) };
+    })
+}
+
+extern "C" fn qlp_fmod(a: f64, b: f64) -> f64 {
+    a % b
+}
+
+/// The helpers' function ids in the module.
+pub struct HelperIds {
+    pub str_cmp: FuncId,
+    pub str_len: FuncId,
+    pub str_test: FuncId,
+    pub has_any: FuncId,
+    pub count_matches: FuncId,
+    pub regex: FuncId,
+    pub str_map: FuncId,
+    pub concat: FuncId,
+    pub fmod: FuncId,
+}
+
+pub fn register(builder: &mut JITBuilder) {
+    builder.symbol("qlp_str_cmp", qlp_str_cmp as *const u8);
+    builder.symbol("qlp_str_len", qlp_str_len as *const u8);
+    builder.symbol("qlp_str_test", qlp_str_test as *const u8);
+    builder.symbol("qlp_has_any", qlp_has_any as *const u8);
+    builder.symbol("qlp_count_matches", qlp_count_matches as *const u8);
+    builder.symbol("qlp_regex", qlp_regex as *const u8);
+    builder.symbol("qlp_str_map", qlp_str_map as *const u8);
+    builder.symbol("qlp_concat", qlp_concat as *const u8);
+    builder.symbol("qlp_fmod", qlp_fmod as *const u8);
+}
+
+pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
+    let mut declare = |name: &str, params: &[types::Type], returns: &[types::Type]| {
+        let mut signature: Signature = module.make_signature();
+        signature.params.extend(params.iter().map(|t| AbiParam::new(*t)));
+        signature.returns.extend(returns.iter().map(|t| AbiParam::new(*t)));
+        module
+            .declare_function(name, Linkage::Import, &signature)
+            .map_err(|e| JitError(e.to_string()))
+    };
+    use types::{F64, I64};
+    Ok(HelperIds {
+        str_cmp: declare("qlp_str_cmp", &[I64, I64, I64, I64], &[I64])?,
+        str_len: declare("qlp_str_len", &[I64, I64], &[I64])?,
+        str_test: declare("qlp_str_test", &[I64, I64, I64, I64, I64], &[I64])?,
+        has_any: declare("qlp_has_any", &[I64, I64, I64, I64], &[I64])?,
+        count_matches: declare("qlp_count_matches", &[I64, I64, I64, I64], &[I64])?,
+        regex: declare("qlp_regex", &[I64, I64, I64, I64], &[I64])?,
+        str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[])?,
+        concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[])?,
+        fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
+    })
+}

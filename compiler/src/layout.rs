@@ -1,0 +1,304 @@
+//! The flat row layout of records, shared by the JIT (which reads rows),
+//! the runtime's ingestion (which writes them) and the interpreter path
+//! (which decodes them into `Value`s).
+//!
+//! A row is one byte buffer: the record's fixed region first, then an arena
+//! for string bytes and list elements. Every slot is a multiple of 8 bytes,
+//! little-endian:
+//!
+//! | type | slot |
+//! |---|---|
+//! | `bool`, enum | `u64` (0/1, variant index) |
+//! | `int`, `time`, `duration` | `i64` |
+//! | `float` | `f64` |
+//! | `string` | `u64` offset of the UTF-8 bytes from the row start, `u64` length in bytes |
+//! | `[T]` | `u64` offset of the first element, `u64` element count; elements are `size_of(T)` apart |
+//! | record | its fields' slots, inline, in declaration order |
+//! | `T?` | `u64` presence (0/1), then `T`'s slot |
+//!
+//! Offsets are relative to the row start, so a row can be moved or reused.
+
+use std::sync::Arc;
+
+use crate::program::{Program, RecordId};
+use crate::types::Type;
+use crate::value::Value;
+
+/// Byte offsets of every record type's fields.
+#[derive(Debug, Clone, Default)]
+pub struct Layout {
+    /// For each record type: its size and the offset of each field.
+    pub records: Vec<RecordLayout>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct RecordLayout {
+    pub size: u32,
+    pub field_offsets: Vec<u32>,
+}
+
+impl Layout {
+    pub fn new(program: &Program) -> Layout {
+        let mut layout = Layout {
+            records: vec![RecordLayout::default(); program.records.len()],
+        };
+        // Records contain records only by value without cycles (the checker
+        // rejects self-containing records), so sizes settle in at most
+        // `n` passes.
+        for _ in 0..=program.records.len() {
+            let mut changed = false;
+            for (index, record) in program.records.iter().enumerate() {
+                let mut offset = 0u32;
+                let mut offsets = Vec::with_capacity(record.fields.len());
+                for field in &record.fields {
+                    offsets.push(offset);
+                    offset = offset.saturating_add(layout.size_of(&field.ty));
+                }
+                if let Some(slot) = layout.records.get_mut(index) {
+                    if slot.size != offset || slot.field_offsets != offsets {
+                        *slot = RecordLayout {
+                            size: offset,
+                            field_offsets: offsets,
+                        };
+                        changed = true;
+                    }
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+        layout
+    }
+
+    /// Size in bytes of a slot of type `ty`.
+    pub fn size_of(&self, ty: &Type) -> u32 {
+        match ty {
+            Type::Bool | Type::Int | Type::Float | Type::Time | Type::Duration | Type::Enum(_) | Type::Error => 8,
+            Type::String | Type::List(_) => 16,
+            Type::Record(id) => self.records.get(id.index()).map_or(0, |r| r.size),
+            Type::Optional(inner) => 8u32.saturating_add(self.size_of(inner)),
+        }
+    }
+
+    pub fn record(&self, id: RecordId) -> Option<&RecordLayout> {
+        self.records.get(id.index())
+    }
+
+    pub fn field_offset(&self, record: RecordId, field: u32) -> u32 {
+        self.record(record)
+            .and_then(|r| r.field_offsets.get(field as usize))
+            .copied()
+            .unwrap_or(0)
+    }
+}
+
+/// A record in row form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Row {
+    bytes: Vec<u8>,
+}
+
+impl Row {
+    /// A row from bytes laid out as this module describes. Engines check a
+    /// row with [`validate`] before reading it.
+    pub fn from_bytes(bytes: Vec<u8>) -> Row {
+        Row { bytes }
+    }
+
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+
+    /// Lays out a `Value` of record type `record` (tests, the interpreter's
+    /// `given` records, and the differential test use this).
+    pub fn encode(program: &Program, layout: &Layout, record: RecordId, value: &Value) -> Row {
+        let size = layout.record(record).map_or(0, |r| r.size) as usize;
+        let mut bytes = vec![0u8; size];
+        write_value(program, layout, &Type::Record(record), value, &mut bytes, 0);
+        Row { bytes }
+    }
+
+    /// Reads the row back as a `Value`.
+    pub fn decode(&self, program: &Program, layout: &Layout, record: RecordId) -> Option<Value> {
+        read_value(program, layout, &Type::Record(record), &self.bytes, 0)
+    }
+}
+
+/// Lays out one value of any type at offset 0 of a fresh buffer (with its
+/// arena after it): how the JIT stores constants.
+pub fn encode_standalone(program: &Program, layout: &Layout, ty: &Type, value: &Value) -> Vec<u8> {
+    let mut bytes = vec![0u8; layout.size_of(ty) as usize];
+    write_value(program, layout, ty, value, &mut bytes, 0);
+    bytes
+}
+
+/// Whether every string and list slot of `row` points inside it, so that
+/// compiled code reading it stays in bounds.
+pub fn validate(program: &Program, layout: &Layout, record: RecordId, row: &Row) -> bool {
+    let size = layout.record(record).map_or(0, |r| r.size) as usize;
+    row.bytes.len() >= size && slots_in_bounds(program, layout, &Type::Record(record), &row.bytes, 0)
+}
+
+fn slots_in_bounds(program: &Program, layout: &Layout, ty: &Type, bytes: &[u8], at: usize) -> bool {
+    let extent = |offset: u64, len: u64| -> Option<usize> {
+        let end = usize::try_from(offset).ok()?.checked_add(usize::try_from(len).ok()?)?;
+        (end <= bytes.len()).then_some(end)
+    };
+    match ty {
+        Type::String => match (read_u64(bytes, at), read_u64(bytes, at + 8)) {
+            (Some(offset), Some(len)) => extent(offset, len).is_some(),
+            _ => false,
+        },
+        Type::List(element) => {
+            let (Some(offset), Some(count)) = (read_u64(bytes, at), read_u64(bytes, at + 8)) else {
+                return false;
+            };
+            let stride = u64::from(layout.size_of(element));
+            let Some(total) = count.checked_mul(stride) else {
+                return false;
+            };
+            if extent(offset, total).is_none() {
+                return false;
+            }
+            if !needs_check(element) {
+                return true;
+            }
+            (0..count).all(|i| slots_in_bounds(program, layout, element, bytes, (offset + i * stride) as usize))
+        }
+        Type::Optional(inner) => slots_in_bounds(program, layout, inner, bytes, at + 8),
+        Type::Record(id) => {
+            let Some(record) = program.record(*id) else {
+                return false;
+            };
+            record.fields.iter().enumerate().all(|(index, field)| {
+                !needs_check(&field.ty)
+                    || slots_in_bounds(
+                        program,
+                        layout,
+                        &field.ty,
+                        bytes,
+                        at + layout.field_offset(*id, index as u32) as usize,
+                    )
+            })
+        }
+        _ => bytes.len() >= at + 8,
+    }
+}
+
+/// Whether a slot of this type holds offsets that must be checked.
+fn needs_check(ty: &Type) -> bool {
+    match ty {
+        Type::String | Type::List(_) | Type::Record(_) => true,
+        Type::Optional(inner) => needs_check(inner),
+        _ => false,
+    }
+}
+
+pub fn write_u64(bytes: &mut [u8], at: usize, value: u64) {
+    if let Some(slot) = bytes.get_mut(at..at + 8) {
+        slot.copy_from_slice(&value.to_le_bytes());
+    }
+}
+
+pub fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
+    let slot = bytes.get(at..at + 8)?;
+    let mut word = [0u8; 8];
+    word.copy_from_slice(slot);
+    Some(u64::from_le_bytes(word))
+}
+
+/// Appends `data` to the arena, 8-byte aligned; returns its offset.
+pub fn append_aligned(bytes: &mut Vec<u8>, data: &[u8]) -> usize {
+    let at = bytes.len().next_multiple_of(8);
+    bytes.resize(at, 0);
+    bytes.extend_from_slice(data);
+    at
+}
+
+fn write_value(program: &Program, layout: &Layout, ty: &Type, value: &Value, bytes: &mut Vec<u8>, at: usize) {
+    match (ty, value) {
+        (Type::Optional(inner), Value::Absent) => {
+            write_u64(bytes, at, 0);
+            let _ = inner;
+        }
+        (Type::Optional(inner), value) => {
+            write_u64(bytes, at, 1);
+            write_value(program, layout, inner, value, bytes, at + 8);
+        }
+        (_, Value::Bool(b)) => write_u64(bytes, at, u64::from(*b)),
+        (_, Value::Int(v) | Value::Time(v) | Value::Duration(v)) => write_u64(bytes, at, *v as u64),
+        (_, Value::Float(v)) => write_u64(bytes, at, v.to_bits()),
+        (_, Value::Enum(v)) => write_u64(bytes, at, u64::from(*v)),
+        (_, Value::Str(s)) => {
+            let offset = append_aligned(bytes, s.as_bytes());
+            write_u64(bytes, at, offset as u64);
+            write_u64(bytes, at + 8, s.len() as u64);
+        }
+        (Type::List(element), Value::List(items)) => {
+            let stride = layout.size_of(element) as usize;
+            let offset = append_aligned(bytes, &vec![0u8; stride * items.len()]);
+            write_u64(bytes, at, offset as u64);
+            write_u64(bytes, at + 8, items.len() as u64);
+            for (i, item) in items.iter().enumerate() {
+                write_value(program, layout, element, item, bytes, offset + i * stride);
+            }
+        }
+        (Type::Record(id), Value::Record(fields)) => {
+            let Some(record) = program.record(*id) else { return };
+            for (index, (field, value)) in record.fields.iter().zip(fields.iter()).enumerate() {
+                let offset = layout.field_offset(*id, index as u32) as usize;
+                write_value(program, layout, &field.ty, value, bytes, at + offset);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn read_value(program: &Program, layout: &Layout, ty: &Type, bytes: &[u8], at: usize) -> Option<Value> {
+    Some(match ty {
+        Type::Optional(inner) => {
+            if read_u64(bytes, at)? == 0 {
+                Value::Absent
+            } else {
+                read_value(program, layout, inner, bytes, at + 8)?
+            }
+        }
+        Type::Bool => Value::Bool(read_u64(bytes, at)? != 0),
+        Type::Int => Value::Int(read_u64(bytes, at)? as i64),
+        Type::Time => Value::Time(read_u64(bytes, at)? as i64),
+        Type::Duration => Value::Duration(read_u64(bytes, at)? as i64),
+        Type::Float => Value::Float(f64::from_bits(read_u64(bytes, at)?)),
+        Type::Enum(_) => Value::Enum(u32::try_from(read_u64(bytes, at)?).ok()?),
+        Type::String => {
+            let offset = usize::try_from(read_u64(bytes, at)?).ok()?;
+            let len = usize::try_from(read_u64(bytes, at + 8)?).ok()?;
+            let text = std::str::from_utf8(bytes.get(offset..offset.checked_add(len)?)?).ok()?;
+            Value::Str(Arc::from(text))
+        }
+        Type::List(element) => {
+            let offset = usize::try_from(read_u64(bytes, at)?).ok()?;
+            let count = usize::try_from(read_u64(bytes, at + 8)?).ok()?;
+            let stride = layout.size_of(element) as usize;
+            let mut items = Vec::with_capacity(count.min(bytes.len()));
+            for i in 0..count {
+                items.push(read_value(program, layout, element, bytes, offset + i * stride)?);
+            }
+            Value::List(items.into())
+        }
+        Type::Record(id) => {
+            let record = program.record(*id)?;
+            let mut fields = Vec::with_capacity(record.fields.len());
+            for (index, field) in record.fields.iter().enumerate() {
+                let offset = layout.field_offset(*id, index as u32) as usize;
+                fields.push(read_value(program, layout, &field.ty, bytes, at + offset)?);
+            }
+            Value::Record(fields.into())
+        }
+        Type::Error => Value::Absent,
+    })
+}

@@ -1,0 +1,41 @@
+//! `qlp compile`: compile policies to native code and show the result.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use qlp_compiler::jit::CompiledPolicySet;
+use qlp_runtime::{policy_files, FsLoader};
+
+use crate::render::{print_diagnostics, Format};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Emit {
+    /// The Cranelift IR of each record type's function.
+    Clif,
+}
+
+#[derive(clap::Args)]
+pub struct CompileArgs {
+    /// Policy files or directories.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// What to print.
+    #[arg(long, value_enum, default_value = "clif")]
+    pub emit: Emit,
+}
+
+pub fn run(args: &CompileArgs) -> anyhow::Result<ExitCode> {
+    let files = policy_files(&args.paths).context("cannot list the policy files")?;
+    let checked = qlp_compiler::check(&files, &FsLoader);
+    let Some(program) = checked.program else {
+        print_diagnostics(&checked.diagnostics, &checked.sources, Format::Human)?;
+        return Ok(ExitCode::from(1));
+    };
+    let compiled = CompiledPolicySet::compile(Arc::new(program))?;
+    match args.emit {
+        Emit::Clif => print!("{}", compiled.clif()),
+    }
+    Ok(ExitCode::SUCCESS)
+}
