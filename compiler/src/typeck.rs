@@ -1560,16 +1560,16 @@ impl<'a> Checker<'a> {
                 let checked = self.expr(operand, None);
                 if !matches!(checked.ty, Type::Optional(_) | Type::Error) {
                     let name = self.ty_name(&checked.ty);
-                    self.error(
-                        "qlp::not_optional",
-                        operand.span,
-                        format!(
-                            "this `{name}` is never missing, so `is {}` is always {}",
-                            if *negated { "none" } else { "some" },
-                            if *negated { "false" } else { "true" }
-                        ),
-                    )
-                    .help = Some(String::from("only optional values (`T?`) can be missing"));
+                    let (test, always) = if *negated { ("none", "false") } else { ("some", "true") };
+                    self.diagnostics.push(
+                        Diagnostic::warning(
+                            "qlp::not_optional",
+                            self.file,
+                            operand.span,
+                            format!("this `{name}` is never missing here, so `is {test}` is always {always}"),
+                        )
+                        .with_help("only optional values (`T?`) can be missing; a checked value stays present for the rest of the condition"),
+                    );
                 }
                 Checker::texpr(TExprKind::IsSome(Box::new(checked), *negated), Type::Bool, span)
             }

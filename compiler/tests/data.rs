@@ -52,7 +52,18 @@ fn snapshot(path: &Path, expect_errors: bool) -> String {
         assert!(checked.has_errors(), "{}: expected errors, found none", path.display());
     } else {
         assert!(!checked.has_errors(), "{}: unexpected errors:\n{out}", path.display());
-        let program = checked.program.unwrap();
+        let program = std::sync::Arc::new(checked.program.unwrap());
+        // Every case also runs on the JIT, which must agree with the interpreter.
+        let compiled = CompiledPolicySet::compile(program.clone()).unwrap();
+        for result in run_tests_both(&compiled, Engine::Jit) {
+            assert!(
+                result.passed(),
+                "{}: JIT test `{}` failed: {:?}",
+                path.display(),
+                result.name,
+                result.failures
+            );
+        }
         writeln!(out, "----- TESTS").unwrap();
         for result in run_tests(&program) {
             assert!(

@@ -413,6 +413,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let rhs = self.expr(b)?;
                 vec![self.compare(*op, *scalar, &lhs, &rhs)?]
             }
+            TExprKind::Coalesce(a, b) if !matches!(a.ty, Type::Optional(_)) => {
+                // Never missing (the checker warns): the default is never evaluated.
+                let lhs = self.expr(a)?;
+                self.coerce(lhs, &a.ty, &e.ty)
+            }
             TExprKind::Coalesce(a, b) => {
                 let lhs = self.expr(a)?;
                 let present = self.bool_of(&lhs)?;
@@ -441,7 +446,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
             }
             TExprKind::IsSome(inner, negated) => {
                 let v = self.expr(inner)?;
-                let present = self.bool_of(&v)?;
+                let present = if matches!(inner.ty, Type::Optional(_)) {
+                    self.bool_of(&v)?
+                } else {
+                    self.b.ins().iconst(types::I8, 1)
+                };
                 if *negated {
                     vec![self.b.ins().icmp_imm_s(IntCC::Equal, present, 0)]
                 } else {
