@@ -520,7 +520,7 @@ fn random_value(rng: &mut Rng, program: &Program, ty: &Type) -> Value {
         Type::Bool => Value::Bool(rng.chance(50)),
         Type::Int => Value::Int(*rng.pick(&[0, 1, -1, 2, 3, 10, 1000, i64::MAX, i64::MIN, i64::MIN + 1, 42, -7])),
         Type::Float => Value::Float(*rng.pick(&[0.0, -0.0, 1.0, -1.5, 1e308, 1e-308, 0.5, 3.0, f64::MAX, 2.5])),
-        Type::String => Value::str(rng.pick(&STRING_VALUES)),
+        Type::String => Value::str(rng.pick::<&str>(&STRING_VALUES)),
         Type::Time => Value::Time(*rng.pick(&[
             0,
             1_647_475_200_000_000,
