@@ -1,16 +1,78 @@
 //! One module per subcommand.
 
+pub mod bench;
 pub mod check;
 pub mod compile;
+pub mod eval;
+pub mod explain;
 pub mod test;
 
+use std::path::Path;
+
+use anyhow::{bail, Context};
 use qlp_compiler::policy_test::Engine;
+use qlp_compiler::program::RecordId;
+use qlp_runtime::{EngineKind, PolicySet};
+
+use crate::render::{print_diagnostics, Format};
+
+/// Loads a policy directory; prints its diagnostics and returns `None` if it has errors.
+pub fn load_policies(path: &Path) -> anyhow::Result<Option<PolicySet>> {
+    match PolicySet::load(path) {
+        Ok(set) => Ok(Some(set)),
+        Err(error) if !error.diagnostics.is_empty() => {
+            print_diagnostics(&error.diagnostics, &error.sources, Format::Human)?;
+            eprintln!("error: {error}");
+            Ok(None)
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// The record type named by `--type`, or the only one rules apply to.
+pub fn record_type(set: &PolicySet, name: Option<&str>) -> anyhow::Result<RecordId> {
+    let program = set.program();
+    if let Some(name) = name {
+        return set.record_type(name).with_context(|| {
+            let names: Vec<&str> = program.records.iter().map(|r| r.name.as_str()).collect();
+            format!("no record type `{name}`; the policies declare {}", names.join(", "))
+        });
+    }
+    match set.evaluated_record_types().as_slice() {
+        [only] => Ok(*only),
+        [] => bail!("no rule applies to any record type"),
+        several => {
+            let names: Vec<&str> = several
+                .iter()
+                .filter_map(|r| program.record(*r).map(|r| r.name.as_str()))
+                .collect();
+            bail!(
+                "rules apply to several record types ({}): choose one with `--type`",
+                names.join(", ")
+            )
+        }
+    }
+}
+
+/// Parses `--now`: an RFC 3339 time or a date.
+pub fn parse_now(text: &str) -> anyhow::Result<i64> {
+    qlp_grammar::time::parse_time(text).map_err(|e| anyhow::anyhow!("--now: {e}"))
+}
 
 /// `--engine jit|interp`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum EngineArg {
     Jit,
     Interp,
+}
+
+impl From<EngineArg> for EngineKind {
+    fn from(engine: EngineArg) -> EngineKind {
+        match engine {
+            EngineArg::Jit => EngineKind::Jit,
+            EngineArg::Interp => EngineKind::Interp,
+        }
+    }
 }
 
 impl From<EngineArg> for Engine {

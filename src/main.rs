@@ -1,4 +1,4 @@
-//! The `qlp` command line: check, test and (soon) evaluate content policies.
+//! The `qlp` command line: check, test, compile, evaluate and explain content policies.
 
 mod cmd;
 mod render;
@@ -22,6 +22,12 @@ enum Command {
     Test(cmd::test::TestArgs),
     /// Compile policies to native code; `--emit clif` prints the Cranelift IR.
     Compile(cmd::compile::CompileArgs),
+    /// Evaluate JSONL records: decisions out, a summary at the end.
+    Eval(cmd::eval::EvalArgs),
+    /// Explain every rule's result on one record.
+    Explain(cmd::explain::ExplainArgs),
+    /// Measure ingestion and evaluation throughput on a file.
+    Bench(cmd::bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
@@ -30,6 +36,9 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(&args),
         Command::Test(args) => cmd::test::run(&args),
         Command::Compile(args) => cmd::compile::run(&args),
+        Command::Eval(args) => cmd::eval::run(&args),
+        Command::Explain(args) => cmd::explain::run(&args),
+        Command::Bench(args) => cmd::bench::run(&args),
     };
     match result {
         Ok(code) => code,

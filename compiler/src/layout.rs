@@ -129,6 +129,11 @@ impl Row {
     }
 }
 
+/// Reads one slot of type `ty` at byte `offset` of a row.
+pub fn decode_slot(program: &Program, layout: &Layout, ty: &Type, row: &Row, offset: usize) -> Option<Value> {
+    read_value(program, layout, ty, &row.bytes, offset)
+}
+
 /// Lays out one value of any type at offset 0 of a fresh buffer (with its
 /// arena after it): how the JIT stores constants.
 pub fn encode_standalone(program: &Program, layout: &Layout, ty: &Type, value: &Value) -> Vec<u8> {

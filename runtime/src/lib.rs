@@ -1,9 +1,26 @@
-//! qlp-runtime: what a platform embeds. Loads policy directories from disk
-//! and evaluates records against them.
+//! qlp-runtime: what a platform embeds. Loads policy directories, decodes
+//! JSON records straight into the compiled row layout, evaluates them with
+//! the JIT, and returns structured decisions.
+//!
+//! ```no_run
+//! use qlp_runtime::Engine;
+//!
+//! let engine = Engine::load("policies".as_ref())?;
+//! let mut evaluator = engine.evaluator("Content");
+//! let now = qlp_grammar::time::parse_time("2022-05-01T12:00:00Z").unwrap_or(0);
+//! let decision = evaluator.decide(br#"{"id": "1", "kind": "post"}"#, now);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Architecture invariant: only this crate (and the CLI) touches the file
 //! system or knows JSON.
 
+pub mod decision;
+pub mod engine;
 pub mod fs;
+pub mod ingest;
 
+pub use decision::Decision;
+pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
 pub use fs::{policy_files, FsLoader};
+pub use ingest::IngestError;

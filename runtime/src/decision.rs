@@ -1,0 +1,197 @@
+//! Decisions: what happens to a record and why, in a stable JSON shape
+//! (documented in `docs/decisions.md`).
+
+use qlp_compiler::explain::{keyword_evidence, KeywordHit};
+use qlp_compiler::outcome::{Outcome, Subject};
+use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::Value;
+use qlp_grammar::ast::ActionKind;
+use serde::Serialize;
+
+/// The decision for one record.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Decision {
+    /// `allow`, or the most severe action of the rules that fired.
+    pub verdict: String,
+    /// Labels of every fired rule, in rule order, without repeats.
+    pub labels: Vec<String>,
+    /// The longest `suspend(..)` among fired rules, as a duration literal.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub suspend: Option<String>,
+    pub fired: Vec<FiredRule>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub exempted: Vec<ExemptedRule>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<RuleFailure>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct FiredRule {
+    pub rule: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub campaign_title: Option<String>,
+    /// The rule's actions: `remove`, `label(未成年人打赏)`, `suspend(7d)`.
+    pub actions: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Keywords behind the decision, with where they are in the original text.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Evidence>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Evidence {
+    pub keyword_set: String,
+    pub field: String,
+    pub keyword: String,
+    pub matched: String,
+    /// Byte offsets of `matched` in the field's original text.
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExemptedRule {
+    pub rule: String,
+    pub exemption: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct RuleFailure {
+    /// The rule (or exemption) whose condition failed; it did not fire.
+    pub rule: String,
+    pub error: String,
+    /// `file:line:column` of the failing expression.
+    pub at: String,
+}
+
+impl Decision {
+    /// Builds a decision from an outcome; `record` (the record as a value) is
+    /// needed only when a fired rule matched keywords, for their evidence.
+    pub fn new(program: &Program, outcome: &Outcome, record: impl FnOnce() -> Option<Value>, now: i64) -> Decision {
+        let verdict = outcome.verdict(program).map_or("allow", ActionKind::as_str).to_string();
+        let mut record_value: Option<Option<Value>> = None;
+        let mut record = Some(record);
+        let mut fired = Vec::with_capacity(outcome.fired.len());
+        let mut suspend: Option<i64> = None;
+        for id in &outcome.fired {
+            let Some(rule) = program.rule(*id) else { continue };
+            for action in &rule.actions {
+                if let Some(d) = action.duration {
+                    suspend = Some(suspend.map_or(d, |s| s.max(d)));
+                }
+            }
+            let campaign = rule.campaign.and_then(|c| program.campaign(c));
+            let evidence = if has_keywords(&rule.when, program) {
+                let value = record_value.get_or_insert_with(|| record.take().and_then(|f| f()));
+                value
+                    .as_ref()
+                    .map(|v| keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, v, now))
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(Evidence::from)
+                    .collect()
+            } else {
+                Vec::new()
+            };
+            fired.push(FiredRule {
+                rule: rule.name.clone(),
+                campaign: campaign.map(|c| c.name.clone()),
+                campaign_title: campaign.and_then(|c| c.title.clone()),
+                actions: rule.actions.iter().map(action_text).collect(),
+                reason: rule.reason.clone(),
+                evidence,
+            });
+        }
+        let exempted = outcome
+            .exempted
+            .iter()
+            .filter_map(|(rule, exempt)| {
+                let exempt = program.exemptions.get(exempt.index())?;
+                Some(ExemptedRule {
+                    rule: program.rule(*rule)?.name.clone(),
+                    exemption: exempt.name.clone(),
+                    reason: exempt.reason.clone(),
+                })
+            })
+            .collect();
+        let errors = outcome
+            .errors
+            .iter()
+            .map(|e| {
+                let (name, file) = match e.subject {
+                    Subject::Rule(id) => program
+                        .rule(id)
+                        .map(|r| (r.name.clone(), r.location.file))
+                        .unwrap_or_default(),
+                    Subject::Exempt(id) => program
+                        .exemptions
+                        .get(id.index())
+                        .map(|x| (x.name.clone(), x.location.file))
+                        .unwrap_or_default(),
+                };
+                RuleFailure {
+                    rule: name,
+                    error: e.error.kind.to_string(),
+                    at: program.sources.location(file, e.error.span.start),
+                }
+            })
+            .collect();
+        Decision {
+            verdict,
+            labels: outcome.labels(program),
+            suspend: suspend.map(qlp_grammar::time::format_duration),
+            fired,
+            exempted,
+            errors,
+        }
+    }
+}
+
+impl From<KeywordHit> for Evidence {
+    fn from(hit: KeywordHit) -> Evidence {
+        Evidence {
+            keyword_set: hit.set,
+            field: hit.field,
+            keyword: hit.keyword,
+            matched: hit.matched,
+            start: hit.start,
+            end: hit.end,
+        }
+    }
+}
+
+fn action_text(action: &qlp_compiler::program::Action) -> String {
+    match (&action.label, action.duration) {
+        (Some(label), _) => format!("label({label})"),
+        (None, Some(d)) => format!("suspend({})", qlp_grammar::time::format_duration(d)),
+        _ => action.kind.as_str().to_string(),
+    }
+}
+
+/// Whether a condition (or a function it calls) matches keywords.
+fn has_keywords(expr: &qlp_compiler::program::TExpr, program: &Program) -> bool {
+    use qlp_compiler::program::{Builtin, TExprKind};
+    match &expr.kind {
+        TExprKind::HasAny(..) | TExprKind::Builtin(Builtin::CountMatches(_), _) => true,
+        TExprKind::Call(id, args) => {
+            args.iter().any(|a| has_keywords(a, program))
+                || program
+                    .fns
+                    .get(id.index())
+                    .is_some_and(|f| has_keywords(&f.body, program))
+        }
+        _ => qlp_compiler::explain::children(expr)
+            .into_iter()
+            .any(|c| has_keywords(c, program)),
+    }
+}
+
+/// The record type's name, for messages.
+pub fn record_name(program: &Program, record: RecordId) -> &str {
+    program.record(record).map_or("?", |r| r.name.as_str())
+}

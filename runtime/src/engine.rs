@@ -1,0 +1,280 @@
+//! The embeddable engine: load a policy directory once, evaluate records
+//! from many threads without locks, and swap in a new policy set while
+//! evaluations run (hot reload).
+
+use std::fmt;
+use std::path::Path;
+use std::sync::Arc;
+
+use arc_swap::ArcSwap;
+use qlp_compiler::jit::{CompiledPolicySet, EvalContext};
+use qlp_compiler::layout::{Layout, Row};
+use qlp_compiler::outcome::{evaluate, Outcome};
+use qlp_compiler::program::{Program, RecordId};
+use qlp_grammar::{Diagnostic, SourceMap};
+
+use crate::decision::Decision;
+use crate::fs::{policy_files, FsLoader};
+use crate::ingest::{IngestError, IngestPlan};
+
+/// Policies that could not be loaded: every diagnostic, with the sources to
+/// render them.
+#[derive(Debug)]
+pub struct LoadError {
+    pub message: String,
+    pub sources: SourceMap,
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+impl fmt::Display for LoadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for LoadError {}
+
+/// Which engine evaluates conditions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum EngineKind {
+    /// Native code (the default).
+    #[default]
+    Jit,
+    /// The reference interpreter.
+    Interp,
+}
+
+/// One compiled, immutable policy set.
+pub struct PolicySet {
+    compiled: CompiledPolicySet,
+    plan: IngestPlan,
+}
+
+impl fmt::Debug for PolicySet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PolicySet")
+            .field("rules", &self.program().rules.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl PolicySet {
+    /// Compiles a checked program.
+    pub fn new(program: Program) -> Result<PolicySet, LoadError> {
+        let program = Arc::new(program);
+        let compiled = CompiledPolicySet::compile(program.clone()).map_err(|e| LoadError {
+            message: e.to_string(),
+            sources: program.sources.clone(),
+            diagnostics: Vec::new(),
+        })?;
+        let plan = IngestPlan::new(&program, Layout::new(&program));
+        Ok(PolicySet { compiled, plan })
+    }
+
+    /// Loads, checks and compiles every `.qlp` file under `path`.
+    pub fn load(path: &Path) -> Result<PolicySet, LoadError> {
+        let files = policy_files(&[path.to_path_buf()]).map_err(|e| LoadError {
+            message: format!("cannot read `{}`: {e}", path.display()),
+            sources: SourceMap::new(),
+            diagnostics: Vec::new(),
+        })?;
+        let checked = qlp_compiler::check(&files, &FsLoader);
+        match checked.program {
+            Some(program) => PolicySet::new(program),
+            None => {
+                let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
+                Err(LoadError {
+                    message: format!("the policies in `{}` have {errors} error(s)", path.display()),
+                    sources: checked.sources,
+                    diagnostics: checked.diagnostics,
+                })
+            }
+        }
+    }
+
+    pub fn program(&self) -> &Program {
+        self.compiled.program()
+    }
+
+    pub fn compiled(&self) -> &CompiledPolicySet {
+        &self.compiled
+    }
+
+    pub fn record_type(&self, name: &str) -> Option<RecordId> {
+        self.program().record_by_name(name)
+    }
+
+    /// The record types that rules or exemptions apply to.
+    pub fn evaluated_record_types(&self) -> Vec<RecordId> {
+        let program = self.program();
+        let mut types: Vec<RecordId> = program
+            .rules
+            .iter()
+            .map(|r| r.record)
+            .chain(program.exemptions.iter().map(|e| e.record))
+            .collect();
+        types.sort();
+        types.dedup();
+        types
+    }
+
+    /// Decodes one JSON record into a row.
+    pub fn ingest(&self, record: RecordId, json: &[u8]) -> Result<Row, IngestError> {
+        self.plan.ingest(self.program(), record, json)
+    }
+
+    /// Evaluates a row with the chosen engine.
+    pub fn evaluate(
+        &self,
+        kind: EngineKind,
+        record: RecordId,
+        row: &Row,
+        now: i64,
+        context: &mut EvalContext,
+    ) -> Outcome {
+        match kind {
+            EngineKind::Jit => self.compiled.evaluate(record, row, now, context),
+            EngineKind::Interp => match row.decode(self.program(), self.plan.layout(), record) {
+                Some(value) => evaluate(self.program(), record, &value, now),
+                None => Outcome::default(),
+            },
+        }
+    }
+
+    /// Ingests, evaluates and explains one record.
+    pub fn decide(
+        &self,
+        kind: EngineKind,
+        record: RecordId,
+        json: &[u8],
+        now: i64,
+        context: &mut EvalContext,
+    ) -> Result<Decision, IngestError> {
+        let row = self.ingest(record, json)?;
+        let outcome = self.evaluate(kind, record, &row, now, context);
+        Ok(self.decision(record, &row, &outcome, now))
+    }
+
+    /// The decision for an outcome (decoding the row only if evidence needs it).
+    pub fn decision(&self, record: RecordId, row: &Row, outcome: &Outcome, now: i64) -> Decision {
+        Decision::new(
+            self.program(),
+            outcome,
+            || row.decode(self.program(), self.plan.layout(), record),
+            now,
+        )
+    }
+
+    /// A top-level field of a row, by name: the record's `id` and its `time`
+    /// fields are always decoded, other fields only if a rule reads them.
+    pub fn field(&self, record: RecordId, row: &Row, name: &str) -> Option<qlp_compiler::Value> {
+        let program = self.program();
+        let def = program.record(record)?;
+        let index = def.field_index(name)?;
+        let ty = def.fields.get(index)?.ty.clone();
+        let offset = self.layout().field_offset(record, index as u32) as usize;
+        qlp_compiler::layout::decode_slot(program, self.layout(), &ty, row, offset)
+    }
+
+    /// A fresh per-thread evaluation context.
+    pub fn context(&self) -> EvalContext {
+        self.compiled.context()
+    }
+
+    pub fn layout(&self) -> &Layout {
+        self.plan.layout()
+    }
+}
+
+/// The engine a service embeds. `Send + Sync`: share it (in an `Arc` or a
+/// static) and give each thread an [`Evaluator`].
+pub struct Engine {
+    current: ArcSwap<PolicySet>,
+}
+
+impl Engine {
+    pub fn new(set: PolicySet) -> Engine {
+        Engine {
+            current: ArcSwap::from_pointee(set),
+        }
+    }
+
+    /// Loads the policies under `path`.
+    pub fn load(path: &Path) -> Result<Engine, LoadError> {
+        PolicySet::load(path).map(Engine::new)
+    }
+
+    /// The policy set in use now. Evaluations hold their own reference, so a
+    /// swap never changes a policy set under a running evaluation; an old set
+    /// (and its machine code) is freed when its last user drops it.
+    pub fn policies(&self) -> Arc<PolicySet> {
+        self.current.load_full()
+    }
+
+    /// Replaces the policy set; evaluations already running finish on the old one.
+    pub fn swap(&self, set: PolicySet) {
+        self.current.store(Arc::new(set));
+    }
+
+    /// Loads `path` and swaps it in; on errors the current set stays.
+    pub fn reload(&self, path: &Path) -> Result<(), LoadError> {
+        self.swap(PolicySet::load(path)?);
+        Ok(())
+    }
+
+    /// A per-thread evaluator for records of type `record_type`.
+    pub fn evaluator(&self, record_type: &str) -> Evaluator<'_> {
+        let set = self.policies();
+        let record = set.record_type(record_type);
+        let context = set.context();
+        Evaluator {
+            engine: self,
+            record_type: record_type.to_string(),
+            set,
+            record,
+            context,
+            kind: EngineKind::Jit,
+        }
+    }
+}
+
+/// Evaluates records on one thread, picking up swapped-in policy sets
+/// between records.
+pub struct Evaluator<'e> {
+    engine: &'e Engine,
+    record_type: String,
+    set: Arc<PolicySet>,
+    record: Option<RecordId>,
+    context: EvalContext,
+    kind: EngineKind,
+}
+
+impl Evaluator<'_> {
+    pub fn with_kind(mut self, kind: EngineKind) -> Self {
+        self.kind = kind;
+        self
+    }
+
+    /// Decides one JSON record at `now` (microseconds since the Unix epoch).
+    /// Every decision comes wholly from one policy set.
+    pub fn decide(&mut self, json: &[u8], now: i64) -> Result<Decision, IngestError> {
+        let current = self.engine.policies();
+        if !Arc::ptr_eq(&current, &self.set) {
+            self.record = current.record_type(&self.record_type);
+            self.context = current.context();
+            self.set = current;
+        }
+        let Some(record) = self.record else {
+            return Err(IngestError {
+                path: String::new(),
+                message: format!("the policies have no record type `{}`", self.record_type),
+            });
+        };
+        self.set.decide(self.kind, record, json, now, &mut self.context)
+    }
+
+    /// The policy set the last decision came from.
+    pub fn policies(&self) -> &Arc<PolicySet> {
+        &self.set
+    }
+}

@@ -1,0 +1,466 @@
+//! JSON to rows, driven by the schema: a `serde` `DeserializeSeed` writes
+//! each field straight into its slot of the record layout, without building
+//! a generic JSON tree first, and skips (after checking presence) the fields
+//! no rule reads.
+//!
+//! A record that does not fit the schema gets an [`IngestError`] naming the
+//! field path; nothing panics on any input.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt;
+
+use qlp_compiler::explain::children;
+use qlp_compiler::layout::{write_u64, Layout, Row};
+use qlp_compiler::program::{Program, RecordId, TExpr, TExprKind};
+use qlp_compiler::Type;
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+/// Why a record could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestError {
+    /// Where in the record: `author.age`, `tags[2]`; empty for the record itself.
+    pub path: String,
+    pub message: String,
+}
+
+impl fmt::Display for IngestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.path.is_empty() {
+            f.write_str(&self.message)
+        } else {
+            write!(f, "`{}`: {}", self.path, self.message)
+        }
+    }
+}
+
+impl std::error::Error for IngestError {}
+
+/// What ingestion needs to know about a program: the layout, field names
+/// and which fields rules read.
+#[derive(Debug)]
+pub struct IngestPlan {
+    layout: Layout,
+    /// For each record type: field name → field index.
+    field_index: Vec<HashMap<String, usize>>,
+    /// For each enum: variant name → index.
+    variant_index: Vec<HashMap<String, u32>>,
+    /// Fields some rule, exemption or function reads.
+    used: HashSet<(RecordId, u32)>,
+}
+
+impl IngestPlan {
+    pub fn new(program: &Program, layout: Layout) -> IngestPlan {
+        let mut used = HashSet::new();
+        let mut collect = |expr: &TExpr| collect_fields(expr, &mut used);
+        for rule in &program.rules {
+            collect(&rule.when);
+        }
+        for exempt in &program.exemptions {
+            collect(&exempt.when);
+        }
+        for def in &program.fns {
+            collect(&def.body);
+        }
+        // Fields tools read from rows: the record's id, and times that may serve as `now`.
+        for (record_index, record) in program.records.iter().enumerate() {
+            for (field_index, field) in record.fields.iter().enumerate() {
+                let id_like = field.name == "id" && matches!(field.ty, Type::String);
+                let time_like = matches!(field.ty.strip_optional(), Type::Time);
+                if id_like || time_like {
+                    used.insert((RecordId(record_index as u32), field_index as u32));
+                }
+            }
+        }
+        IngestPlan {
+            layout,
+            field_index: program
+                .records
+                .iter()
+                .map(|r| r.fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect())
+                .collect(),
+            variant_index: program
+                .enums
+                .iter()
+                .map(|e| {
+                    e.variants
+                        .iter()
+                        .enumerate()
+                        .map(|(i, v)| (v.clone(), i as u32))
+                        .collect()
+                })
+                .collect(),
+            used,
+        }
+    }
+
+    pub fn layout(&self) -> &Layout {
+        &self.layout
+    }
+
+    /// Decodes one JSON record of type `record` into a row.
+    pub fn ingest(&self, program: &Program, record: RecordId, json: &[u8]) -> Result<Row, IngestError> {
+        let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
+        let mut fixed = vec![0u8; size];
+        let mut arena = Vec::new();
+        let mut path = Vec::new();
+        let mut failure = None;
+        let mut deserializer = serde_json::Deserializer::from_slice(json);
+        let seed = Slot {
+            plan: self,
+            program,
+            ty: &Type::Record(record),
+            slot: &mut fixed,
+            arena: &mut arena,
+            base: size,
+            path: &mut path,
+            failure: &mut failure,
+        };
+        let result = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+        if let Err(error) = result {
+            return Err(failure.unwrap_or_else(|| IngestError {
+                path: String::new(),
+                message: json_message(&error),
+            }));
+        }
+        fixed.extend_from_slice(&arena);
+        Ok(Row::from_bytes(fixed))
+    }
+}
+
+/// serde_json's message, said as a problem with the record.
+fn json_message(error: &serde_json::Error) -> String {
+    let text = error.to_string();
+    match error.classify() {
+        serde_json::error::Category::Eof => String::from("invalid JSON: the record ends early"),
+        serde_json::error::Category::Syntax => format!("invalid JSON: {text}"),
+        _ => text,
+    }
+}
+
+fn collect_fields(expr: &TExpr, used: &mut HashSet<(RecordId, u32)>) {
+    if let TExprKind::Field(base, index) = &expr.kind {
+        if let Type::Record(record) = base.ty {
+            used.insert((record, *index));
+        }
+    }
+    for child in children(expr) {
+        collect_fields(child, used);
+    }
+}
+
+#[derive(Debug, Clone)]
+enum Segment {
+    Field(String),
+    Index(usize),
+}
+
+fn render_path(path: &[Segment]) -> String {
+    let mut out = String::new();
+    for segment in path {
+        match segment {
+            Segment::Field(name) => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                out.push_str(name);
+            }
+            Segment::Index(i) => out.push_str(&format!("[{i}]")),
+        }
+    }
+    out
+}
+
+/// Decodes one value of type `ty` into `slot` (exactly its size), appending
+/// strings and list elements to `arena`, whose first byte is at offset
+/// `base` of the finished row.
+struct Slot<'a, 'p> {
+    plan: &'p IngestPlan,
+    program: &'p Program,
+    ty: &'p Type,
+    slot: &'a mut [u8],
+    arena: &'a mut Vec<u8>,
+    base: usize,
+    path: &'a mut Vec<Segment>,
+    failure: &'a mut Option<IngestError>,
+}
+
+impl Slot<'_, '_> {
+    fn fail<E: de::Error>(&mut self, message: impl Into<String>) -> E {
+        let error = IngestError {
+            path: render_path(self.path),
+            message: message.into(),
+        };
+        let text = error.to_string();
+        if self.failure.is_none() {
+            *self.failure = Some(error);
+        }
+        E::custom(text)
+    }
+
+    fn type_name(&self) -> String {
+        self.ty.display(self.program).to_string()
+    }
+
+    fn append(&mut self, data: &[u8]) -> u64 {
+        let at = self.arena.len().next_multiple_of(8);
+        self.arena.resize(at, 0);
+        self.arena.extend_from_slice(data);
+        (self.base + at) as u64
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Slot<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        match self.ty {
+            Type::Record(_) => deserializer.deserialize_map(self),
+            Type::List(_) => deserializer.deserialize_seq(self),
+            Type::Optional(_) => deserializer.deserialize_option(self),
+            _ => deserializer.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Slot<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a `{}`", self.ty.display(self.program))
+    }
+
+    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
+        match self.ty {
+            Type::Bool => {
+                write_u64(self.slot, 0, u64::from(v));
+                Ok(())
+            }
+            _ => Err(self.mismatch("a boolean")),
+        }
+    }
+
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
+        match self.ty {
+            Type::Int => {
+                write_u64(self.slot, 0, v as u64);
+                Ok(())
+            }
+            Type::Float => {
+                write_u64(self.slot, 0, (v as f64).to_bits());
+                Ok(())
+            }
+            _ => Err(self.mismatch("a number")),
+        }
+    }
+
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
+        match (self.ty, i64::try_from(v)) {
+            (Type::Int, Ok(v)) => self.visit_i64(v),
+            (Type::Int, Err(_)) => Err(self.fail(format!("{v} does not fit a 64-bit `int`"))),
+            (Type::Float, _) => {
+                write_u64(self.slot, 0, (v as f64).to_bits());
+                Ok(())
+            }
+            _ => Err(self.mismatch("a number")),
+        }
+    }
+
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
+        match self.ty {
+            Type::Float => {
+                write_u64(self.slot, 0, v.to_bits());
+                Ok(())
+            }
+            Type::Int => Err(self.fail(format!("expected an integer, found {v}"))),
+            _ => Err(self.mismatch("a number")),
+        }
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        match self.ty {
+            Type::String => {
+                let offset = self.append(v.as_bytes());
+                write_u64(self.slot, 0, offset);
+                write_u64(self.slot, 8, v.len() as u64);
+                Ok(())
+            }
+            Type::Time => match qlp_grammar::time::parse_time(v) {
+                Ok(micros) => {
+                    write_u64(self.slot, 0, micros as u64);
+                    Ok(())
+                }
+                Err(message) => Err(self.fail(message)),
+            },
+            Type::Duration => match qlp_grammar::time::parse_duration(v) {
+                Ok(micros) => {
+                    write_u64(self.slot, 0, micros as u64);
+                    Ok(())
+                }
+                Err(message) => Err(self.fail(message)),
+            },
+            Type::Enum(id) => match self.plan.variant_index.get(id.index()).and_then(|m| m.get(v)) {
+                Some(index) => {
+                    write_u64(self.slot, 0, u64::from(*index));
+                    Ok(())
+                }
+                None => {
+                    let variants = self
+                        .program
+                        .enum_def(*id)
+                        .map(|e| e.variants.join(", "))
+                        .unwrap_or_default();
+                    let name = self.type_name();
+                    Err(self.fail(format!("`{v}` is not a `{name}` (one of: {variants})")))
+                }
+            },
+            _ => Err(self.mismatch("a string")),
+        }
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        match self.ty {
+            // Presence stays 0.
+            Type::Optional(_) => Ok(()),
+            _ => {
+                let name = self.type_name();
+                Err(self.fail(format!("is null, but `{name}` is not optional")))
+            }
+        }
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        let Type::Optional(inner) = self.ty else {
+            return Err(de::Error::custom("unexpected optional"));
+        };
+        write_u64(self.slot, 0, 1);
+        let slot = self.slot.get_mut(8..).unwrap_or(&mut []);
+        Slot {
+            plan: self.plan,
+            program: self.program,
+            ty: inner,
+            slot,
+            arena: self.arena,
+            base: self.base,
+            path: self.path,
+            failure: self.failure,
+        }
+        .deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let Type::List(element) = self.ty else {
+            return Err(self.mismatch("a list"));
+        };
+        let stride = self.plan.layout.size_of(element) as usize;
+        // Elements are decoded into their own buffer, whose strings go to the
+        // shared arena; the buffer is appended once the list is complete.
+        let mut elements: Vec<u8> = Vec::new();
+        let mut count = 0usize;
+        loop {
+            elements.resize((count + 1) * stride, 0);
+            let slot = elements.get_mut(count * stride..).unwrap_or(&mut []);
+            self.path.push(Segment::Index(count));
+            let next = seq.next_element_seed(Slot {
+                plan: self.plan,
+                program: self.program,
+                ty: element,
+                slot,
+                arena: self.arena,
+                base: self.base,
+                path: self.path,
+                failure: self.failure,
+            })?;
+            self.path.pop();
+            if next.is_none() {
+                break;
+            }
+            count += 1;
+        }
+        elements.truncate(count * stride);
+        let offset = self.append(&elements);
+        write_u64(self.slot, 0, offset);
+        write_u64(self.slot, 8, count as u64);
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let Type::Record(record) = self.ty else {
+            return Err(self.mismatch("an object"));
+        };
+        let record = *record;
+        let Some(def) = self.program.record(record) else {
+            return Err(self.fail("unknown record type"));
+        };
+        let mut seen = vec![false; def.fields.len()];
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            let index = self
+                .plan
+                .field_index
+                .get(record.index())
+                .and_then(|m| m.get(key.as_ref()));
+            let Some(&index) = index else {
+                // Fields the schema does not declare are ignored.
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            if seen.get(index).copied().unwrap_or(false) {
+                self.path.push(Segment::Field(key.to_string()));
+                let error = self.fail("appears twice");
+                self.path.pop();
+                return Err(error);
+            }
+            if let Some(s) = seen.get_mut(index) {
+                *s = true;
+            }
+            let Some(field) = def.fields.get(index) else { continue };
+            if !self.plan.used.contains(&(record, index as u32)) {
+                // No rule reads it: check it is there, not what it holds.
+                let value: Option<IgnoredAny> = map.next_value()?;
+                if value.is_none() && !matches!(field.ty, Type::Optional(_)) {
+                    self.path.push(Segment::Field(key.to_string()));
+                    let name = field.ty.display(self.program).to_string();
+                    let error = self.fail(format!("is null, but `{name}` is not optional"));
+                    self.path.pop();
+                    return Err(error);
+                }
+                continue;
+            }
+            let offset = self.plan.layout.field_offset(record, index as u32) as usize;
+            let size = self.plan.layout.size_of(&field.ty) as usize;
+            self.path.push(Segment::Field(key.to_string()));
+            let slot = self.slot.get_mut(offset..offset + size).unwrap_or(&mut []);
+            map.next_value_seed(Slot {
+                plan: self.plan,
+                program: self.program,
+                ty: &field.ty,
+                slot,
+                arena: self.arena,
+                base: self.base,
+                path: self.path,
+                failure: self.failure,
+            })?;
+            self.path.pop();
+        }
+        for (index, field) in def.fields.iter().enumerate() {
+            if !seen.get(index).copied().unwrap_or(true) && !matches!(field.ty, Type::Optional(_)) {
+                let name = field.ty.display(self.program).to_string();
+                self.path.push(Segment::Field(field.name.clone()));
+                let error = self.fail(format!("is missing (a required `{name}`)"));
+                self.path.pop();
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Slot<'_, '_> {
+    fn mismatch<E: de::Error>(&mut self, found: &str) -> E {
+        let name = self.type_name();
+        self.fail(format!("expected `{name}`, found {found}"))
+    }
+}

@@ -1,0 +1,102 @@
+//! `qlp explain`: why each rule did or did not fire on one record.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use qlp_compiler::explain::{explain_condition, keyword_evidence, Explanation};
+use qlp_compiler::outcome::campaign_active;
+use qlp_grammar::time::format_time;
+
+use crate::cmd::{load_policies, parse_now, record_type};
+
+#[derive(clap::Args)]
+pub struct ExplainArgs {
+    /// The policy directory (or file).
+    #[arg(long, short = 'p')]
+    pub policies: PathBuf,
+    /// One JSON record.
+    pub record: PathBuf,
+    /// The record's type (default: the only type rules apply to).
+    #[arg(long = "type", short = 't')]
+    pub record_type: Option<String>,
+    /// The evaluation clock (default: the record's `created_at`, else the Unix epoch).
+    #[arg(long)]
+    pub now: Option<String>,
+}
+
+pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
+    let Some(set) = load_policies(&args.policies)? else {
+        return Ok(ExitCode::from(1));
+    };
+    let record = record_type(&set, args.record_type.as_deref())?;
+    let json = std::fs::read(&args.record).with_context(|| format!("cannot read `{}`", args.record.display()))?;
+    let row = match set.ingest(record, &json) {
+        Ok(row) => row,
+        Err(error) => {
+            eprintln!("error: {}: {error}", args.record.display());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let program = set.program();
+    let now = match &args.now {
+        Some(text) => parse_now(text)?,
+        None => match set.field(record, &row, "created_at") {
+            Some(qlp_compiler::Value::Time(t)) => t,
+            _ => 0,
+        },
+    };
+    let value = row
+        .decode(program, set.layout(), record)
+        .context("the record could not be decoded")?;
+    let mut context = set.context();
+    let outcome = set.evaluate(qlp_runtime::EngineKind::Jit, record, &row, now, &mut context);
+    println!("record {} at {}", args.record.display(), format_time(now));
+    println!(
+        "verdict: {}",
+        outcome
+            .verdict(program)
+            .map_or("allow", qlp_grammar::ast::ActionKind::as_str)
+    );
+    for (id, rule) in program.rule_ids() {
+        if rule.record != record {
+            continue;
+        }
+        println!();
+        let campaign = rule.campaign.and_then(|c| program.campaign(c));
+        let status = if !campaign_active(program, rule.campaign, now) {
+            "inactive (campaign period)"
+        } else if outcome.fired.contains(&id) {
+            "FIRES"
+        } else if outcome.exempted.iter().any(|(r, _)| *r == id) {
+            "exempted"
+        } else if outcome.errored(id) {
+            "error"
+        } else {
+            "does not fire"
+        };
+        let campaign_text = campaign.map(|c| format!(" [{}]", c.name)).unwrap_or_default();
+        println!("rule {}{campaign_text}: {status}", rule.name);
+        if let Some((_, exempt)) = outcome.exempted.iter().find(|(r, _)| *r == id) {
+            if let Some(e) = program.exemptions.get(exempt.index()) {
+                println!("  cancelled by exemption `{}`", e.name);
+            }
+        }
+        let explanation = explain_condition(program, rule.location.file, &rule.when, rule.n_locals, &value, now);
+        print_explanation(&explanation, 1);
+        for hit in keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, &value, now) {
+            println!(
+                "  keyword `{}` from `{}` matched {:?} in {} at bytes {}..{}",
+                hit.keyword, hit.set, hit.matched, hit.field, hit.start, hit.end
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_explanation(explanation: &Explanation, depth: usize) {
+    println!("{}{}  => {}", "  ".repeat(depth), explanation.source, explanation.value);
+    for child in &explanation.children {
+        print_explanation(child, depth + 1);
+    }
+}
