@@ -184,6 +184,9 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     while !rest.is_empty() {
         let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
         let (digits, tail) = rest.split_at(digits_end);
+        if digits.is_empty() {
+            return Err(format!("`{text}` is not a duration like `30m`, `24h` or `1h30m`"));
+        }
         let amount: i64 = digits.parse().map_err(|_| overflow())?;
         let (unit, scale) = UNITS
             .iter()

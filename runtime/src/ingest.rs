@@ -213,9 +213,9 @@ impl<'de> DeserializeSeed<'de> for Slot<'_, '_> {
     type Value = ();
 
     fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // `deserialize_any` lets the visitor see whatever the JSON holds, so a
+        // wrong kind of value is reported with its field path.
         match self.ty {
-            Type::Record(_) => deserializer.deserialize_map(self),
-            Type::List(_) => deserializer.deserialize_seq(self),
             Type::Optional(_) => deserializer.deserialize_option(self),
             _ => deserializer.deserialize_any(self),
         }

@@ -1,0 +1,196 @@
+//! Ingestion: JSON records into rows, and every way a record can be wrong.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::PathBuf;
+
+use qlp_compiler::{MemoryLoader, Value};
+use qlp_runtime::{EngineKind, PolicySet};
+
+const POLICY: &str = r#"
+enum Kind { post, live }
+record Author { name: string  age: int? }
+record Item {
+  id: string
+  kind: Kind
+  score: float
+  count: int
+  at: time
+  window: duration
+  ok: bool
+  tags: [string]
+  author: Author
+  note: string?
+  unused: string
+  others: [Author]
+}
+rule r(i: Item) {
+  when: i.kind == live and i.score > 0.5 and i.count >= 0 and i.at > 2020-01-01 and i.window > 0s and i.ok
+    and len(i.tags) >= 0 and (i.author.age ?? 0) >= 0 and (i.note ?? "") != "x" and len(i.others) >= 0
+    and all(o in i.others: len(o.name) >= 0)
+  then: review
+}
+"#;
+
+fn set() -> PolicySet {
+    let loader = MemoryLoader::new().with("p.qlp", POLICY);
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    PolicySet::new(checked.program.unwrap()).unwrap()
+}
+
+const GOOD: &str = r#"{"id":"i1","kind":"live","score":0.9,"count":3,"at":"2022-05-01T08:00:00+08:00","window":"1h30m","ok":true,
+  "tags":["a","赌博"],"author":{"name":"王","age":20},"note":null,"unused":"skipped","others":[{"name":"x"},{"name":"y","age":null}],
+  "extra":{"deep":[1,2,{"x":null}]}}"#;
+
+fn ingest_error(json: &str) -> String {
+    let set = set();
+    let record = set.record_type("Item").unwrap();
+    set.ingest(record, json.as_bytes()).unwrap_err().to_string()
+}
+
+#[test]
+fn a_good_record_decodes_to_its_values() {
+    let set = set();
+    let record = set.record_type("Item").unwrap();
+    let row = set.ingest(record, GOOD.as_bytes()).unwrap();
+    let value = row.decode(set.program(), set.layout(), record).unwrap();
+    let Value::Record(fields) = value else { panic!() };
+    assert_eq!(fields[0], Value::str("i1"));
+    assert_eq!(fields[1], Value::Enum(1));
+    assert_eq!(fields[2], Value::Float(0.9));
+    assert_eq!(fields[3], Value::Int(3));
+    assert_eq!(
+        fields[4],
+        Value::Time(qlp_grammar::time::parse_time("2022-05-01T00:00:00Z").unwrap())
+    );
+    assert_eq!(fields[5], Value::Duration(90 * 60 * 1_000_000));
+    assert_eq!(fields[6], Value::Bool(true));
+    assert_eq!(fields[7], Value::List(vec![Value::str("a"), Value::str("赌博")].into()));
+    assert_eq!(fields[8], Value::Record(vec![Value::str("王"), Value::Int(20)].into()));
+    assert_eq!(fields[9], Value::Absent);
+    // No rule reads `unused`: it is checked for presence but not stored.
+    assert_eq!(fields[10], Value::str(""));
+    let mut context = set.context();
+    let jit = set.evaluate(EngineKind::Jit, record, &row, 0, &mut context);
+    let interp = set.evaluate(EngineKind::Interp, record, &row, 0, &mut context);
+    assert_eq!(jit, interp);
+    assert_eq!(jit.fired.len(), 1);
+}
+
+#[test]
+fn errors_name_the_field_path() {
+    let cases = [
+        (
+            GOOD.replace(r#""count":3,"#, ""),
+            "`count`: is missing (a required `int`)",
+        ),
+        (
+            GOOD.replace(r#""count":3"#, r#""count":"3""#),
+            "`count`: expected `int`, found a string",
+        ),
+        (
+            GOOD.replace(r#""count":3"#, r#""count":3.5"#),
+            "`count`: expected an integer, found 3.5",
+        ),
+        (
+            GOOD.replace(r#""count":3"#, r#""count":18446744073709551615"#),
+            "`count`: 18446744073709551615 does not fit a 64-bit `int`",
+        ),
+        (
+            GOOD.replace(r#""kind":"live""#, r#""kind":"stream""#),
+            "`kind`: `stream` is not a `Kind` (one of: post, live)",
+        ),
+        (
+            GOOD.replace(r#""age":20"#, r#""age":"twenty""#),
+            "`author.age`: expected `int`, found a string",
+        ),
+        (
+            GOOD.replace(r#"{"name":"x"}"#, r#"{"nom":"x"}"#),
+            "`others[0].name`: is missing (a required `string`)",
+        ),
+        (
+            GOOD.replace(r#""ok":true"#, r#""ok":null"#),
+            "`ok`: is null, but `bool` is not optional",
+        ),
+        (
+            GOOD.replace(r#""unused":"skipped""#, r#""unused":null"#),
+            "`unused`: is null, but `string` is not optional",
+        ),
+        (
+            GOOD.replace(r#""at":"2022-05-01T08:00:00+08:00""#, r#""at":"yesterday""#),
+            "`at`: `yesterday` is not a date or an RFC 3339 time",
+        ),
+        (
+            GOOD.replace(r#""window":"1h30m""#, r#""window":"soon""#),
+            "`window`: `soon` is not a duration like `30m`",
+        ),
+        (
+            GOOD.replace(r#""tags":["a","赌博"]"#, r#""tags":"a""#),
+            "`tags`: expected `[string]`",
+        ),
+        (
+            GOOD.replace(r#""id":"i1","#, r#""id":"i1","id":"i2","#),
+            "`id`: appears twice",
+        ),
+        (String::from("not json"), "invalid JSON"),
+        (String::from(r#"{"id": "x""#), "invalid JSON: the record ends early"),
+        (String::from("[1, 2]"), "expected `Item`"),
+        (
+            GOOD.replace(
+                r#""tags":["a","赌博"]"#,
+                &format!(r#""tags":{}1{}"#, "[".repeat(100_000), "]".repeat(100_000)),
+            ),
+            "`tags[0]`: expected `string`, found a list",
+        ),
+    ];
+    for (json, expected) in cases {
+        let error = ingest_error(&json);
+        assert!(
+            error.contains(expected),
+            "{json}\n  gave: {error}\n  expected: {expected}"
+        );
+    }
+}
+
+#[test]
+fn absurd_nesting_in_an_ignored_field_is_skipped_safely() {
+    let deep = format!("{}1{}", "[".repeat(100_000), "]".repeat(100_000));
+    let json = GOOD.replace(r#"{"deep":[1,2,{"x":null}]}"#, &deep);
+    let set = set();
+    let record = set.record_type("Item").unwrap();
+    // Either accepted or rejected, never a crash.
+    let _ = set.ingest(record, json.as_bytes());
+}
+
+#[test]
+fn invalid_utf8_is_an_error() {
+    let set = set();
+    let record = set.record_type("Item").unwrap();
+    let mut bytes = GOOD.as_bytes().to_vec();
+    let at = GOOD.find("王").unwrap();
+    bytes[at] = 0xff;
+    let error = set.ingest(record, &bytes).unwrap_err().to_string();
+    assert!(error.contains("invalid"), "{error}");
+}
+
+#[test]
+fn shipped_sample_records_agree_on_both_engines() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let set = PolicySet::load(&root.join("policies")).unwrap();
+    let record = set.record_type("Content").unwrap();
+    let data = std::fs::read_to_string(root.join("policies/examples/records.jsonl")).unwrap();
+    let mut context = set.context();
+    let mut fired = 0;
+    for line in data.lines() {
+        let row = set.ingest(record, line.as_bytes()).unwrap();
+        let Some(Value::Time(now)) = set.field(record, &row, "created_at") else {
+            panic!()
+        };
+        let jit = set.evaluate(EngineKind::Jit, record, &row, now, &mut context);
+        let interp = set.evaluate(EngineKind::Interp, record, &row, now, &mut context);
+        assert_eq!(jit, interp, "{line}");
+        fired += jit.fired.len();
+    }
+    assert!(fired > 50, "the planted violations fire ({fired})");
+}

@@ -1,0 +1,205 @@
+//! End-to-end tests of `qlp eval` on real files and streams.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::io::{Read, Write};
+use std::process::{Command, Stdio};
+
+fn qlp() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qlp"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+fn sample_lines() -> Vec<String> {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/policies/examples/records.jsonl");
+    std::fs::read_to_string(path)
+        .unwrap()
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn the_readme_command_fires_every_2022_campaign() {
+    let out = qlp()
+        .args([
+            "eval",
+            "--policies",
+            "policies",
+            "--type",
+            "Content",
+            "--now-from",
+            "created_at",
+        ])
+        .arg("policies/examples/records.jsonl")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(stdout.lines().count(), 300);
+    for (i, line) in stdout.lines().enumerate() {
+        let decision: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(decision["line"], i + 1, "output keeps input order");
+    }
+    assert!(stderr.contains("records:    300 evaluated, 0 rejected"), "{stderr}");
+    for campaign in [
+        "livestream_2022",
+        "mcn_2022",
+        "rumours_2022",
+        "minors_summer_2022",
+        "apps_2022",
+        "news_2022",
+        "algorithm_2022",
+        "spring_festival_2022",
+        "traffic_2022",
+        "accounts_2022",
+    ] {
+        assert!(
+            stderr.contains(&format!("{campaign} ")),
+            "{campaign} never fired:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn bad_records_are_reported_and_skipped() {
+    let lines = sample_lines();
+    let mut input = String::new();
+    input.push_str(&lines[0]);
+    input.push('\n');
+    input.push_str("{not json\n");
+    input.push_str(&lines[1].replace("\"viewers\":", "\"viewers\":\"many\",\"x\":"));
+    input.push('\n');
+    input.push('\n');
+    input.push_str(&lines[2]);
+    input.push('\n');
+    let mut child = qlp()
+        .args(["eval", "-p", "policies", "-t", "Content", "--now", "2022-06-01", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[1]["line"], 5);
+    assert!(stderr.contains("error: line 2: invalid JSON"), "{stderr}");
+    assert!(
+        stderr.contains("error: line 3: `viewers`: expected `int`, found a string"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("2 evaluated, 2 rejected"), "{stderr}");
+}
+
+#[test]
+fn empty_input_is_fine() {
+    let out = qlp()
+        .args([
+            "eval",
+            "-p",
+            "policies",
+            "-t",
+            "Content",
+            "--now",
+            "2022-06-01",
+            "/dev/null",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 evaluated, 0 rejected"));
+}
+
+#[test]
+fn broken_policies_stop_before_reading_records() {
+    let dir = std::env::temp_dir().join(format!("qlp-eval-broken-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("p.qlp"),
+        "record R { x: int }\nrule r(c: R) { when: c.y > 1 then: review }\n",
+    )
+    .unwrap();
+    let out = qlp().args(["eval", "-p"]).arg(&dir).arg("/dev/null").output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("`R` has no field `y`"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// Peak resident memory of a running process, in KiB (Linux).
+fn peak_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
+#[test]
+fn a_100_mb_stream_is_evaluated_in_bounded_memory() {
+    let lines = sample_lines();
+    let mut child = qlp()
+        .args([
+            "eval",
+            "-p",
+            "policies",
+            "-t",
+            "Content",
+            "--now",
+            "2022-06-01",
+            "-q",
+            "-",
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let mut stdin = child.stdin.take().unwrap();
+    let target: usize = 100 << 20;
+    let writer = std::thread::spawn(move || {
+        let mut written = 0usize;
+        let mut records = 0usize;
+        'outer: loop {
+            for line in &lines {
+                if stdin.write_all(line.as_bytes()).is_err() || stdin.write_all(b"\n").is_err() {
+                    break 'outer;
+                }
+                written += line.len() + 1;
+                records += 1;
+                if written >= target {
+                    break 'outer;
+                }
+            }
+        }
+        (written, records)
+    });
+    let mut stdout = child.stdout.take().unwrap();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut output_lines = 0usize;
+    let mut peak = 0u64;
+    loop {
+        let n = stdout.read(&mut buffer).unwrap();
+        if n == 0 {
+            break;
+        }
+        output_lines += buffer[..n].iter().filter(|b| **b == b'\n').count();
+        if let Some(rss) = peak_rss_kib(pid) {
+            peak = peak.max(rss);
+        }
+    }
+    let (written, records) = writer.join().unwrap();
+    assert!(child.wait().unwrap().success());
+    assert!(written >= target);
+    assert_eq!(output_lines, records, "every record got a decision");
+    // The input is 100 MiB; streaming in batches keeps the process far below that.
+    assert!(peak > 0 && peak < 80 * 1024, "peak resident memory {peak} KiB");
+}
