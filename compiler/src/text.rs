@@ -13,10 +13,15 @@ use unicode_normalization::UnicodeNormalization;
 /// The normalized form of a text, as keyword matching sees it.
 pub fn normalize(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        push_normalized(c, &mut out);
-    }
+    normalize_into(text, &mut out);
     out
+}
+
+/// Appends the normalized form of `text` to `out` (reusing its allocation).
+pub fn normalize_into(text: &str, out: &mut String) {
+    for c in text.chars() {
+        push_normalized(c, out);
+    }
 }
 
 /// A normalized text and, for each of its bytes, the byte offset in the
@@ -96,6 +101,11 @@ impl KeywordMatcher {
             })
             .map_err(|error| error.to_string())?;
         Ok(KeywordMatcher { automaton, keywords })
+    }
+
+    /// Heap bytes used by the automaton.
+    pub fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
     }
 
     pub fn keywords(&self) -> &[String] {

@@ -10,7 +10,7 @@ use cranelift_module::{FuncId, Linkage, Module};
 
 use super::JitError;
 use crate::program::Program;
-use crate::text::normalize;
+use crate::text::normalize_into;
 
 /// The evaluation context compiled code receives. The first four fields are
 /// read by machine code at fixed offsets.
@@ -27,7 +27,16 @@ pub struct EvalCtx {
     /// Strings made during one evaluation (`lower`, `+`); boxed so they do
     /// not move while the evaluation runs.
     scratch: Vec<Box<str>>,
+    /// Normalized texts of this record, by the (pointer, length) of the
+    /// original: a text is normalized once per record however many keyword
+    /// sets are matched against it.
+    normalized: Vec<(usize, u64, String)>,
+    /// Spare buffers for `normalized`, reused across records.
+    spare: Vec<String>,
 }
+
+/// Normalized texts cached per record.
+const NORMALIZED_CACHE: usize = 16;
 
 pub const CTX_NOW: i32 = 0;
 pub const CTX_ACTIVE_RULES: i32 = 8;
@@ -41,11 +50,38 @@ impl EvalCtx {
             active_exempts: std::ptr::null(),
             program,
             scratch: Vec::new(),
+            normalized: Vec::new(),
+            spare: Vec::new(),
         }
     }
 
     pub(super) fn clear_scratch(&mut self) {
         self.scratch.clear();
+        for (_, _, buffer) in self.normalized.drain(..) {
+            self.spare.push(buffer);
+        }
+    }
+
+    /// The normalized form of the text at (`ptr`, `len`), computed once per record.
+    fn normalized(&mut self, ptr: *const u8, len: u64) -> &str {
+        let key = ptr as usize;
+        let index = match self.normalized.iter().position(|(p, l, _)| *p == key && *l == len) {
+            Some(index) => index,
+            None => {
+                if self.normalized.len() >= NORMALIZED_CACHE {
+                    if let Some((_, _, buffer)) = self.normalized.pop() {
+                        self.spare.push(buffer);
+                    }
+                }
+                let mut buffer = self.spare.pop().unwrap_or_default();
+                buffer.clear();
+                // SAFETY: see `text`; compiled code passes string slots it may read.
+                normalize_into(&unsafe { text(ptr, len) }, &mut buffer);
+                self.normalized.push((key, len, buffer));
+                self.normalized.len() - 1
+            }
+        };
+        self.normalized.get(index).map_or("", |(_, _, s)| s.as_str())
     }
 }
 
@@ -108,24 +144,32 @@ unsafe fn program<'a>(ctx: *const EvalCtx) -> Option<&'a Program> {
     unsafe { (*ctx).program.as_ref() }
 }
 
-extern "C" fn qlp_has_any(ctx: *const EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
+extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
     guard(0, || {
-        // SAFETY: see `program` and `text`.
-        let (program, text) = unsafe { (program(ctx), text(ptr, len)) };
-        let matched = program
-            .and_then(|p| p.keyword_sets.get(set as usize))
-            .is_some_and(|s| s.matcher.is_match_normalized(&normalize(&text)));
-        i64::from(matched)
+        // SAFETY: compiled code passes its live context, used by one thread.
+        let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 0 };
+        // SAFETY: see `program`.
+        let program = unsafe { program(ctx) };
+        let Some(keyword_set) = program.and_then(|p| p.keyword_sets.get(set as usize)) else {
+            return 0;
+        };
+        i64::from(keyword_set.matcher.is_match_normalized(ctx.normalized(ptr, len)))
     })
 }
 
-extern "C" fn qlp_count_matches(ctx: *const EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
+extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
     guard(0, || {
-        // SAFETY: see `program` and `text`.
-        let (program, text) = unsafe { (program(ctx), text(ptr, len)) };
-        program.and_then(|p| p.keyword_sets.get(set as usize)).map_or(0, |s| {
-            s.matcher.distinct_matches_normalized(&normalize(&text)).len() as i64
-        })
+        // SAFETY: compiled code passes its live context, used by one thread.
+        let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 0 };
+        // SAFETY: see `program`.
+        let program = unsafe { program(ctx) };
+        let Some(keyword_set) = program.and_then(|p| p.keyword_sets.get(set as usize)) else {
+            return 0;
+        };
+        keyword_set
+            .matcher
+            .distinct_matches_normalized(ctx.normalized(ptr, len))
+            .len() as i64
     })
 }
 
