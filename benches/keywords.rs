@@ -11,7 +11,7 @@ mod common;
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use qlp_compiler::text::{normalize, normalize_into, KeywordMatcher};
+use qlp_compiler::text::{normalize, normalize_into, KeywordMatcher, MatchMode};
 
 fn large_list() -> Vec<String> {
     let text = common::data_dir()
@@ -29,13 +29,13 @@ fn large_list() -> Vec<String> {
 fn keywords(c: &mut Criterion) {
     let keys = large_list();
     let texts = common::texts();
-    let matcher = KeywordMatcher::new(keys.clone()).expect("automaton");
+    let matcher = KeywordMatcher::new(keys.clone(), MatchMode::Normalized).expect("automaton");
     eprintln!("{} distinct normalized keywords", keys.len());
 
     let mut group = c.benchmark_group("keywords_build");
     group.sample_size(10);
     group.bench_function("build_automaton_large_mixed", |b| {
-        b.iter(|| black_box(KeywordMatcher::new(black_box(keys.clone())).expect("automaton")))
+        b.iter(|| black_box(KeywordMatcher::new(black_box(keys.clone()), MatchMode::Normalized).expect("automaton")))
     });
     group.finish();
 
@@ -65,7 +65,7 @@ fn keywords(c: &mut Criterion) {
     group.bench_function("scan_only_normalized_text", |b| {
         b.iter(|| {
             for text in &normalized {
-                black_box(matcher.is_match_normalized(black_box(text)));
+                black_box(matcher.is_match_prepared(black_box(text)));
             }
         })
     });
@@ -75,7 +75,7 @@ fn keywords(c: &mut Criterion) {
             for text in &texts_200 {
                 buffer.clear();
                 normalize_into(black_box(text), &mut buffer);
-                black_box(matcher.is_match_normalized(&buffer));
+                black_box(matcher.is_match_prepared(&buffer));
             }
         })
     });

@@ -10,7 +10,7 @@ use crate::interp::Interpreter;
 use qlp_grammar::FileId;
 
 use crate::program::{Builtin, KeywordSetId, Program, TExpr, TExprKind};
-use crate::text::normalize_mapped;
+use crate::text::prepare_mapped;
 use crate::types::Type;
 use crate::value::Value;
 
@@ -136,8 +136,8 @@ impl Walker<'_> {
         let Some(keyword_set) = self.program.keyword_sets.get(set.index()) else {
             return;
         };
-        let normalized = normalize_mapped(&original);
-        for (pattern, start, end) in keyword_set.matcher.find_all_normalized(&normalized.text) {
+        let normalized = prepare_mapped(&original, keyword_set.matcher.mode());
+        for (pattern, start, end) in keyword_set.matcher.find_all_prepared(&normalized.text) {
             let (from, to) = normalized.original_range(start, end, &original);
             hits.push(KeywordHit {
                 set: keyword_set.name.clone(),

@@ -12,7 +12,6 @@ use qlp_grammar::ast::QuantifierKind;
 use qlp_grammar::Span;
 
 use crate::program::*;
-use crate::text::normalize;
 use crate::value::Value;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -150,7 +149,7 @@ impl<'p> Interpreter<'p> {
             TExprKind::HasAny(text, set) => {
                 let text = self.string(text, frame, now)?;
                 let matcher = &self.keyword_set(*set, span)?.matcher;
-                Ok(Value::Bool(matcher.is_match_normalized(&normalize(&text))))
+                Ok(Value::Bool(matcher.is_match(&text)))
             }
             TExprKind::Matches(text, regex) => {
                 let text = self.string(text, frame, now)?;
@@ -266,7 +265,7 @@ impl<'p> Interpreter<'p> {
             }
             (Builtin::CountMatches(set), [Value::Str(s)]) => {
                 let matcher = &self.keyword_set(set, span)?.matcher;
-                Value::Int(matcher.distinct_matches_normalized(&normalize(s)).len() as i64)
+                Value::Int(matcher.distinct_matches(s).len() as i64)
             }
             _ => return Err(bad()),
         })

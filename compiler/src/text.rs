@@ -1,14 +1,45 @@
 //! Text normalization and keyword matching, shared by the interpreter and
 //! the JIT's helpers so that both see exactly the same text.
 //!
-//! Normalization: Unicode NFKC (folds full-width and styled letters and
-//! digits), lowercase, and drop everything that is not a letter or a digit
-//! (spaces, punctuation, symbols, zero-width and format characters). Keywords
-//! are normalized the same way, so `赌.博`, `赌 博` and `ＢＥＴ` match `赌博`
-//! and `bet`.
+//! Normalization (the default match mode), character by character:
+//! traditional Chinese to simplified (`fast2s`, character-level), Unicode
+//! NFKC (folds full-width, circled, parenthesized and mathematical letters
+//! and digits), lowercase, and only letters and digits kept: spaces,
+//! punctuation, symbols, line breaks, zero-width and format characters are
+//! dropped wherever they are. So `賭.博`, `赌 博`, `ＢＥＴ` and `Ⓑⓔⓣ` match
+//! `赌博` and `bet`. Because separators vanish everywhere, a keyword also
+//! matches across a line break or across two adjacent words; sets that need
+//! word boundaries use the `word` mode, and sets that must match verbatim the
+//! `exact` mode.
+//!
+//! Every output byte maps back to the input character it came from, so
+//! evidence can point at the original text.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use unicode_normalization::UnicodeNormalization;
+
+/// How a keyword set matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum MatchMode {
+    /// Normalized text, separators ignored (the default).
+    #[default]
+    Normalized,
+    /// Normalized text with separators kept as single spaces; keywords made
+    /// of Latin letters or digits only match as whole words.
+    Word,
+    /// The text as it is: case-sensitive, no normalization.
+    Exact,
+}
+
+impl MatchMode {
+    pub fn code(self) -> u64 {
+        match self {
+            MatchMode::Normalized => 0,
+            MatchMode::Word => 1,
+            MatchMode::Exact => 2,
+        }
+    }
+}
 
 /// The normalized form of a text, as keyword matching sees it.
 pub fn normalize(text: &str) -> String {
@@ -19,8 +50,65 @@ pub fn normalize(text: &str) -> String {
 
 /// Appends the normalized form of `text` to `out` (reusing its allocation).
 pub fn normalize_into(text: &str, out: &mut String) {
-    for c in text.chars() {
-        push_normalized(c, out);
+    prepare_into(text, MatchMode::Normalized, out, None);
+}
+
+/// The text a matcher of `mode` scans.
+pub fn prepare(text: &str, mode: MatchMode) -> String {
+    let mut out = String::with_capacity(text.len());
+    prepare_into(text, mode, &mut out, None);
+    out
+}
+
+/// Traditional Chinese to simplified, character by character.
+pub fn to_simplified(text: &str) -> String {
+    if text.is_ascii() {
+        text.to_string()
+    } else {
+        fast2s::convert(text)
+    }
+}
+
+/// Zero-width and format characters that posters insert to split words.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}' | '\u{034F}' | '\u{061C}' | '\u{115F}' | '\u{1160}' | '\u{17B4}' | '\u{17B5}' | '\u{180E}'
+            | '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{206F}' | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}' | '\u{FEFF}' | '\u{FFA0}' | '\u{E0000}'..='\u{E007F}'
+    )
+}
+
+/// Prepares `text` for `mode` into `out`; `origin`, when given, receives for
+/// each output byte the byte offset of the input character it came from.
+pub fn prepare_into(text: &str, mode: MatchMode, out: &mut String, mut origin: Option<&mut Vec<u32>>) {
+    if mode == MatchMode::Exact {
+        out.push_str(text);
+        if let Some(origin) = origin {
+            for (offset, c) in text.char_indices() {
+                origin.extend(std::iter::repeat_n(offset as u32, c.len_utf8()));
+            }
+        }
+        return;
+    }
+    let simplified;
+    let converted: &str = if text.is_ascii() {
+        text
+    } else {
+        simplified = fast2s::convert(text);
+        &simplified
+    };
+    for ((offset, _), c) in text.char_indices().zip(converted.chars()) {
+        let before = out.len();
+        if is_invisible(c) {
+            continue;
+        }
+        if !push_normalized(c, out) && mode == MatchMode::Word && !out.is_empty() && !out.ends_with(' ') {
+            out.push(' ');
+        }
+        if let Some(origin) = origin.as_deref_mut() {
+            origin.extend(std::iter::repeat_n(offset as u32, out.len() - before));
+        }
     }
 }
 
@@ -50,47 +138,51 @@ impl Normalized {
 
 /// Normalizes like [`normalize`] and keeps the map back to the original.
 pub fn normalize_mapped(text: &str) -> Normalized {
+    prepare_mapped(text, MatchMode::Normalized)
+}
+
+/// Prepares like [`prepare`] and keeps the map back to the original.
+pub fn prepare_mapped(text: &str, mode: MatchMode) -> Normalized {
     let mut out = Normalized {
         text: String::with_capacity(text.len()),
         origin: Vec::with_capacity(text.len()),
     };
-    for (offset, c) in text.char_indices() {
-        let before = out.text.len();
-        push_normalized(c, &mut out.text);
-        let added = out.text.len() - before;
-        out.origin.extend(std::iter::repeat_n(offset as u32, added));
-    }
+    prepare_into(text, mode, &mut out.text, Some(&mut out.origin));
     out
 }
 
 /// Appends the normalized form of one character: NFKC of the character,
-/// lowercased, letters and digits only. Characters are normalized one at a
-/// time, so that every output byte maps to one input character.
-fn push_normalized(c: char, out: &mut String) {
+/// lowercased, letters and digits only. Returns whether anything was kept.
+fn push_normalized(c: char, out: &mut String) -> bool {
     if c.is_ascii() {
         if c.is_ascii_alphanumeric() {
             out.push(c.to_ascii_lowercase());
+            return true;
         }
-        return;
+        return false;
     }
+    let before = out.len();
     for d in std::iter::once(c).nfkc() {
         if d.is_alphanumeric() {
             out.extend(d.to_lowercase());
         }
     }
+    out.len() > before
 }
 
-/// A compiled keyword set: the normalized keywords in one automaton.
+/// A compiled keyword set: its prepared keywords in one automaton.
 #[derive(Debug, Clone)]
 pub struct KeywordMatcher {
+    mode: MatchMode,
     automaton: AhoCorasick,
-    /// Normalized keywords, by pattern index.
+    /// Prepared keywords, by pattern index.
     keywords: Vec<String>,
 }
 
 impl KeywordMatcher {
-    /// Builds a matcher from normalized, non-empty, distinct keywords.
-    pub fn new(keywords: Vec<String>) -> Result<KeywordMatcher, String> {
+    /// Builds a matcher from keywords already prepared for `mode`, non-empty
+    /// and distinct.
+    pub fn new(keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
         let automaton = AhoCorasick::builder()
             .kind(Some(AhoCorasickKind::DFA))
             .match_kind(MatchKind::Standard)
@@ -100,7 +192,15 @@ impl KeywordMatcher {
                 AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords)
             })
             .map_err(|error| error.to_string())?;
-        Ok(KeywordMatcher { automaton, keywords })
+        Ok(KeywordMatcher {
+            mode,
+            automaton,
+            keywords,
+        })
+    }
+
+    pub fn mode(&self) -> MatchMode {
+        self.mode
     }
 
     /// Heap bytes used by the automaton.
@@ -112,30 +212,63 @@ impl KeywordMatcher {
         &self.keywords
     }
 
-    /// Whether any keyword occurs in the already-normalized text.
-    pub fn is_match_normalized(&self, normalized: &str) -> bool {
-        !self.keywords.is_empty() && self.automaton.is_match(normalized)
+    /// Whether any keyword occurs in `text` (the original text).
+    pub fn is_match(&self, text: &str) -> bool {
+        self.is_match_prepared(&prepare(text, self.mode))
     }
 
-    /// Every occurrence (overlapping) of a keyword in the already-normalized
-    /// text: keyword index and normalized byte range.
-    pub fn find_all_normalized(&self, normalized: &str) -> Vec<(usize, usize, usize)> {
+    /// Whether any keyword occurs in a text already prepared for this mode.
+    pub fn is_match_prepared(&self, prepared: &str) -> bool {
+        if self.keywords.is_empty() {
+            return false;
+        }
+        if self.mode != MatchMode::Word {
+            return self.automaton.is_match(prepared);
+        }
         self.automaton
-            .find_overlapping_iter(normalized)
+            .find_overlapping_iter(prepared)
+            .any(|m| self.at_word_boundaries(prepared, m.pattern().as_usize(), m.start(), m.end()))
+    }
+
+    /// In `word` mode, a keyword that starts (ends) with a Latin letter or
+    /// digit must not continue a word before (after) it.
+    fn at_word_boundaries(&self, text: &str, pattern: usize, start: usize, end: usize) -> bool {
+        let Some(keyword) = self.keywords.get(pattern) else {
+            return false;
+        };
+        let word_char = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+        let starts_word = word_char(keyword.chars().next());
+        let ends_word = word_char(keyword.chars().next_back());
+        let before = text.get(..start).and_then(|t| t.chars().next_back());
+        let after = text.get(end..).and_then(|t| t.chars().next());
+        !(starts_word && word_char(before) || ends_word && word_char(after))
+    }
+
+    /// Every occurrence (overlapping) of a keyword in a prepared text:
+    /// keyword index and byte range in the prepared text.
+    pub fn find_all_prepared(&self, prepared: &str) -> Vec<(usize, usize, usize)> {
+        self.automaton
+            .find_overlapping_iter(prepared)
             .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .filter(|(p, s, e)| self.mode != MatchMode::Word || self.at_word_boundaries(prepared, *p, *s, *e))
             .collect()
     }
 
-    /// Indices of the distinct keywords that occur in the already-normalized text.
-    pub fn distinct_matches_normalized(&self, normalized: &str) -> Vec<usize> {
+    /// Indices of the distinct keywords that occur in a prepared text.
+    pub fn distinct_matches_prepared(&self, prepared: &str) -> Vec<usize> {
         let mut found: Vec<usize> = self
-            .automaton
-            .find_overlapping_iter(normalized)
-            .map(|m| m.pattern().as_usize())
+            .find_all_prepared(prepared)
+            .into_iter()
+            .map(|(p, _, _)| p)
             .collect();
         found.sort_unstable();
         found.dedup();
         found
+    }
+
+    /// Distinct keywords in `text` (the original text).
+    pub fn distinct_matches(&self, text: &str) -> Vec<usize> {
+        self.distinct_matches_prepared(&prepare(text, self.mode))
     }
 }
 
@@ -150,26 +283,39 @@ mod tests {
         assert_eq!(normalize("ＢＥＴ Now!"), "betnow");
         assert_eq!(normalize("赌\u{200B}博"), "赌博");
         assert_eq!(normalize("①②"), "12");
+        assert_eq!(normalize("賭博"), "赌博");
     }
 
     #[test]
     fn mapped_normalization_points_back_to_the_original() {
-        let original = "来 赌.博 吧";
+        let original = "来 賭.博 吧";
         let normalized = normalize_mapped(original);
         assert_eq!(normalized.text, normalize(original));
         let start = normalized.text.find("赌博").unwrap();
         let (from, to) = normalized.original_range(start, start + "赌博".len(), original);
-        assert_eq!(&original[from..to], "赌.博");
+        assert_eq!(&original[from..to], "賭.博");
     }
 
     #[test]
     fn matcher_finds_distinct_keywords() {
-        let matcher = KeywordMatcher::new(vec![normalize("赌博"), normalize("下注")]).unwrap();
-        assert!(matcher.is_match_normalized(&normalize("来 赌.博 吧")));
-        assert!(!matcher.is_match_normalized(&normalize("博赌")));
-        assert_eq!(
-            matcher.distinct_matches_normalized(&normalize("赌博赌博下注")),
-            vec![0, 1]
-        );
+        let matcher = KeywordMatcher::new(vec![normalize("赌博"), normalize("下注")], MatchMode::Normalized).unwrap();
+        assert!(matcher.is_match("来 賭.博 吧"));
+        assert!(!matcher.is_match("博赌"));
+        assert_eq!(matcher.distinct_matches("赌博赌博下注"), vec![0, 1]);
+    }
+
+    #[test]
+    fn word_mode_keeps_latin_words_whole() {
+        let matcher = KeywordMatcher::new(vec![prepare("bet", MatchMode::Word)], MatchMode::Word).unwrap();
+        assert!(matcher.is_match("place a BET now"));
+        assert!(!matcher.is_match("the alphabet"));
+        assert!(matcher.is_match("b\u{200B}et!"));
+    }
+
+    #[test]
+    fn exact_mode_is_verbatim() {
+        let matcher = KeywordMatcher::new(vec![String::from("VIP")], MatchMode::Exact).unwrap();
+        assert!(matcher.is_match("join VIP"));
+        assert!(!matcher.is_match("join vip"));
     }
 }

@@ -12,7 +12,7 @@ use crate::interp::Interpreter;
 use crate::load::{clean_path, decode_utf8, LoadedFiles, SourceLoader};
 use crate::program::*;
 use crate::resolve::{suggest, Decl, DeclKind, Lookup, Scope};
-use crate::text::{normalize, KeywordMatcher};
+use crate::text::{prepare, KeywordMatcher, MatchMode};
 use crate::types::Type;
 use crate::value::Value;
 
@@ -471,32 +471,75 @@ impl<'a> Checker<'a> {
                 KeywordsSource::Inline(entries) => entries.iter().map(|e| (e.value.clone(), e.span)).collect(),
                 KeywordsSource::File(path) => self.read_keyword_file(&path.value, path.span),
             };
-            let mut normalized: Vec<String> = Vec::new();
+            let mode = self.keyword_mode(decl);
+            let mut prepared: Vec<String> = Vec::new();
             let mut originals: Vec<String> = Vec::new();
+            let mut repeats: Vec<(String, String)> = Vec::new();
+            let mut index_of: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
+            let mut empties = 0usize;
             for (entry, span) in entries {
-                let key = normalize(&entry);
+                let entry = entry.trim();
+                let key = match mode {
+                    MatchMode::Exact => entry.to_string(),
+                    mode => prepare(entry, mode).trim().to_string(),
+                };
                 if key.is_empty() {
-                    self.diagnostics.push(
-                        Diagnostic::warning(
-                            "qlp::empty_keyword",
-                            file,
-                            span,
-                            format!(
-                                "keyword `{}` is empty after normalization and never matches",
-                                entry.trim()
-                            ),
-                        )
-                        .with_help("keywords match letters and digits; spaces and punctuation are ignored"),
-                    );
+                    empties += 1;
+                    if empties == 1 {
+                        self.diagnostics.push(
+                            Diagnostic::warning(
+                                "qlp::empty_keyword",
+                                file,
+                                span,
+                                format!("keyword `{entry}` is empty after normalization and never matches"),
+                            )
+                            .with_help("keywords match letters and digits; spaces and punctuation are ignored"),
+                        );
+                    }
                     continue;
                 }
-                if normalized.contains(&key) {
+                if let Some(&first) = index_of.get(&key) {
+                    if repeats.len() < 3 {
+                        let earlier = originals.get(first).cloned().unwrap_or_default();
+                        repeats.push((entry.to_string(), earlier));
+                    } else {
+                        repeats.push((String::new(), String::new()));
+                    }
                     continue;
                 }
-                normalized.push(key);
-                originals.push(entry.trim().to_string());
+                index_of.insert(key.clone(), prepared.len());
+                prepared.push(key);
+                originals.push(entry.to_string());
             }
-            let matcher = match KeywordMatcher::new(normalized) {
+            if !repeats.is_empty() {
+                let examples: Vec<String> = repeats
+                    .iter()
+                    .filter(|(a, _)| !a.is_empty())
+                    .map(|(a, b)| {
+                        if a == b {
+                            format!("`{a}`")
+                        } else {
+                            format!("`{a}` = `{b}`")
+                        }
+                    })
+                    .collect();
+                self.diagnostics.push(
+                    Diagnostic::warning(
+                        "qlp::duplicate_keyword",
+                        file,
+                        decl.name.span,
+                        format!(
+                            "keyword set `{}` repeats {} entr{} after normalization (merged)",
+                            decl.name.name,
+                            repeats.len(),
+                            if repeats.len() == 1 { "y" } else { "ies" }
+                        ),
+                    )
+                    .with_label("duplicates merged")
+                    .with_help(format!("for example {}; remove the repeats", examples.join(", "))),
+                );
+            }
+            let matcher = match KeywordMatcher::new(prepared, mode) {
                 Ok(matcher) => matcher,
                 Err(message) => {
                     self.error(
@@ -505,7 +548,7 @@ impl<'a> Checker<'a> {
                         format!("keyword set `{}` could not be compiled: {message}", decl.name.name),
                     )
                     .help = Some(String::from("split the set into smaller sets"));
-                    match KeywordMatcher::new(Vec::new()) {
+                    match KeywordMatcher::new(Vec::new(), mode) {
                         Ok(matcher) => matcher,
                         Err(_) => continue,
                     }
@@ -518,6 +561,38 @@ impl<'a> Checker<'a> {
                 location: Location { file, span: decl.span },
             });
         }
+    }
+
+    /// The match mode from a keyword set's options.
+    fn keyword_mode(&mut self, decl: &ast::KeywordsDecl) -> MatchMode {
+        let mut mode = MatchMode::Normalized;
+        for option in &decl.options {
+            let chosen = match option.name.as_str() {
+                "word" => MatchMode::Word,
+                "exact" => MatchMode::Exact,
+                other => {
+                    self.error(
+                        "qlp::keyword_option",
+                        option.span,
+                        format!("unknown keyword set option `{other}`"),
+                    )
+                    .help = Some(String::from(
+                        "options are `word` (Latin entries match whole words) and `exact` (no normalization, case-sensitive)",
+                    ));
+                    continue;
+                }
+            };
+            if mode != MatchMode::Normalized && mode != chosen {
+                self.error(
+                    "qlp::keyword_option",
+                    option.span,
+                    "`word` and `exact` cannot be combined",
+                )
+                .help = Some(String::from("choose one match mode per keyword set"));
+            }
+            mode = chosen;
+        }
+        mode
     }
 
     /// One keyword per line; blank lines and `#` comments skipped.

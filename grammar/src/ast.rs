@@ -119,6 +119,8 @@ pub enum TypeExprKind {
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeywordsDecl {
     pub name: Ident,
+    /// Match options: `keywords ads(word) = [...]`.
+    pub options: Vec<Ident>,
     pub source: KeywordsSource,
     pub span: Span,
 }

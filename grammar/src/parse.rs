@@ -632,7 +632,12 @@ impl Builder {
             Rule::keywords_decl => {
                 skip_keyword(&mut inner);
                 let name = self.ident(inner.next().expect("keywords name"));
-                let source_pair = inner.next().expect("keywords source");
+                let mut source_pair = inner.next().expect("keywords source");
+                let mut options = Vec::new();
+                if source_pair.as_rule() == Rule::keyword_options {
+                    options = source_pair.into_inner().map(|p| self.ident(p)).collect();
+                    source_pair = inner.next().expect("keywords source");
+                }
                 let source = match source_pair.as_rule() {
                     Rule::string_list => {
                         let mut entries = Vec::new();
@@ -647,7 +652,12 @@ impl Builder {
                         KeywordsSource::File(self.string(parts.next().expect("keywords file"))?)
                     }
                 };
-                Item::Keywords(KeywordsDecl { name, source, span })
+                Item::Keywords(KeywordsDecl {
+                    name,
+                    options,
+                    source,
+                    span,
+                })
             }
             Rule::const_decl => {
                 skip_keyword(&mut inner);

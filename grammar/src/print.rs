@@ -47,7 +47,12 @@ fn print_item(out: &mut String, item: &Item) {
             out.push('}');
         }
         Item::Keywords(decl) => {
-            let _ = write!(out, "keywords {} = ", decl.name.name);
+            let _ = write!(out, "keywords {}", decl.name.name);
+            if !decl.options.is_empty() {
+                let options: Vec<&str> = decl.options.iter().map(|o| o.name.as_str()).collect();
+                let _ = write!(out, "({})", options.join(", "));
+            }
+            out.push_str(" = ");
             match &decl.source {
                 KeywordsSource::File(path) => {
                     let _ = write!(out, "file({})", quote(&path.value));

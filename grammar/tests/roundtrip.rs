@@ -277,6 +277,7 @@ fn item_strategy() -> impl Strategy<Value = Item> {
         (name.clone(), prop::collection::vec(string.clone(), 0..12)).prop_map(|(name, entries)| {
             Item::Keywords(KeywordsDecl {
                 name,
+                options: Vec::new(),
                 source: KeywordsSource::Inline(entries),
                 span: Span::default(),
             })

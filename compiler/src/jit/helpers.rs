@@ -10,7 +10,7 @@ use cranelift_module::{FuncId, Linkage, Module};
 
 use super::JitError;
 use crate::program::Program;
-use crate::text::normalize_into;
+use crate::text::{prepare_into, MatchMode};
 
 /// The evaluation context compiled code receives. The first four fields are
 /// read by machine code at fixed offsets.
@@ -30,7 +30,7 @@ pub struct EvalCtx {
     /// Normalized texts of this record, by the (pointer, length) of the
     /// original: a text is normalized once per record however many keyword
     /// sets are matched against it.
-    normalized: Vec<(usize, u64, String)>,
+    normalized: Vec<(usize, u64, MatchMode, String)>,
     /// Spare buffers for `normalized`, reused across records.
     spare: Vec<String>,
 }
@@ -57,31 +57,35 @@ impl EvalCtx {
 
     pub(super) fn clear_scratch(&mut self) {
         self.scratch.clear();
-        for (_, _, buffer) in self.normalized.drain(..) {
+        for (_, _, _, buffer) in self.normalized.drain(..) {
             self.spare.push(buffer);
         }
     }
 
-    /// The normalized form of the text at (`ptr`, `len`), computed once per record.
-    fn normalized(&mut self, ptr: *const u8, len: u64) -> &str {
+    /// The text at (`ptr`, `len`) prepared for `mode`, computed once per record.
+    fn normalized(&mut self, ptr: *const u8, len: u64, mode: MatchMode) -> &str {
         let key = ptr as usize;
-        let index = match self.normalized.iter().position(|(p, l, _)| *p == key && *l == len) {
+        let index = match self
+            .normalized
+            .iter()
+            .position(|(p, l, m, _)| *p == key && *l == len && *m == mode)
+        {
             Some(index) => index,
             None => {
                 if self.normalized.len() >= NORMALIZED_CACHE {
-                    if let Some((_, _, buffer)) = self.normalized.pop() {
+                    if let Some((_, _, _, buffer)) = self.normalized.pop() {
                         self.spare.push(buffer);
                     }
                 }
                 let mut buffer = self.spare.pop().unwrap_or_default();
                 buffer.clear();
                 // SAFETY: see `text`; compiled code passes string slots it may read.
-                normalize_into(&unsafe { text(ptr, len) }, &mut buffer);
-                self.normalized.push((key, len, buffer));
+                prepare_into(&unsafe { text(ptr, len) }, mode, &mut buffer, None);
+                self.normalized.push((key, len, mode, buffer));
                 self.normalized.len() - 1
             }
         };
-        self.normalized.get(index).map_or("", |(_, _, s)| s.as_str())
+        self.normalized.get(index).map_or("", |(_, _, _, s)| s.as_str())
     }
 }
 
@@ -153,7 +157,8 @@ extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64)
         let Some(keyword_set) = program.and_then(|p| p.keyword_sets.get(set as usize)) else {
             return 0;
         };
-        i64::from(keyword_set.matcher.is_match_normalized(ctx.normalized(ptr, len)))
+        let mode = keyword_set.matcher.mode();
+        i64::from(keyword_set.matcher.is_match_prepared(ctx.normalized(ptr, len, mode)))
     })
 }
 
@@ -166,9 +171,10 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
         let Some(keyword_set) = program.and_then(|p| p.keyword_sets.get(set as usize)) else {
             return 0;
         };
+        let mode = keyword_set.matcher.mode();
         keyword_set
             .matcher
-            .distinct_matches_normalized(ctx.normalized(ptr, len))
+            .distinct_matches_prepared(ctx.normalized(ptr, len, mode))
             .len() as i64
     })
 }
