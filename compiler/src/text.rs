@@ -161,6 +161,12 @@ fn push_normalized(c: char, out: &mut String) -> bool {
         }
         return false;
     }
+    // CJK unified ideographs (the bulk of Chinese text) are their own NFKC
+    // form, letters, and have no case.
+    if ('\u{4E00}'..='\u{9FFF}').contains(&c) || ('\u{3400}'..='\u{4DBF}').contains(&c) {
+        out.push(c);
+        return true;
+    }
     let before = out.len();
     for d in std::iter::once(c).nfkc() {
         if d.is_alphanumeric() {

@@ -471,6 +471,19 @@ fn program_source(rng: &mut Rng, schema: &Schema) -> String {
     generator.paths.pop();
     generator.in_helper = false;
     let _ = writeln!(out, "fn helper(c: R, k: int) -> int = {body}");
+    // A one-parameter function of the record, which the JIT may compute once per record.
+    let view = generator.expr(&Ty::Str, 2);
+    let _ = writeln!(out, "fn view(c: R) -> string = {view}");
+    let flag = generator.bool_expr(2);
+    let _ = writeln!(out, "fn flag(c: R) -> bool = {flag}");
+    generator.paths.push(Path {
+        text: String::from("view(c)"),
+        ty: Ty::Str,
+    });
+    generator.paths.push(Path {
+        text: String::from("flag(c)"),
+        ty: Ty::Bool,
+    });
     let n_rules = 1 + generator.rng.below(6);
     for i in 0..n_rules {
         let when = generator.bool_expr(4);

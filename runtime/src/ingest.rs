@@ -148,20 +148,25 @@ fn collect_fields(expr: &TExpr, used: &mut HashSet<(RecordId, u32)>) {
     }
 }
 
+/// One step of a field path; names are looked up only to render an error.
 #[derive(Debug, Clone)]
 enum Segment {
-    Field(String),
+    Field(RecordId, usize),
     Index(usize),
 }
 
-fn render_path(path: &[Segment]) -> String {
+fn render_path(program: &Program, path: &[Segment]) -> String {
     let mut out = String::new();
     for segment in path {
         match segment {
-            Segment::Field(name) => {
+            Segment::Field(record, index) => {
                 if !out.is_empty() {
                     out.push('.');
                 }
+                let name = program
+                    .record(*record)
+                    .and_then(|r| r.fields.get(*index))
+                    .map_or("?", |f| f.name.as_str());
                 out.push_str(name);
             }
             Segment::Index(i) => out.push_str(&format!("[{i}]")),
@@ -187,7 +192,7 @@ struct Slot<'a, 'p> {
 impl Slot<'_, '_> {
     fn fail<E: de::Error>(&mut self, message: impl Into<String>) -> E {
         let error = IngestError {
-            path: render_path(self.path),
+            path: render_path(self.program, self.path),
             message: message.into(),
         };
         let text = error.to_string();
@@ -408,7 +413,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
                 continue;
             };
             if seen.get(index).copied().unwrap_or(false) {
-                self.path.push(Segment::Field(key.to_string()));
+                self.path.push(Segment::Field(record, index));
                 let error = self.fail("appears twice");
                 self.path.pop();
                 return Err(error);
@@ -421,7 +426,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
                 // No rule reads it: check it is there, not what it holds.
                 let value: Option<IgnoredAny> = map.next_value()?;
                 if value.is_none() && !matches!(field.ty, Type::Optional(_)) {
-                    self.path.push(Segment::Field(key.to_string()));
+                    self.path.push(Segment::Field(record, index));
                     let name = field.ty.display(self.program).to_string();
                     let error = self.fail(format!("is null, but `{name}` is not optional"));
                     self.path.pop();
@@ -431,7 +436,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             }
             let offset = self.plan.layout.field_offset(record, index as u32) as usize;
             let size = self.plan.layout.size_of(&field.ty) as usize;
-            self.path.push(Segment::Field(key.to_string()));
+            self.path.push(Segment::Field(record, index));
             let slot = self.slot.get_mut(offset..offset + size).unwrap_or(&mut []);
             map.next_value_seed(Slot {
                 plan: self.plan,
@@ -448,7 +453,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         for (index, field) in def.fields.iter().enumerate() {
             if !seen.get(index).copied().unwrap_or(true) && !matches!(field.ty, Type::Optional(_)) {
                 let name = field.ty.display(self.program).to_string();
-                self.path.push(Segment::Field(field.name.clone()));
+                self.path.push(Segment::Field(record, index));
                 let error = self.fail(format!("is missing (a required `{name}`)"));
                 self.path.pop();
                 return Err(error);

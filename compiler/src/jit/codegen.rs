@@ -19,7 +19,7 @@ use std::collections::HashMap;
 
 use cranelift_codegen::ir::condcodes::{FloatCC, IntCC};
 use cranelift_codegen::ir::{
-    types, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlotData, StackSlotKind, Value,
+    types, Block, BlockArg, FuncRef, InstBuilder, MemFlagsData, StackSlot, StackSlotData, StackSlotKind, Value,
 };
 use cranelift_frontend::FunctionBuilder;
 use cranelift_jit::JITModule;
@@ -57,6 +57,30 @@ fn flat_types(ty: &Type) -> Vec<types::Type> {
     }
 }
 
+/// Whether evaluating `expr` can never raise a run-time error (so that
+/// computing it once per record, whatever the rule, changes nothing).
+fn infallible(program: &Program, expr: &TExpr, depth: usize) -> bool {
+    if depth > 64 {
+        return false;
+    }
+    let own = match &expr.kind {
+        TExprKind::Arith(op, ..) => matches!(
+            op,
+            ArithOp::FloatAdd | ArithOp::FloatSub | ArithOp::FloatMul | ArithOp::Concat
+        ),
+        TExprKind::Neg(_, scalar) => *scalar == Scalar::Float,
+        TExprKind::Builtin(builtin, _) => !matches!(builtin, Builtin::ToInt | Builtin::IntAbs),
+        TExprKind::Call(id, _) => program
+            .fns
+            .get(id.index())
+            .is_some_and(|f| infallible(program, &f.body, depth + 1)),
+        _ => true,
+    };
+    own && crate::explain::children(expr)
+        .into_iter()
+        .all(|c| infallible(program, c, depth + 1))
+}
+
 fn block_args(values: &[Value]) -> Vec<BlockArg> {
     values.iter().map(|v| BlockArg::Value(*v)).collect()
 }
@@ -78,6 +102,13 @@ pub(super) struct Codegen<'a, 'b> {
     error_block: Option<Block>,
     env: Vec<Option<Flat>>,
     func_refs: HashMap<FuncId, FuncRef>,
+    /// The row pointer of the function: a call whose only argument is the
+    /// record itself can be memoized.
+    row: Value,
+    /// Per function: a stack slot holding a "computed" flag and the flat
+    /// result, for infallible functions of the record (computed once per
+    /// record however many rules call them).
+    memo: HashMap<FnId, StackSlot>,
 }
 
 impl<'a, 'b> Codegen<'a, 'b> {
@@ -103,6 +134,8 @@ impl<'a, 'b> Codegen<'a, 'b> {
             error_block: None,
             env: Vec::new(),
             func_refs: HashMap::new(),
+            row: ctx,
+            memo: HashMap::new(),
         }
     }
 
@@ -116,6 +149,28 @@ impl<'a, 'b> Codegen<'a, 'b> {
             return Err(JitError(String::from("bad signature")));
         };
         self.ctx = ctx;
+        self.row = row;
+        // Memo slots for infallible one-parameter functions of this record type,
+        // their flags cleared on entry.
+        let memoizable: Vec<(FnId, u32)> = self
+            .program
+            .fns
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                matches!(f.params.as_slice(), [(_, Type::Record(r))] if *r == record)
+                    && infallible(self.program, &f.body, 0)
+            })
+            .map(|(i, f)| (FnId(i as u32), 8 * (1 + flat_types(&f.ret).len() as u32)))
+            .collect();
+        for (id, size) in memoizable {
+            let slot = self
+                .b
+                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.ins().stack_store(types::I64, zero, slot, 0);
+            self.memo.insert(id, slot);
+        }
         let rules: Vec<(usize, TExpr, u32)> = self
             .program
             .rule_ids()
@@ -501,22 +556,20 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 self.expr(body)?
             }
             TExprKind::Call(id, args) => {
-                let def = self
-                    .program
-                    .fns
-                    .get(id.index())
-                    .ok_or_else(|| JitError(String::from("unknown function")))?;
                 let mut values = Vec::with_capacity(args.len());
                 for arg in args {
                     values.push(self.expr(arg)?);
                 }
-                let saved = std::mem::replace(&mut self.env, vec![None; (def.n_locals as usize).max(1)]);
-                for (i, v) in values.into_iter().enumerate() {
-                    self.bind(i as u32, v);
+                let memo = match (self.memo.get(id), values.as_slice()) {
+                    (Some(slot), [arg]) if arg.first() == Some(&self.row) && arg.get(1) == Some(&self.row) => {
+                        Some(*slot)
+                    }
+                    _ => None,
+                };
+                match memo {
+                    Some(slot) => self.memoized_call(*id, slot, &e.ty, values)?,
+                    None => self.inline_call(*id, values)?,
                 }
-                let result = self.expr(&def.body);
-                self.env = saved;
-                result?
             }
             TExprKind::Builtin(builtin, args) => self.builtin(*builtin, args, span)?,
             TExprKind::Quantifier(kind, slot, list, predicate) => {
@@ -542,6 +595,56 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 vec![address, count, zero]
             }
         })
+    }
+
+    /// Inlines a call: binds the arguments and compiles the body.
+    fn inline_call(&mut self, id: FnId, values: Vec<Flat>) -> Result<Flat> {
+        let def = self
+            .program
+            .fns
+            .get(id.index())
+            .ok_or_else(|| JitError(String::from("unknown function")))?;
+        let saved = std::mem::replace(&mut self.env, vec![None; (def.n_locals as usize).max(1)]);
+        for (i, v) in values.into_iter().enumerate() {
+            self.bind(i as u32, v);
+        }
+        let result = self.expr(&def.body);
+        self.env = saved;
+        result
+    }
+
+    /// A call of an infallible function of the record: computed on first
+    /// use, then read back from its memo slot.
+    fn memoized_call(&mut self, id: FnId, slot: StackSlot, ty: &Type, values: Vec<Flat>) -> Result<Flat> {
+        let result_types = flat_types(ty);
+        let hit = self.b.create_block();
+        let miss = self.b.create_block();
+        let join = self.b.create_block();
+        for t in &result_types {
+            self.b.append_block_param(join, *t);
+        }
+        let flag = self.b.ins().stack_load(types::I64, types::I64, slot, 0);
+        self.b.ins().brif(flag, hit, &[], miss, &[]);
+
+        self.b.switch_to_block(miss);
+        let computed = self.inline_call(id, values)?;
+        for (i, value) in computed.iter().enumerate() {
+            self.b.ins().stack_store(types::I64, *value, slot, 8 * (1 + i as i32));
+        }
+        let one = self.b.ins().iconst(types::I64, 1);
+        self.b.ins().stack_store(types::I64, one, slot, 0);
+        self.b.ins().jump(join, &block_args(&computed));
+
+        self.b.switch_to_block(hit);
+        let loaded: Vec<Value> = result_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.b.ins().stack_load(types::I64, *t, slot, 8 * (1 + i as i32)))
+            .collect();
+        self.b.ins().jump(join, &block_args(&loaded));
+
+        self.b.switch_to_block(join);
+        Ok(self.b.block_params(join).to_vec())
     }
 
     fn bind(&mut self, slot: u32, value: Flat) {

@@ -108,32 +108,48 @@ fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
 }
 
+/// The raw bytes compiled code points at.
+///
+/// # Safety
+/// As for [`text`].
+unsafe fn bytes<'a>(ptr: *const u8, len: u64) -> &'a [u8] {
+    if len == 0 {
+        return &[];
+    }
+    // SAFETY: guaranteed by the caller.
+    unsafe { std::slice::from_raw_parts(ptr, len as usize) }
+}
+
+// Comparisons, lengths and substring tests work on the UTF-8 bytes directly:
+// for valid UTF-8 (what ingestion produces) they equal the `str` operations
+// the interpreter uses, without decoding.
+
 extern "C" fn qlp_str_cmp(a: *const u8, a_len: u64, b: *const u8, b_len: u64) -> i64 {
-    guard(0, || {
-        // SAFETY: see `text`.
-        let (a, b) = unsafe { (text(a, a_len), text(b, b_len)) };
-        match a.cmp(&b) {
-            std::cmp::Ordering::Less => -1,
-            std::cmp::Ordering::Equal => 0,
-            std::cmp::Ordering::Greater => 1,
-        }
-    })
+    // SAFETY: see `bytes`.
+    let (a, b) = unsafe { (bytes(a, a_len), bytes(b, b_len)) };
+    match a.cmp(b) {
+        std::cmp::Ordering::Less => -1,
+        std::cmp::Ordering::Equal => 0,
+        std::cmp::Ordering::Greater => 1,
+    }
 }
 
 extern "C" fn qlp_str_len(a: *const u8, a_len: u64) -> i64 {
-    // SAFETY: see `text`.
-    guard(0, || unsafe { text(a, a_len) }.chars().count() as i64)
+    // SAFETY: see `bytes`.
+    let a = unsafe { bytes(a, a_len) };
+    // Characters are the bytes that do not continue a UTF-8 sequence.
+    a.iter().filter(|b| (**b as i8) >= -0x40).count() as i64
 }
 
 /// `op`: 0 contains, 1 starts_with, 2 ends_with.
 extern "C" fn qlp_str_test(op: i64, a: *const u8, a_len: u64, b: *const u8, b_len: u64) -> i64 {
     guard(0, || {
-        // SAFETY: see `text`.
-        let (a, b) = unsafe { (text(a, a_len), text(b, b_len)) };
+        // SAFETY: see `bytes`.
+        let (a, b) = unsafe { (bytes(a, a_len), bytes(b, b_len)) };
         i64::from(match op {
-            0 => a.contains(&*b),
-            1 => a.starts_with(&*b),
-            _ => a.ends_with(&*b),
+            0 => memchr::memmem::find(a, b).is_some(),
+            1 => a.starts_with(b),
+            _ => a.ends_with(b),
         })
     })
 }
