@@ -28,6 +28,8 @@ enum Command {
     Explain(cmd::explain::ExplainArgs),
     /// Measure ingestion and evaluation throughput on a file.
     Bench(cmd::bench::BenchArgs),
+    /// Lint policies for CI: human, JSON, SARIF or GitHub output.
+    Lint(cmd::lint::LintArgs),
 }
 
 fn main() -> ExitCode {
@@ -39,6 +41,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
+        Command::Lint(args) => cmd::lint::run(&args),
     };
     match result {
         Ok(code) => code,

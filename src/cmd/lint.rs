@@ -1,0 +1,385 @@
+//! `qlp lint`: the linter for policy repositories' CI. Human, JSON, SARIF
+//! 2.1.0 and GitHub-annotation output; levels and ignored paths from
+//! `qlp.toml`; inline suppressions with a required reason; safe autofixes.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use qlp_compiler::lint::{self, Level, LintContext, REGISTRY};
+use qlp_grammar::{Diagnostic, FileId, Severity, SourceMap, Span};
+use qlp_runtime::{policy_files, FsLoader};
+use serde_json::json;
+
+use crate::render::{self, print_diagnostics};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LintFormat {
+    Human,
+    Json,
+    Sarif,
+    Github,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailLevel {
+    Error,
+    Warning,
+    Never,
+}
+
+#[derive(clap::Args)]
+pub struct LintArgs {
+    /// Policy files or directories.
+    #[arg(required_unless_present = "list")]
+    pub paths: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "human")]
+    pub format: LintFormat,
+    /// Exit 1 when a finding is at least this severe.
+    #[arg(long, value_enum, default_value = "error")]
+    pub fail_level: FailLevel,
+    /// Apply the safe fixes (remove duplicate keywords, unused declarations).
+    #[arg(long)]
+    pub fix: bool,
+    /// The configuration file (default: `qlp.toml` in the current directory, if any).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// The date lints about campaign periods take as today (default: `today` in
+    /// the configuration, else the current date).
+    #[arg(long)]
+    pub today: Option<String>,
+    /// List the lints and exit.
+    #[arg(long)]
+    pub list: bool,
+}
+
+/// `qlp.toml`.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ConfigFile {
+    #[serde(default)]
+    lint: LintConfig,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LintConfig {
+    /// Lint code or name → `allow` | `warn` | `error`.
+    #[serde(default)]
+    levels: HashMap<String, String>,
+    /// Paths (prefixes, or `dir/**`) whose findings are not reported.
+    #[serde(default)]
+    ignore: Vec<String>,
+    today: Option<String>,
+}
+
+/// A finding, ready to print.
+struct Finding {
+    diagnostic: Diagnostic,
+    name: &'static str,
+    fix: Option<lint::Fix>,
+}
+
+pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
+    if args.list {
+        for lint in REGISTRY {
+            println!(
+                "{} {:<26} {:<8} {}",
+                lint.code,
+                lint.name,
+                lint.default_level.as_str(),
+                lint.summary()
+            );
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let config = load_config(args.config.as_deref())?;
+    let mut levels: HashMap<&'static str, Level> = REGISTRY.iter().map(|l| (l.code, l.default_level)).collect();
+    for (key, value) in &config.lint.levels {
+        let lint =
+            lint::find(key).with_context(|| format!("qlp.toml: unknown lint `{key}` (see `qlp lint --list`)"))?;
+        let level =
+            Level::parse(value).with_context(|| format!("qlp.toml: `{key}`: level must be allow, warn or error"))?;
+        levels.insert(lint.code, level);
+    }
+    let today_text = args.today.clone().or(config.lint.today.clone());
+    let today = match today_text {
+        Some(text) => qlp_grammar::time::parse_time(&text).map_err(|e| anyhow::anyhow!("today: {e}"))?,
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_micros() as i64),
+    };
+
+    let mut fixed_any = false;
+    for round in 0..4 {
+        let files = policy_files(&args.paths).context("cannot list the policy files")?;
+        let checked = qlp_compiler::check(&files, &FsLoader);
+        let Some(program) = checked.program else {
+            print_diagnostics(&checked.diagnostics, &checked.sources, render::Format::Human)?;
+            eprintln!("the policies have errors: fix them before linting");
+            return Ok(ExitCode::from(1));
+        };
+        let context = LintContext {
+            program: &program,
+            today,
+        };
+        let mut findings = Vec::new();
+        for lint in REGISTRY {
+            let level = levels.get(lint.code).copied().unwrap_or(lint.default_level);
+            if level == Level::Allow {
+                continue;
+            }
+            for hit in lint::run_lint(lint, &context) {
+                findings.push(Finding {
+                    diagnostic: lint::to_diagnostic(lint, &hit, level),
+                    name: lint.name,
+                    fix: hit.fix.clone(),
+                });
+            }
+        }
+        let mut findings = apply_suppressions(findings, &program.sources);
+        findings.retain(|f| !ignored(&config.lint.ignore, program.sources.name(f.diagnostic.file)));
+        findings.sort_by_key(|f| (f.diagnostic.file, f.diagnostic.span.start));
+
+        if args.fix && round < 3 {
+            let applied = apply_fixes(&findings, &program.sources)?;
+            if applied > 0 {
+                eprintln!("fixed {applied} finding(s)");
+                fixed_any = true;
+                continue;
+            }
+        }
+        let _ = fixed_any;
+        print_findings(&findings, &program.sources, args.format)?;
+        let worst = findings.iter().map(|f| f.diagnostic.severity).max();
+        let failed = match (args.fail_level, worst) {
+            (FailLevel::Never, _) | (_, None) => false,
+            (FailLevel::Error, Some(s)) => s == Severity::Error,
+            (FailLevel::Warning, Some(_)) => true,
+        };
+        return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
+    let path = match path {
+        Some(path) => path.to_path_buf(),
+        None => {
+            let default = PathBuf::from("qlp.toml");
+            if !default.exists() {
+                return Ok(ConfigFile::default());
+            }
+            default
+        }
+    };
+    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    toml::from_str(&text).with_context(|| format!("`{}` is not a valid qlp configuration", path.display()))
+}
+
+fn ignored(patterns: &[String], file: &str) -> bool {
+    patterns.iter().any(|pattern| {
+        let prefix = pattern.trim_end_matches("**").trim_end_matches('/');
+        file == pattern
+            || file.starts_with(&format!("{prefix}/"))
+            || (pattern.ends_with("**") && file.starts_with(prefix))
+    })
+}
+
+/// Drops findings suppressed by `// qlp: allow(CODE, ...) reason: ...` on
+/// their line or the line above; a suppression without a reason is itself
+/// an error (QLP100) and suppresses nothing.
+fn apply_suppressions(findings: Vec<Finding>, sources: &SourceMap) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let mut reported: Vec<(FileId, usize)> = Vec::new();
+    for finding in findings {
+        let d = &finding.diagnostic;
+        let (line, _) = sources.line_col(d.file, d.span.start);
+        let text = sources.get(d.file).map_or("", |f| f.text.as_str());
+        let lines: Vec<&str> = text.lines().collect();
+        let mut suppressed = false;
+        for candidate in [line.saturating_sub(1), line.saturating_sub(2)] {
+            let Some(content) = lines.get(candidate) else { continue };
+            let Some(at) = content.find("qlp: allow(") else {
+                continue;
+            };
+            let rest = content.get(at + "qlp: allow(".len()..).unwrap_or("");
+            let Some(close) = rest.find(')') else { continue };
+            let codes = rest.get(..close).unwrap_or("");
+            let names: Vec<&str> = codes.split(',').map(str::trim).collect();
+            if !names
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(d.code) || *n == finding.name)
+            {
+                continue;
+            }
+            let reason = rest.get(close + 1..).unwrap_or("").trim();
+            let has_reason = reason.strip_prefix("reason:").is_some_and(|r| !r.trim().is_empty());
+            if has_reason {
+                suppressed = true;
+            } else if !reported.contains(&(d.file, candidate)) {
+                reported.push((d.file, candidate));
+                let offset: usize = lines.iter().take(candidate).map(|l| l.len() + 1).sum::<usize>() + at;
+                out.push(Finding {
+                    diagnostic: Diagnostic::error(
+                        "QLP100",
+                        d.file,
+                        Span::new(offset, offset + content.len().saturating_sub(at)),
+                        "a suppression needs a reason",
+                    )
+                    .with_label("suppression-without-reason")
+                    .with_help("write `// qlp: allow(QLP104) reason: why this is fine here`"),
+                    name: "suppression-without-reason",
+                    fix: None,
+                });
+            }
+        }
+        if !suppressed {
+            out.push(finding);
+        }
+    }
+    out
+}
+
+/// Applies every fix that does not overlap another in the same file.
+fn apply_fixes(findings: &[Finding], sources: &SourceMap) -> anyhow::Result<usize> {
+    let mut by_file: HashMap<FileId, Vec<&lint::Fix>> = HashMap::new();
+    for fix in findings.iter().filter_map(|f| f.fix.as_ref()) {
+        by_file.entry(fix.file).or_default().push(fix);
+    }
+    let mut applied = 0;
+    for (file, mut fixes) in by_file {
+        let Some(source) = sources.get(file) else { continue };
+        fixes.sort_by_key(|f| std::cmp::Reverse(f.span.start));
+        let mut text = source.text.clone();
+        let mut floor = usize::MAX;
+        for fix in fixes {
+            let (start, end) = (fix.span.start as usize, fix.span.end as usize);
+            if end > floor || end > text.len() || !text.is_char_boundary(start) || !text.is_char_boundary(end) {
+                continue;
+            }
+            text.replace_range(start..end, &fix.replacement);
+            floor = start;
+            applied += 1;
+        }
+        std::fs::write(&source.name, text).with_context(|| format!("cannot write `{}`", source.name))?;
+    }
+    Ok(applied)
+}
+
+fn print_findings(findings: &[Finding], sources: &SourceMap, format: LintFormat) -> anyhow::Result<()> {
+    match format {
+        LintFormat::Human => {
+            for finding in findings {
+                eprintln!("{}", render::human(&finding.diagnostic, sources));
+            }
+            let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
+            eprintln!(
+                "{} finding(s): {errors} error(s), {} warning(s)",
+                findings.len(),
+                findings.len() - errors
+            );
+        }
+        LintFormat::Json => {
+            for finding in findings {
+                let mut value = render::json(&finding.diagnostic, sources);
+                if let Some(object) = value.as_object_mut() {
+                    object.insert(String::from("name"), json!(finding.name));
+                    object.insert(String::from("fixable"), json!(finding.fix.is_some()));
+                }
+                println!("{value}");
+            }
+        }
+        LintFormat::Github => {
+            for finding in findings {
+                let d = &finding.diagnostic;
+                let (line, col) = sources.line_col(d.file, d.span.start);
+                let (end_line, end_col) = sources.line_col(d.file, d.span.end);
+                let kind = if d.is_error() { "error" } else { "warning" };
+                let escape = |s: &str| s.replace('%', "%25").replace('\r', "%0D").replace('\n', "%0A");
+                let mut message = d.message.clone();
+                if let Some(help) = &d.help {
+                    message.push_str(&format!(" (help: {help})"));
+                }
+                println!(
+                    "::{kind} file={},line={line},col={col},endLine={end_line},endColumn={end_col},title={} {}::{}",
+                    sources.name(d.file),
+                    d.code,
+                    finding.name,
+                    escape(&message)
+                );
+            }
+        }
+        LintFormat::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(findings, sources))?),
+    }
+    Ok(())
+}
+
+/// A SARIF 2.1.0 log of the findings.
+pub fn sarif_log(diagnostics: &[(Diagnostic, &'static str)], sources: &SourceMap) -> serde_json::Value {
+    let rules: Vec<serde_json::Value> = REGISTRY
+        .iter()
+        .map(|l| {
+            json!({
+                "id": l.code,
+                "name": l.name,
+                "shortDescription": { "text": l.summary() },
+                "fullDescription": { "text": l.doc() },
+                "helpUri": format!("https://qlp.invalid/docs/lints/{}.md", l.name),
+                "defaultConfiguration": { "level": sarif_level(l.default_level) },
+            })
+        })
+        .collect();
+    let results: Vec<serde_json::Value> = diagnostics
+        .iter()
+        .map(|(d, name)| {
+            let (line, col) = sources.line_col(d.file, d.span.start);
+            let (end_line, end_col) = sources.line_col(d.file, d.span.end);
+            let mut text = d.message.clone();
+            if let Some(help) = &d.help {
+                text.push_str(&format!("\nhelp: {help}"));
+            }
+            let mut result = json!({
+                "ruleId": d.code,
+                "level": if d.severity == Severity::Error { "error" } else { "warning" },
+                "message": { "text": text },
+                "locations": [{
+                    "physicalLocation": {
+                        "artifactLocation": { "uri": sources.name(d.file) },
+                        "region": { "startLine": line, "startColumn": col, "endLine": end_line, "endColumn": end_col }
+                    }
+                }],
+                "properties": { "name": name },
+            });
+            if let (Some(index), Some(object)) =
+                (REGISTRY.iter().position(|l| l.code == d.code), result.as_object_mut())
+            {
+                object.insert(String::from("ruleIndex"), json!(index));
+            }
+            result
+        })
+        .collect();
+    json!({
+        "$schema": "https://json.schemastore.org/sarif-2.1.0.json",
+        "version": "2.1.0",
+        "runs": [{
+            "tool": { "driver": { "name": "qlp", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "results": results,
+        }],
+    })
+}
+
+fn sarif(findings: &[Finding], sources: &SourceMap) -> serde_json::Value {
+    let diagnostics: Vec<(Diagnostic, &'static str)> =
+        findings.iter().map(|f| (f.diagnostic.clone(), f.name)).collect();
+    sarif_log(&diagnostics, sources)
+}
+
+fn sarif_level(level: Level) -> &'static str {
+    match level {
+        Level::Error => "error",
+        Level::Warning => "warning",
+        Level::Allow => "none",
+    }
+}

@@ -1,0 +1,188 @@
+//! End-to-end tests of `qlp lint`: output formats (SARIF checked against the
+//! 2.1.0 structure), suppressions, configuration, fixes and exit codes.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use serde_json::Value;
+
+const POLICY: &str = r#"record R { id: string  text: string  n: int  score: float }
+keywords unused_words = ["网赌"]
+keywords words = ["赌博", "賭博"]
+campaign camp { title: "c" max_action: review }
+rule r(c: R) {
+  campaign: camp
+  when: c.text has_any words and c.score == 0.5
+  then: review
+  reason: "r"
+}
+test "fires" { given R { text: "赌博", score: 0.5 } expect r }
+"#;
+
+fn workspace(name: &str, policy: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("qlp-lint-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("p.qlp"), policy).unwrap();
+    dir
+}
+
+fn qlp(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_qlp"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap()
+}
+
+fn require(value: &Value, path: &[&str]) -> Value {
+    let mut current = value;
+    for key in path {
+        current = current
+            .get(*key)
+            .unwrap_or_else(|| panic!("SARIF lacks {}", path.join(".")));
+    }
+    current.clone()
+}
+
+/// The structure SARIF 2.1.0 requires of the properties qlp writes
+/// (sarif-schema-2.1.0: sarifLog, run, tool, toolComponent, result,
+/// location, physicalLocation, region).
+fn assert_valid_sarif(log: &Value) {
+    assert_eq!(log["version"], "2.1.0");
+    assert!(log["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let runs = log["runs"].as_array().expect("runs is an array");
+    assert_eq!(runs.len(), 1);
+    let driver = require(&runs[0], &["tool", "driver"]);
+    assert!(driver["name"].is_string());
+    let rules = driver["rules"].as_array().expect("rules is an array");
+    for rule in rules {
+        assert!(rule["id"].is_string());
+        assert!(rule["shortDescription"]["text"].is_string());
+        let level = rule["defaultConfiguration"]["level"].as_str().unwrap();
+        assert!(["none", "note", "warning", "error"].contains(&level));
+    }
+    for result in runs[0]["results"].as_array().expect("results is an array") {
+        assert!(result["message"]["text"].is_string(), "result.message.text is required");
+        let level = result["level"].as_str().unwrap();
+        assert!(["none", "note", "warning", "error"].contains(&level));
+        let index = result["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"], "ruleIndex points at ruleId");
+        for location in result["locations"].as_array().unwrap() {
+            let physical = &location["physicalLocation"];
+            assert!(physical["artifactLocation"]["uri"].is_string());
+            let region = &physical["region"];
+            for key in ["startLine", "startColumn", "endLine", "endColumn"] {
+                assert!(region[key].as_u64().unwrap() >= 1, "{key} is 1-based");
+            }
+        }
+    }
+}
+
+#[test]
+fn human_json_github_and_sarif_outputs() {
+    let dir = workspace("formats", POLICY);
+    let human = qlp(&dir, &["lint", "p.qlp"]);
+    let stderr = String::from_utf8_lossy(&human.stderr);
+    assert!(stderr.contains("keyword set `unused_words` is never used"), "{stderr}");
+    assert!(stderr.contains("`賭博` repeats `赌博` once normalized"), "{stderr}");
+    assert!(stderr.contains("`==` on floats is unreliable"), "{stderr}");
+    // Only warnings: the default fail level is error.
+    assert_eq!(human.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        qlp(&dir, &["lint", "--fail-level", "warning", "p.qlp"]).status.code(),
+        Some(1)
+    );
+
+    let json = qlp(&dir, &["lint", "--format", "json", "p.qlp"]);
+    let lines: Vec<Value> = String::from_utf8_lossy(&json.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines
+        .iter()
+        .any(|l| l["code"] == "QLP101" && l["name"] == "unused-keywords" && l["line"] == 2));
+
+    let github = qlp(&dir, &["lint", "--format", "github", "p.qlp"]);
+    let stdout = String::from_utf8_lossy(&github.stdout);
+    assert!(stdout.contains("::warning file=p.qlp,line=2,col=1,"), "{stdout}");
+    assert!(stdout.contains("title=QLP101 unused-keywords::"), "{stdout}");
+
+    let sarif = qlp(&dir, &["lint", "--format", "sarif", "p.qlp"]);
+    let log: Value = serde_json::from_slice(&sarif.stdout).unwrap();
+    assert_valid_sarif(&log);
+    assert!(log["runs"][0]["results"].as_array().unwrap().len() >= 3);
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn suppressions_need_a_reason() {
+    let policy = POLICY.replace(
+        "keywords unused_words",
+        "// qlp: allow(QLP101) reason: kept for the next campaign\nkeywords unused_words",
+    );
+    let policy = policy.replace(
+        "  when: c.text has_any words and c.score == 0.5",
+        "  // qlp: allow(float-equality)\n  when: c.text has_any words and c.score == 0.5",
+    );
+    let dir = workspace("suppress", &policy);
+    let out = qlp(&dir, &["lint", "p.qlp"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("never used"), "suppressed with a reason: {stderr}");
+    assert!(stderr.contains("a suppression needs a reason"), "{stderr}");
+    assert!(
+        stderr.contains("on floats is unreliable"),
+        "no reason, no suppression: {stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1), "QLP100 is an error");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn configuration_sets_levels_and_ignores_paths() {
+    let dir = workspace("config", POLICY);
+    std::fs::write(
+        dir.join("qlp.toml"),
+        "[lint]\ntoday = \"2022-06-01\"\n[lint.levels]\nunused-keywords = \"error\"\nQLP113 = \"allow\"\n",
+    )
+    .unwrap();
+    let out = qlp(&dir, &["lint", "p.qlp"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "unused-keywords is an error now: {stderr}");
+    assert!(!stderr.contains("on floats"), "{stderr}");
+    std::fs::write(dir.join("qlp.toml"), "[lint]\nignore = [\"p.qlp\"]\n").unwrap();
+    let out = qlp(&dir, &["lint", "--fail-level", "warning", "p.qlp"]);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(dir.join("qlp.toml"), "[lint.levels]\nno-such-lint = \"allow\"\n").unwrap();
+    let out = qlp(&dir, &["lint", "p.qlp"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown lint `no-such-lint`"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn fix_removes_duplicates_and_unused_declarations() {
+    let dir = workspace("fix", POLICY);
+    let out = qlp(&dir, &["lint", "--fix", "p.qlp"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fixed = std::fs::read_to_string(dir.join("p.qlp")).unwrap();
+    assert!(!fixed.contains("unused_words"), "{fixed}");
+    assert!(fixed.contains("keywords words = [\"赌博\"]"), "{fixed}");
+    // The fixed policy still checks and passes its test.
+    let test = qlp(&dir, &["test", "p.qlp"]);
+    assert!(test.status.success(), "{}", String::from_utf8_lossy(&test.stdout));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn the_shipped_policies_lint_clean() {
+    let out = Command::new(env!("CARGO_BIN_EXE_qlp"))
+        .args(["lint", "--fail-level", "warning", "policies"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
