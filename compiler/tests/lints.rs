@@ -30,7 +30,7 @@ fn every_lint_has_a_fixture_that_it_matches_exactly() {
         let path = PathBuf::from(format!("tests/data/lint/{}.qlp", lint.name));
         let full = Path::new(env!("CARGO_MANIFEST_DIR")).join(&path);
         let source = std::fs::read_to_string(&full).unwrap_or_else(|_| panic!("missing fixture {}", path.display()));
-        let checked = qlp_compiler::check(&[path.clone()], &Fs);
+        let checked = qlp_compiler::check(std::slice::from_ref(&path), &Fs);
         let program = checked
             .program
             .unwrap_or_else(|| panic!("{} does not check: {:?}", path.display(), checked.diagnostics));
