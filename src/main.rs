@@ -30,6 +30,8 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Lint policies for CI: human, JSON, SARIF or GitHub output.
     Lint(cmd::lint::LintArgs),
+    /// Format policies in the canonical layout (`--check` for CI).
+    Fmt(cmd::fmt::FmtArgs),
 }
 
 fn main() -> ExitCode {
@@ -42,6 +44,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Lint(args) => cmd::lint::run(&args),
+        Command::Fmt(args) => cmd::fmt::run(&args),
     };
     match result {
         Ok(code) => code,

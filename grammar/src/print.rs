@@ -30,7 +30,7 @@ pub fn print_file(file: &File) -> String {
     out
 }
 
-fn print_item(out: &mut String, item: &Item) {
+pub(crate) fn print_item(out: &mut String, item: &Item) {
     match item {
         Item::Import(import) => {
             let _ = write!(out, "import {}", quote(&import.path.value));

@@ -333,6 +333,9 @@ proptest! {
         let (parsed, diagnostics) = parse_file(&printed, FileId(0));
         prop_assert!(diagnostics.is_empty(), "{printed}\n{diagnostics:?}");
         prop_assert_eq!(&parsed, &file, "{}", printed);
-        prop_assert_eq!(print_file(&parsed), printed);
+        prop_assert_eq!(&print_file(&parsed), &printed);
+        // Printed text is already in the canonical layout.
+        let formatted = qlp_grammar::format::format_source(&printed, FileId(0)).unwrap();
+        prop_assert_eq!(formatted, printed);
     }
 }
