@@ -96,3 +96,43 @@ fn missing_path_is_a_clear_error() {
         text(&out.stderr)
     );
 }
+
+#[test]
+fn test_coverage_reports_rules_and_condition_outcomes() {
+    let out = qlp(&["test", "--coverage", "tests/data/failing_test.qlp"]);
+    let stdout = text(&out.stdout);
+    assert!(
+        stdout.contains("coverage: 1/1 rules fired in a test (100.0%), 2/2 condition outcomes (100.0%)"),
+        "{stdout}"
+    );
+    let out = qlp(&["test", "--min-coverage", "50", "policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let out = qlp(&["test", "--min-coverage", "99.9", "policies"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("is below 99.9%"));
+}
+
+#[test]
+fn fmt_check_passes_on_the_shipped_policies_and_flags_unformatted_files() {
+    let out = qlp(&["fmt", "--check", "policies"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let dir = std::env::temp_dir().join(format!("qlp-fmt-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("p.qlp");
+    std::fs::write(
+        &file,
+        "record R { a: int // note\n}\nrule r(c: R) { when: c.a>1 then: review }\n",
+    )
+    .unwrap();
+    let out = qlp(&["fmt", "--check", file.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stdout).contains("would reformat"));
+    let out = qlp(&["fmt", file.to_str().unwrap()]);
+    assert!(out.status.success());
+    let formatted = std::fs::read_to_string(&file).unwrap();
+    assert_eq!(
+        formatted,
+        "record R {\n  a: int  // note\n}\n\nrule r(c: R) {\n  when: c.a > 1\n  then: review\n}\n"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -206,3 +206,116 @@ fn why_not(program: &Program, test: &TestDef, outcome: &Outcome, rule_id: RuleId
     }
     String::from("its condition is false for this record")
 }
+
+/// What the tests exercised: which rules fired in some test, and for each
+/// sub-condition (the leaves under `and`, `or` and `not`) whether some test
+/// saw it true and some test saw it false.
+#[derive(Debug, Clone, Default)]
+pub struct Coverage {
+    /// For each rule: whether some test fired it.
+    pub rules_fired: Vec<bool>,
+    /// For each rule: its sub-conditions as written, and (seen true, seen false).
+    pub conditions: Vec<Vec<(String, bool, bool)>>,
+}
+
+impl Coverage {
+    pub fn rule_percent(&self) -> f64 {
+        percent(self.rules_fired.iter().filter(|f| **f).count(), self.rules_fired.len())
+    }
+
+    /// Covered outcomes (true and false, per sub-condition) over all outcomes.
+    pub fn branch_counts(&self) -> (usize, usize) {
+        let covered = self
+            .conditions
+            .iter()
+            .flatten()
+            .map(|(_, t, f)| usize::from(*t) + usize::from(*f))
+            .sum();
+        let total = self.conditions.iter().map(|c| 2 * c.len()).sum();
+        (covered, total)
+    }
+
+    pub fn branch_percent(&self) -> f64 {
+        let (covered, total) = self.branch_counts();
+        percent(covered, total)
+    }
+}
+
+fn percent(part: usize, whole: usize) -> f64 {
+    if whole == 0 {
+        100.0
+    } else {
+        part as f64 * 100.0 / whole as f64
+    }
+}
+
+/// Measures coverage by running every test on the interpreter.
+pub fn coverage(program: &Program) -> Coverage {
+    use crate::explain::{explain_condition, Explanation};
+    fn leaves(explanation: &Explanation, out: &mut Vec<(String, String)>) {
+        if explanation.children.is_empty() {
+            out.push((explanation.source.clone(), explanation.value.clone()));
+        } else {
+            for child in &explanation.children {
+                leaves(child, out);
+            }
+        }
+    }
+    let mut result = Coverage {
+        rules_fired: vec![false; program.rules.len()],
+        conditions: vec![Vec::new(); program.rules.len()],
+    };
+    for test in &program.tests {
+        let outcome = evaluate(program, test.record, &test.given, test.now);
+        for id in &outcome.fired {
+            if let Some(fired) = result.rules_fired.get_mut(id.index()) {
+                *fired = true;
+            }
+        }
+        for (id, rule) in program.rule_ids() {
+            if rule.record != test.record || !crate::outcome::campaign_active(program, rule.campaign, test.now) {
+                continue;
+            }
+            let explanation = explain_condition(
+                program,
+                rule.location.file,
+                &rule.when,
+                rule.n_locals,
+                &test.given,
+                test.now,
+            );
+            let mut found = Vec::new();
+            leaves(&explanation, &mut found);
+            let Some(slots) = result.conditions.get_mut(id.index()) else {
+                continue;
+            };
+            if slots.is_empty() {
+                slots.extend(found.iter().map(|(source, _)| (source.clone(), false, false)));
+            }
+            for ((_, value), slot) in found.iter().zip(slots.iter_mut()) {
+                match value.as_str() {
+                    "true" => slot.1 = true,
+                    "false" => slot.2 = true,
+                    _ => {}
+                }
+            }
+        }
+    }
+    // Rules no test reached still count their sub-conditions as uncovered.
+    for (rule, slots) in program.rules.iter().zip(result.conditions.iter_mut()) {
+        if slots.is_empty() {
+            let explanation = explain_condition(
+                program,
+                rule.location.file,
+                &rule.when,
+                rule.n_locals,
+                &crate::value::Value::Absent,
+                0,
+            );
+            let mut found = Vec::new();
+            leaves(&explanation, &mut found);
+            slots.extend(found.into_iter().map(|(source, _)| (source, false, false)));
+        }
+    }
+    result
+}

@@ -201,7 +201,11 @@ fn format_record(text: &str, record: &crate::ast::RecordDecl, comments: &[&Comme
     let mut remaining: Vec<&Comment> = comments.to_vec();
     // A comment on the record's first line, after `{`.
     let header_end = line_end(text, record.name.span.end as usize);
-    if let Some(pos) = remaining.iter().position(|c| c.start < header_end) {
+    let first_field = record.fields.first().map_or(usize::MAX, |f| f.span.start as usize);
+    if let Some(pos) = remaining
+        .iter()
+        .position(|c| c.start < header_end && c.start < first_field)
+    {
         out.push_str("  ");
         out.push_str(&comment_text(text, remaining.remove(pos)));
     }

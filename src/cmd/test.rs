@@ -21,6 +21,12 @@ pub struct TestArgs {
     /// other engine runs too, and any disagreement fails the test.
     #[arg(long, value_enum, default_value = "jit")]
     pub engine: EngineArg,
+    /// Report which rules and which sub-conditions (true and false) the tests exercised.
+    #[arg(long)]
+    pub coverage: bool,
+    /// Fail when condition coverage is below this percentage (implies `--coverage`).
+    #[arg(long, value_name = "PERCENT")]
+    pub min_coverage: Option<f64>,
 }
 
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
@@ -50,8 +56,47 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             }
         }
     }
+    let mut below = false;
+    if args.coverage || args.min_coverage.is_some() {
+        let coverage = qlp_compiler::policy_test::coverage(program);
+        let fired = coverage.rules_fired.iter().filter(|f| **f).count();
+        let (covered, total) = coverage.branch_counts();
+        println!(
+            "coverage: {fired}/{} rules fired in a test ({:.1}%), {covered}/{total} condition outcomes ({:.1}%)",
+            coverage.rules_fired.len(),
+            coverage.rule_percent(),
+            coverage.branch_percent()
+        );
+        for ((rule, fired), conditions) in program
+            .rules
+            .iter()
+            .zip(&coverage.rules_fired)
+            .zip(&coverage.conditions)
+        {
+            if !fired {
+                println!("  rule `{}` never fired", rule.name);
+            }
+            for (source, seen_true, seen_false) in conditions {
+                match (seen_true, seen_false) {
+                    (true, true) => {}
+                    (false, false) => println!("  `{}`: `{source}` never evaluated", rule.name),
+                    (false, true) => println!("  `{}`: `{source}` never true", rule.name),
+                    (true, false) => println!("  `{}`: `{source}` never false", rule.name),
+                }
+            }
+        }
+        if let Some(minimum) = args.min_coverage {
+            if coverage.branch_percent() < minimum {
+                println!(
+                    "condition coverage {:.1}% is below {minimum}%",
+                    coverage.branch_percent()
+                );
+                below = true;
+            }
+        }
+    }
     println!("{} passed, {failed} failed", results.len() - failed);
-    Ok(if failed == 0 {
+    Ok(if failed == 0 && !below {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
