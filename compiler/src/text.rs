@@ -62,10 +62,35 @@ pub fn prepare(text: &str, mode: MatchMode) -> String {
 
 /// Traditional Chinese to simplified, character by character.
 pub fn to_simplified(text: &str) -> String {
-    if text.is_ascii() {
-        text.to_string()
+    text.chars().map(simplify).collect()
+}
+
+/// First and last code point the conversion table covers (the CJK
+/// extension A and unified ideograph blocks, where the conversions are).
+const TABLE_START: u32 = 0x3400;
+const TABLE_END: u32 = 0x9FFF;
+
+/// The simplified form of each ideograph, from `fast2s`, computed once.
+static SIMPLIFIED: std::sync::LazyLock<Vec<char>> = std::sync::LazyLock::new(|| {
+    (TABLE_START..=TABLE_END)
+        .map(|code| {
+            let c = char::from_u32(code).unwrap_or(' ');
+            let mut buffer = [0u8; 4];
+            fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c)
+        })
+        .collect()
+});
+
+/// The simplified form of one character (itself if it has none).
+fn simplify(c: char) -> char {
+    let code = c as u32;
+    if (TABLE_START..=TABLE_END).contains(&code) {
+        SIMPLIFIED.get((code - TABLE_START) as usize).copied().unwrap_or(c)
+    } else if c.is_ascii() {
+        c
     } else {
-        fast2s::convert(text)
+        let mut buffer = [0u8; 4];
+        fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c)
     }
 }
 
@@ -91,14 +116,8 @@ pub fn prepare_into(text: &str, mode: MatchMode, out: &mut String, mut origin: O
         }
         return;
     }
-    let simplified;
-    let converted: &str = if text.is_ascii() {
-        text
-    } else {
-        simplified = fast2s::convert(text);
-        &simplified
-    };
-    for ((offset, _), c) in text.char_indices().zip(converted.chars()) {
+    for (offset, original) in text.char_indices() {
+        let c = simplify(original);
         let before = out.len();
         if is_invisible(c) {
             continue;
@@ -168,6 +187,13 @@ fn push_normalized(c: char, out: &mut String) -> bool {
         return true;
     }
     let before = out.len();
+    if unicode_normalization::is_nfkc_quick(std::iter::once(c)) == unicode_normalization::IsNormalized::Yes {
+        // Already in NFKC (most punctuation, symbols and emoji): no decomposition.
+        if c.is_alphanumeric() {
+            out.extend(c.to_lowercase());
+        }
+        return out.len() > before;
+    }
     for d in std::iter::once(c).nfkc() {
         if d.is_alphanumeric() {
             out.extend(d.to_lowercase());

@@ -42,10 +42,9 @@ pub struct IngestPlan {
     layout: Layout,
     /// For each record type: field name → field index.
     field_index: Vec<HashMap<String, usize>>,
-    /// For each enum: variant name → index.
-    variant_index: Vec<HashMap<String, u32>>,
-    /// Fields some rule, exemption or function reads.
-    used: HashSet<(RecordId, u32)>,
+    /// For each record type and field: whether some rule, exemption or
+    /// function reads it.
+    used: Vec<Vec<bool>>,
 }
 
 impl IngestPlan {
@@ -78,19 +77,27 @@ impl IngestPlan {
                 .iter()
                 .map(|r| r.fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect())
                 .collect(),
-            variant_index: program
-                .enums
+            used: program
+                .records
                 .iter()
-                .map(|e| {
-                    e.variants
-                        .iter()
-                        .enumerate()
-                        .map(|(i, v)| (v.clone(), i as u32))
+                .enumerate()
+                .map(|(r, record)| {
+                    (0..record.fields.len())
+                        .map(|f| used.contains(&(RecordId(r as u32), f as u32)))
                         .collect()
                 })
                 .collect(),
-            used,
         }
+    }
+
+    /// The index of field `key` of `record`; `hint` is where the previous
+    /// key was found, since records usually list fields in schema order.
+    fn field(&self, program: &Program, record: RecordId, key: &str, hint: usize) -> Option<usize> {
+        let fields = &program.record(record)?.fields;
+        if fields.get(hint).is_some_and(|f| f.name == key) {
+            return Some(hint);
+        }
+        self.field_index.get(record.index()).and_then(|m| m.get(key)).copied()
     }
 
     pub fn layout(&self) -> &Layout {
@@ -303,7 +310,13 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
                 }
                 Err(message) => Err(self.fail(message)),
             },
-            Type::Enum(id) => match self.plan.variant_index.get(id.index()).and_then(|m| m.get(v)) {
+            Type::Enum(id) => match self
+                .program
+                .enum_def(*id)
+                .and_then(|e| e.variants.iter().position(|name| name == v))
+                .map(|i| i as u32)
+                .as_ref()
+            {
                 Some(index) => {
                     write_u64(self.slot, 0, u64::from(*index));
                     Ok(())
@@ -401,13 +414,9 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             return Err(self.fail("unknown record type"));
         };
         let mut seen = vec![false; def.fields.len()];
+        let mut hint = 0;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let index = self
-                .plan
-                .field_index
-                .get(record.index())
-                .and_then(|m| m.get(key.as_ref()));
-            let Some(&index) = index else {
+            let Some(index) = self.plan.field(self.program, record, key.as_ref(), hint) else {
                 // Fields the schema does not declare are ignored.
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -421,8 +430,16 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             if let Some(s) = seen.get_mut(index) {
                 *s = true;
             }
+            hint = index + 1;
             let Some(field) = def.fields.get(index) else { continue };
-            if !self.plan.used.contains(&(record, index as u32)) {
+            if !self
+                .plan
+                .used
+                .get(record.index())
+                .and_then(|u| u.get(index))
+                .copied()
+                .unwrap_or(false)
+            {
                 // No rule reads it: check it is there, not what it holds.
                 let value: Option<IgnoredAny> = map.next_value()?;
                 if value.is_none() && !matches!(field.ty, Type::Optional(_)) {
