@@ -184,6 +184,9 @@ pub struct Program {
     pub enums: Vec<EnumDef>,
     pub records: Vec<RecordDef>,
     pub keyword_sets: Vec<KeywordSet>,
+    /// All keyword sets of each match mode merged (indexed by `MatchMode::code`),
+    /// for engines that scan a text once for every set.
+    pub merged_keywords: Vec<Option<crate::text::MergedKeywords>>,
     pub regexes: Vec<regex::Regex>,
     pub consts: Vec<ConstDef>,
     pub fns: Vec<FnDef>,

@@ -265,15 +265,9 @@ impl KeywordMatcher {
     /// In `word` mode, a keyword that starts (ends) with a Latin letter or
     /// digit must not continue a word before (after) it.
     fn at_word_boundaries(&self, text: &str, pattern: usize, start: usize, end: usize) -> bool {
-        let Some(keyword) = self.keywords.get(pattern) else {
-            return false;
-        };
-        let word_char = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
-        let starts_word = word_char(keyword.chars().next());
-        let ends_word = word_char(keyword.chars().next_back());
-        let before = text.get(..start).and_then(|t| t.chars().next_back());
-        let after = text.get(end..).and_then(|t| t.chars().next());
-        !(starts_word && word_char(before) || ends_word && word_char(after))
+        self.keywords
+            .get(pattern)
+            .is_some_and(|keyword| at_word_boundaries(keyword, text, start, end))
     }
 
     /// Every occurrence (overlapping) of a keyword in a prepared text:
@@ -301,6 +295,90 @@ impl KeywordMatcher {
     /// Distinct keywords in `text` (the original text).
     pub fn distinct_matches(&self, text: &str) -> Vec<usize> {
         self.distinct_matches_prepared(&prepare(text, self.mode))
+    }
+}
+
+/// Whether `keyword`, found at `start..end` of `text`, is a whole word where
+/// it starts or ends with a Latin letter or digit.
+fn at_word_boundaries(keyword: &str, text: &str, start: usize, end: usize) -> bool {
+    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let starts_word = word_char(keyword.chars().next());
+    let ends_word = word_char(keyword.chars().next_back());
+    let before = text.get(..start).and_then(|t| t.chars().next_back());
+    let after = text.get(end..).and_then(|t| t.chars().next());
+    !(starts_word && word_char(before) || ends_word && word_char(after))
+}
+
+/// Every keyword set of one match mode in a single automaton, so that a
+/// text is scanned once however many sets are matched against it.
+#[derive(Debug, Clone)]
+pub struct MergedKeywords {
+    mode: MatchMode,
+    automaton: AhoCorasick,
+    keywords: Vec<String>,
+    /// For each pattern: the (set, keyword index in that set) it stands for.
+    owners: Vec<Vec<(u32, u32)>>,
+}
+
+impl MergedKeywords {
+    /// Merges `sets` (set index, matcher) that share `mode`.
+    pub fn new(sets: &[(usize, &KeywordMatcher)], mode: MatchMode) -> Result<MergedKeywords, String> {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut keywords: Vec<String> = Vec::new();
+        let mut owners: Vec<Vec<(u32, u32)>> = Vec::new();
+        for (set, matcher) in sets {
+            for (k, keyword) in matcher.keywords().iter().enumerate() {
+                let pattern = *index.entry(keyword.as_str()).or_insert_with(|| {
+                    keywords.push(keyword.clone());
+                    owners.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if let Some(list) = owners.get_mut(pattern) {
+                    list.push((*set as u32, k as u32));
+                }
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords))
+            .map_err(|error| error.to_string())?;
+        Ok(MergedKeywords {
+            mode,
+            automaton,
+            keywords,
+            owners,
+        })
+    }
+
+    pub fn mode(&self) -> MatchMode {
+        self.mode
+    }
+
+    /// Scans a prepared text once: for each set, the distinct indices of its
+    /// keywords found (sorted). `found` is indexed by set and cleared first.
+    pub fn scan(&self, prepared: &str, found: &mut Vec<Vec<u32>>, n_sets: usize) {
+        found.iter_mut().for_each(Vec::clear);
+        found.resize_with(n_sets, Vec::new);
+        for m in self.automaton.find_overlapping_iter(prepared) {
+            let pattern = m.pattern().as_usize();
+            if self.mode == MatchMode::Word {
+                let keyword = self.keywords.get(pattern).map_or("", String::as_str);
+                if !at_word_boundaries(keyword, prepared, m.start(), m.end()) {
+                    continue;
+                }
+            }
+            for (set, keyword) in self.owners.get(pattern).into_iter().flatten() {
+                if let Some(list) = found.get_mut(*set as usize) {
+                    list.push(*keyword);
+                }
+            }
+        }
+        for list in found.iter_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
     }
 }
 

@@ -114,6 +114,7 @@ impl<'a> Checker<'a> {
         self.declare_records();
         self.resolve_record_fields();
         self.check_keyword_sets();
+        self.merge_keyword_sets();
         self.declare_campaigns();
         self.declare_consts();
         for index in self.const_order() {
@@ -561,6 +562,27 @@ impl<'a> Checker<'a> {
                 location: Location { file, span: decl.span },
             });
         }
+    }
+
+    /// Builds one automaton per match mode over every keyword set of it.
+    fn merge_keyword_sets(&mut self) {
+        let mut merged = Vec::new();
+        for mode in [MatchMode::Normalized, MatchMode::Word, MatchMode::Exact] {
+            let sets: Vec<(usize, &KeywordMatcher)> = self
+                .program
+                .keyword_sets
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| s.matcher.mode() == mode)
+                .map(|(i, s)| (i, &s.matcher))
+                .collect();
+            merged.push(if sets.is_empty() {
+                None
+            } else {
+                crate::text::MergedKeywords::new(&sets, mode).ok()
+            });
+        }
+        self.program.merged_keywords = merged;
     }
 
     /// The match mode from a keyword set's options.

@@ -411,7 +411,10 @@ impl Generator<'_> {
                 let items: Vec<String> = (0..1 + self.rng.below(3)).map(|_| self.expr(&ty, d)).collect();
                 format!("({} in [{}])", self.expr(&ty, d), items.join(", "))
             }
-            10 => format!("({} has_any words)", self.expr(&Ty::Str, d)),
+            10 => {
+                let set = self.rng.pick(&["words", "more_words", "latin", "verbatim"]);
+                format!("({} has_any {set})", self.expr(&Ty::Str, d))
+            }
             11 => format!("({} matches \"^[a-z]+$\")", self.expr(&Ty::Str, d)),
             12 => {
                 let f = self.rng.pick(&["contains", "starts_with", "ends_with"]);
@@ -421,7 +424,10 @@ impl Generator<'_> {
             14 if !self.in_helper => {
                 format!("(helper(c, {}) > {})", self.expr(&Ty::Int, d), self.expr(&Ty::Int, d))
             }
-            _ => format!("(count_matches({}, words) >= 1)", self.expr(&Ty::Str, d)),
+            _ => {
+                let set = self.rng.pick(&["words", "more_words", "latin", "verbatim"]);
+                format!("(count_matches({}, {set}) >= 1)", self.expr(&Ty::Str, d))
+            }
         }
     }
 }
@@ -454,6 +460,9 @@ fn program_source(rng: &mut Rng, schema: &Schema) -> String {
     SUB_FIELDS.with(|f| *f.borrow_mut() = schema.sub.clone());
     let mut out = schema.source();
     out.push_str("keywords words = [\"赌博\", \"bet\", \"abc\"]\n");
+    out.push_str("keywords more_words = [\"网赌\", \"bet\", \"z\"]\n");
+    out.push_str("keywords latin(word) = [\"bet\", \"abc\", \"x\"]\n");
+    out.push_str("keywords verbatim(exact) = [\"Abc\", \"赌博\", \" \"]\n");
     out.push_str("campaign camp { title: \"c\" active: 2022-01-01 .. 2022-12-31 }\n");
     let paths = record_paths(schema);
     let mut generator = Generator {

@@ -27,12 +27,23 @@ pub struct EvalCtx {
     /// Strings made during one evaluation (`lower`, `+`); boxed so they do
     /// not move while the evaluation runs.
     scratch: Vec<Box<str>>,
-    /// Normalized texts of this record, by the (pointer, length) of the
-    /// original: a text is normalized once per record however many keyword
-    /// sets are matched against it.
-    normalized: Vec<(usize, u64, MatchMode, String)>,
-    /// Spare buffers for `normalized`, reused across records.
-    spare: Vec<String>,
+    /// Texts of this record prepared for keyword matching, by the (pointer,
+    /// length) of the original and the match mode: a text is normalized and
+    /// scanned once per record however many keyword sets are matched against it.
+    texts: Vec<TextEntry>,
+    /// Spare entries, reused across records.
+    spare: Vec<TextEntry>,
+}
+
+#[derive(Default)]
+struct TextEntry {
+    ptr: usize,
+    len: u64,
+    mode: MatchMode,
+    prepared: String,
+    /// For each keyword set: the distinct keywords found, once scanned.
+    found: Vec<Vec<u32>>,
+    scanned: bool,
 }
 
 /// Normalized texts cached per record.
@@ -50,42 +61,51 @@ impl EvalCtx {
             active_exempts: std::ptr::null(),
             program,
             scratch: Vec::new(),
-            normalized: Vec::new(),
+            texts: Vec::new(),
             spare: Vec::new(),
         }
     }
 
     pub(super) fn clear_scratch(&mut self) {
         self.scratch.clear();
-        for (_, _, _, buffer) in self.normalized.drain(..) {
-            self.spare.push(buffer);
-        }
+        self.spare.append(&mut self.texts);
     }
 
-    /// The text at (`ptr`, `len`) prepared for `mode`, computed once per record.
-    fn normalized(&mut self, ptr: *const u8, len: u64, mode: MatchMode) -> &str {
+    /// The text at (`ptr`, `len`) prepared for `mode` and scanned with the
+    /// merged automaton of that mode, computed once per record.
+    fn scanned(&mut self, program: &Program, ptr: *const u8, len: u64, mode: MatchMode) -> Option<&TextEntry> {
         let key = ptr as usize;
         let index = match self
-            .normalized
+            .texts
             .iter()
-            .position(|(p, l, m, _)| *p == key && *l == len && *m == mode)
+            .position(|e| e.ptr == key && e.len == len && e.mode == mode)
         {
             Some(index) => index,
             None => {
-                if self.normalized.len() >= NORMALIZED_CACHE {
-                    if let Some((_, _, _, buffer)) = self.normalized.pop() {
-                        self.spare.push(buffer);
+                if self.texts.len() >= NORMALIZED_CACHE {
+                    if let Some(entry) = self.texts.pop() {
+                        self.spare.push(entry);
                     }
                 }
-                let mut buffer = self.spare.pop().unwrap_or_default();
-                buffer.clear();
+                let mut entry = self.spare.pop().unwrap_or_default();
+                entry.ptr = key;
+                entry.len = len;
+                entry.mode = mode;
+                entry.prepared.clear();
+                entry.scanned = false;
                 // SAFETY: see `text`; compiled code passes string slots it may read.
-                prepare_into(&unsafe { text(ptr, len) }, mode, &mut buffer, None);
-                self.normalized.push((key, len, mode, buffer));
-                self.normalized.len() - 1
+                prepare_into(&unsafe { text(ptr, len) }, mode, &mut entry.prepared, None);
+                self.texts.push(entry);
+                self.texts.len() - 1
             }
         };
-        self.normalized.get(index).map_or("", |(_, _, _, s)| s.as_str())
+        let entry = self.texts.get_mut(index)?;
+        if !entry.scanned {
+            let merged = program.merged_keywords.get(mode.code() as usize)?.as_ref()?;
+            merged.scan(&entry.prepared, &mut entry.found, program.keyword_sets.len());
+            entry.scanned = true;
+        }
+        Some(entry)
     }
 }
 
@@ -169,12 +189,17 @@ extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64)
         // SAFETY: compiled code passes its live context, used by one thread.
         let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 0 };
         // SAFETY: see `program`.
-        let program = unsafe { program(ctx) };
-        let Some(keyword_set) = program.and_then(|p| p.keyword_sets.get(set as usize)) else {
+        let Some(program) = (unsafe { program(ctx) }) else {
             return 0;
         };
-        let mode = keyword_set.matcher.mode();
-        i64::from(keyword_set.matcher.is_match_prepared(ctx.normalized(ptr, len, mode)))
+        let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
+            return 0;
+        };
+        let found = ctx
+            .scanned(program, ptr, len, keyword_set.matcher.mode())
+            .and_then(|e| e.found.get(set as usize))
+            .is_some_and(|f| !f.is_empty());
+        i64::from(found)
     })
 }
 
@@ -183,15 +208,15 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
         // SAFETY: compiled code passes its live context, used by one thread.
         let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 0 };
         // SAFETY: see `program`.
-        let program = unsafe { program(ctx) };
-        let Some(keyword_set) = program.and_then(|p| p.keyword_sets.get(set as usize)) else {
+        let Some(program) = (unsafe { program(ctx) }) else {
             return 0;
         };
-        let mode = keyword_set.matcher.mode();
-        keyword_set
-            .matcher
-            .distinct_matches_prepared(ctx.normalized(ptr, len, mode))
-            .len() as i64
+        let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
+            return 0;
+        };
+        ctx.scanned(program, ptr, len, keyword_set.matcher.mode())
+            .and_then(|e| e.found.get(set as usize))
+            .map_or(0, |f| f.len() as i64)
     })
 }
 
