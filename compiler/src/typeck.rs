@@ -576,7 +576,8 @@ impl<'a> Checker<'a> {
                 .filter(|(_, s)| s.matcher.mode() == mode)
                 .map(|(i, s)| (i, &s.matcher))
                 .collect();
-            merged.push(if sets.is_empty() {
+            // One set alone is matched directly (its automaton can stop at the first match).
+            merged.push(if sets.len() < 2 {
                 None
             } else {
                 crate::text::MergedKeywords::new(&sets, mode).ok()

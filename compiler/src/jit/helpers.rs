@@ -41,7 +41,9 @@ struct TextEntry {
     len: u64,
     mode: MatchMode,
     prepared: String,
-    /// For each keyword set: the distinct keywords found, once scanned.
+    /// For each keyword set: the distinct keywords found, when `scanned`
+    /// (with the merged automaton of the mode; a mode with one set is matched
+    /// with that set's own automaton instead).
     found: Vec<Vec<u32>>,
     scanned: bool,
 }
@@ -101,9 +103,14 @@ impl EvalCtx {
         };
         let entry = self.texts.get_mut(index)?;
         if !entry.scanned {
-            let merged = program.merged_keywords.get(mode.code() as usize)?.as_ref()?;
-            merged.scan(&entry.prepared, &mut entry.found, program.keyword_sets.len());
-            entry.scanned = true;
+            if let Some(merged) = program
+                .merged_keywords
+                .get(mode.code() as usize)
+                .and_then(Option::as_ref)
+            {
+                merged.scan(&entry.prepared, &mut entry.found, program.keyword_sets.len());
+                entry.scanned = true;
+            }
         }
         Some(entry)
     }
@@ -195,10 +202,14 @@ extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64)
         let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
             return 0;
         };
-        let found = ctx
-            .scanned(program, ptr, len, keyword_set.matcher.mode())
-            .and_then(|e| e.found.get(set as usize))
-            .is_some_and(|f| !f.is_empty());
+        let Some(entry) = ctx.scanned(program, ptr, len, keyword_set.matcher.mode()) else {
+            return 0;
+        };
+        let found = if entry.scanned {
+            entry.found.get(set as usize).is_some_and(|f| !f.is_empty())
+        } else {
+            keyword_set.matcher.is_match_prepared(&entry.prepared)
+        };
         i64::from(found)
     })
 }
@@ -214,9 +225,14 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
         let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
             return 0;
         };
-        ctx.scanned(program, ptr, len, keyword_set.matcher.mode())
-            .and_then(|e| e.found.get(set as usize))
-            .map_or(0, |f| f.len() as i64)
+        let Some(entry) = ctx.scanned(program, ptr, len, keyword_set.matcher.mode()) else {
+            return 0;
+        };
+        if entry.scanned {
+            entry.found.get(set as usize).map_or(0, |f| f.len() as i64)
+        } else {
+            keyword_set.matcher.distinct_matches_prepared(&entry.prepared).len() as i64
+        }
     })
 }
 
