@@ -106,20 +106,38 @@ impl IngestPlan {
 
     /// Decodes one JSON record of type `record` into a row.
     pub fn ingest(&self, program: &Program, record: RecordId, json: &[u8]) -> Result<Row, IngestError> {
+        // The arena and the path are per-thread scratch, reused across records.
+        SCRATCH.with(|scratch| {
+            let mut scratch = scratch.borrow_mut();
+            let (fixed, arena, path) = &mut *scratch;
+            arena.clear();
+            path.clear();
+            self.ingest_with(program, record, json, fixed, arena, path)
+        })
+    }
+
+    fn ingest_with(
+        &self,
+        program: &Program,
+        record: RecordId,
+        json: &[u8],
+        fixed: &mut Vec<u8>,
+        arena: &mut Vec<u8>,
+        path: &mut Vec<Segment>,
+    ) -> Result<Row, IngestError> {
         let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
-        let mut fixed = vec![0u8; size];
-        let mut arena = Vec::new();
-        let mut path = Vec::new();
+        fixed.clear();
+        fixed.resize(size, 0);
         let mut failure = None;
         let mut deserializer = serde_json::Deserializer::from_slice(json);
         let seed = Slot {
             plan: self,
             program,
             ty: &Type::Record(record),
-            slot: &mut fixed,
-            arena: &mut arena,
+            slot: fixed,
+            arena,
             base: size,
-            path: &mut path,
+            path,
             failure: &mut failure,
         };
         let result = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
@@ -129,9 +147,16 @@ impl IngestPlan {
                 message: json_message(&error),
             }));
         }
-        fixed.extend_from_slice(&arena);
-        Ok(Row::from_bytes(fixed))
+        let mut bytes = Vec::with_capacity(size + arena.len());
+        bytes.extend_from_slice(fixed);
+        bytes.extend_from_slice(arena);
+        Ok(Row::from_bytes(bytes))
     }
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>, Vec<Segment>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
 }
 
 /// serde_json's message, said as a problem with the record.
