@@ -254,35 +254,23 @@ impl CompiledPolicySet {
     /// `record_type` on a row.
     pub fn conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
         let mut conditions = Conditions::default();
-        let Some(function) = self.functions.get(&record_type) else {
-            return conditions;
-        };
-        if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
-            // A row this crate did not lay out for this type: report, never read it.
-            let error = Err(EvalError {
-                kind: EvalErrorKind::BadRecord,
-                span: qlp_grammar::Span::default(),
-            });
-            for (id, rule) in self.program.rule_ids() {
-                if rule.record == record_type {
-                    conditions.rules.push((id, error));
+        match self.run(record_type, row, now, context) {
+            Run::NoRules => return conditions,
+            Run::BadRow => {
+                // A row this crate did not lay out for this type: report, never read it.
+                let error = Err(EvalError {
+                    kind: EvalErrorKind::BadRecord,
+                    span: qlp_grammar::Span::default(),
+                });
+                for (id, rule) in self.program.rule_ids() {
+                    if rule.record == record_type {
+                        conditions.rules.push((id, error));
+                    }
                 }
+                return conditions;
             }
-            return conditions;
+            Run::Done => {}
         }
-        context.prepare(&self.program, now);
-        context.out.fill(0);
-        context.ctx.now = now;
-        context.ctx.active_rules = context.active_rules.as_ptr();
-        context.ctx.active_exempts = context.active_exempts.as_ptr();
-        context.ctx.program = Arc::as_ptr(&self.program);
-        // SAFETY: the function was compiled for `record_type`'s layout and
-        // `validate` checked that every string and list slot of `row` points
-        // inside it; `ctx` points at a live `EvalCtx` whose mask pointers
-        // were just set to buffers of the sizes the code indexes; `out` has
-        // `out_layout.len()` words, as the code expects.
-        unsafe { function(row.bytes().as_ptr(), &mut context.ctx, context.out.as_mut_ptr()) };
-        context.ctx.clear_scratch();
 
         let out = &context.out;
         let bit = |word: usize, index: usize| out.get(word).is_some_and(|w| w >> (index % 64) & 1 == 1);
@@ -341,11 +329,19 @@ impl CompiledPolicySet {
         now: i64,
         context: &'c mut EvalContext,
     ) -> &'c [u64] {
+        match self.run(record_type, row, now, context) {
+            Run::Done => context.out.get(..self.out_layout.rule_words).unwrap_or(&[]),
+            Run::NoRules | Run::BadRow => &[],
+        }
+    }
+
+    /// Runs the compiled function of `record_type` on a row, into `context.out`.
+    fn run(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Run {
         let Some(function) = self.functions.get(&record_type) else {
-            return &[];
+            return Run::NoRules;
         };
         if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
-            return &[];
+            return Run::BadRow;
         }
         context.prepare(&self.program, now);
         context.out.fill(0);
@@ -353,11 +349,24 @@ impl CompiledPolicySet {
         context.ctx.active_rules = context.active_rules.as_ptr();
         context.ctx.active_exempts = context.active_exempts.as_ptr();
         context.ctx.program = Arc::as_ptr(&self.program);
-        // SAFETY: as in `conditions`.
+        // SAFETY: the function was compiled for `record_type`'s layout and
+        // `validate` checked that every string and list slot of `row` points
+        // inside it; `ctx` points at a live `EvalCtx` whose mask pointers
+        // were just set to buffers of the sizes the code indexes; `out` has
+        // `out_layout.len()` words, as the code expects.
         unsafe { function(row.bytes().as_ptr(), &mut context.ctx, context.out.as_mut_ptr()) };
         context.ctx.clear_scratch();
-        context.out.get(..self.out_layout.rule_words).unwrap_or(&[])
+        Run::Done
     }
+}
+
+/// What happened when a row was run.
+enum Run {
+    Done,
+    /// No rule or exemption applies to the record type.
+    NoRules,
+    /// The row does not fit the record type's layout.
+    BadRow,
 }
 
 /// Per-thread evaluation state: the helpers' scratch space, the output

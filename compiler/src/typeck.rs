@@ -982,46 +982,30 @@ impl<'a> Checker<'a> {
     }
 
     fn campaign_ref(&mut self, name: &ast::Ident) -> Option<CampaignId> {
-        match self.scope.lookup(&name.name, self.file) {
-            Lookup::Found(Decl {
-                kind: DeclKind::Campaign,
-                index,
-                ..
-            }) => Some(CampaignId(index)),
-            Lookup::Found(decl) => {
-                self.error(
-                    "qlp::not_a_campaign",
-                    name.span,
-                    format!("`{}` is {}, not a campaign", name.name, decl.kind.describe()),
-                )
-                .label = String::from("expected a campaign");
-                None
-            }
-            lookup => {
-                self.unresolved(lookup, name, &[DeclKind::Campaign], "campaign");
-                None
-            }
-        }
+        self.decl_ref(name, DeclKind::Campaign, "qlp::not_a_campaign", "campaign")
+            .map(CampaignId)
     }
 
     fn rule_ref(&mut self, name: &ast::Ident) -> Option<RuleId> {
+        self.decl_ref(name, DeclKind::Rule, "qlp::not_a_rule", "rule")
+            .map(RuleId)
+    }
+
+    /// Resolves a name that must declare a `kind`; reports anything else.
+    fn decl_ref(&mut self, name: &ast::Ident, kind: DeclKind, code: &'static str, what: &str) -> Option<u32> {
         match self.scope.lookup(&name.name, self.file) {
-            Lookup::Found(Decl {
-                kind: DeclKind::Rule,
-                index,
-                ..
-            }) => Some(RuleId(index)),
+            Lookup::Found(decl) if decl.kind == kind => Some(decl.index),
             Lookup::Found(decl) => {
                 self.error(
-                    "qlp::not_a_rule",
+                    code,
                     name.span,
-                    format!("`{}` is {}, not a rule", name.name, decl.kind.describe()),
+                    format!("`{}` is {}, not a {what}", name.name, decl.kind.describe()),
                 )
-                .label = String::from("expected a rule");
+                .label = format!("expected a {what}");
                 None
             }
             lookup => {
-                self.unresolved(lookup, name, &[DeclKind::Rule], "rule");
+                self.unresolved(lookup, name, &[kind], what);
                 None
             }
         }
@@ -2752,36 +2736,11 @@ fn collect_names(expr: &ast::Expr, names: &mut Vec<String>) {
 /// How deep evaluating `expr` nests, calls included; `None` if it calls a
 /// function whose depth is not known yet.
 fn eval_depth(expr: &TExpr, fn_depths: &[Option<usize>]) -> Option<usize> {
-    let children: Vec<&TExpr> = match &expr.kind {
-        TExprKind::Const(_) | TExprKind::Now | TExprKind::Local(_) => Vec::new(),
-        TExprKind::Field(a, _)
-        | TExprKind::Unwrap(a)
-        | TExprKind::Not(a)
-        | TExprKind::Neg(a, _)
-        | TExprKind::IsSome(a, _)
-        | TExprKind::HasAny(a, _)
-        | TExprKind::Matches(a, _) => vec![a],
-        TExprKind::And(a, b)
-        | TExprKind::Or(a, b)
-        | TExprKind::Arith(_, a, b)
-        | TExprKind::Compare(_, _, a, b)
-        | TExprKind::Coalesce(a, b)
-        | TExprKind::In(_, a, b)
-        | TExprKind::Let(_, a, b)
-        | TExprKind::Quantifier(_, _, a, b) => vec![a, b],
-        TExprKind::If(a, b, c) => vec![a, b, c],
-        TExprKind::Builtin(_, args) | TExprKind::List(args) => args.iter().collect(),
-        TExprKind::Call(id, args) => {
-            let body = fn_depths.get(id.index()).copied().flatten()?;
-            let mut deepest = body;
-            for arg in args {
-                deepest = deepest.max(eval_depth(arg, fn_depths)?);
-            }
-            return Some(deepest + 1);
-        }
-    };
     let mut deepest = 0;
-    for child in children {
+    if let TExprKind::Call(id, _) = &expr.kind {
+        deepest = fn_depths.get(id.index()).copied().flatten()?;
+    }
+    for child in crate::explain::children(expr) {
         deepest = deepest.max(eval_depth(child, fn_depths)?);
     }
     Some(deepest + 1)

@@ -18,18 +18,9 @@
 //! rule minor(c: Content) { when: c.author.age is some and c.author.age < 18 then: block }
 //! ```
 
+use super::unreachable_rule::number;
 use super::{bodies, walk, LintContext, LintHit};
-use crate::program::{CmpOp, TExpr, TExprKind};
-use crate::value::Value;
-
-fn number(expr: &TExpr) -> Option<f64> {
-    match &expr.kind {
-        TExprKind::Const(Value::Int(v) | Value::Time(v) | Value::Duration(v)) => Some(*v as f64),
-        TExprKind::Const(Value::Float(v)) => Some(*v),
-        TExprKind::Neg(inner, _) => number(inner).map(|v| -v),
-        _ => None,
-    }
-}
+use crate::program::{CmpOp, TExprKind};
 
 fn holds(op: CmpOp, a: f64, b: f64) -> bool {
     match op {

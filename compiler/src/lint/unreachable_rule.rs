@@ -55,7 +55,7 @@ pub(crate) fn path(expr: &TExpr) -> Option<String> {
     }
 }
 
-fn number(expr: &TExpr) -> Option<f64> {
+pub(crate) fn number(expr: &TExpr) -> Option<f64> {
     match &expr.kind {
         TExprKind::Const(Value::Int(v) | Value::Time(v) | Value::Duration(v)) => Some(*v as f64),
         TExprKind::Const(Value::Float(v)) => Some(*v),
