@@ -16,13 +16,23 @@ pub struct CheckArgs {
     /// Output format: `human` (stderr) or `json` (one object per line on stdout).
     #[arg(long, value_enum, default_value = "human")]
     pub format: Format,
+    /// `jit` (the default) also compiles the policies to native code, as
+    /// `eval` would; `interp` stops after type checking.
+    #[arg(long, value_enum, default_value = "jit")]
+    pub engine: crate::cmd::EngineArg,
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let files = policy_files(&args.paths).context("cannot list the policy files")?;
     let checked = qlp_compiler::check(&files, &FsLoader);
     print_diagnostics(&checked.diagnostics, &checked.sources, args.format)?;
-    let (errors, warnings) = counts(&checked.diagnostics);
+    let (mut errors, warnings) = counts(&checked.diagnostics);
+    if let (Some(program), crate::cmd::EngineArg::Jit) = (checked.program, args.engine) {
+        if let Err(error) = qlp_compiler::jit::CompiledPolicySet::compile(std::sync::Arc::new(program)) {
+            eprintln!("error: {error}");
+            errors += 1;
+        }
+    }
     if args.format == Format::Human {
         let n_files = checked.sources.files().count();
         if errors == 0 {
