@@ -109,6 +109,9 @@ pub(super) struct Codegen<'a, 'b> {
     /// result, for infallible functions of the record (computed once per
     /// record however many rules call them).
     memo: HashMap<FnId, StackSlot>,
+    /// The bytes of constant strings, by the value holding their pointer:
+    /// equality with a short constant is compiled inline.
+    const_strings: HashMap<Value, Vec<u8>>,
 }
 
 impl<'a, 'b> Codegen<'a, 'b> {
@@ -136,6 +139,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
             func_refs: HashMap::new(),
             row: ctx,
             memo: HashMap::new(),
+            const_strings: HashMap::new(),
         }
     }
 
@@ -388,7 +392,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let address = bytes.as_ptr() as i64;
                 self.constants.push(bytes);
                 let base = self.b.ins().iconst(types::I64, address);
-                self.load(ty, base, base)
+                let flat = self.load(ty, base, base);
+                if let (Type::String, Const::Str(text), Some(ptr)) = (ty, value, flat.first()) {
+                    self.const_strings.insert(*ptr, text.as_bytes().to_vec());
+                }
+                flat
             }
         })
     }
@@ -750,6 +758,14 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 };
                 self.b.ins().fcmp(cc, a, b)
             }
+            Scalar::String if matches!(op, CmpOp::Eq | CmpOp::Ne) && self.short_constant(lhs, rhs).is_some() => {
+                let equal = self.equals_constant(lhs, rhs)?;
+                if op == CmpOp::Eq {
+                    equal
+                } else {
+                    self.b.ins().icmp_imm_s(IntCC::Equal, equal, 0)
+                }
+            }
             Scalar::String => {
                 let mut args = lhs.clone();
                 args.extend(rhs.iter().copied());
@@ -758,6 +774,76 @@ impl<'a, 'b> Codegen<'a, 'b> {
             }
             _ => self.b.ins().icmp(int_cc, a, b),
         })
+    }
+
+    /// The bytes of whichever operand is a constant string of at most 16 bytes.
+    fn short_constant(&self, lhs: &Flat, rhs: &Flat) -> Option<(Vec<u8>, Flat)> {
+        for (constant, other) in [(rhs, lhs), (lhs, rhs)] {
+            if let Some(bytes) = constant.first().and_then(|p| self.const_strings.get(p)) {
+                if bytes.len() <= 16 {
+                    return Some((bytes.clone(), other.clone()));
+                }
+            }
+        }
+        None
+    }
+
+    /// `text == "short constant"` without a call: compare the lengths, then
+    /// the bytes in 8/4/2/1-byte loads (only after the lengths matched, so
+    /// every load is inside the string).
+    fn equals_constant(&mut self, lhs: &Flat, rhs: &Flat) -> Result<Value> {
+        let (bytes, other) = self
+            .short_constant(lhs, rhs)
+            .ok_or_else(|| JitError(String::from("not a short constant")))?;
+        let (Some(&ptr), Some(&len)) = (other.first(), other.get(1)) else {
+            return Err(JitError(String::from("bad string value")));
+        };
+        let join = self.b.create_block();
+        self.b.append_block_param(join, types::I8);
+        let compare = self.b.create_block();
+        let same_length = self.b.ins().icmp_imm_s(IntCC::Equal, len, bytes.len() as i64);
+        let no = self.b.ins().iconst(types::I8, 0);
+        self.b
+            .ins()
+            .brif(same_length, compare, &[], join, &[BlockArg::Value(no)]);
+        self.b.switch_to_block(compare);
+        let mut all = self.b.ins().iconst(types::I8, 1);
+        let mut offset = 0usize;
+        while offset < bytes.len() {
+            let width = [8usize, 4, 2, 1]
+                .into_iter()
+                .find(|w| offset + w <= bytes.len())
+                .unwrap_or(1);
+            let chunk = bytes.get(offset..offset + width).unwrap_or(&[]);
+            let mut word = [0u8; 8];
+            if let Some(target) = word.get_mut(..chunk.len()) {
+                target.copy_from_slice(chunk);
+            }
+            let ty = match width {
+                8 => types::I64,
+                4 => types::I32,
+                2 => types::I16,
+                _ => types::I8,
+            };
+            let loaded = self.b.ins().load(ty, flags(), ptr, offset as i32);
+            let expected = i64::from_le_bytes(word);
+            let expected = match width {
+                8 => expected,
+                4 => i64::from(expected as u32 as i32),
+                2 => i64::from(expected as u16 as i16),
+                _ => i64::from(expected as u8 as i8),
+            };
+            let same = self.b.ins().icmp_imm_s(IntCC::Equal, loaded, expected);
+            all = self.b.ins().band(all, same);
+            offset += width;
+        }
+        self.b.ins().jump(join, &[BlockArg::Value(all)]);
+        self.b.switch_to_block(join);
+        self.b
+            .block_params(join)
+            .first()
+            .copied()
+            .ok_or_else(|| JitError(String::from("join")))
     }
 
     fn membership(&mut self, scalar: Scalar, needle: &TExpr, list: &TExpr) -> Result<Value> {
