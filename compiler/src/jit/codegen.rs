@@ -105,6 +105,8 @@ pub(super) struct Codegen<'a, 'b> {
     /// The row pointer of the function: a call whose only argument is the
     /// record itself can be memoized.
     row: Value,
+    /// The active-rule and active-exemption mask pointers, loaded on entry.
+    masks: (Value, Value),
     /// Per function: a stack slot holding a "computed" flag and the flat
     /// result, for infallible functions of the record (computed once per
     /// record however many rules call them).
@@ -140,6 +142,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
             row: ctx,
             memo: HashMap::new(),
             const_strings: HashMap::new(),
+            masks: (ctx, ctx),
         }
     }
 
@@ -154,6 +157,9 @@ impl<'a, 'b> Codegen<'a, 'b> {
         };
         self.ctx = ctx;
         self.row = row;
+        let rule_mask = self.b.ins().load(types::I64, flags(), ctx, CTX_ACTIVE_RULES);
+        let exempt_mask = self.b.ins().load(types::I64, flags(), ctx, CTX_ACTIVE_EXEMPTS);
+        self.masks = (rule_mask, exempt_mask);
         // Memo slots for infallible one-parameter functions of this record type,
         // their flags cleared on entry.
         let memoizable: Vec<(FnId, u32)> = self
@@ -238,7 +244,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
         self.b.append_block_param(error, types::I64);
 
         // Skip rules whose campaign is not active.
-        let mask = self.b.ins().load(types::I64, flags(), self.ctx, mask_offset);
+        let mask = if mask_offset == CTX_ACTIVE_RULES {
+            self.masks.0
+        } else {
+            self.masks.1
+        };
         let word = self.b.ins().load(types::I64, flags(), mask, (index / 64 * 8) as i32);
         let bit = self.b.ins().band_imm_u(word, 1i64 << (index % 64));
         self.b.ins().brif(bit, evaluate, &[], next, &[]);
@@ -798,14 +808,19 @@ impl<'a, 'b> Codegen<'a, 'b> {
         let (Some(&ptr), Some(&len)) = (other.first(), other.get(1)) else {
             return Err(JitError(String::from("bad string value")));
         };
+        let same_length = self.b.ins().icmp_imm_s(IntCC::Equal, len, bytes.len() as i64);
+        self.bytes_equal(same_length, ptr, &bytes)
+    }
+
+    /// Whether `guard` holds and the bytes at `at` are `bytes`; the bytes are
+    /// read (in 8/4/2/1-byte loads) only when `guard` holds, which must
+    /// mean they are inside the string.
+    fn bytes_equal(&mut self, guard: Value, at: Value, bytes: &[u8]) -> Result<Value> {
         let join = self.b.create_block();
         self.b.append_block_param(join, types::I8);
         let compare = self.b.create_block();
-        let same_length = self.b.ins().icmp_imm_s(IntCC::Equal, len, bytes.len() as i64);
         let no = self.b.ins().iconst(types::I8, 0);
-        self.b
-            .ins()
-            .brif(same_length, compare, &[], join, &[BlockArg::Value(no)]);
+        self.b.ins().brif(guard, compare, &[], join, &[BlockArg::Value(no)]);
         self.b.switch_to_block(compare);
         let mut all = self.b.ins().iconst(types::I8, 1);
         let mut offset = 0usize;
@@ -825,7 +840,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 2 => types::I16,
                 _ => types::I8,
             };
-            let loaded = self.b.ins().load(ty, flags(), ptr, offset as i32);
+            let loaded = self.b.ins().load(ty, flags(), at, offset as i32);
             let expected = i64::from_le_bytes(word);
             let expected = match width {
                 8 => expected,
@@ -1012,6 +1027,32 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let mut call_args = vec![self.ctx, op];
                 call_args.extend(first);
                 self.call_string(self.helpers.str_map, &call_args)?
+            }
+            Builtin::StartsWith | Builtin::EndsWith
+                if second
+                    .first()
+                    .and_then(|p| self.const_strings.get(p))
+                    .is_some_and(|b| b.len() <= 16) =>
+            {
+                let bytes = second
+                    .first()
+                    .and_then(|p| self.const_strings.get(p))
+                    .cloned()
+                    .unwrap_or_default();
+                let (Some(&ptr), Some(&len)) = (first.first(), first.get(1)) else {
+                    return Err(JitError(String::from("bad string value")));
+                };
+                let long_enough = self
+                    .b
+                    .ins()
+                    .icmp_imm_s(IntCC::SignedGreaterThanOrEqual, len, bytes.len() as i64);
+                let at = if builtin == Builtin::StartsWith {
+                    ptr
+                } else {
+                    let start = self.b.ins().iadd(ptr, len);
+                    self.b.ins().iadd_imm_s(start, -(bytes.len() as i64))
+                };
+                vec![self.bytes_equal(long_enough, at, &bytes)?]
             }
             Builtin::Contains | Builtin::StartsWith | Builtin::EndsWith => {
                 let op = match builtin {
