@@ -106,19 +106,43 @@ fn is_invisible(c: char) -> bool {
 
 /// Prepares `text` for `mode` into `out`; `origin`, when given, receives for
 /// each output byte the byte offset of the input character it came from.
-pub fn prepare_into(text: &str, mode: MatchMode, out: &mut String, mut origin: Option<&mut Vec<u32>>) {
+pub fn prepare_into(text: &str, mode: MatchMode, out: &mut String, origin: Option<&mut Vec<u32>>) {
+    prepare_bytes_into(text.as_bytes(), mode, out, origin);
+}
+
+/// Like [`prepare_into`] for UTF-8 bytes; invalid sequences read as U+FFFD
+/// (and so match nothing), so the bytes need no separate validation pass.
+pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, mut origin: Option<&mut Vec<u32>>) {
+    use bstr::ByteSlice;
     if mode == MatchMode::Exact {
-        out.push_str(text);
-        if let Some(origin) = origin {
-            for (offset, c) in text.char_indices() {
-                origin.extend(std::iter::repeat_n(offset as u32, c.len_utf8()));
+        for (start, end, c) in bytes.char_indices() {
+            let before = out.len();
+            out.push(c);
+            if let Some(origin) = origin.as_deref_mut() {
+                origin.extend(std::iter::repeat_n(start as u32, out.len() - before));
             }
+            let _ = end;
         }
         return;
     }
-    for (offset, original) in text.char_indices() {
-        let c = simplify(original);
+    let table: &[char] = &SIMPLIFIED;
+    for (offset, _, original) in bytes.char_indices() {
         let before = out.len();
+        let code = original as u32;
+        if mode == MatchMode::Normalized && origin.is_none() {
+            // Fast paths for the bulk of Chinese and Latin text.
+            if code < 0x80 {
+                if original.is_ascii_alphanumeric() {
+                    out.push(original.to_ascii_lowercase());
+                }
+                continue;
+            }
+            if (TABLE_START..=TABLE_END).contains(&code) {
+                out.push(table.get((code - TABLE_START) as usize).copied().unwrap_or(original));
+                continue;
+            }
+        }
+        let c = simplify(original);
         if is_invisible(c) {
             continue;
         }

@@ -10,7 +10,7 @@ use cranelift_module::{FuncId, Linkage, Module};
 
 use super::JitError;
 use crate::program::Program;
-use crate::text::{prepare_into, MatchMode};
+use crate::text::{prepare_bytes_into, MatchMode};
 
 /// The evaluation context compiled code receives. The first four fields are
 /// read by machine code at fixed offsets.
@@ -95,8 +95,8 @@ impl EvalCtx {
                 entry.mode = mode;
                 entry.prepared.clear();
                 entry.scanned = false;
-                // SAFETY: see `text`; compiled code passes string slots it may read.
-                prepare_into(&unsafe { text(ptr, len) }, mode, &mut entry.prepared, None);
+                // SAFETY: see `bytes`; compiled code passes string slots it may read.
+                prepare_bytes_into(unsafe { bytes(ptr, len) }, mode, &mut entry.prepared, None);
                 self.texts.push(entry);
                 self.texts.len() - 1
             }
