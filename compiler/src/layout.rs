@@ -29,6 +29,21 @@ use crate::value::Value;
 pub struct Layout {
     /// For each record type: its size and the offset of each field.
     pub records: Vec<RecordLayout>,
+    /// For each record type: the slots [`validate`] checks, flattened.
+    checks: Vec<Vec<SlotCheck>>,
+}
+
+/// A slot holding an offset that must stay inside the row, at a fixed
+/// position relative to the start of the value being checked.
+#[derive(Debug, Clone)]
+enum SlotCheck {
+    String(usize),
+    List {
+        at: usize,
+        stride: u64,
+        /// Checks for each element, relative to the element's start.
+        element: Vec<SlotCheck>,
+    },
 }
 
 #[derive(Debug, Clone, Default)]
@@ -41,6 +56,7 @@ impl Layout {
     pub fn new(program: &Program) -> Layout {
         let mut layout = Layout {
             records: vec![RecordLayout::default(); program.records.len()],
+            checks: Vec::new(),
         };
         // Records contain records only by value without cycles (the checker
         // rejects self-containing records), so sizes settle in at most
@@ -68,7 +84,47 @@ impl Layout {
                 break;
             }
         }
+        layout.checks = (0..program.records.len())
+            .map(|r| {
+                let mut checks = Vec::new();
+                layout.collect_checks(program, &Type::Record(RecordId(r as u32)), 0, &mut checks, 0);
+                checks
+            })
+            .collect();
         layout
+    }
+
+    /// The checks for a value of type `ty` at `at`; `depth` bounds record nesting.
+    fn collect_checks(&self, program: &Program, ty: &Type, at: usize, out: &mut Vec<SlotCheck>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        match ty {
+            Type::String => out.push(SlotCheck::String(at)),
+            Type::List(element) => {
+                let mut element_checks = Vec::new();
+                self.collect_checks(program, element, 0, &mut element_checks, depth + 1);
+                out.push(SlotCheck::List {
+                    at,
+                    stride: u64::from(self.size_of(element)),
+                    element: element_checks,
+                });
+            }
+            Type::Optional(inner) => self.collect_checks(program, inner, at + 8, out, depth + 1),
+            Type::Record(id) => {
+                for (index, field) in program
+                    .record(*id)
+                    .map(|r| r.fields.as_slice())
+                    .unwrap_or(&[])
+                    .iter()
+                    .enumerate()
+                {
+                    let offset = self.field_offset(*id, index as u32) as usize;
+                    self.collect_checks(program, &field.ty, at + offset, out, depth + 1);
+                }
+            }
+            _ => {}
+        }
     }
 
     /// Size in bytes of a slot of type `ty`.
@@ -145,63 +201,34 @@ pub fn encode_standalone(program: &Program, layout: &Layout, ty: &Type, value: &
 /// Whether every string and list slot of `row` points inside it, so that
 /// compiled code reading it stays in bounds.
 pub fn validate(program: &Program, layout: &Layout, record: RecordId, row: &Row) -> bool {
+    let _ = program;
     let size = layout.record(record).map_or(0, |r| r.size) as usize;
-    row.bytes.len() >= size && slots_in_bounds(program, layout, &Type::Record(record), &row.bytes, 0)
+    row.bytes.len() >= size
+        && layout
+            .checks
+            .get(record.index())
+            .is_some_and(|checks| checks_hold(checks, &row.bytes, 0))
 }
 
-fn slots_in_bounds(program: &Program, layout: &Layout, ty: &Type, bytes: &[u8], at: usize) -> bool {
-    let extent = |offset: u64, len: u64| -> Option<usize> {
-        let end = usize::try_from(offset).ok()?.checked_add(usize::try_from(len).ok()?)?;
-        (end <= bytes.len()).then_some(end)
-    };
-    match ty {
-        Type::String => match (read_u64(bytes, at), read_u64(bytes, at + 8)) {
-            (Some(offset), Some(len)) => extent(offset, len).is_some(),
+fn checks_hold(checks: &[SlotCheck], bytes: &[u8], base: usize) -> bool {
+    let extent_ok = |offset: u64, len: u64| offset.checked_add(len).is_some_and(|end| end <= bytes.len() as u64);
+    checks.iter().all(|check| match check {
+        SlotCheck::String(at) => match (read_u64(bytes, base + at), read_u64(bytes, base + at + 8)) {
+            (Some(offset), Some(len)) => extent_ok(offset, len),
             _ => false,
         },
-        Type::List(element) => {
-            let (Some(offset), Some(count)) = (read_u64(bytes, at), read_u64(bytes, at + 8)) else {
+        SlotCheck::List { at, stride, element } => {
+            let (Some(offset), Some(count)) = (read_u64(bytes, base + at), read_u64(bytes, base + at + 8)) else {
                 return false;
             };
-            let stride = u64::from(layout.size_of(element));
-            let Some(total) = count.checked_mul(stride) else {
+            let Some(total) = count.checked_mul(*stride) else {
                 return false;
             };
-            if extent(offset, total).is_none() {
-                return false;
-            }
-            if !needs_check(element) {
-                return true;
-            }
-            (0..count).all(|i| slots_in_bounds(program, layout, element, bytes, (offset + i * stride) as usize))
+            extent_ok(offset, total)
+                && (element.is_empty()
+                    || (0..count).all(|i| checks_hold(element, bytes, (offset + i * stride) as usize)))
         }
-        Type::Optional(inner) => slots_in_bounds(program, layout, inner, bytes, at + 8),
-        Type::Record(id) => {
-            let Some(record) = program.record(*id) else {
-                return false;
-            };
-            record.fields.iter().enumerate().all(|(index, field)| {
-                !needs_check(&field.ty)
-                    || slots_in_bounds(
-                        program,
-                        layout,
-                        &field.ty,
-                        bytes,
-                        at + layout.field_offset(*id, index as u32) as usize,
-                    )
-            })
-        }
-        _ => bytes.len() >= at + 8,
-    }
-}
-
-/// Whether a slot of this type holds offsets that must be checked.
-fn needs_check(ty: &Type) -> bool {
-    match ty {
-        Type::String | Type::List(_) | Type::Record(_) => true,
-        Type::Optional(inner) => needs_check(inner),
-        _ => false,
-    }
+    })
 }
 
 pub fn write_u64(bytes: &mut [u8], at: usize, value: u64) {

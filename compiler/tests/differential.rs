@@ -638,3 +638,48 @@ proptest! {
         check_seed(seed)?;
     }
 }
+
+#[test]
+fn rows_pointing_outside_themselves_are_refused() {
+    let source = "record R { id: string  tags: [string]  n: int }\nrule r(c: R) { when: len(c.id) > 0 or c.n > 0 then: review }\n";
+    let loader = MemoryLoader::new().with("p.qlp", source);
+    let program = Arc::new(qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap());
+    let compiled = CompiledPolicySet::compile(program.clone()).unwrap();
+    let record = RecordId(0);
+    let value = Value::Record(
+        vec![
+            Value::str("x"),
+            Value::List(vec![Value::str("a")].into()),
+            Value::Int(1),
+        ]
+        .into(),
+    );
+    let good = Row::encode(&program, compiled.layout(), record, &value);
+    let mut context = compiled.context();
+    assert_eq!(compiled.evaluate(record, &good, 0, &mut context).fired.len(), 1);
+    // Point the string, then a list element, far outside the row.
+    for slot in [0usize, 16] {
+        let mut bytes = good.bytes().to_vec();
+        bytes[slot..slot + 8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let outcome = compiled.evaluate(record, &Row::from_bytes(bytes), 0, &mut context);
+        assert!(outcome.fired.is_empty());
+        assert_eq!(
+            outcome.errors[0].error.kind,
+            qlp_compiler::interp::EvalErrorKind::BadRecord
+        );
+    }
+    let mut bytes = good.bytes().to_vec();
+    let element = u64::from_le_bytes(bytes[16..24].try_into().unwrap()) as usize;
+    bytes[element + 8..element + 16].copy_from_slice(&u64::MAX.to_le_bytes());
+    let outcome = compiled.evaluate(record, &Row::from_bytes(bytes), 0, &mut context);
+    assert_eq!(
+        outcome.errors[0].error.kind,
+        qlp_compiler::interp::EvalErrorKind::BadRecord
+    );
+    // A truncated row too.
+    let outcome = compiled.evaluate(record, &Row::from_bytes(good.bytes()[..8].to_vec()), 0, &mut context);
+    assert_eq!(
+        outcome.errors[0].error.kind,
+        qlp_compiler::interp::EvalErrorKind::BadRecord
+    );
+}
