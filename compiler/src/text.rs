@@ -71,27 +71,36 @@ const TABLE_START: u32 = 0x3400;
 const TABLE_END: u32 = 0x9FFF;
 
 /// The simplified form of each ideograph, from `fast2s`, computed once.
-static SIMPLIFIED: std::sync::LazyLock<Vec<char>> = std::sync::LazyLock::new(|| {
-    (TABLE_START..=TABLE_END)
-        .map(|code| {
-            let c = char::from_u32(code).unwrap_or(' ');
-            let mut buffer = [0u8; 4];
-            fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c)
-        })
-        .collect()
-});
+static SIMPLIFIED: std::sync::LazyLock<Vec<char>> =
+    std::sync::LazyLock::new(|| (TABLE_START..=TABLE_END).map(convert_one).collect());
 
 /// The simplified form of one character (itself if it has none).
 fn simplify(c: char) -> char {
     let code = c as u32;
     if (TABLE_START..=TABLE_END).contains(&code) {
         SIMPLIFIED.get((code - TABLE_START) as usize).copied().unwrap_or(c)
-    } else if c.is_ascii() {
-        c
+    } else if (COMPAT_START..=COMPAT_END).contains(&code) {
+        SIMPLIFIED_COMPAT
+            .get((code - COMPAT_START) as usize)
+            .copied()
+            .unwrap_or(c)
     } else {
-        let mut buffer = [0u8; 4];
-        fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c)
+        // Traditional characters are ideographs: everything else is itself.
+        c
     }
+}
+
+/// The CJK compatibility ideographs, which `fast2s` may also convert.
+const COMPAT_START: u32 = 0xF900;
+const COMPAT_END: u32 = 0xFAFF;
+
+static SIMPLIFIED_COMPAT: std::sync::LazyLock<Vec<char>> =
+    std::sync::LazyLock::new(|| (COMPAT_START..=COMPAT_END).map(convert_one).collect());
+
+fn convert_one(code: u32) -> char {
+    let c = char::from_u32(code).unwrap_or(' ');
+    let mut buffer = [0u8; 4];
+    fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c)
 }
 
 /// Zero-width and format characters that posters insert to split words.
