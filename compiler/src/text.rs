@@ -146,9 +146,25 @@ pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, mut o
                 }
                 continue;
             }
-            if (TABLE_START..=TABLE_END).contains(&code) {
+            if (0x3400..=0x4DBF).contains(&code) || (0x4E00..=0x9FFF).contains(&code) {
+                // Ideographs: letters without case, their own NFKC form.
                 out.push(table.get((code - TABLE_START) as usize).copied().unwrap_or(original));
                 continue;
+            }
+            match code {
+                // Full-width forms of ASCII: NFKC maps them to ASCII.
+                0xFF01..=0xFF5E => {
+                    let ascii = char::from_u32(code - 0xFEE0).unwrap_or(' ');
+                    if ascii.is_ascii_alphanumeric() {
+                        out.push(ascii.to_ascii_lowercase());
+                    }
+                    continue;
+                }
+                // General punctuation and spaces, CJK punctuation, emoji:
+                // their NFKC forms are never letters or digits, so only the
+                // few letters among them survive.
+                0x2000..=0x206F | 0x3000..=0x303F | 0x1F300..=0x1FAFF if !original.is_alphanumeric() => continue,
+                _ => {}
             }
         }
         let c = simplify(original);
@@ -427,6 +443,24 @@ mod tests {
         assert_eq!(normalize("赌\u{200B}博"), "赌博");
         assert_eq!(normalize("①②"), "12");
         assert_eq!(normalize("賭博"), "赌博");
+    }
+
+    #[test]
+    fn fast_paths_agree_with_the_general_path() {
+        // The mapped form takes the general path for every character.
+        let ranges = [
+            0x20..0x3000u32,
+            0x3000..0x3100,
+            0x3400..0xA000,
+            0xF900..0xFB00,
+            0xFF00..0xFFF0,
+            0x1F000..0x1FB00,
+        ];
+        for code in ranges.into_iter().flatten() {
+            let Some(c) = char::from_u32(code) else { continue };
+            let text = c.to_string();
+            assert_eq!(normalize(&text), normalize_mapped(&text).text, "U+{code:04X}");
+        }
     }
 
     #[test]
