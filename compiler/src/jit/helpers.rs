@@ -191,7 +191,15 @@ unsafe fn program<'a>(ctx: *const EvalCtx) -> Option<&'a Program> {
     unsafe { (*ctx).program.as_ref() }
 }
 
-extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
+/// Runs `f` on keyword set `set` and the text at (`ptr`, `len`) prepared
+/// (and, with several sets of its mode, scanned) for this record.
+fn with_keywords(
+    ctx: *mut EvalCtx,
+    set: u64,
+    ptr: *const u8,
+    len: u64,
+    f: impl FnOnce(&crate::text::KeywordMatcher, &TextEntry) -> i64,
+) -> i64 {
     guard(0, || {
         // SAFETY: compiled code passes its live context, used by one thread.
         let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 0 };
@@ -202,36 +210,30 @@ extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64)
         let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
             return 0;
         };
-        let Some(entry) = ctx.scanned(program, ptr, len, keyword_set.matcher.mode()) else {
-            return 0;
-        };
+        match ctx.scanned(program, ptr, len, keyword_set.matcher.mode()) {
+            Some(entry) => f(&keyword_set.matcher, entry),
+            None => 0,
+        }
+    })
+}
+
+extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
+    with_keywords(ctx, set, ptr, len, |matcher, entry| {
         let found = if entry.scanned {
             entry.found.get(set as usize).is_some_and(|f| !f.is_empty())
         } else {
-            keyword_set.matcher.is_match_prepared(&entry.prepared)
+            matcher.is_match_prepared(&entry.prepared)
         };
         i64::from(found)
     })
 }
 
 extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
-    guard(0, || {
-        // SAFETY: compiled code passes its live context, used by one thread.
-        let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 0 };
-        // SAFETY: see `program`.
-        let Some(program) = (unsafe { program(ctx) }) else {
-            return 0;
-        };
-        let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
-            return 0;
-        };
-        let Some(entry) = ctx.scanned(program, ptr, len, keyword_set.matcher.mode()) else {
-            return 0;
-        };
+    with_keywords(ctx, set, ptr, len, |matcher, entry| {
         if entry.scanned {
             entry.found.get(set as usize).map_or(0, |f| f.len() as i64)
         } else {
-            keyword_set.matcher.distinct_matches_prepared(&entry.prepared).len() as i64
+            matcher.distinct_matches_prepared(&entry.prepared).len() as i64
         }
     })
 }
