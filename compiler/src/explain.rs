@@ -6,7 +6,7 @@
 use qlp_grammar::ast::QuantifierKind;
 use qlp_grammar::Span;
 
-use crate::interp::Interpreter;
+use crate::interp::{record_frame, Interpreter};
 use qlp_grammar::FileId;
 
 use crate::program::{Builtin, KeywordSetId, Program, TExpr, TExprKind};
@@ -39,10 +39,7 @@ pub fn keyword_evidence(
     record: &Value,
     now: i64,
 ) -> Vec<KeywordHit> {
-    let mut frame = vec![Value::Absent; (n_locals as usize).max(1)];
-    if let Some(slot) = frame.first_mut() {
-        *slot = record.clone();
-    }
+    let mut frame = record_frame(record, n_locals);
     let mut hits = Vec::new();
     let walker = Walker {
         program,
@@ -215,10 +212,7 @@ pub fn explain_condition(
     record: &Value,
     now: i64,
 ) -> Explanation {
-    let mut frame = vec![Value::Absent; (n_locals as usize).max(1)];
-    if let Some(slot) = frame.first_mut() {
-        *slot = record.clone();
-    }
+    let mut frame = record_frame(record, n_locals);
     let explainer = Explainer {
         program,
         interpreter: Interpreter::new(program),

@@ -70,10 +70,7 @@ impl<'p> Interpreter<'p> {
     }
 
     fn eval_condition(&self, when: &TExpr, n_locals: u32, record: &Value, now: i64) -> Result<bool, EvalError> {
-        let mut frame = vec![Value::Absent; (n_locals as usize).max(1)];
-        if let Some(slot) = frame.first_mut() {
-            *slot = record.clone();
-        }
+        let mut frame = record_frame(record, n_locals);
         match self.eval_expr(when, &mut frame, now)? {
             Value::Bool(b) => Ok(b),
             _ => Err(bad_record(when.span)),
@@ -270,6 +267,16 @@ impl<'p> Interpreter<'p> {
             _ => return Err(bad()),
         })
     }
+}
+
+/// The local slots of a rule or exemption body: the record in slot 0, the
+/// rest empty until `let` and quantifiers fill them.
+pub fn record_frame(record: &Value, n_locals: u32) -> Vec<Value> {
+    let mut frame = vec![Value::Absent; (n_locals as usize).max(1)];
+    if let Some(slot) = frame.first_mut() {
+        *slot = record.clone();
+    }
+    frame
 }
 
 /// Truncates toward zero; `None` for NaN and values outside `i64`.
