@@ -21,7 +21,7 @@ use qlp_compiler::outcome::conditions;
 use qlp_compiler::program::{Program, RecordId};
 use qlp_compiler::text::normalize;
 use qlp_compiler::Value;
-use qlp_runtime::{policy_files, FsLoader, PolicySet};
+use qlp_runtime::{Limits, PolicySet, PolicyTree};
 
 const N: usize = 1024;
 
@@ -31,8 +31,8 @@ fn root() -> PathBuf {
 
 fn load(paths: &[PathBuf]) -> Program {
     std::env::set_current_dir(root()).expect("the project root");
-    let files = policy_files(paths).expect("policy files");
-    let checked = qlp_compiler::check(&files, &FsLoader);
+    let tree = PolicyTree::open(paths, Limits::DEFAULT).expect("policy files");
+    let checked = qlp_compiler::check(&tree.files, &tree.loader);
     checked.program.expect("the benchmark policies check")
 }
 

@@ -1,6 +1,7 @@
 //! The `qlp` command line: check, test, compile, evaluate and explain content policies.
 
 mod cmd;
+mod config;
 mod render;
 
 use std::process::ExitCode;

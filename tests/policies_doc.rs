@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use qlp_compiler::program::Program;
-use qlp_runtime::{policy_files, FsLoader};
+use qlp_runtime::{Limits, PolicyTree};
 
 fn table(program: &Program) -> String {
     let mut out = String::from(
@@ -65,8 +65,8 @@ fn table(program: &Program) -> String {
 fn policies_doc_is_up_to_date() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     std::env::set_current_dir(root).unwrap();
-    let files = policy_files(&[Path::new("policies").to_path_buf()]).unwrap();
-    let checked = qlp_compiler::check(&files, &FsLoader);
+    let tree = PolicyTree::open(&[Path::new("policies").to_path_buf()], Limits::DEFAULT).unwrap();
+    let checked = qlp_compiler::check(&tree.files, &tree.loader);
     let program = checked.program.expect("the shipped policies check");
     let expected = table(&program);
     let path = root.join("docs/policies.md");

@@ -7,10 +7,21 @@ use std::path::{Component, Path, PathBuf};
 use qlp_grammar::ast::{self, Item};
 use qlp_grammar::{parse_file, Diagnostic, FileId, SourceMap, Span};
 
+/// What a file is read for; a loader may bound each kind differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A `.qlp` policy file.
+    Policy,
+    /// A keyword list named by `keywords NAME = file("...")`.
+    Keywords,
+}
+
 /// Reads files for the compiler. The runtime provides one over the file
-/// system; tests use [`MemoryLoader`].
+/// system, confined to the policy root; tests use [`MemoryLoader`].
 pub trait SourceLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>>;
+    /// The bytes of `path`, or why they cannot be had. The error's message
+    /// is shown to the user, so it must never quote the file.
+    fn read(&self, path: &Path, kind: FileKind) -> std::io::Result<Vec<u8>>;
 }
 
 /// Files held in memory, by path.
@@ -31,7 +42,7 @@ impl MemoryLoader {
 }
 
 impl SourceLoader for MemoryLoader {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+    fn read(&self, path: &Path, _kind: FileKind) -> std::io::Result<Vec<u8>> {
         self.files
             .get(&clean_path(path))
             .cloned()
@@ -76,15 +87,36 @@ pub fn clean_path(path: &Path) -> PathBuf {
     for component in path.components() {
         match component {
             Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
+            // `..` cancels the last normal component only: a leading `..`
+            // stays, and `..` at the root stays at the root.
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
                 }
-            }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
             other => out.push(other),
         }
     }
     out
+}
+
+/// The help line of a file the loader refused to open.
+pub const REFUSED_HELP: &str =
+    "policies read only regular files inside the policy root, never through hidden directories (see docs/security.md)";
+
+/// Why a path written in a policy (an import or a keyword file) may not be
+/// followed: policy trees are relative, so an absolute path never is.
+pub fn path_problem(written: &str) -> Option<&'static str> {
+    let path = Path::new(written);
+    if path.has_root() || path.components().any(|c| matches!(c, Component::Prefix(_))) {
+        Some("paths in policies are relative to the file that names them, and stay inside the policy root")
+    } else if written.contains('\0') {
+        Some("a path cannot contain a NUL character")
+    } else {
+        None
+    }
 }
 
 /// Decodes a file's bytes, or says where it stops being UTF-8.
@@ -131,6 +163,19 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
             })
             .collect();
         for (target, span) in imports {
+            if let Some(help) = path_problem(&target) {
+                diagnostics.push(
+                    Diagnostic::error(
+                        "qlp::import_not_found",
+                        file,
+                        span,
+                        format!("cannot import `{target}`: the path is absolute"),
+                    )
+                    .with_label("not followed")
+                    .with_help(help),
+                );
+                continue;
+            }
             let path = clean_path(&base.join(&target));
             let id = match by_path.get(&path) {
                 Some(id) => *id,
@@ -158,7 +203,7 @@ fn add_file(
     imported_from: Option<(FileId, Span, &str)>,
 ) -> FileId {
     let name = path.display().to_string();
-    let (text, problem) = match loader.read(path) {
+    let (text, problem) = match loader.read(path, FileKind::Policy) {
         Ok(bytes) => match decode_utf8(bytes) {
             Ok(text) => (text, None),
             Err((at, valid)) => (valid, Some(Err(at))),
@@ -185,6 +230,17 @@ fn add_file(
                 .with_label("the text stops being UTF-8 here")
                 .with_help("save the policy as UTF-8"),
             );
+            files.asts.push(ast::File::default());
+        }
+        Some(Ok(error)) if error.kind() == std::io::ErrorKind::PermissionDenied => {
+            let diagnostic = match imported_from {
+                Some((importer, span, target)) => {
+                    Diagnostic::error("qlp::file_refused", importer, span, format!("`{target}` may not be read"))
+                        .with_label(error.to_string())
+                }
+                None => Diagnostic::error("qlp::file_refused", id, Span::new(0, 0), format!("cannot read `{name}`: {error}")),
+            };
+            diagnostics.push(diagnostic.with_help(REFUSED_HELP));
             files.asts.push(ast::File::default());
         }
         Some(Ok(error)) => {

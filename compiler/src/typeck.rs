@@ -626,8 +626,17 @@ impl<'a> Checker<'a> {
             .and_then(|p| p.parent())
             .map(|p| p.to_path_buf())
             .unwrap_or_default();
+        if let Some(help) = crate::load::path_problem(relative) {
+            self.error(
+                "qlp::keywords_file",
+                span,
+                format!("cannot read keyword file `{relative}`: the path is absolute"),
+            )
+            .help = Some(help.to_string());
+            return Vec::new();
+        }
         let path = clean_path(&base.join(relative));
-        let bytes = match self.loader.read(&path) {
+        let bytes = match self.loader.read(&path, crate::load::FileKind::Keywords) {
             Ok(bytes) => bytes,
             Err(error) => {
                 self.error(
@@ -636,10 +645,14 @@ impl<'a> Checker<'a> {
                     format!("cannot read keyword file `{relative}`"),
                 )
                 .set_label(error.to_string())
-                .help = Some(format!(
-                    "the path is relative to this policy file: it resolves to `{}`",
-                    path.display()
-                ));
+                .help = Some(if error.kind() == std::io::ErrorKind::PermissionDenied {
+                    crate::load::REFUSED_HELP.to_string()
+                } else {
+                    format!(
+                        "the path is relative to this policy file: it resolves to `{}`",
+                        path.display()
+                    )
+                });
                 return Vec::new();
             }
         };

@@ -14,7 +14,7 @@ use qlp_compiler::SourceLoader;
 struct Fs;
 
 impl SourceLoader for Fs {
-    fn read(&self, path: &Path) -> std::io::Result<Vec<u8>> {
+    fn read(&self, path: &Path, _kind: qlp_compiler::load::FileKind) -> std::io::Result<Vec<u8>> {
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
     }
 }

@@ -23,6 +23,10 @@ pub struct Decision {
     pub exempted: Vec<ExemptedRule>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<RuleFailure>,
+    /// Some rule or exemption could not decide (it is in `errors`): the
+    /// verdict may be more lenient than the policies mean.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub undecided: bool,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -119,7 +123,7 @@ impl Decision {
                 })
             })
             .collect();
-        let errors = outcome
+        let errors: Vec<RuleFailure> = outcome
             .errors
             .iter()
             .map(|e| {
@@ -147,6 +151,7 @@ impl Decision {
             suspend: suspend.map(qlp_grammar::time::format_duration),
             fired,
             exempted,
+            undecided: !errors.is_empty(),
             errors,
         }
     }

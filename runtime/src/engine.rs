@@ -14,7 +14,7 @@ use qlp_compiler::program::{Program, RecordId};
 use qlp_grammar::{Diagnostic, SourceMap};
 
 use crate::decision::Decision;
-use crate::fs::{policy_files, FsLoader};
+use crate::fs::{Limits, PolicyTree};
 use crate::ingest::{IngestError, IngestPlan};
 
 /// Policies that could not be loaded: every diagnostic, with the sources to
@@ -71,14 +71,20 @@ impl PolicySet {
         Ok(PolicySet { compiled, plan })
     }
 
-    /// Loads, checks and compiles every `.qlp` file under `path`.
+    /// Loads, checks and compiles every `.qlp` file under `path`, confined
+    /// to its policy root (see [`crate::fs::find_root`]) with the default limits.
     pub fn load(path: &Path) -> Result<PolicySet, LoadError> {
-        let files = policy_files(&[path.to_path_buf()]).map_err(|e| LoadError {
+        let tree = PolicyTree::open(&[path.to_path_buf()], Limits::DEFAULT).map_err(|e| LoadError {
             message: format!("cannot read `{}`: {e}", path.display()),
             sources: SourceMap::new(),
             diagnostics: Vec::new(),
         })?;
-        let checked = qlp_compiler::check(&files, &FsLoader);
+        PolicySet::load_tree(&tree, path)
+    }
+
+    /// Loads, checks and compiles the files of a policy tree; `path` names it in messages.
+    pub fn load_tree(tree: &PolicyTree, path: &Path) -> Result<PolicySet, LoadError> {
+        let checked = qlp_compiler::check(&tree.files, &tree.loader);
         match checked.program {
             Some(program) => PolicySet::new(program),
             None => {

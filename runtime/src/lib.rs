@@ -22,5 +22,5 @@ pub mod ingest;
 
 pub use decision::Decision;
 pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
-pub use fs::{policy_files, FsLoader};
+pub use fs::{policy_files, FsLoader, Limits, PolicyTree};
 pub use ingest::IngestError;

@@ -3,8 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::Context;
-use qlp_runtime::{policy_files, FsLoader};
+use crate::config::Workspace;
 
 use crate::render::{counts, print_diagnostics, Format};
 
@@ -23,8 +22,7 @@ pub struct CheckArgs {
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
-    let files = policy_files(&args.paths).context("cannot list the policy files")?;
-    let checked = qlp_compiler::check(&files, &FsLoader);
+    let checked = Workspace::open(&args.paths, None)?.check();
     print_diagnostics(&checked.diagnostics, &checked.sources, args.format)?;
     let (mut errors, warnings) = counts(&checked.diagnostics);
     if let (Some(program), crate::cmd::EngineArg::Jit) = (checked.program, args.engine) {

@@ -4,9 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use qlp_compiler::jit::CompiledPolicySet;
-use qlp_runtime::{policy_files, FsLoader};
+use crate::config::Workspace;
 
 use crate::render::{print_diagnostics, Format};
 
@@ -27,8 +26,7 @@ pub struct CompileArgs {
 }
 
 pub fn run(args: &CompileArgs) -> anyhow::Result<ExitCode> {
-    let files = policy_files(&args.paths).context("cannot list the policy files")?;
-    let checked = qlp_compiler::check(&files, &FsLoader);
+    let checked = Workspace::open(&args.paths, None)?.check();
     let Some(program) = checked.program else {
         print_diagnostics(&checked.diagnostics, &checked.sources, Format::Human)?;
         return Ok(ExitCode::from(1));

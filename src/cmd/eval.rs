@@ -7,18 +7,34 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Instant;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use qlp_compiler::program::RecordId;
 use qlp_compiler::Value;
 use qlp_runtime::{Decision, PolicySet};
 use rayon::prelude::*;
+use signal_hook::consts::{SIGINT, SIGTERM};
 
-use crate::cmd::{load_policies, parse_now, record_type, EngineArg};
+use crate::cmd::{load_policies_in, parse_now, record_type, EngineArg};
 
 /// Records per parallel batch: bounds memory whatever the input size.
 const BATCH: usize = 2048;
+/// Bytes of records per batch, whatever their number.
+const BATCH_BYTES: usize = 64 << 20;
+/// Lines the reader thread may read ahead of evaluation.
+const READ_AHEAD: usize = 256;
+/// The longest a record waits for others to fill its batch: a live feed
+/// gets each decision within this (plus evaluation) of the record arriving.
+pub const LATENCY: Duration = Duration::from_millis(50);
+/// How often a wait for input looks at the stop flag.
+const TICK: Duration = Duration::from_millis(100);
+/// The largest record (one input line), unless `--max-record-bytes` or
+/// `[limits] record_bytes` in `qlp.toml` says otherwise.
+pub const DEFAULT_MAX_RECORD_BYTES: u64 = 4 << 20;
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -44,6 +60,14 @@ pub struct EvalArgs {
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
+    /// The largest record (input line) in bytes; longer lines are rejected
+    /// with their line number (default 4 MiB, or `[limits] record_bytes`).
+    #[arg(long, value_name = "BYTES")]
+    pub max_record_bytes: Option<u64>,
+    /// Exit 1 when more than this share (0 to 1) of the records were
+    /// rejected or undecided (a rule hit a run-time error).
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub max_failed_share: f64,
 }
 
 /// One line of output: the input line number, the record's `id`, its decision.
@@ -57,7 +81,6 @@ struct OutputLine<'a> {
 /// What happened to one input line.
 enum LineResult {
     Decided {
-        line: usize,
         json: String,
         decision: Decision,
     },
@@ -76,12 +99,24 @@ struct Summary {
     rules: BTreeMap<String, usize>,
     campaigns: BTreeMap<String, usize>,
     rule_errors: usize,
+    /// Records on which some rule could not decide.
+    undecided: usize,
 }
 
 pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
-    let Some(set) = load_policies(&args.policies)? else {
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&args.max_failed_share),
+        "--max-failed-share must be between 0 and 1, not {}",
+        args.max_failed_share
+    );
+    let workspace = crate::config::Workspace::open(std::slice::from_ref(&args.policies), None)?;
+    let Some(set) = load_policies_in(&workspace, &args.policies)? else {
         return Ok(ExitCode::from(1));
     };
+    let max_record_bytes = args
+        .max_record_bytes
+        .or(workspace.config.limits.record_bytes)
+        .unwrap_or(DEFAULT_MAX_RECORD_BYTES);
     let record = record_type(&set, args.record_type.as_deref())?;
     let fixed_now = match (&args.now, &args.now_from) {
         (Some(text), _) => Some(parse_now(text)?),
@@ -100,18 +135,27 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         );
     }
 
-    let (reader, total_bytes): (Box<dyn Read + Send>, Option<u64>) = match &args.input {
-        None => (Box::new(std::io::stdin()), None),
-        Some(path) if path.as_os_str() == "-" => (Box::new(std::io::stdin()), None),
-        Some(path) => {
+    let (reader, total_bytes, input_id): (Box<dyn Read + Send>, Option<u64>, Option<FileId>) = match &args.input {
+        Some(path) if path.as_os_str() != "-" => {
             let file = File::open(path).with_context(|| format!("cannot open `{}`", path.display()))?;
-            let size = file.metadata().ok().map(|m| m.len());
-            (Box::new(file), size)
+            let metadata = file.metadata().ok();
+            let size = metadata.as_ref().map(|m| m.len());
+            (Box::new(file), size, metadata.as_ref().map(FileId::of))
         }
+        _ => (Box::new(std::io::stdin()), None, stdin_id()),
     };
-    let mut reader = BufReader::with_capacity(1 << 16, reader);
     let writer: Box<dyn Write> = match &args.output {
-        Some(path) => Box::new(File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?),
+        Some(path) => {
+            // Opening for writing truncates: never do that to the input.
+            if let (Some(input), Ok(output)) = (input_id, std::fs::metadata(path)) {
+                anyhow::ensure!(
+                    input != FileId::of(&output),
+                    "`-o {}` is the input file: writing decisions there would destroy the records before they are read",
+                    path.display()
+                );
+            }
+            Box::new(File::create(path).with_context(|| format!("cannot create `{}`", path.display()))?)
+        }
         None => Box::new(std::io::stdout().lock()),
     };
     let mut writer = BufWriter::with_capacity(1 << 16, writer);
@@ -128,40 +172,37 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         bar
     });
 
+    let stop = Arc::new(AtomicUsize::new(0));
+    for signal in [SIGINT, SIGTERM] {
+        signal_hook::flag::register_usize(signal, stop.clone(), signal as usize)
+            .context("cannot install the signal handler")?;
+    }
+    let lines = spawn_reader(reader, max_record_bytes);
+
     let kind = args.engine.into();
     let started = Instant::now();
     let mut summary = Summary::default();
-    let mut line_number = 0usize;
-    let mut batch: Vec<(usize, Vec<u8>)> = Vec::with_capacity(BATCH);
-    loop {
+    let mut batch: Vec<InputLine> = Vec::with_capacity(BATCH);
+    let mut finished = false;
+    while !finished {
         batch.clear();
-        let mut read_bytes = 0u64;
-        while batch.len() < BATCH {
-            let mut line = Vec::new();
-            let n = reader.read_until(b'\n', &mut line).context("cannot read the input")?;
-            if n == 0 {
-                break;
-            }
-            read_bytes += n as u64;
-            line_number += 1;
-            batch.push((line_number, line));
-        }
+        finished = next_batch(&lines, &mut batch, &stop);
         if batch.is_empty() {
-            break;
+            continue;
         }
+        let read_bytes: u64 = batch.iter().map(|l| l.bytes as u64).sum();
         let results: Vec<LineResult> = batch
             .par_iter()
             .map_init(
                 || set.context(),
-                |context, (line, bytes)| decide_line(&set, record, kind, *line, bytes, fixed_now, args, context),
+                |context, line| decide_line(&set, record, kind, line, fixed_now, args, context),
             )
             .collect();
         for result in results {
             match result {
-                LineResult::Decided { line, json, decision } => {
+                LineResult::Decided { json, decision } => {
                     writer.write_all(json.as_bytes())?;
                     writer.write_all(b"\n")?;
-                    let _ = line;
                     summary.add(&decision);
                 }
                 LineResult::Rejected { line, message } => {
@@ -175,6 +216,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                 LineResult::Blank => {}
             }
         }
+        // A live feed gets its decisions now, not when a buffer fills.
+        writer.flush()?;
         if let Some(bar) = &progress {
             bar.inc(read_bytes);
             bar.set_message(format!("{} records", summary.records));
@@ -184,23 +227,197 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
+    let signal = stop.load(Ordering::SeqCst);
     if !args.quiet {
         summary.print(started.elapsed().as_secs_f64());
+        if signal != 0 {
+            eprintln!("stopped by a signal: the records read so far were decided and written");
+        }
+    }
+    if signal != 0 {
+        return Ok(ExitCode::from(128u8.saturating_add(signal as u8)));
+    }
+    let failed = summary.rejected + summary.undecided;
+    let total = summary.records + summary.rejected;
+    if failed > 0 && failed as f64 > args.max_failed_share * total as f64 {
+        if !args.quiet {
+            eprintln!(
+                "error: {failed} of {total} record(s) were rejected or undecided, more than --max-failed-share {}",
+                args.max_failed_share
+            );
+        }
+        return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-#[expect(clippy::too_many_arguments, reason = "one line's whole context")]
+/// One input line, as the reader thread hands it over.
+struct InputLine {
+    number: usize,
+    /// The line's length in bytes, newline included.
+    bytes: usize,
+    /// The line, or the record limit it exceeded (it was read and dropped).
+    text: Result<Vec<u8>, u64>,
+}
+
+/// What the reader thread sends: a line, or why it stopped.
+enum Incoming {
+    Line(InputLine),
+    Failed(std::io::Error),
+}
+
+/// Reads lines on a thread of their own, so that the evaluator can tell
+/// "no record yet" from "the input is slow" and never blocks on a read.
+fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Receiver<Incoming> {
+    let (sender, receiver) = sync_channel(READ_AHEAD);
+    std::thread::spawn(move || {
+        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let mut number = 0usize;
+        loop {
+            let mut line = Vec::new();
+            let incoming = match read_bounded_line(&mut reader, &mut line, max_record_bytes) {
+                Ok(0) => break,
+                Ok(bytes) => {
+                    number += 1;
+                    let too_long = bytes as u64 > max_record_bytes.saturating_add(1);
+                    Incoming::Line(InputLine {
+                        number,
+                        bytes,
+                        text: if too_long { Err(max_record_bytes) } else { Ok(line) },
+                    })
+                }
+                Err(error) => Incoming::Failed(error),
+            };
+            let failed = matches!(incoming, Incoming::Failed(_));
+            if sender.send(incoming).is_err() || failed {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+/// Reads one line into `line`, keeping at most `limit + 1` bytes of it (the
+/// rest is read and dropped), and returns its whole length, newline
+/// included; 0 at the end of the input.
+fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>, limit: u64) -> std::io::Result<usize> {
+    let keep = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut total = 0usize;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+            Some(at) => (available.get(..=at).unwrap_or(available), true),
+            None => (available, false),
+        };
+        let room = keep.saturating_sub(line.len());
+        line.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or(&[]));
+        let used = chunk.len();
+        total = total.saturating_add(used);
+        reader.consume(used);
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+/// Fills `batch` with the lines available: waits for a first line (waking
+/// to look at the stop flag), then takes what arrives within [`LATENCY`],
+/// up to [`BATCH`] lines. Returns true when the input has ended or a signal
+/// asked to stop; the lines already read are still in `batch`.
+fn next_batch(lines: &Receiver<Incoming>, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
+    let mut deadline: Option<Instant> = None;
+    let mut batch_bytes = 0usize;
+    loop {
+        if stop.load(Ordering::SeqCst) != 0 {
+            // Records already read are decided; nothing more is read.
+            while let Ok(Incoming::Line(line)) = lines.try_recv() {
+                batch.push(line);
+            }
+            return true;
+        }
+        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+            return false;
+        }
+        let wait = match deadline {
+            None => TICK,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                left.min(TICK)
+            }
+        };
+        match lines.recv_timeout(wait) {
+            Ok(Incoming::Line(line)) => {
+                batch_bytes = batch_bytes.saturating_add(line.bytes);
+                batch.push(line);
+                deadline.get_or_insert_with(|| Instant::now() + LATENCY);
+            }
+            Ok(Incoming::Failed(error)) => {
+                eprintln!("error: cannot read the input: {error}");
+                return true;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return true,
+        }
+    }
+}
+
+/// The device and inode of a file, to tell whether two paths are one file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct FileId {
+    device: u64,
+    inode: u64,
+}
+
+impl FileId {
+    fn of(metadata: &std::fs::Metadata) -> FileId {
+        use std::os::unix::fs::MetadataExt;
+        FileId {
+            device: metadata.dev(),
+            inode: metadata.ino(),
+        }
+    }
+}
+
+/// Standard input's file, when it is one (`qlp eval < in.jsonl -o in.jsonl`).
+fn stdin_id() -> Option<FileId> {
+    use std::os::fd::AsFd;
+    let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
+    let metadata = File::from(fd).metadata().ok()?;
+    metadata.is_file().then(|| FileId::of(&metadata))
+}
+
 fn decide_line(
     set: &PolicySet,
     record: RecordId,
     kind: qlp_runtime::EngineKind,
-    line: usize,
-    bytes: &[u8],
+    input: &InputLine,
     fixed_now: Option<i64>,
     args: &EvalArgs,
     context: &mut qlp_compiler::jit::EvalContext,
 ) -> LineResult {
+    let line = input.number;
+    let bytes = match &input.text {
+        Ok(bytes) => bytes,
+        Err(limit) => {
+            return LineResult::Rejected {
+                line,
+                message: format!(
+                    "the record is {} bytes, more than the limit of {limit} (`--max-record-bytes`)",
+                    input.bytes
+                ),
+            }
+        }
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return LineResult::Blank;
     }
@@ -238,7 +455,7 @@ fn decide_line(
         decision: &decision,
     })
     .unwrap_or_default();
-    LineResult::Decided { line, json, decision }
+    LineResult::Decided { json, decision }
 }
 
 fn system_now() -> i64 {
@@ -258,6 +475,7 @@ impl Summary {
             }
         }
         self.rule_errors += decision.errors.len();
+        self.undecided += usize::from(decision.undecided);
     }
 
     fn print(&self, seconds: f64) {
@@ -285,7 +503,11 @@ impl Summary {
         };
         let _ = writeln!(err, "top rules:  {}", top(&self.rules, 10));
         let _ = writeln!(err, "campaigns:  {}", top(&self.campaigns, usize::MAX));
-        let _ = writeln!(err, "errors:     {} rule error(s)", self.rule_errors);
+        let _ = writeln!(
+            err,
+            "errors:     {} rule error(s); {} record(s) undecided",
+            self.rule_errors, self.undecided
+        );
         let rate = if seconds > 0.0 {
             self.records as f64 / seconds
         } else {

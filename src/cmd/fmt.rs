@@ -7,7 +7,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use qlp_grammar::format::format_source;
 use qlp_grammar::{FileId, SourceMap};
-use qlp_runtime::policy_files;
+use qlp_compiler::load::FileKind;
+use qlp_compiler::SourceLoader;
+
+use crate::config::Workspace;
 
 use crate::render::{print_diagnostics, Format};
 
@@ -22,11 +25,18 @@ pub struct FmtArgs {
 }
 
 pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
-    let files = policy_files(&args.paths).context("cannot list the policy files")?;
+    let tree = Workspace::open(&args.paths, None)?.tree;
     let mut unformatted = 0;
     let mut broken = 0;
-    for path in files {
-        let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    for path in &tree.files {
+        // Read and written only as a regular file inside the policy root,
+        // through its canonical path: never through a link out of the tree.
+        let real = tree.loader.confine(path).with_context(|| format!("cannot format `{}`", path.display()))?;
+        let bytes = tree
+            .loader
+            .read(&real, FileKind::Policy)
+            .with_context(|| format!("cannot read `{}`", path.display()))?;
+        let text = String::from_utf8(bytes).with_context(|| format!("`{}` is not UTF-8", path.display()))?;
         match format_source(&text, FileId(0)) {
             Err(diagnostics) => {
                 let mut sources = SourceMap::new();
@@ -39,7 +49,7 @@ pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
                 if args.check {
                     println!("would reformat {}", path.display());
                 } else {
-                    std::fs::write(&path, formatted).with_context(|| format!("cannot write `{}`", path.display()))?;
+                    std::fs::write(&real, formatted).with_context(|| format!("cannot write `{}`", path.display()))?;
                     println!("formatted {}", path.display());
                 }
             }

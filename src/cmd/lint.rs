@@ -3,13 +3,13 @@
 //! `qlp.toml`; inline suppressions with a required reason; safe autofixes.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
 use qlp_compiler::lint::{self, Level, LintContext, REGISTRY};
 use qlp_grammar::{Diagnostic, FileId, Severity, SourceMap, Span};
-use qlp_runtime::{policy_files, FsLoader};
+use crate::config::Workspace;
 use serde_json::json;
 
 use crate::render::{self, print_diagnostics};
@@ -42,7 +42,7 @@ pub struct LintArgs {
     /// Apply the safe fixes (remove duplicate keywords, unused declarations).
     #[arg(long)]
     pub fix: bool,
-    /// The configuration file (default: `qlp.toml` in the current directory, if any).
+    /// The configuration file (default: `qlp.toml` at the policy root, if any).
     #[arg(long)]
     pub config: Option<PathBuf>,
     /// The date lints about campaign periods take as today (default: `today` in
@@ -52,26 +52,6 @@ pub struct LintArgs {
     /// List the lints and exit.
     #[arg(long)]
     pub list: bool,
-}
-
-/// `qlp.toml`.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct ConfigFile {
-    #[serde(default)]
-    lint: LintConfig,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LintConfig {
-    /// Lint code or name → `allow` | `warn` | `error`.
-    #[serde(default)]
-    levels: HashMap<String, String>,
-    /// Paths (prefixes, or `dir/**`) whose findings are not reported.
-    #[serde(default)]
-    ignore: Vec<String>,
-    today: Option<String>,
 }
 
 /// A finding, ready to print.
@@ -94,7 +74,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let config = load_config(args.config.as_deref())?;
+    let config = Workspace::open(&args.paths, args.config.as_deref())?.config;
     let mut levels: HashMap<&'static str, Level> = REGISTRY.iter().map(|l| (l.code, l.default_level)).collect();
     for (key, value) in &config.lint.levels {
         let lint =
@@ -113,8 +93,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
 
     let mut fixed_any = false;
     for round in 0..4 {
-        let files = policy_files(&args.paths).context("cannot list the policy files")?;
-        let checked = qlp_compiler::check(&files, &FsLoader);
+        let checked = Workspace::open(&args.paths, args.config.as_deref())?.check();
         let Some(program) = checked.program else {
             print_diagnostics(&checked.diagnostics, &checked.sources, render::Format::Human)?;
             eprintln!("the policies have errors: fix them before linting");
@@ -161,21 +140,6 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
         return Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS });
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn load_config(path: Option<&Path>) -> anyhow::Result<ConfigFile> {
-    let path = match path {
-        Some(path) => path.to_path_buf(),
-        None => {
-            let default = PathBuf::from("qlp.toml");
-            if !default.exists() {
-                return Ok(ConfigFile::default());
-            }
-            default
-        }
-    };
-    let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    toml::from_str(&text).with_context(|| format!("`{}` is not a valid qlp configuration", path.display()))
 }
 
 fn ignored(patterns: &[String], file: &str) -> bool {

@@ -4,10 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use anyhow::Context;
 use qlp_compiler::jit::CompiledPolicySet;
 use qlp_compiler::policy_test::run_tests_both;
-use qlp_runtime::{policy_files, FsLoader};
+use crate::config::Workspace;
 
 use crate::cmd::EngineArg;
 use crate::render::{print_diagnostics, Format};
@@ -30,8 +29,7 @@ pub struct TestArgs {
 }
 
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
-    let files = policy_files(&args.paths).context("cannot list the policy files")?;
-    let checked = qlp_compiler::check(&files, &FsLoader);
+    let checked = Workspace::open(&args.paths, None)?.check();
     let Some(program) = checked.program else {
         print_diagnostics(&checked.diagnostics, &checked.sources, Format::Human)?;
         eprintln!("the policies have errors: no test was run");

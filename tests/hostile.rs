@@ -1,0 +1,237 @@
+//! Hostile policy trees and inputs (docs/security.md): a policy tree from a
+//! pull request must not read outside its root, hang, or exhaust memory, and
+//! no command may destroy its input.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const CANARY: &str = "qlp-canary-7f3a9c";
+
+/// Runs `qlp` in `dir`, killing it (and failing) past `limit`.
+fn qlp_within(dir: &Path, args: &[&str], limit: Duration) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_qlp"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env("QLP_TEST_SECRET", CANARY)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > limit {
+            child.kill().unwrap();
+            panic!("`qlp {}` did not finish within {limit:?}", args.join(" "));
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.wait_with_output().unwrap()
+}
+
+fn qlp(dir: &Path, args: &[&str]) -> Output {
+    qlp_within(dir, args, Duration::from_secs(20))
+}
+
+fn all_output(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
+
+/// A policy tree in a temporary directory: `root/qlp.toml` marks the root,
+/// policies live in `root/p`, and `outside/` is beside the root.
+struct Tree {
+    dir: tempfile::TempDir,
+}
+
+impl Tree {
+    fn new() -> Tree {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("root/p")).unwrap();
+        std::fs::create_dir_all(dir.path().join("outside")).unwrap();
+        std::fs::write(dir.path().join("root/qlp.toml"), "").unwrap();
+        std::fs::write(dir.path().join("outside/secret.txt"), format!("{CANARY}\n")).unwrap();
+        Tree { dir }
+    }
+
+    fn root(&self) -> std::path::PathBuf {
+        self.dir.path().join("root")
+    }
+
+    fn write(&self, relative: &str, text: &str) {
+        let path = self.root().join(relative);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, text).unwrap();
+    }
+
+    fn symlink(&self, target: &Path, relative: &str) {
+        std::os::unix::fs::symlink(target, self.root().join(relative)).unwrap();
+    }
+
+    fn check(&self) -> Output {
+        qlp_within(&self.root(), &["check", "p"], Duration::from_secs(5))
+    }
+}
+
+fn assert_refused(out: &Output, expected: &str) {
+    let text = all_output(out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains(expected), "missing {expected:?} in:\n{text}");
+    assert!(!text.contains(CANARY), "a secret leaked:\n{text}");
+    assert!(!text.contains("root:x:0"), "/etc/passwd leaked:\n{text}");
+}
+
+#[test]
+fn importing_the_environment_is_refused_without_printing_it() {
+    let tree = Tree::new();
+    tree.write("p/a.qlp", "import \"/proc/self/environ\"\n");
+    assert_refused(&tree.check(), "cannot import `/proc/self/environ`: the path is absolute");
+}
+
+#[test]
+fn importing_passwd_through_dot_dot_is_refused() {
+    let tree = Tree::new();
+    tree.write("p/a.qlp", "import \"../../../../../../../../etc/passwd\"\n");
+    assert_refused(&tree.check(), "is outside the policy root");
+    tree.write("p/a.qlp", "import \"../../outside/secret.txt\"\n");
+    assert_refused(&tree.check(), "is outside the policy root");
+}
+
+#[test]
+fn keyword_files_outside_the_root_are_refused() {
+    let tree = Tree::new();
+    tree.write("p/a.qlp", "keywords k = file(\"/etc/passwd\")\n");
+    assert_refused(&tree.check(), "cannot read keyword file `/etc/passwd`: the path is absolute");
+    tree.write("p/a.qlp", "keywords k = file(\"../../outside/secret.txt\")\n");
+    assert_refused(&tree.check(), "is outside the policy root");
+}
+
+#[test]
+fn symlinks_out_of_the_root_are_refused() {
+    let tree = Tree::new();
+    let secret = tree.dir.path().join("outside/secret.txt");
+    tree.symlink(&secret, "p/x.qlp");
+    assert_refused(&tree.check(), "is outside the policy root");
+
+    let tree = Tree::new();
+    tree.symlink(&secret, "p/kw.txt");
+    tree.write("p/a.qlp", "keywords k = file(\"kw.txt\")\n");
+    assert_refused(&tree.check(), "is outside the policy root");
+}
+
+#[test]
+fn hidden_directories_such_as_git_are_never_read() {
+    let tree = Tree::new();
+    tree.write(".git/config", &format!("[http] extraheader = {CANARY}\n"));
+    tree.write("p/a.qlp", "import \"../.git/config\"\n");
+    assert_refused(&tree.check(), "goes through the hidden entry `.git`");
+}
+
+#[test]
+fn devices_and_fifos_are_refused_within_a_second() {
+    let limit = Duration::from_secs(1);
+    let tree = Tree::new();
+    tree.symlink(Path::new("/dev/zero"), "p/zero.qlp");
+    let out = qlp_within(&tree.root(), &["check", "p"], limit);
+    assert_refused(&out, "is outside the policy root");
+
+    let tree = Tree::new();
+    let fifo = tree.root().join("p/x.qlp");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    let out = qlp_within(&tree.root(), &["check", "p"], limit);
+    assert_refused(&out, "it is not a regular file");
+
+    let tree = Tree::new();
+    let fifo = tree.root().join("p/words.txt");
+    assert!(Command::new("mkfifo").arg(&fifo).status().unwrap().success());
+    tree.write("p/a.qlp", "keywords k = file(\"words.txt\")\n");
+    let out = qlp_within(&tree.root(), &["check", "p"], limit);
+    assert_refused(&out, "it is not a regular file");
+}
+
+#[test]
+fn directory_symlink_loops_are_walked_once() {
+    let tree = Tree::new();
+    tree.write("p/a.qlp", "enum E { x }\n");
+    for name in ["a", "b", "c", "d"] {
+        tree.symlink(Path::new("."), &format!("p/{name}"));
+    }
+    let out = qlp_within(&tree.root(), &["check", "p"], Duration::from_secs(1));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(all_output(&out).contains("checked 1 file(s)"), "{}", all_output(&out));
+}
+
+#[test]
+fn oversized_files_are_refused_before_they_are_read() {
+    let tree = Tree::new();
+    // A sparse 64 MiB keyword file: reading it would take time and memory.
+    let big = std::fs::File::create(tree.root().join("p/big.txt")).unwrap();
+    big.set_len(64 << 20).unwrap();
+    tree.write("p/a.qlp", "keywords k = file(\"big.txt\")\n");
+    let out = qlp_within(&tree.root(), &["check", "p"], Duration::from_secs(1));
+    assert_refused(&out, "it is larger than the limit of 16777216 bytes");
+
+    // The limit is configurable at the root.
+    tree.write("qlp.toml", "[limits]\nkeyword_file_bytes = 1024\n");
+    let mut words = String::new();
+    for i in 0..200 {
+        words.push_str(&format!("word{i}\n"));
+    }
+    tree.write("p/big.txt", &words);
+    let out = tree.check();
+    assert_refused(&out, "it is larger than the limit of 1024 bytes");
+    tree.write("qlp.toml", "[limits]\nkeyword_file_bytes = 4096\n");
+    let out = tree.check();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+}
+
+#[test]
+fn fmt_never_writes_through_a_link_out_of_the_tree() {
+    let tree = Tree::new();
+    let victim = tree.dir.path().join("outside/victim.qlp");
+    std::fs::write(&victim, "enum   E {x}\n").unwrap();
+    tree.symlink(&victim, "p/v.qlp");
+    tree.write("p/a.qlp", "enum   F {y}\n");
+    let out = qlp(&tree.root(), &["fmt", "p"]);
+    assert_ne!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "enum   E {x}\n");
+}
+
+#[test]
+fn a_tree_without_qlp_toml_is_rooted_at_its_repository() {
+    let tree = Tree::new();
+    std::fs::remove_file(tree.root().join("qlp.toml")).unwrap();
+    std::fs::create_dir_all(tree.root().join(".git")).unwrap();
+    tree.write("schema.qlp", "enum E { x }\n");
+    tree.write("p/a.qlp", "import \"../schema.qlp\"\nconst c: E = x\n");
+    let out = tree.check();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let mut file = std::fs::OpenOptions::new().append(true).open(tree.root().join("p/a.qlp")).unwrap();
+    writeln!(file, "import \"../../outside/secret.txt\"").unwrap();
+    assert_refused(&tree.check(), "is outside the policy root");
+}
+
+#[test]
+fn a_policy_directory_that_is_a_link_does_not_move_the_root() {
+    let tree = Tree::new();
+    let outside = tree.dir.path().join("outside");
+    std::fs::write(outside.join("qlp.toml"), "").unwrap();
+    std::fs::write(outside.join("a.qlp"), "import \"secret.txt\"\n").unwrap();
+    std::fs::remove_dir(tree.root().join("p")).unwrap();
+    tree.symlink(&outside, "p");
+    let out = tree.check();
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("`p` is outside the policy root"), "{text}");
+    assert!(!text.contains(CANARY), "a secret leaked:\n{text}");
+    // A file named on the command line that links out is refused too.
+    let tree = Tree::new();
+    tree.symlink(&outside.join("secret.txt"), "p/x.qlp");
+    let out = qlp(&tree.root(), &["check", "p/x.qlp"]);
+    assert_refused(&out, "is outside the policy root");
+}
