@@ -57,7 +57,8 @@ impl Config {
         if !required && !path.exists() {
             return Ok(Config::default());
         }
-        let bytes = read_regular_file(path, CONFIG_BYTES).with_context(|| format!("cannot read `{}`", path.display()))?;
+        let bytes =
+            read_regular_file(path, CONFIG_BYTES).with_context(|| format!("cannot read `{}`", path.display()))?;
         let text = String::from_utf8(bytes).with_context(|| format!("`{}` is not UTF-8", path.display()))?;
         toml::from_str(&text).with_context(|| format!("`{}` is not a valid qlp configuration", path.display()))
     }

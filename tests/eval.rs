@@ -85,9 +85,15 @@ fn bad_records_are_reported_and_skipped() {
         .unwrap();
     child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
-    assert!(out.status.success());
+    // Rejected records make the run fail (past `--max-failed-share`, 0 by default)…
+    assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8(out.stdout).unwrap();
     let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("2 of 4 record(s) were rejected or undecided"),
+        "{stderr}"
+    );
+    // …but every good record is still decided.
     let lines: Vec<serde_json::Value> = stdout.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert_eq!(lines[0]["line"], 1);
@@ -202,4 +208,142 @@ fn a_100_mb_stream_is_evaluated_in_bounded_memory() {
     assert_eq!(output_lines, records, "every record got a decision");
     // The input is 100 MiB; streaming in batches keeps the process far below that.
     assert!(peak > 0 && peak < 80 * 1024, "peak resident memory {peak} KiB");
+}
+
+fn eval_child(extra: &[&str]) -> std::process::Child {
+    qlp()
+        .args(["eval", "-p", "policies", "-t", "Content", "--now", "2022-06-01"])
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+#[test]
+fn output_equal_to_the_input_is_refused_and_the_input_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let original = sample_lines()[..5].join("\n") + "\n";
+    std::fs::write(&input, &original).unwrap();
+    std::os::unix::fs::symlink(&input, dir.path().join("link.jsonl")).unwrap();
+    for output in ["in.jsonl", "link.jsonl"] {
+        let out = qlp()
+            .args(["eval", "-p", "policies", "-t", "Content", "--now", "2022-06-01"])
+            .arg(&input)
+            .arg("-o")
+            .arg(dir.path().join(output))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2));
+        assert!(String::from_utf8_lossy(&out.stderr).contains("is the input file"));
+        assert_eq!(std::fs::read_to_string(&input).unwrap(), original);
+    }
+    // Through standard input too.
+    let out = qlp()
+        .args(["eval", "-p", "policies", "-t", "Content", "--now", "2022-06-01", "-o"])
+        .arg(&input)
+        .stdin(std::fs::File::open(&input).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), original);
+}
+
+#[test]
+fn a_2_gb_line_is_rejected_with_its_line_number_and_the_rest_decided() {
+    let lines = sample_lines();
+    let mut child = eval_child(&[]);
+    let mut stdin = child.stdin.take().unwrap();
+    let before = lines[..100].join("\n") + "\n";
+    let after = lines[100].clone() + "\n";
+    let writer = std::thread::spawn(move || {
+        stdin.write_all(before.as_bytes()).unwrap();
+        let chunk = vec![b'x'; 1 << 20];
+        stdin.write_all(b"{\"text\": \"").unwrap();
+        for _ in 0..2048 {
+            stdin.write_all(&chunk).unwrap();
+        }
+        stdin.write_all(b"\"}\n").unwrap();
+        stdin.write_all(after.as_bytes()).unwrap();
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: line 101: the record is 2147483661 bytes, more than the limit of 4194304"),
+        "{stderr}"
+    );
+    let decided: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(decided.len(), 101);
+    assert_eq!(decided[99]["line"], 100);
+    assert_eq!(decided[100]["line"], 102);
+    assert!(stderr.contains("101 evaluated, 1 rejected"), "{stderr}");
+}
+
+/// Reads lines from a child's stdout on a thread, so a test can wait for each with a deadline.
+fn line_reader(stdout: std::process::ChildStdout) -> std::sync::mpsc::Receiver<String> {
+    let (sender, receiver) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines() {
+            if sender.send(line.unwrap()).is_err() {
+                break;
+            }
+        }
+    });
+    receiver
+}
+
+#[test]
+fn a_live_feed_gets_each_decision_without_waiting_for_a_batch() {
+    let lines = sample_lines();
+    let mut child = eval_child(&["-q"]);
+    let mut stdin = child.stdin.take().unwrap();
+    let decisions = line_reader(child.stdout.take().unwrap());
+    for (i, line) in lines[..3].iter().enumerate() {
+        let sent = std::time::Instant::now();
+        writeln!(stdin, "{line}").unwrap();
+        stdin.flush().unwrap();
+        // Documented latency: 50 ms plus evaluation; 2 s leaves room for a loaded machine.
+        let decision = decisions
+            .recv_timeout(std::time::Duration::from_secs(2))
+            .unwrap_or_else(|_| panic!("no decision for record {} within 2 s", i + 1));
+        let decision: serde_json::Value = serde_json::from_str(&decision).unwrap();
+        assert_eq!(decision["line"], i + 1);
+        assert!(sent.elapsed() < std::time::Duration::from_secs(2));
+    }
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+}
+
+#[test]
+fn sigterm_decides_what_was_read_and_prints_the_summary() {
+    let lines = sample_lines();
+    let mut child = eval_child(&[]);
+    let mut stdin = child.stdin.take().unwrap();
+    let decisions = line_reader(child.stdout.take().unwrap());
+    for line in &lines[..3] {
+        writeln!(stdin, "{line}").unwrap();
+    }
+    stdin.flush().unwrap();
+    for _ in 0..3 {
+        decisions.recv_timeout(std::time::Duration::from_secs(5)).unwrap();
+    }
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let mut stderr = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(128 + 15), "{stderr}");
+    assert!(stderr.contains("records:    3 evaluated, 0 rejected"), "{stderr}");
+    assert!(stderr.contains("stopped by a signal"), "{stderr}");
+    drop(stdin);
 }

@@ -40,7 +40,11 @@ fn qlp(dir: &Path, args: &[&str]) -> Output {
 }
 
 fn all_output(out: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// A policy tree in a temporary directory: `root/qlp.toml` marks the root,
@@ -90,7 +94,10 @@ fn assert_refused(out: &Output, expected: &str) {
 fn importing_the_environment_is_refused_without_printing_it() {
     let tree = Tree::new();
     tree.write("p/a.qlp", "import \"/proc/self/environ\"\n");
-    assert_refused(&tree.check(), "cannot import `/proc/self/environ`: the path is absolute");
+    assert_refused(
+        &tree.check(),
+        "cannot import `/proc/self/environ`: the path is absolute",
+    );
 }
 
 #[test]
@@ -106,7 +113,10 @@ fn importing_passwd_through_dot_dot_is_refused() {
 fn keyword_files_outside_the_root_are_refused() {
     let tree = Tree::new();
     tree.write("p/a.qlp", "keywords k = file(\"/etc/passwd\")\n");
-    assert_refused(&tree.check(), "cannot read keyword file `/etc/passwd`: the path is absolute");
+    assert_refused(
+        &tree.check(),
+        "cannot read keyword file `/etc/passwd`: the path is absolute",
+    );
     tree.write("p/a.qlp", "keywords k = file(\"../../outside/secret.txt\")\n");
     assert_refused(&tree.check(), "is outside the policy root");
 }
@@ -211,7 +221,10 @@ fn a_tree_without_qlp_toml_is_rooted_at_its_repository() {
     tree.write("p/a.qlp", "import \"../schema.qlp\"\nconst c: E = x\n");
     let out = tree.check();
     assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
-    let mut file = std::fs::OpenOptions::new().append(true).open(tree.root().join("p/a.qlp")).unwrap();
+    let mut file = std::fs::OpenOptions::new()
+        .append(true)
+        .open(tree.root().join("p/a.qlp"))
+        .unwrap();
     writeln!(file, "import \"../../outside/secret.txt\"").unwrap();
     assert_refused(&tree.check(), "is outside the policy root");
 }

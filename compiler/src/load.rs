@@ -234,11 +234,19 @@ fn add_file(
         }
         Some(Ok(error)) if error.kind() == std::io::ErrorKind::PermissionDenied => {
             let diagnostic = match imported_from {
-                Some((importer, span, target)) => {
-                    Diagnostic::error("qlp::file_refused", importer, span, format!("`{target}` may not be read"))
-                        .with_label(error.to_string())
-                }
-                None => Diagnostic::error("qlp::file_refused", id, Span::new(0, 0), format!("cannot read `{name}`: {error}")),
+                Some((importer, span, target)) => Diagnostic::error(
+                    "qlp::file_refused",
+                    importer,
+                    span,
+                    format!("`{target}` may not be read"),
+                )
+                .with_label(error.to_string()),
+                None => Diagnostic::error(
+                    "qlp::file_refused",
+                    id,
+                    Span::new(0, 0),
+                    format!("cannot read `{name}`: {error}"),
+                ),
             };
             diagnostics.push(diagnostic.with_help(REFUSED_HELP));
             files.asts.push(ast::File::default());

@@ -57,9 +57,12 @@ pub struct FsLoader {
 impl FsLoader {
     /// A loader confined to `root`, which must exist.
     pub fn new(root: &Path, limits: Limits) -> io::Result<FsLoader> {
-        let root = root
-            .canonicalize()
-            .map_err(|e| io::Error::new(e.kind(), format!("cannot open the policy root `{}`: {e}", root.display())))?;
+        let root = root.canonicalize().map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("cannot open the policy root `{}`: {e}", root.display()),
+            )
+        })?;
         Ok(FsLoader { root, limits })
     }
 
@@ -76,9 +79,13 @@ impl FsLoader {
     /// through no hidden component.
     pub fn confine(&self, path: &Path) -> io::Result<PathBuf> {
         let real = path.canonicalize()?;
-        let inside = real
-            .strip_prefix(&self.root)
-            .map_err(|_| refused(format!("`{}` is outside the policy root `{}`", path.display(), self.root.display())))?;
+        let inside = real.strip_prefix(&self.root).map_err(|_| {
+            refused(format!(
+                "`{}` is outside the policy root `{}`",
+                path.display(),
+                self.root.display()
+            ))
+        })?;
         if let Some(hidden) = inside.components().find_map(|c| match c {
             Component::Normal(name) if name.to_string_lossy().starts_with('.') => Some(name.to_string_lossy()),
             _ => None,
@@ -206,6 +213,12 @@ impl PolicyTree {
         for path in paths {
             if path.symlink_metadata().is_err() {
                 // Missing: the loader says so, with the path as written.
+                files.push(path.clone());
+                continue;
+            }
+            if !path.is_dir() {
+                // A file is checked when it is read, so that a refusal is a
+                // diagnostic like any other.
                 files.push(path.clone());
                 continue;
             }

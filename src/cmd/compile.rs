@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use qlp_compiler::jit::CompiledPolicySet;
 use crate::config::Workspace;
+use qlp_compiler::jit::CompiledPolicySet;
 
 use crate::render::{print_diagnostics, Format};
 

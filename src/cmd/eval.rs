@@ -7,7 +7,7 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -80,14 +80,8 @@ struct OutputLine<'a> {
 
 /// What happened to one input line.
 enum LineResult {
-    Decided {
-        json: String,
-        decision: Decision,
-    },
-    Rejected {
-        line: usize,
-        message: String,
-    },
+    Decided { json: String, decision: Decision },
+    Rejected { line: usize, message: String },
     Blank,
 }
 
@@ -172,9 +166,15 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         bar
     });
 
+    // The first SIGINT or SIGTERM stops reading and finishes what was read;
+    // a second one exits at once.
     let stop = Arc::new(AtomicUsize::new(0));
+    let stopping = Arc::new(AtomicBool::new(false));
     for signal in [SIGINT, SIGTERM] {
-        signal_hook::flag::register_usize(signal, stop.clone(), signal as usize)
+        let exit_code = 128 + signal as u32;
+        signal_hook::flag::register_conditional_shutdown(signal, exit_code as i32, stopping.clone())
+            .and_then(|_| signal_hook::flag::register(signal, stopping.clone()))
+            .and_then(|_| signal_hook::flag::register_usize(signal, stop.clone(), signal as usize))
             .context("cannot install the signal handler")?;
     }
     let lines = spawn_reader(reader, max_record_bytes);
@@ -312,7 +312,7 @@ fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>, limit: u64) 
         if available.is_empty() {
             return Ok(total);
         }
-        let (chunk, done) = match available.iter().position(|b| *b == b'\n') {
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
             Some(at) => (available.get(..=at).unwrap_or(available), true),
             None => (available, false),
         };

@@ -5,10 +5,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use qlp_grammar::format::format_source;
-use qlp_grammar::{FileId, SourceMap};
 use qlp_compiler::load::FileKind;
 use qlp_compiler::SourceLoader;
+use qlp_grammar::format::format_source;
+use qlp_grammar::{FileId, SourceMap};
 
 use crate::config::Workspace;
 
@@ -31,7 +31,10 @@ pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
     for path in &tree.files {
         // Read and written only as a regular file inside the policy root,
         // through its canonical path: never through a link out of the tree.
-        let real = tree.loader.confine(path).with_context(|| format!("cannot format `{}`", path.display()))?;
+        let real = tree
+            .loader
+            .confine(path)
+            .with_context(|| format!("cannot format `{}`", path.display()))?;
         let bytes = tree
             .loader
             .read(&real, FileKind::Policy)

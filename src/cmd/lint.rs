@@ -6,10 +6,10 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::config::Workspace;
 use anyhow::Context;
 use qlp_compiler::lint::{self, Level, LintContext, REGISTRY};
 use qlp_grammar::{Diagnostic, FileId, Severity, SourceMap, Span};
-use crate::config::Workspace;
 use serde_json::json;
 
 use crate::render::{self, print_diagnostics};

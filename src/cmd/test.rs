@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
 
+use crate::config::Workspace;
 use qlp_compiler::jit::CompiledPolicySet;
 use qlp_compiler::policy_test::run_tests_both;
-use crate::config::Workspace;
 
 use crate::cmd::EngineArg;
 use crate::render::{print_diagnostics, Format};
