@@ -248,3 +248,62 @@ fn a_policy_directory_that_is_a_link_does_not_move_the_root() {
     let out = qlp(&tree.root(), &["check", "p/x.qlp"]);
     assert_refused(&out, "is outside the policy root");
 }
+
+/// The largest peak resident memory of any child this test process waited for, in KiB.
+fn children_peak_rss_kib() -> i64 {
+    // SAFETY: getrusage writes one plain struct that we own.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        usage
+    };
+    usage.ru_maxrss
+}
+
+#[test]
+fn exponential_functions_and_huge_lists_are_too_complex_within_a_second() {
+    let tree = Tree::new();
+    let mut doubling = String::from("record M { n: int }\nfn f0(x: int) -> int = x + 1\n");
+    for level in 1..=16 {
+        doubling.push_str(&format!(
+            "fn f{level}(x: int) -> int = f{}(x) + f{}(x)\n",
+            level - 1,
+            level - 1
+        ));
+    }
+    doubling.push_str("rule r(m: M) { when: f16(m.n) > 3 then: review }\n");
+    tree.write("p/a.qlp", &doubling);
+    for engine in ["jit", "interp"] {
+        let out = qlp_within(
+            &tree.root(),
+            &["check", "--engine", engine, "p"],
+            Duration::from_secs(1),
+        );
+        assert_refused(
+            &out,
+            "rule `r` expands to 524288 expression nodes, more than the limit of 20000",
+        );
+    }
+    let out = qlp_within(&tree.root(), &["test", "p"], Duration::from_secs(1));
+    assert_refused(&out, "expands to 524288 expression nodes");
+
+    // A million-element list (7.9 MB, with the file limit raised to let it in).
+    let tree = Tree::new();
+    tree.write("qlp.toml", "[limits]\npolicy_file_bytes = 16777216\n");
+    let items: Vec<String> = (0..1_000_000).map(|i| i.to_string()).collect();
+    tree.write(
+        "p/a.qlp",
+        &format!(
+            "record M {{ n: int }}\nrule r(m: M) {{ when: m.n in [{}] then: review }}\n",
+            items.join(", ")
+        ),
+    );
+    let out = qlp_within(&tree.root(), &["check", "p"], Duration::from_secs(1));
+    assert_refused(&out, "this list has more than 10000 elements");
+    // Every child of this test stayed small: nothing was expanded or compiled.
+    assert!(
+        children_peak_rss_kib() < 256 * 1024,
+        "peak RSS {} KiB",
+        children_peak_rss_kib()
+    );
+}

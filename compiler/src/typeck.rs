@@ -22,6 +22,13 @@ use crate::value::Value;
 const MAX_CHAIN: usize = 64;
 /// Deepest nesting of a rule's evaluation, counting through function calls.
 const MAX_EVAL_DEPTH: usize = 1000;
+/// The most expression nodes one rule or exemption may expand to, every
+/// function call replaced by the function's body and every list counted by
+/// its elements. Evaluation time per record is linear in this size (and in
+/// the lengths of the record's lists), and so is the JIT's work.
+pub const MAX_RULE_SIZE: u64 = 20_000;
+/// The most expression nodes all rules and exemptions together may expand to.
+pub const MAX_PROGRAM_SIZE: u64 = 200_000;
 /// Largest compiled regex, in bytes.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -220,6 +227,7 @@ impl<'a> Checker<'a> {
                 ));
             }
         }
+        self.check_expanded_size(&fn_depths);
         for (file, span, what) in too_deep {
             self.file = file;
             self.error(
@@ -228,6 +236,74 @@ impl<'a> Checker<'a> {
                 format!("{what} nests more than {MAX_EVAL_DEPTH} levels deep, counting the functions it calls"),
             )
             .help = Some(String::from("flatten the condition and its helpers"));
+        }
+    }
+
+    /// Bounds the size of every rule with its calls expanded (see
+    /// [`MAX_RULE_SIZE`]), so that compile time, memory and evaluation time
+    /// stay linear in what the author can see. A function that doubles its
+    /// callee (`fn f2(x) = f1(x) + f1(x)`) grows exponentially with the
+    /// chain: that is caught here, before anything is compiled.
+    fn check_expanded_size(&mut self, fn_depths: &[Option<usize>]) {
+        // Functions in order of depth: each callee's size is known before its callers'.
+        let mut order: Vec<usize> = (0..self.program.fns.len()).collect();
+        order.sort_by_key(|i| fn_depths.get(*i).copied().flatten().unwrap_or(usize::MAX));
+        let mut fn_sizes: Vec<u64> = vec![0; self.program.fns.len()];
+        for i in order {
+            let size = self
+                .program
+                .fns
+                .get(i)
+                .map_or(0, |def| expanded_size(&def.body, &fn_sizes));
+            if let Some(slot) = fn_sizes.get_mut(i) {
+                *slot = size;
+            }
+        }
+        let mut total: u64 = 0;
+        let mut too_large: Vec<(FileId, Span, String, u64)> = Vec::new();
+        let bodies = self
+            .program
+            .rules
+            .iter()
+            .map(|r| (&r.when, r.location, format!("rule `{}`", r.name)))
+            .chain(
+                self.program
+                    .exemptions
+                    .iter()
+                    .map(|e| (&e.when, e.location, format!("exemption `{}`", e.name))),
+            );
+        for (when, location, what) in bodies {
+            let size = expanded_size(when, &fn_sizes);
+            total = total.saturating_add(size);
+            if size > MAX_RULE_SIZE {
+                too_large.push((location.file, location.span, what, size));
+            }
+        }
+        for (file, span, what, size) in too_large {
+            self.file = file;
+            self.error(
+                "qlp::too_complex",
+                span,
+                format!("{what} expands to {size} expression nodes, more than the limit of {MAX_RULE_SIZE}"),
+            )
+            .help = Some(String::from(
+                "every call counts its function's whole body: a function that calls another twice doubles it; \
+                 compute shared values once with `let`, and keep long lists in keyword sets",
+            ));
+        }
+        if total > MAX_PROGRAM_SIZE && !self.diagnostics.iter().any(|d| d.code == "qlp::too_complex") {
+            if let Some(rule) = self.program.rules.first() {
+                let location = rule.location;
+                self.file = location.file;
+                self.error(
+                    "qlp::too_complex",
+                    location.span,
+                    format!(
+                        "the rules and exemptions expand to {total} expression nodes together, more than the limit of {MAX_PROGRAM_SIZE}"
+                    ),
+                )
+                .help = Some(String::from("split the policy set, or share work between rules through functions of few calls"));
+            }
         }
     }
 
@@ -2757,6 +2833,21 @@ fn eval_depth(expr: &TExpr, fn_depths: &[Option<usize>]) -> Option<usize> {
         deepest = deepest.max(eval_depth(child, fn_depths)?);
     }
     Some(deepest + 1)
+}
+
+/// The number of nodes `expr` expands to, each call counting its function's
+/// expanded body (`fn_sizes`) and each constant list its elements. Saturates.
+fn expanded_size(expr: &TExpr, fn_sizes: &[u64]) -> u64 {
+    let own: u64 = match &expr.kind {
+        TExprKind::Call(id, _) => fn_sizes.get(id.index()).copied().unwrap_or(0),
+        TExprKind::Const(Value::List(items)) => items.len() as u64,
+        _ => 0,
+    };
+    crate::explain::children(expr)
+        .into_iter()
+        .fold(own.saturating_add(1), |sum, child| {
+            sum.saturating_add(expanded_size(child, fn_sizes))
+        })
 }
 
 /// The narrowable path an expression denotes: a local and fields of it.

@@ -93,23 +93,75 @@ impl Diagnostic {
     }
 
     /// Pairs this diagnostic with its source text, for miette to render.
+    /// When a line miette would show is longer than [`MAX_SNIPPET_LINE`]
+    /// bytes, no snippet is shown and the message says where instead, so
+    /// that output stays bounded whatever the input.
     pub fn with_source(&self, sources: &SourceMap) -> SourcedDiagnostic {
-        let (name, text) = match sources.get(self.file) {
-            Some(file) => (file.name.clone(), file.text.clone()),
-            None => (String::from("<unknown>"), String::new()),
+        let Some(file) = sources.get(self.file) else {
+            return SourcedDiagnostic {
+                diagnostic: self.clone(),
+                source: None,
+            };
         };
+        let spans = std::iter::once(self.span).chain(self.related.iter().map(|(span, _)| *span));
+        let snippet_fits = spans.into_iter().all(|span| snippet_lines_fit(&file.text, span));
+        if snippet_fits {
+            return SourcedDiagnostic {
+                diagnostic: self.clone(),
+                source: Some(miette::NamedSource::new(file.name.clone(), file.text.clone())),
+            };
+        }
+        let mut diagnostic = self.clone();
+        diagnostic.message = format!(
+            "{} (at {}; the line is too long to show)",
+            diagnostic.message,
+            sources.location(self.file, self.span.start)
+        );
         SourcedDiagnostic {
-            diagnostic: self.clone(),
-            source: miette::NamedSource::new(name, text),
+            diagnostic,
+            source: None,
         }
     }
+}
+
+/// The longest source line shown in a rendered diagnostic.
+pub const MAX_SNIPPET_LINE: usize = 1000;
+
+/// Whether the lines around `span` (one line of context either side, as
+/// miette shows them) are each at most [`MAX_SNIPPET_LINE`] bytes.
+fn snippet_lines_fit(text: &str, span: Span) -> bool {
+    let bytes = text.as_bytes();
+    let start = (span.start as usize).min(bytes.len());
+    let end = (span.end as usize).clamp(start, bytes.len());
+    let line_start = |at: usize| {
+        bytes
+            .get(..at)
+            .and_then(|b| b.iter().rposition(|c| *c == b'\n'))
+            .map_or(0, |p| p + 1)
+    };
+    let line_end = |at: usize| {
+        bytes
+            .get(at..)
+            .and_then(|b| b.iter().position(|c| *c == b'\n'))
+            .map_or(bytes.len(), |p| at + p)
+    };
+    let first = line_start(start);
+    let last = line_end(end);
+    // One line of context before and after.
+    let from = line_start(first.saturating_sub(1));
+    let to = line_end((last + 1).min(bytes.len()));
+    bytes
+        .get(from..to)
+        .unwrap_or(&[])
+        .split(|c| *c == b'\n')
+        .all(|line| line.len() <= MAX_SNIPPET_LINE)
 }
 
 /// A diagnostic with its source attached: what miette renders.
 #[derive(Debug)]
 pub struct SourcedDiagnostic {
     diagnostic: Diagnostic,
-    source: miette::NamedSource<String>,
+    source: Option<miette::NamedSource<String>>,
 }
 
 impl fmt::Display for SourcedDiagnostic {
@@ -140,10 +192,11 @@ impl miette::Diagnostic for SourcedDiagnostic {
     }
 
     fn source_code(&self) -> Option<&dyn miette::SourceCode> {
-        Some(&self.source)
+        self.source.as_ref().map(|s| s as &dyn miette::SourceCode)
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = miette::LabeledSpan> + '_>> {
+        self.source.as_ref()?;
         let d = &self.diagnostic;
         let primary =
             miette::LabeledSpan::new_primary_with_span((!d.label.is_empty()).then(|| d.label.clone()), d.span);

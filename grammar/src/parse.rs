@@ -33,6 +33,10 @@ pub const MAX_EXPR_DEPTH: u32 = 200;
 pub const MAX_BRACKET_DEPTH: u32 = 64;
 /// Most `if`/`let`/`not`/`-` in one top-level item (each may nest).
 const MAX_NESTING_WORDS: usize = 128;
+/// The most elements of one list literal outside a keyword set. Larger
+/// lists are refused before pest sees them, so that compile time stays
+/// bounded; long lists of words belong in keyword sets.
+pub const MAX_LIST_ELEMENTS: u32 = 10_000;
 /// Largest source file accepted, in bytes.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
@@ -215,6 +219,9 @@ fn starts_with_top_level_word(rest: &str) -> bool {
 /// Rejects input nested deeper than the parser and later stages can take,
 /// before pest sees it.
 fn check_nesting(text: &str, offset: usize, file: FileId) -> Option<Diagnostic> {
+    let is_keyword_set = text.trim_start().starts_with("keywords");
+    // The open brackets, each with the commas seen directly inside it.
+    let mut open: Vec<(char, u32, usize)> = Vec::new();
     let mut depth: u32 = 0;
     let mut state = ScanState::Code;
     let mut nesting_words = 0usize;
@@ -248,8 +255,29 @@ fn check_nesting(text: &str, offset: usize, file: FileId) -> Option<Diagnostic> 
                 if depth > MAX_BRACKET_DEPTH {
                     return Some(too_deep(file, offset + i, c.len_utf8()));
                 }
+                open.push((c, 0, i));
             }
-            ')' | ']' | '}' => depth = depth.saturating_sub(1),
+            ')' | ']' | '}' => {
+                depth = depth.saturating_sub(1);
+                open.pop();
+            }
+            ',' if !is_keyword_set => {
+                if let Some((bracket, commas, start)) = open.last_mut() {
+                    *commas += 1;
+                    if *bracket == '[' && *commas >= MAX_LIST_ELEMENTS {
+                        return Some(
+                            Diagnostic::error(
+                                "qlp::too_complex",
+                                file,
+                                Span::new(offset + *start, offset + *start + 1),
+                                format!("this list has more than {MAX_LIST_ELEMENTS} elements"),
+                            )
+                            .with_label("the list starts here")
+                            .with_help("keep long lists of words in a keyword set (`keywords NAME = file(\"...\")`)"),
+                        );
+                    }
+                }
+            }
             '-' => nesting_words += 1,
             _ if !prev_ident_char => {
                 let rest = text.get(i..).unwrap_or("");

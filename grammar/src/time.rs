@@ -137,6 +137,12 @@ pub fn parse_time(text: &str) -> Result<i64, String> {
                 return Err(bad());
             }
             let m = c.digits(2).ok_or_else(bad)?;
+            if h > 23 || m > 59 {
+                return Err(format!(
+                    "`{text}` has the offset {}{h:02}:{m:02}: offsets run from -23:59 to +23:59",
+                    char::from(sign)
+                ));
+            }
             let minutes = h * 60 + m;
             if sign == b'+' {
                 minutes
@@ -249,8 +255,21 @@ mod tests {
             "2022-13-01",
             "2022-01-01T25:00:00Z",
             "2022-01-01T10:00:00",
+            "2022-01-01T10:00:00+25:00",
+            "2022-01-01T10:00:00+99:99",
+            "2022-01-01T10:00:00+23:60",
+            "2022-01-01T10:00:00-24:00",
         ] {
             assert!(parse_time(text).is_err(), "{text}");
+        }
+        let error = parse_time("2022-01-01T10:00:00+25:00").unwrap_err();
+        assert!(error.contains("offsets run from -23:59 to +23:59"), "{error}");
+        for text in [
+            "2022-01-01T10:00:00+23:59",
+            "2022-01-01T10:00:00-23:59",
+            "2022-01-01T10:00:00+14:00",
+        ] {
+            assert!(parse_time(text).is_ok(), "{text}");
         }
     }
 

@@ -122,6 +122,13 @@ fn errors_name_the_field_path() {
             "`at`: `yesterday` is not a date or an RFC 3339 time",
         ),
         (
+            GOOD.replace(
+                r#""at":"2022-05-01T08:00:00+08:00""#,
+                r#""at":"2022-05-01T08:00:00+25:00""#,
+            ),
+            "`at`: `2022-05-01T08:00:00+25:00` has the offset +25:00: offsets run from -23:59 to +23:59",
+        ),
+        (
             GOOD.replace(r#""window":"1h30m""#, r#""window":"soon""#),
             "`window`: `soon` is not a duration like `30m`",
         ),

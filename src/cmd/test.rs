@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::config::Workspace;
 use qlp_compiler::jit::CompiledPolicySet;
-use qlp_compiler::policy_test::run_tests_both;
+use qlp_compiler::policy_test::{run_tests, run_tests_both, Engine};
 
 use crate::cmd::EngineArg;
 use crate::render::{print_diagnostics, Format};
@@ -16,8 +16,9 @@ pub struct TestArgs {
     /// Policy files or directories (searched for `.qlp` files).
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// The engine whose results are checked against the expectations; the
-    /// other engine runs too, and any disagreement fails the test.
+    /// The engine whose results are checked against the expectations. With
+    /// `jit` the interpreter runs too, and any disagreement fails the test;
+    /// `interp` runs the interpreter alone and compiles nothing.
     #[arg(long, value_enum, default_value = "jit")]
     pub engine: EngineArg,
     /// Report which rules and which sub-conditions (true and false) the tests exercised.
@@ -35,9 +36,21 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("the policies have errors: no test was run");
         return Ok(ExitCode::from(1));
     };
-    let compiled = CompiledPolicySet::compile(Arc::new(program))?;
-    let program = compiled.program();
-    let results = run_tests_both(&compiled, args.engine.into());
+    // `--engine interp` never compiles: the interpreter alone runs the tests.
+    let compiled;
+    let interp_program;
+    let (program, results) = match args.engine {
+        EngineArg::Jit => {
+            compiled = CompiledPolicySet::compile(Arc::new(program))?;
+            let results = run_tests_both(&compiled, Engine::Jit);
+            (compiled.program().as_ref(), results)
+        }
+        EngineArg::Interp => {
+            let results = run_tests(&program);
+            interp_program = program;
+            (&interp_program, results)
+        }
+    };
     let mut failed = 0;
     for result in &results {
         let (line, _) = program
