@@ -307,3 +307,106 @@ fn exponential_functions_and_huge_lists_are_too_complex_within_a_second() {
         children_peak_rss_kib()
     );
 }
+
+// ---------------------------------------------------------------- tests that cannot pass vacuously
+
+#[test]
+fn expect_not_without_a_clock_fails_as_vacuous() {
+    let tree = Tree::new();
+    tree.write(
+        "p/a.qlp",
+        "record M { n: int }\n\
+         campaign c { title: \"c\" active: 2022-01-01 .. 2022-12-31 }\n\
+         rule r(m: M) { campaign: c when: m.n > 1 then: review }\n\
+         test \"near miss\" { given M { n: 0 } expect not r }\n\
+         test \"outside the period\" { now: 2023-06-01 given M { n: 5 } expect not r }\n\
+         test \"in the period\" { now: 2022-06-01 given M { n: 5 } expect r }\n",
+    );
+    let out = qlp(&tree.root(), &["test", "p"]);
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAIL  p/a.qlp:4  near miss"), "{text}");
+    assert!(
+        text.contains("the test has no `now:`, so its clock is 1970-01-01"),
+        "{text}"
+    );
+    assert!(text.contains("2 passed, 1 failed"), "{text}");
+}
+
+#[test]
+fn coverage_counts_the_default_of_a_coalesce() {
+    let tree = Tree::new();
+    tree.write(
+        "p/a.qlp",
+        "record M { age: int? }\n\
+         rule minor(m: M) { when: (m.age ?? 0) < 18 then: review }\n\
+         test \"a minor\" { given M { age: 15 } expect minor }\n\
+         test \"an adult\" { given M { age: 30 } expect not minor }\n",
+    );
+    let out = qlp(&tree.root(), &["test", "--coverage", "p"]);
+    let text = all_output(&out);
+    assert!(text.contains("3/4 condition outcomes (75.0%)"), "{text}");
+    assert!(text.contains("`(m.age ?? 0)` never used its default"), "{text}");
+    tree.write(
+        "p/b.qlp",
+        "import \"a.qlp\"\ntest \"age unknown\" { given M { } expect minor }\n",
+    );
+    let out = qlp(&tree.root(), &["test", "--coverage", "p"]);
+    assert!(
+        all_output(&out).contains("4/4 condition outcomes (100.0%)"),
+        "{}",
+        all_output(&out)
+    );
+}
+
+#[test]
+fn a_tree_without_tests_fails_unless_allowed() {
+    let tree = Tree::new();
+    tree.write(
+        "p/a.qlp",
+        "record M { n: int }\nrule r(m: M) { when: m.n > 1 then: review }\n",
+    );
+    let out = qlp(&tree.root(), &["test", "p"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        all_output(&out).contains("no `test` blocks in 1 file(s)"),
+        "{}",
+        all_output(&out)
+    );
+    let out = qlp(&tree.root(), &["test", "--allow-empty", "p"]);
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    let out = qlp(&tree.root(), &["test", "--min-coverage", "150", "p"]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn time_offsets_beyond_a_day_are_refused() {
+    let tree = Tree::new();
+    tree.write(
+        "p/a.qlp",
+        "record M { at: time }\nrule r(m: M) { when: m.at > 2022-01-01 then: review }\n",
+    );
+    let records = tree.root().join("in.jsonl");
+    std::fs::write(
+        &records,
+        "{\"at\": \"2022-05-01T08:00:00+25:00\"}\n{\"at\": \"2022-05-01T08:00:00+08:00\"}\n",
+    )
+    .unwrap();
+    let out = qlp(
+        &tree.root(),
+        &["eval", "-p", "p", "--now", "2022-06-01T00:00:00+23:60", "in.jsonl"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        all_output(&out).contains("offsets run from -23:59 to +23:59"),
+        "{}",
+        all_output(&out)
+    );
+    let out = qlp(&tree.root(), &["eval", "-p", "p", "--now", "2022-06-01", "in.jsonl"]);
+    let text = all_output(&out);
+    assert!(
+        text.contains("error: line 1: `at`: `2022-05-01T08:00:00+25:00` has the offset +25:00"),
+        "{text}"
+    );
+    assert!(text.contains("1 evaluated, 1 rejected"), "{text}");
+}

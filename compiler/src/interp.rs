@@ -48,15 +48,62 @@ pub struct EvalError {
     pub span: Span,
 }
 
-type Eval = Result<Value, EvalError>;
+/// The result of evaluating an expression.
+pub type Eval = Result<Value, EvalError>;
 
-pub struct Interpreter<'p> {
+/// Watches the interpreter's own run: what explanations, keyword evidence
+/// and test coverage are built from, so that they only ever describe what
+/// was evaluated. Every method does nothing by default, and the interpreter
+/// is generic over its observer, so an unobserved run costs nothing.
+pub trait Observer {
+    /// `expr` was evaluated, to `result`.
+    fn value(&self, _expr: &TExpr, _result: &Eval) {}
+    /// A call of `def` starts: the expressions evaluated until the matching
+    /// [`Observer::leave_fn`] are its body's.
+    fn enter_fn(&self, _def: &FnDef) {}
+    fn leave_fn(&self, _def: &FnDef) {}
+}
+
+impl<O: Observer + ?Sized> Observer for &O {
+    fn value(&self, expr: &TExpr, result: &Eval) {
+        (**self).value(expr, result);
+    }
+    fn enter_fn(&self, def: &FnDef) {
+        (**self).enter_fn(def);
+    }
+    fn leave_fn(&self, def: &FnDef) {
+        (**self).leave_fn(def);
+    }
+}
+
+/// The observer that watches nothing.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoObserver;
+
+impl Observer for NoObserver {}
+
+pub struct Interpreter<'p, O: Observer = NoObserver> {
     program: &'p Program,
+    observer: O,
 }
 
 impl<'p> Interpreter<'p> {
     pub fn new(program: &'p Program) -> Interpreter<'p> {
-        Interpreter { program }
+        Interpreter {
+            program,
+            observer: NoObserver,
+        }
+    }
+}
+
+impl<'p, O: Observer> Interpreter<'p, O> {
+    /// An interpreter that reports what it evaluates to `observer`.
+    pub fn with_observer(program: &'p Program, observer: O) -> Interpreter<'p, O> {
+        Interpreter { program, observer }
+    }
+
+    pub fn observer(&self) -> &O {
+        &self.observer
     }
 
     /// Evaluates a rule's condition on a record.
@@ -79,6 +126,12 @@ impl<'p> Interpreter<'p> {
 
     /// Evaluates an expression with the given local slots.
     pub fn eval_expr(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64) -> Eval {
+        let result = self.eval_unobserved(expr, frame, now);
+        self.observer.value(expr, &result);
+        result
+    }
+
+    fn eval_unobserved(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64) -> Eval {
         let span = expr.span;
         match &expr.kind {
             TExprKind::Const(value) => Ok(value.clone()),
@@ -172,7 +225,10 @@ impl<'p> Interpreter<'p> {
                     let value = self.eval_expr(arg, frame, now)?;
                     set_slot(&mut callee, i as u32, value);
                 }
-                self.eval_expr(&def.body, &mut callee, now)
+                self.observer.enter_fn(def);
+                let result = self.eval_expr(&def.body, &mut callee, now);
+                self.observer.leave_fn(def);
+                result
             }
             TExprKind::Builtin(builtin, args) => self.builtin(*builtin, args, frame, now, span),
             TExprKind::Quantifier(kind, slot, list, predicate) => {

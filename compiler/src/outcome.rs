@@ -3,7 +3,7 @@
 
 use qlp_grammar::ast::ActionKind;
 
-use crate::interp::{EvalError, Interpreter};
+use crate::interp::{EvalError, Interpreter, Observer};
 use crate::program::{ExemptId, Program, RecordId, RuleId};
 use crate::value::Value;
 
@@ -118,15 +118,39 @@ impl Outcome {
 
 /// Evaluates all active rules and exemptions for `record_type` with the interpreter.
 pub fn conditions(program: &Program, record_type: RecordId, record: &Value, now: i64) -> Conditions {
-    let interpreter = Interpreter::new(program);
+    conditions_observed(program, record_type, record, now, &NoSubjects)
+}
+
+/// Watches which rule or exemption the interpreter is evaluating.
+pub trait SubjectObserver: Observer {
+    /// The condition of `subject` starts; everything observed until the next
+    /// call belongs to it.
+    fn begin(&self, _subject: Subject) {}
+}
+
+struct NoSubjects;
+impl Observer for NoSubjects {}
+impl SubjectObserver for NoSubjects {}
+
+/// [`conditions`], reporting the run to `observer`.
+pub fn conditions_observed<O: SubjectObserver>(
+    program: &Program,
+    record_type: RecordId,
+    record: &Value,
+    now: i64,
+    observer: &O,
+) -> Conditions {
+    let interpreter = Interpreter::with_observer(program, observer);
     let mut conditions = Conditions::default();
     for (id, rule) in program.rule_ids() {
         if rule.record == record_type && campaign_active(program, rule.campaign, now) {
+            observer.begin(Subject::Rule(id));
             conditions.rules.push((id, interpreter.eval_rule(rule, record, now)));
         }
     }
     for (id, exempt) in program.exempt_ids() {
         if exempt.record == record_type && campaign_active(program, exempt.campaign, now) {
+            observer.begin(Subject::Exempt(id));
             conditions
                 .exempts
                 .push((id, interpreter.eval_exempt(exempt, record, now)));

@@ -6,7 +6,8 @@ use qlp_grammar::time::format_time;
 use crate::jit::CompiledPolicySet;
 use crate::layout::Row;
 use crate::outcome::{evaluate, Outcome};
-use crate::program::{Expectation, Location, Program, RuleId, TestDef};
+use crate::program::{Expectation, Location, Program, RuleId, TExpr, TExprKind, TestDef};
+use crate::value::Value;
 
 /// The result of one `test` block.
 #[derive(Debug, Clone)]
@@ -124,6 +125,10 @@ pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -
         }
     };
     for (expectation, _) in &test.expectations {
+        if let Some(why) = vacuous(program, test, expectation) {
+            failures.push(why);
+            continue;
+        }
         match expectation {
             Expectation::Nothing => {
                 if !outcome.fired.is_empty() {
@@ -179,6 +184,46 @@ pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -
     }
 }
 
+/// Why an expectation that something does not happen would hold whatever
+/// the record: the test does not set `now:`, so its clock is the epoch, and
+/// every rule the expectation is about belongs to a campaign that is not
+/// active then, so no rule body runs at all. (A test that sets `now:` outside
+/// a period tests the period, and is left alone.)
+fn vacuous(program: &Program, test: &TestDef, expectation: &Expectation) -> Option<String> {
+    if test.sets_now {
+        return None;
+    }
+    let inactive = |id: &RuleId| {
+        program
+            .rule(*id)
+            .is_some_and(|rule| !crate::outcome::campaign_active(program, rule.campaign, test.now))
+    };
+    let about: Vec<RuleId> = match expectation {
+        Expectation::NotFires(rules) => rules.clone(),
+        Expectation::Nothing | Expectation::Verdict(None) => program
+            .rule_ids()
+            .filter(|(_, rule)| rule.record == test.record)
+            .map(|(id, _)| id)
+            .collect(),
+        Expectation::Fires(_) | Expectation::Errors(_) | Expectation::Verdict(Some(_)) => return None,
+    };
+    if about.is_empty() || !about.iter().all(inactive) {
+        return None;
+    }
+    let campaigns: Vec<String> = about
+        .iter()
+        .filter_map(|id| program.rule(*id)?.campaign)
+        .filter_map(|c| program.campaign(c).map(|c| format!("`{}`", c.name)))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    Some(format!(
+        "the expectation holds whatever the record: the test has no `now:`, so its clock is {}, when campaign {} is not active and no rule it names runs (set `now:` inside the campaign's period)",
+        format_time(test.now),
+        campaigns.join(", ")
+    ))
+}
+
 /// Why a rule did not fire, in a policy author's words.
 fn why_not(program: &Program, test: &TestDef, outcome: &Outcome, rule_id: RuleId) -> String {
     let Some(rule) = program.rule(rule_id) else {
@@ -207,15 +252,62 @@ fn why_not(program: &Program, test: &TestDef, outcome: &Outcome, rule_id: RuleId
     String::from("its condition is false for this record")
 }
 
-/// What the tests exercised: which rules fired in some test, and for each
-/// sub-condition (the leaves under `and`, `or` and `not`) whether some test
-/// saw it true and some test saw it false.
+/// What the tests exercised: which rules fired in some test, and every
+/// place where evaluation can go two ways (a sub-condition, a `??`, an
+/// `if`), with the ways some test took. Measured by observing the
+/// interpreter's own runs of the tests. A branch inside a function is
+/// counted once, for the function, whichever rules call it.
 #[derive(Debug, Clone, Default)]
 pub struct Coverage {
     /// For each rule: whether some test fired it.
     pub rules_fired: Vec<bool>,
-    /// For each rule: its sub-conditions as written, and (seen true, seen false).
-    pub conditions: Vec<Vec<(String, bool, bool)>>,
+    /// For each rule: the branches of its condition, in source order.
+    pub branches: Vec<Vec<Branch>>,
+    /// For each function: the branches of its body.
+    pub fn_branches: Vec<Vec<Branch>>,
+}
+
+/// What kind of two-way place a [`Branch`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BranchKind {
+    /// A sub-condition (a leaf under `and`, `or` and `not`): true or false.
+    Condition,
+    /// `x ?? default`: `x` present, or the default used.
+    Default,
+    /// `if c then a else b`: the `then` or the `else` branch.
+    IfElse,
+}
+
+/// One place where evaluation can go two ways.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Branch {
+    pub kind: BranchKind,
+    /// The expression as written (the whole `??` or `if`, or the sub-condition).
+    pub source: String,
+    /// Whether some test went the first way (true, a value present, `then`)
+    /// and the second (false, the default used, `else`).
+    pub seen: [bool; 2],
+}
+
+impl Branch {
+    /// The ways no test took, in words: `never true`, `never used its default`.
+    pub fn missing(&self) -> Option<&'static str> {
+        let [never, first, second] = match self.kind {
+            BranchKind::Condition => ["never evaluated", "never true", "never false"],
+            BranchKind::Default => [
+                "never evaluated",
+                "never had a value (the default was always used)",
+                "never used its default",
+            ],
+            BranchKind::IfElse => ["never evaluated", "never took `then`", "never took `else`"],
+        };
+        match self.seen {
+            [true, true] => None,
+            [false, false] => Some(never),
+            [false, true] => Some(first),
+            [true, false] => Some(second),
+        }
+    }
 }
 
 impl Coverage {
@@ -223,16 +315,11 @@ impl Coverage {
         percent(self.rules_fired.iter().filter(|f| **f).count(), self.rules_fired.len())
     }
 
-    /// Covered outcomes (true and false, per sub-condition) over all outcomes.
+    /// Covered ways over all ways (two per branch), rules and functions together.
     pub fn branch_counts(&self) -> (usize, usize) {
-        let covered = self
-            .conditions
-            .iter()
-            .flatten()
-            .map(|(_, t, f)| usize::from(*t) + usize::from(*f))
-            .sum();
-        let total = self.conditions.iter().map(|c| 2 * c.len()).sum();
-        (covered, total)
+        let all = || self.branches.iter().chain(&self.fn_branches).flatten();
+        let covered = all().map(|b| b.seen.iter().filter(|s| **s).count()).sum();
+        (covered, 2 * all().count())
     }
 
     pub fn branch_percent(&self) -> f64 {
@@ -249,73 +336,168 @@ fn percent(part: usize, whole: usize) -> f64 {
     }
 }
 
-/// Measures coverage by running every test on the interpreter.
-pub fn coverage(program: &Program) -> Coverage {
-    use crate::explain::{explain_condition, Explanation};
-    fn leaves(explanation: &Explanation, out: &mut Vec<(String, String)>) {
-        if explanation.children.is_empty() {
-            out.push((explanation.source.clone(), explanation.value.clone()));
-        } else {
-            for child in &explanation.children {
-                leaves(child, out);
+/// How an observed value decides a branch.
+#[derive(Debug, Clone, Copy)]
+enum Decides {
+    /// A boolean: true is the first way.
+    Bool,
+    /// The left side of `??`: a value is the first way, absence the second.
+    Presence,
+}
+
+/// Every branch of a program, found statically, and for each expression
+/// that decides one (by address: expressions live in the program), which.
+struct BranchMap<'p> {
+    program: &'p Program,
+    /// Rules first, then functions.
+    owners: Vec<Vec<Branch>>,
+    at: std::collections::HashMap<*const TExpr, Vec<(usize, usize, Decides)>>,
+}
+
+impl<'p> BranchMap<'p> {
+    fn new(program: &'p Program) -> BranchMap<'p> {
+        let mut map = BranchMap {
+            program,
+            owners: Vec::new(),
+            at: std::collections::HashMap::new(),
+        };
+        for rule in &program.rules {
+            let owner = map.owners.len();
+            map.owners.push(Vec::new());
+            map.conditions(owner, rule.location.file, &rule.when);
+            map.walk(owner, rule.location.file, &rule.when);
+        }
+        for def in &program.fns {
+            let owner = map.owners.len();
+            map.owners.push(Vec::new());
+            map.walk(owner, def.location.file, &def.body);
+        }
+        map
+    }
+
+    fn add(
+        &mut self,
+        owner: usize,
+        kind: BranchKind,
+        file: qlp_grammar::FileId,
+        whole: &TExpr,
+        decider: &TExpr,
+        how: Decides,
+    ) {
+        let source = self
+            .program
+            .sources
+            .get(file)
+            .and_then(|f| f.text.get(whole.span.start as usize..whole.span.end as usize))
+            .unwrap_or("?")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
+        let Some(branches) = self.owners.get_mut(owner) else {
+            return;
+        };
+        self.at
+            .entry(decider as *const TExpr)
+            .or_default()
+            .push((owner, branches.len(), how));
+        branches.push(Branch {
+            kind,
+            source,
+            seen: [false, false],
+        });
+    }
+
+    /// The leaves under `and`, `or` and `not`.
+    fn conditions(&mut self, owner: usize, file: qlp_grammar::FileId, expr: &TExpr) {
+        match &expr.kind {
+            TExprKind::And(a, b) | TExprKind::Or(a, b) => {
+                self.conditions(owner, file, a);
+                self.conditions(owner, file, b);
+            }
+            TExprKind::Not(a) => self.conditions(owner, file, a),
+            _ => self.add(owner, BranchKind::Condition, file, expr, expr, Decides::Bool),
+        }
+    }
+
+    /// Every `??` and `if` in one body (calls are their functions' own).
+    fn walk(&mut self, owner: usize, file: qlp_grammar::FileId, expr: &TExpr) {
+        match &expr.kind {
+            TExprKind::Coalesce(value, _) => self.add(owner, BranchKind::Default, file, expr, value, Decides::Presence),
+            TExprKind::If(cond, _, _) => self.add(owner, BranchKind::IfElse, file, expr, cond, Decides::Bool),
+            _ => {}
+        }
+        for child in crate::explain::children(expr) {
+            self.walk(owner, file, child);
+        }
+    }
+}
+
+/// Marks the ways the observed run took.
+struct CoverageObserver<'m, 'p> {
+    map: &'m BranchMap<'p>,
+    seen: std::cell::RefCell<Vec<Vec<[bool; 2]>>>,
+}
+
+impl crate::interp::Observer for CoverageObserver<'_, '_> {
+    fn value(&self, expr: &TExpr, result: &crate::interp::Eval) {
+        let Some(places) = self.map.at.get(&(expr as *const TExpr)) else {
+            return;
+        };
+        let Ok(value) = result else { return };
+        let mut seen = self.seen.borrow_mut();
+        for (owner, index, how) in places {
+            let way = match (how, value) {
+                (Decides::Bool, Value::Bool(b)) => usize::from(!*b),
+                (Decides::Presence, Value::Absent) => 1,
+                (Decides::Presence, _) => 0,
+                (Decides::Bool, _) => continue,
+            };
+            if let Some(slot) = seen
+                .get_mut(*owner)
+                .and_then(|s| s.get_mut(*index))
+                .and_then(|s| s.get_mut(way))
+            {
+                *slot = true;
             }
         }
     }
-    let mut result = Coverage {
-        rules_fired: vec![false; program.rules.len()],
-        conditions: vec![Vec::new(); program.rules.len()],
+}
+
+impl crate::outcome::SubjectObserver for CoverageObserver<'_, '_> {}
+
+/// Measures coverage by running every test on the interpreter and observing it.
+pub fn coverage(program: &Program) -> Coverage {
+    let map = BranchMap::new(program);
+    let observer = CoverageObserver {
+        map: &map,
+        seen: std::cell::RefCell::new(map.owners.iter().map(|b| vec![[false, false]; b.len()]).collect()),
     };
+    let mut rules_fired = vec![false; program.rules.len()];
     for test in &program.tests {
-        let outcome = evaluate(program, test.record, &test.given, test.now);
-        for id in &outcome.fired {
-            if let Some(fired) = result.rules_fired.get_mut(id.index()) {
+        let conditions = crate::outcome::conditions_observed(program, test.record, &test.given, test.now, &observer);
+        for id in &Outcome::from_conditions(program, &conditions).fired {
+            if let Some(fired) = rules_fired.get_mut(id.index()) {
                 *fired = true;
             }
         }
-        for (id, rule) in program.rule_ids() {
-            if rule.record != test.record || !crate::outcome::campaign_active(program, rule.campaign, test.now) {
-                continue;
-            }
-            let explanation = explain_condition(
-                program,
-                rule.location.file,
-                &rule.when,
-                rule.n_locals,
-                &test.given,
-                test.now,
-            );
-            let mut found = Vec::new();
-            leaves(&explanation, &mut found);
-            let Some(slots) = result.conditions.get_mut(id.index()) else {
-                continue;
-            };
-            if slots.is_empty() {
-                slots.extend(found.iter().map(|(source, _)| (source.clone(), false, false)));
-            }
-            for ((_, value), slot) in found.iter().zip(slots.iter_mut()) {
-                match value.as_str() {
-                    "true" => slot.1 = true,
-                    "false" => slot.2 = true,
-                    _ => {}
-                }
-            }
-        }
     }
-    // Rules no test reached still count their sub-conditions as uncovered.
-    for (rule, slots) in program.rules.iter().zip(result.conditions.iter_mut()) {
-        if slots.is_empty() {
-            let explanation = explain_condition(
-                program,
-                rule.location.file,
-                &rule.when,
-                rule.n_locals,
-                &crate::value::Value::Absent,
-                0,
-            );
-            let mut found = Vec::new();
-            leaves(&explanation, &mut found);
-            slots.extend(found.into_iter().map(|(source, _)| (source, false, false)));
-        }
+    let seen = observer.seen.into_inner();
+    let mut owners: Vec<Vec<Branch>> = map
+        .owners
+        .iter()
+        .zip(seen)
+        .map(|(branches, seen)| {
+            branches
+                .iter()
+                .zip(seen)
+                .map(|(branch, seen)| Branch { seen, ..branch.clone() })
+                .collect()
+        })
+        .collect();
+    let fn_branches = owners.split_off(program.rules.len().min(owners.len()));
+    Coverage {
+        rules_fired,
+        branches: owners,
+        fn_branches,
     }
-    result
 }

@@ -169,6 +169,8 @@ pub enum Expectation {
 pub struct TestDef {
     pub name: String,
     pub now: i64,
+    /// Whether the test sets `now:`; without it the clock is the epoch.
+    pub sets_now: bool,
     pub record: RecordId,
     pub given: Value,
     pub expectations: Vec<(Expectation, Span)>,

@@ -1415,6 +1415,7 @@ impl<'a> Checker<'a> {
         ok.then(|| TestDef {
             name: decl.name.value.clone(),
             now,
+            sets_now: decl.items.iter().any(|item| matches!(item, ast::TestItem::Now(_))),
             record,
             given,
             expectations,

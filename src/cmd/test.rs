@@ -25,8 +25,21 @@ pub struct TestArgs {
     #[arg(long)]
     pub coverage: bool,
     /// Fail when condition coverage is below this percentage (implies `--coverage`).
-    #[arg(long, value_name = "PERCENT")]
+    #[arg(long, value_name = "PERCENT", value_parser = percent)]
     pub min_coverage: Option<f64>,
+    /// Succeed when the policies hold no tests (by default that fails: a
+    /// CI job that tests nothing should not pass).
+    #[arg(long)]
+    pub allow_empty: bool,
+}
+
+fn percent(text: &str) -> Result<f64, String> {
+    let value: f64 = text.parse().map_err(|_| format!("`{text}` is not a number"))?;
+    if (0.0..=100.0).contains(&value) {
+        Ok(value)
+    } else {
+        Err(format!("a percentage runs from 0 to 100, not {value}"))
+    }
 }
 
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
@@ -36,6 +49,15 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
         eprintln!("the policies have errors: no test was run");
         return Ok(ExitCode::from(1));
     };
+    if program.tests.is_empty() {
+        let n_files = checked.sources.files().count();
+        if args.allow_empty {
+            println!("no tests in {n_files} file(s)");
+            return Ok(ExitCode::SUCCESS);
+        }
+        eprintln!("error: no `test` blocks in {n_files} file(s): nothing was tested (pass `--allow-empty` if that is expected)");
+        return Ok(ExitCode::from(1));
+    }
     // `--engine interp` never compiles: the interpreter alone runs the tests.
     let compiled;
     let interp_program;
@@ -78,21 +100,20 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             coverage.rule_percent(),
             coverage.branch_percent()
         );
-        for ((rule, fired), conditions) in program
-            .rules
-            .iter()
-            .zip(&coverage.rules_fired)
-            .zip(&coverage.conditions)
-        {
+        for ((rule, fired), branches) in program.rules.iter().zip(&coverage.rules_fired).zip(&coverage.branches) {
             if !fired {
                 println!("  rule `{}` never fired", rule.name);
             }
-            for (source, seen_true, seen_false) in conditions {
-                match (seen_true, seen_false) {
-                    (true, true) => {}
-                    (false, false) => println!("  `{}`: `{source}` never evaluated", rule.name),
-                    (false, true) => println!("  `{}`: `{source}` never true", rule.name),
-                    (true, false) => println!("  `{}`: `{source}` never false", rule.name),
+            for branch in branches {
+                if let Some(missing) = branch.missing() {
+                    println!("  `{}`: `{}` {missing}", rule.name, branch.source);
+                }
+            }
+        }
+        for (def, branches) in program.fns.iter().zip(&coverage.fn_branches) {
+            for branch in branches {
+                if let Some(missing) = branch.missing() {
+                    println!("  fn `{}`: `{}` {missing}", def.name, branch.source);
                 }
             }
         }

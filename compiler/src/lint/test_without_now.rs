@@ -1,12 +1,14 @@
 //! A test of a campaign with a period that does not set `now`.
 //!
 //! ## What it does
-//! Reports tests that expect a rule to fire whose campaign has an `active`
-//! period, without `now:`.
+//! Reports tests that expect a rule to fire, or not to fire, whose campaign
+//! has an `active` period, without `now:`.
 //!
 //! ## Why is this bad?
 //! A test's clock defaults to 1970-01-01, before every campaign period, so
-//! the rule cannot fire and the test fails for a reason that is not the rule's.
+//! the rule cannot fire: `expect r` fails for a reason that is not the rule's,
+//! and `expect not r` passes whatever the record (`qlp test` fails such a
+//! test as vacuous).
 //!
 //! ## Example
 //! ```qlp
@@ -42,7 +44,7 @@ pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
             continue;
         }
         let dated = test.expectations.iter().any(|(e, _)| match e {
-            Expectation::Fires(rules) => rules.iter().any(|r| {
+            Expectation::Fires(rules) | Expectation::NotFires(rules) => rules.iter().any(|r| {
                 program
                     .rule(*r)
                     .and_then(|rule| rule.campaign)

@@ -1,7 +1,8 @@
 //! A rule that no test shows firing.
 //!
 //! ## What it does
-//! Reports rules that no `test` block expects to fire.
+//! Reports rules that no `test` block expects to fire, by name or as the
+//! rule that decides an expected verdict (`expect verdict: block`).
 //!
 //! ## Why is this bad?
 //! A rule nobody has seen fire may never fire (a typo in a keyword, a wrong
@@ -19,18 +20,34 @@
 //! ```
 
 use super::{LintContext, LintHit};
-use crate::program::Expectation;
+use crate::outcome::evaluate;
+use crate::program::{Expectation, RuleId};
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
-    let mut fired = vec![false; cx.program.rules.len()];
-    for test in &cx.program.tests {
+    let program = cx.program;
+    let mut fired = vec![false; program.rules.len()];
+    let mut mark = |rule: RuleId| {
+        if let Some(f) = fired.get_mut(rule.index()) {
+            *f = true;
+        }
+    };
+    for test in &program.tests {
         for (expectation, _) in &test.expectations {
-            if let Expectation::Fires(rules) = expectation {
-                for rule in rules {
-                    if let Some(f) = fired.get_mut(rule.index()) {
-                        *f = true;
-                    }
+            match expectation {
+                Expectation::Fires(rules) => rules.iter().copied().for_each(&mut mark),
+                // `expect verdict: block` shows the rules that decide the
+                // verdict firing: those the interpreter fires on the test's
+                // record with that severity.
+                Expectation::Verdict(Some(verdict)) => {
+                    let outcome = evaluate(program, test.record, &test.given, test.now);
+                    outcome
+                        .fired
+                        .iter()
+                        .copied()
+                        .filter(|id| program.rule(*id).and_then(|r| r.severity()) == Some(*verdict))
+                        .for_each(&mut mark);
                 }
+                _ => {}
             }
         }
     }
