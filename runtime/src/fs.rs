@@ -75,6 +75,16 @@ impl FsLoader {
         self.limits
     }
 
+    /// Replaces the contents of a regular file inside the root, through its
+    /// canonical path (never through a link out of the tree).
+    pub fn write(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
+        let real = self.confine(path)?;
+        if !real.symlink_metadata()?.is_file() {
+            return Err(refused(String::from("it is not a regular file")));
+        }
+        std::fs::write(real, contents)
+    }
+
     /// The canonical form of `path`, if it may be read: inside the root and
     /// through no hidden component.
     pub fn confine(&self, path: &Path) -> io::Result<PathBuf> {

@@ -52,7 +52,9 @@ pub fn run(args: &FmtArgs) -> anyhow::Result<ExitCode> {
                 if args.check {
                     println!("would reformat {}", path.display());
                 } else {
-                    std::fs::write(&real, formatted).with_context(|| format!("cannot write `{}`", path.display()))?;
+                    tree.loader
+                        .write(&real, formatted.as_bytes())
+                        .with_context(|| format!("cannot write `{}`", path.display()))?;
                     println!("formatted {}", path.display());
                 }
             }

@@ -3,8 +3,10 @@
 //! `qlp.toml`; inline suppressions with a required reason; safe autofixes.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+use qlp_runtime::FsLoader;
 
 use crate::config::Workspace;
 use anyhow::Context;
@@ -93,7 +95,8 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
 
     let mut fixed_any = false;
     for round in 0..4 {
-        let checked = Workspace::open(&args.paths, args.config.as_deref())?.check();
+        let workspace = Workspace::open(&args.paths, args.config.as_deref())?;
+        let checked = workspace.check();
         let Some(program) = checked.program else {
             print_diagnostics(&checked.diagnostics, &checked.sources, render::Format::Human)?;
             eprintln!("the policies have errors: fix them before linting");
@@ -122,7 +125,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
         findings.sort_by_key(|f| (f.diagnostic.file, f.diagnostic.span.start));
 
         if args.fix && round < 3 {
-            let applied = apply_fixes(&findings, &program.sources)?;
+            let applied = apply_fixes(&findings, &program.sources, &workspace.tree.loader)?;
             if applied > 0 {
                 eprintln!("fixed {applied} finding(s)");
                 fixed_any = true;
@@ -207,7 +210,7 @@ fn apply_suppressions(findings: Vec<Finding>, sources: &SourceMap) -> Vec<Findin
 }
 
 /// Applies every fix that does not overlap another in the same file.
-fn apply_fixes(findings: &[Finding], sources: &SourceMap) -> anyhow::Result<usize> {
+fn apply_fixes(findings: &[Finding], sources: &SourceMap, files: &FsLoader) -> anyhow::Result<usize> {
     let mut by_file: HashMap<FileId, Vec<&lint::Fix>> = HashMap::new();
     for fix in findings.iter().filter_map(|f| f.fix.as_ref()) {
         by_file.entry(fix.file).or_default().push(fix);
@@ -227,7 +230,9 @@ fn apply_fixes(findings: &[Finding], sources: &SourceMap) -> anyhow::Result<usiz
             floor = start;
             applied += 1;
         }
-        std::fs::write(&source.name, text).with_context(|| format!("cannot write `{}`", source.name))?;
+        files
+            .write(Path::new(&source.name), text.as_bytes())
+            .with_context(|| format!("cannot write `{}`", source.name))?;
     }
     Ok(applied)
 }
