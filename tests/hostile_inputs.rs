@@ -185,7 +185,7 @@ proptest! {
     /// Compilation stays bounded however a policy multiplies its work: it
     /// either fits the budget and compiles, or is `qlp::too_complex`.
     #[test]
-    fn compilation_is_bounded(depth in 1usize..40, fan_out in 1usize..4, list in 0usize..12_000) {
+    fn compilation_is_bounded(depth in 1usize..40, fan_out in 1usize..4, list in 0usize..120_000) {
         let started = Instant::now();
         let text = fan_out_policy(depth, fan_out, list);
         let expanded = (0..=depth as u32).map(|d| (fan_out as f64).powi(d as i32)).sum::<f64>();
@@ -200,7 +200,8 @@ proptest! {
             }
         });
         match checked {
-            None => prop_assert!(expanded * 3.0 + list as f64 <= 20_000.0 + 64.0, "{expanded} calls compiled"),
+            // Every call instance is at least one node of the expanded rule.
+            None => prop_assert!(expanded <= 20_000.0, "{expanded} calls compiled"),
             Some(diagnostics) => prop_assert!(
                 diagnostics.iter().any(|d| d.code == "qlp::too_complex"),
                 "{diagnostics:?}"

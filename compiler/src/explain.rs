@@ -177,6 +177,7 @@ pub fn children(expr: &TExpr) -> Vec<&TExpr> {
         | TExprKind::Neg(a, _)
         | TExprKind::IsSome(a, _)
         | TExprKind::HasAny(a, _)
+        | TExprKind::InSet(a, _)
         | TExprKind::Matches(a, _) => vec![a],
         TExprKind::And(a, b)
         | TExprKind::Or(a, b)

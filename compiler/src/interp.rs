@@ -196,6 +196,11 @@ impl<'p, O: Observer> Interpreter<'p, O> {
                     _ => Err(bad_record(span)),
                 }
             }
+            TExprKind::InSet(needle, set) => {
+                let needle = self.eval_expr(needle, frame, now)?;
+                let set = self.program.const_sets.get(set.index()).ok_or(bad_record(span))?;
+                Ok(Value::Bool(set.contains(&needle)))
+            }
             TExprKind::HasAny(text, set) => {
                 let text = self.string(text, frame, now)?;
                 let matcher = &self.keyword_set(*set, span)?.matcher;

@@ -29,8 +29,73 @@ id_type!(
     FnId,
     CampaignId,
     RuleId,
-    ExemptId
+    ExemptId,
+    ConstSetId
 );
+
+/// The constant elements of a long `x in [...]` list, hashed: membership is
+/// one lookup, not a scan. Floats never become sets (NaN and `-0.0` make
+/// equality not a hash key).
+#[derive(Debug, Clone)]
+pub enum ConstSet {
+    /// Ints, times, durations, enum variants and bools, as 64-bit words.
+    Words(std::collections::HashSet<i64>),
+    Strings(std::collections::HashSet<Box<str>>),
+}
+
+impl ConstSet {
+    /// The set of `items`, if every one is a constant that hashes.
+    pub fn of(items: &[TExpr]) -> Option<ConstSet> {
+        let mut words = std::collections::HashSet::new();
+        let mut strings = std::collections::HashSet::new();
+        for item in items {
+            match ConstSet::literal(item)? {
+                Value::Str(s) => {
+                    strings.insert(Box::from(&*s));
+                }
+                value => {
+                    words.insert(ConstSet::word(&value)?);
+                }
+            }
+        }
+        match (words.is_empty(), strings.is_empty()) {
+            (false, true) => Some(ConstSet::Words(words)),
+            (true, false) => Some(ConstSet::Strings(strings)),
+            _ => None,
+        }
+    }
+
+    /// The value of a literal item: a constant, or a negated int or duration.
+    fn literal(item: &TExpr) -> Option<Value> {
+        match &item.kind {
+            TExprKind::Const(value) => Some(value.clone()),
+            TExprKind::Neg(inner, _) => match &inner.kind {
+                TExprKind::Const(Value::Int(v)) => v.checked_neg().map(Value::Int),
+                TExprKind::Const(Value::Duration(v)) => v.checked_neg().map(Value::Duration),
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    /// A scalar as the word the set holds; `None` for values that do not hash.
+    pub fn word(value: &Value) -> Option<i64> {
+        match value {
+            Value::Int(v) | Value::Time(v) | Value::Duration(v) => Some(*v),
+            Value::Enum(v) => Some(i64::from(*v)),
+            Value::Bool(b) => Some(i64::from(*b)),
+            _ => None,
+        }
+    }
+
+    pub fn contains(&self, value: &Value) -> bool {
+        match (self, value) {
+            (ConstSet::Strings(strings), Value::Str(s)) => strings.contains(&**s),
+            (ConstSet::Words(words), value) => ConstSet::word(value).is_some_and(|w| words.contains(&w)),
+            _ => false,
+        }
+    }
+}
 
 /// Where a declaration was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -190,6 +255,8 @@ pub struct Program {
     /// for engines that scan a text once for every set.
     pub merged_keywords: Vec<Option<crate::text::MergedKeywords>>,
     pub regexes: Vec<regex::Regex>,
+    /// The hashed lists of `TExprKind::InSet`.
+    pub const_sets: Vec<ConstSet>,
     pub consts: Vec<ConstDef>,
     pub fns: Vec<FnDef>,
     pub campaigns: Vec<CampaignDef>,
@@ -340,6 +407,8 @@ pub enum TExprKind {
     IsSome(Box<TExpr>, bool),
     /// `x in list`; equality on the given scalar kind.
     In(Scalar, Box<TExpr>, Box<TExpr>),
+    /// `x in [...]` over a long list of constants, looked up in a hash set.
+    InSet(Box<TExpr>, ConstSetId),
     HasAny(Box<TExpr>, KeywordSetId),
     Matches(Box<TExpr>, RegexId),
     If(Box<TExpr>, Box<TExpr>, Box<TExpr>),

@@ -29,6 +29,8 @@ const MAX_EVAL_DEPTH: usize = 1000;
 pub const MAX_RULE_SIZE: u64 = 20_000;
 /// The most expression nodes all rules and exemptions together may expand to.
 pub const MAX_PROGRAM_SIZE: u64 = 200_000;
+/// Lists of constants at least this long are hashed for `in`.
+const MIN_HASHED_LIST: usize = 16;
 /// Largest compiled regex, in bytes.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
@@ -2246,6 +2248,16 @@ impl<'a> Checker<'a> {
                 let Some(scalar) = self.equatable_scalar(&lhs, span) else {
                     return Checker::error_expr(span);
                 };
+                // A long list of constants is hashed once, at compile time.
+                if let TExprKind::List(items) = &rhs.kind {
+                    if items.len() >= MIN_HASHED_LIST && scalar != Scalar::Float {
+                        if let Some(set) = ConstSet::of(items) {
+                            let id = ConstSetId(self.program.const_sets.len() as u32);
+                            self.program.const_sets.push(set);
+                            return Checker::texpr(TExprKind::InSet(Box::new(lhs), id), Type::Bool, span);
+                        }
+                    }
+                }
                 Checker::texpr(TExprKind::In(scalar, Box::new(lhs), Box::new(rhs)), Type::Bool, span)
             }
             BinaryOp::HasAny => {

@@ -408,6 +408,16 @@ impl Generator<'_> {
                     let list = self.rng.pick(&lists).text.clone();
                     return format!("({} in {list})", self.expr(&ty, d));
                 }
+                if self.rng.chance(30) {
+                    // A list long enough to be hashed (floats and non-constant
+                    // items stay a scan): every scalar type.
+                    let ty = self
+                        .rng
+                        .pick(&[Ty::Int, Ty::Str, Ty::Kind, Ty::Float, Ty::Bool, Ty::Time, Ty::Duration])
+                        .clone();
+                    let items: Vec<String> = (0..16 + self.rng.below(8)).map(|_| self.literal(&ty)).collect();
+                    return format!("({} in [{}])", self.expr(&ty, d), items.join(", "));
+                }
                 let items: Vec<String> = (0..1 + self.rng.below(3)).map(|_| self.expr(&ty, d)).collect();
                 format!("({} in [{}])", self.expr(&ty, d), items.join(", "))
             }

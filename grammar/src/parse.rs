@@ -35,8 +35,9 @@ pub const MAX_BRACKET_DEPTH: u32 = 64;
 const MAX_NESTING_WORDS: usize = 128;
 /// The most elements of one list literal outside a keyword set. Larger
 /// lists are refused before pest sees them, so that compile time stays
-/// bounded; long lists of words belong in keyword sets.
-pub const MAX_LIST_ELEMENTS: u32 = 10_000;
+/// bounded (a long list of constants is hashed, so it costs one lookup at
+/// run time); long lists of words belong in keyword sets.
+pub const MAX_LIST_ELEMENTS: u32 = 100_000;
 /// Largest source file accepted, in bytes.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 

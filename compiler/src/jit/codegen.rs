@@ -539,6 +539,33 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let found = self.call_value(self.helpers.has_any, &args)?;
                 vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, found, 0)]
             }
+            TExprKind::InSet(needle, set) => {
+                let needle = self.expr(needle)?;
+                let set_id = self.b.ins().iconst(types::I64, i64::from(set.0));
+                let mut args = vec![self.ctx, set_id];
+                let helper = match self.program.const_sets.get(set.index()) {
+                    Some(crate::program::ConstSet::Strings(_)) => {
+                        args.extend(needle);
+                        self.helpers.in_strings
+                    }
+                    Some(crate::program::ConstSet::Words(_)) => {
+                        let word = *needle
+                            .first()
+                            .ok_or_else(|| JitError(String::from("`in` without a value")))?;
+                        // Bools are one byte; every other word is already 64 bits.
+                        let word = if self.b.func.dfg.value_type(word) == types::I8 {
+                            self.b.ins().uextend(types::I64, word)
+                        } else {
+                            word
+                        };
+                        args.push(word);
+                        self.helpers.in_words
+                    }
+                    None => return Err(JitError(String::from("unknown constant set"))),
+                };
+                let found = self.call_value(helper, &args)?;
+                vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, found, 0)]
+            }
             TExprKind::Matches(text, regex) => {
                 let text = self.expr(text)?;
                 let regex = self.b.ins().iconst(types::I64, i64::from(regex.0));

@@ -249,6 +249,36 @@ extern "C" fn qlp_regex(ctx: *const EvalCtx, regex: u64, ptr: *const u8, len: u6
     })
 }
 
+/// Whether a word (int, time, duration, enum or bool) is in a hashed list.
+extern "C" fn qlp_in_words(ctx: *const EvalCtx, set: u64, word: i64) -> i64 {
+    guard(0, || {
+        // SAFETY: see `program`.
+        let program = unsafe { program(ctx) };
+        let found = match program.and_then(|p| p.const_sets.get(set as usize)) {
+            Some(crate::program::ConstSet::Words(words)) => words.contains(&word),
+            _ => false,
+        };
+        i64::from(found)
+    })
+}
+
+/// Whether a string is in a hashed list. Bytes that are not UTF-8 equal no
+/// constant, as in the interpreter.
+extern "C" fn qlp_in_strings(ctx: *const EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
+    guard(0, || {
+        // SAFETY: see `program` and `bytes`.
+        let (program, bytes) = unsafe { (program(ctx), bytes(ptr, len)) };
+        let found = match (
+            program.and_then(|p| p.const_sets.get(set as usize)),
+            std::str::from_utf8(bytes),
+        ) {
+            (Some(crate::program::ConstSet::Strings(strings)), Ok(text)) => strings.contains(text),
+            _ => false,
+        };
+        i64::from(found)
+    })
+}
+
 /// Keeps `value` in the context's scratch and writes its (pointer, length) to `out`.
 ///
 /// # Safety
@@ -302,6 +332,8 @@ pub struct HelperIds {
     pub has_any: FuncId,
     pub count_matches: FuncId,
     pub regex: FuncId,
+    pub in_words: FuncId,
+    pub in_strings: FuncId,
     pub str_map: FuncId,
     pub concat: FuncId,
     pub fmod: FuncId,
@@ -314,6 +346,8 @@ pub fn register(builder: &mut JITBuilder) {
     builder.symbol("qlp_has_any", qlp_has_any as *const u8);
     builder.symbol("qlp_count_matches", qlp_count_matches as *const u8);
     builder.symbol("qlp_regex", qlp_regex as *const u8);
+    builder.symbol("qlp_in_words", qlp_in_words as *const u8);
+    builder.symbol("qlp_in_strings", qlp_in_strings as *const u8);
     builder.symbol("qlp_str_map", qlp_str_map as *const u8);
     builder.symbol("qlp_concat", qlp_concat as *const u8);
     builder.symbol("qlp_fmod", qlp_fmod as *const u8);
@@ -336,6 +370,8 @@ pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
         has_any: declare("qlp_has_any", &[I64, I64, I64, I64], &[I64])?,
         count_matches: declare("qlp_count_matches", &[I64, I64, I64, I64], &[I64])?,
         regex: declare("qlp_regex", &[I64, I64, I64, I64], &[I64])?,
+        in_words: declare("qlp_in_words", &[I64, I64, I64], &[I64])?,
+        in_strings: declare("qlp_in_strings", &[I64, I64, I64, I64], &[I64])?,
         str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[])?,
         concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[])?,
         fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
