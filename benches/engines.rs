@@ -225,11 +225,12 @@ fn shipped_policies(c: &mut Criterion) {
         })
     });
     group.bench_function("jit", |b| {
+        let compiled = set.compiled().expect("compiled to native code");
         let mut context = set.context();
         b.iter(|| {
             for (row, now) in &rows {
                 black_box(
-                    set.compiled()
+                    compiled
                         .evaluate_bits(record, black_box(row), *now, &mut context)
                         .first()
                         .copied(),

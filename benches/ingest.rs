@@ -82,11 +82,12 @@ fn bench_set(c: &mut Criterion, name: &str, set: &PolicySet, record: RecordId, l
         })
     });
     group.bench_function("evaluate_jit", |b| {
+        let compiled = set.compiled().expect("compiled to native code");
         let mut context = set.context();
         b.iter(|| {
             for row in &rows {
                 black_box(
-                    set.compiled()
+                    compiled
                         .evaluate_bits(record, black_box(row), now, &mut context)
                         .first()
                         .copied(),

@@ -21,12 +21,17 @@ use crate::render::{print_diagnostics, Format};
 /// Loads a policy directory; prints its diagnostics and returns `None` if it has errors.
 pub fn load_policies(path: &Path) -> anyhow::Result<Option<PolicySet>> {
     let workspace = crate::config::Workspace::open(&[path.to_path_buf()], None)?;
-    load_policies_in(&workspace, path)
+    load_policies_in(&workspace, path, EngineKind::Jit)
 }
 
-/// Loads the policy directory `path` of an opened workspace, as [`load_policies`].
-pub fn load_policies_in(workspace: &crate::config::Workspace, path: &Path) -> anyhow::Result<Option<PolicySet>> {
-    match PolicySet::load_tree(&workspace.tree, path) {
+/// Loads the policy directory `path` of an opened workspace, as
+/// [`load_policies`]; for [`EngineKind::Interp`] nothing is compiled.
+pub fn load_policies_in(
+    workspace: &crate::config::Workspace,
+    path: &Path,
+    kind: EngineKind,
+) -> anyhow::Result<Option<PolicySet>> {
+    match PolicySet::load_tree_for(&workspace.tree, path, kind) {
         Ok(set) => Ok(Some(set)),
         Err(error) if !error.diagnostics.is_empty() => {
             print_diagnostics(&error.diagnostics, &error.sources, Format::Human)?;

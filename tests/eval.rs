@@ -347,3 +347,34 @@ fn sigterm_decides_what_was_read_and_prints_the_summary() {
     assert!(stderr.contains("stopped by a signal"), "{stderr}");
     drop(stdin);
 }
+
+#[test]
+fn the_interpreter_alone_gives_the_same_decisions() {
+    let run = |engine: &str| {
+        let out = qlp()
+            .args([
+                "eval",
+                "-p",
+                "policies",
+                "-t",
+                "Content",
+                "--now-from",
+                "created_at",
+                "-q",
+            ])
+            .args(["--engine", engine])
+            .arg("policies/examples/records.jsonl")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let jit = run("jit");
+    assert_eq!(jit.lines().count(), 300);
+    assert_eq!(run("interp"), jit);
+    // Loaded for the interpreter, a policy set has no native code at all.
+    let policies = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("policies");
+    let tree = qlp_runtime::PolicyTree::open(std::slice::from_ref(&policies), qlp_runtime::Limits::DEFAULT).unwrap();
+    let set = qlp_runtime::PolicySet::load_tree_for(&tree, &policies, qlp_runtime::EngineKind::Interp).unwrap();
+    assert!(set.compiled().is_none());
+}

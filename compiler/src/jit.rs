@@ -256,19 +256,8 @@ impl CompiledPolicySet {
         let mut conditions = Conditions::default();
         match self.run(record_type, row, now, context) {
             Run::NoRules => return conditions,
-            Run::BadRow => {
-                // A row this crate did not lay out for this type: report, never read it.
-                let error = Err(EvalError {
-                    kind: EvalErrorKind::BadRecord,
-                    span: qlp_grammar::Span::default(),
-                });
-                for (id, rule) in self.program.rule_ids() {
-                    if rule.record == record_type {
-                        conditions.rules.push((id, error));
-                    }
-                }
-                return conditions;
-            }
+            // A row this crate did not lay out for this type: report, never read it.
+            Run::BadRow => return crate::outcome::undecodable(&self.program, record_type),
             Run::Done => {}
         }
 
@@ -380,6 +369,18 @@ pub struct EvalContext {
 }
 
 impl EvalContext {
+    /// A context for a program evaluated by the interpreter alone, which
+    /// needs none of the native code's scratch.
+    pub fn for_interpreter(program: &Program) -> EvalContext {
+        EvalContext {
+            ctx: EvalCtx::new(program),
+            out: Vec::new(),
+            active_rules: Vec::new(),
+            active_exempts: Vec::new(),
+            active_at: None,
+        }
+    }
+
     fn prepare(&mut self, program: &Program, now: i64) {
         if self.active_at == Some(now) {
             return;

@@ -116,6 +116,24 @@ impl Outcome {
     }
 }
 
+/// The conditions of a row that does not match the program's layout for
+/// `record_type` (a caller's bug): every rule of the type is in error, so
+/// the row is never read and never silently allowed. Both engines use this.
+pub fn undecodable(program: &Program, record_type: RecordId) -> Conditions {
+    let error = Err(EvalError {
+        kind: crate::interp::EvalErrorKind::BadRecord,
+        span: qlp_grammar::Span::default(),
+    });
+    Conditions {
+        rules: program
+            .rule_ids()
+            .filter(|(_, rule)| rule.record == record_type)
+            .map(|(id, _)| (id, error))
+            .collect(),
+        exempts: Vec::new(),
+    }
+}
+
 /// Evaluates all active rules and exemptions for `record_type` with the interpreter.
 pub fn conditions(program: &Program, record_type: RecordId, record: &Value, now: i64) -> Conditions {
     conditions_observed(program, record_type, record, now, &NoSubjects)

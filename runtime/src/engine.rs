@@ -9,7 +9,7 @@ use std::sync::Arc;
 use arc_swap::ArcSwap;
 use qlp_compiler::jit::{CompiledPolicySet, EvalContext};
 use qlp_compiler::layout::{Layout, Row};
-use qlp_compiler::outcome::{evaluate, Outcome};
+use qlp_compiler::outcome::{evaluate, undecodable, Outcome};
 use qlp_compiler::program::{Program, RecordId};
 use qlp_grammar::{Diagnostic, SourceMap};
 
@@ -44,9 +44,11 @@ pub enum EngineKind {
     Interp,
 }
 
-/// One compiled, immutable policy set.
+/// One checked, immutable policy set, compiled to native code unless it was
+/// made for the interpreter alone ([`PolicySet::interpreted`]).
 pub struct PolicySet {
-    compiled: CompiledPolicySet,
+    program: Arc<Program>,
+    compiled: Option<CompiledPolicySet>,
     plan: IngestPlan,
 }
 
@@ -68,7 +70,23 @@ impl PolicySet {
             diagnostics: Vec::new(),
         })?;
         let plan = IngestPlan::new(&program, Layout::new(&program));
-        Ok(PolicySet { compiled, plan })
+        Ok(PolicySet {
+            program,
+            compiled: Some(compiled),
+            plan,
+        })
+    }
+
+    /// A set evaluated by the reference interpreter alone: nothing is
+    /// compiled to native code (`qlp eval --engine interp`).
+    pub fn interpreted(program: Program) -> PolicySet {
+        let program = Arc::new(program);
+        let plan = IngestPlan::new(&program, Layout::new(&program));
+        PolicySet {
+            program,
+            compiled: None,
+            plan,
+        }
     }
 
     /// Loads, checks and compiles every `.qlp` file under `path`, confined
@@ -84,8 +102,15 @@ impl PolicySet {
 
     /// Loads, checks and compiles the files of a policy tree; `path` names it in messages.
     pub fn load_tree(tree: &PolicyTree, path: &Path) -> Result<PolicySet, LoadError> {
+        PolicySet::load_tree_for(tree, path, EngineKind::Jit)
+    }
+
+    /// As [`PolicySet::load_tree`]; with [`EngineKind::Interp`] nothing is
+    /// compiled to native code.
+    pub fn load_tree_for(tree: &PolicyTree, path: &Path, kind: EngineKind) -> Result<PolicySet, LoadError> {
         let checked = qlp_compiler::check(&tree.files, &tree.loader);
         match checked.program {
+            Some(program) if kind == EngineKind::Interp => Ok(PolicySet::interpreted(program)),
             Some(program) => PolicySet::new(program),
             None => {
                 let errors = checked.diagnostics.iter().filter(|d| d.is_error()).count();
@@ -99,11 +124,12 @@ impl PolicySet {
     }
 
     pub fn program(&self) -> &Program {
-        self.compiled.program()
+        &self.program
     }
 
-    pub fn compiled(&self) -> &CompiledPolicySet {
-        &self.compiled
+    /// The native code, unless the set was made for the interpreter alone.
+    pub fn compiled(&self) -> Option<&CompiledPolicySet> {
+        self.compiled.as_ref()
     }
 
     pub fn record_type(&self, name: &str) -> Option<RecordId> {
@@ -138,11 +164,13 @@ impl PolicySet {
         now: i64,
         context: &mut EvalContext,
     ) -> Outcome {
-        match kind {
-            EngineKind::Jit => self.compiled.evaluate(record, row, now, context),
-            EngineKind::Interp => match row.decode(self.program(), self.plan.layout(), record) {
+        match (kind, &self.compiled) {
+            (EngineKind::Jit, Some(compiled)) => compiled.evaluate(record, row, now, context),
+            // A set made for the interpreter evaluates every request with it
+            // (the JIT agrees with it by construction).
+            _ => match row.decode(self.program(), self.plan.layout(), record) {
                 Some(value) => evaluate(self.program(), record, &value, now),
-                None => Outcome::default(),
+                None => Outcome::from_conditions(self.program(), &undecodable(self.program(), record)),
             },
         }
     }
@@ -184,7 +212,10 @@ impl PolicySet {
 
     /// A fresh per-thread evaluation context.
     pub fn context(&self) -> EvalContext {
-        self.compiled.context()
+        match &self.compiled {
+            Some(compiled) => compiled.context(),
+            None => EvalContext::for_interpreter(&self.program),
+        }
     }
 
     pub fn layout(&self) -> &Layout {

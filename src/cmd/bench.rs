@@ -48,6 +48,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     for row in &rows {
         fired += set
             .compiled()
+            .context("the policies were not compiled")?
             .evaluate_bits(record, row, now, &mut context)
             .iter()
             .map(|w| w.count_ones() as usize)

@@ -104,7 +104,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         args.max_failed_share
     );
     let workspace = crate::config::Workspace::open(std::slice::from_ref(&args.policies), None)?;
-    let Some(set) = load_policies_in(&workspace, &args.policies)? else {
+    let Some(set) = load_policies_in(&workspace, &args.policies, args.engine.into())? else {
         return Ok(ExitCode::from(1));
     };
     let max_record_bytes = args
