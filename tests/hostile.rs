@@ -410,3 +410,32 @@ fn time_offsets_beyond_a_day_are_refused() {
     );
     assert!(text.contains("1 evaluated, 1 rejected"), "{text}");
 }
+
+#[test]
+fn functions_called_from_several_places_are_compiled_once() {
+    let clif_lines = |depth: usize| {
+        let tree = Tree::new();
+        let mut text = String::from("record M { n: int }\nfn f0(x: int) -> int = x + 1\n");
+        for level in 1..=depth {
+            text.push_str(&format!(
+                "fn f{level}(x: int) -> int = f{}(x) + f{}(x)\n",
+                level - 1,
+                level - 1
+            ));
+        }
+        text.push_str(&format!(
+            "rule r(m: M) {{ when: f{depth}(m.n) > 3 then: review }}\n\
+             test \"fires\" {{ given M {{ n: 1 }} expect r }}\n\
+             test \"overflows inside a function\" {{ given M {{ n: 9223372036854775000 }} expect error r }}\n"
+        ));
+        tree.write("p/a.qlp", &text);
+        let out = qlp_within(&tree.root(), &["test", "p"], Duration::from_secs(2));
+        assert!(all_output(&out).contains("2 passed, 0 failed"), "{}", all_output(&out));
+        let out = qlp_within(&tree.root(), &["compile", "p"], Duration::from_secs(2));
+        assert_eq!(out.status.code(), Some(0));
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    // Inlined, ten levels would be 32 times five levels' code; compiled once, about twice.
+    let (five, ten) = (clif_lines(5), clif_lines(10));
+    assert!(ten < 3 * five, "{five} lines at 5 levels, {ten} at 10");
+}

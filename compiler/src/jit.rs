@@ -10,7 +10,11 @@
 //! branches, and sets the rule's bit in `out` when it holds. A run-time error
 //! jumps to the rule's error block, which records the error's kind and span
 //! in `out` and moves on to the next rule. Exemptions follow, the same way.
-//! Functions are inlined. Text, keyword and regex operations call the
+//! A function called from several places whose body is not tiny is compiled
+//! once, as a function of its own (`(ctx, out, params...) -> status`: 0 and
+//! its value in `out[1..]`, or an error kind and its span in `out[0]`), and
+//! called; other functions are inlined. Compiled code is thus linear in the
+//! policy's source. Text, keyword and regex operations call the
 //! `extern "C"` helpers in `jit/helpers.rs`, which never unwind.
 //!
 //! The interpreter is the specification: this module must agree with it on
@@ -34,9 +38,65 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use crate::interp::{EvalError, EvalErrorKind};
 use crate::layout::{Layout, Row};
 use crate::outcome::{campaign_active, Conditions, Outcome};
-use crate::program::{Program, RecordId, RuleId};
+use crate::program::{FnId, Program, RecordId, RuleId, TExpr, TExprKind};
 
 pub use helpers::EvalCtx;
+
+/// How functions are compiled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CompileOptions {
+    /// A function called from more than one place whose body expands to more
+    /// than this many nodes is compiled once, as a function of its own, and
+    /// called; others are inlined at each call.
+    pub outline_above: u64,
+    /// Compile every function on its own, however small or rarely called
+    /// (for tests of the outlined path).
+    pub outline_every_function: bool,
+}
+
+impl Default for CompileOptions {
+    fn default() -> CompileOptions {
+        CompileOptions {
+            outline_above: 24,
+            outline_every_function: false,
+        }
+    }
+}
+
+/// The functions compiled on their own: called from more than one place
+/// (counting every call site in rules, exemptions and function bodies) and
+/// larger than `options.outline_above` expanded. Compiled code is then linear
+/// in the size of the source, however functions multiply each other's work.
+fn outline_choice(program: &Program, options: CompileOptions) -> Vec<FnId> {
+    fn count_calls(expr: &TExpr, calls: &mut [u32]) {
+        if let TExprKind::Call(id, _) = &expr.kind {
+            if let Some(n) = calls.get_mut(id.index()) {
+                *n = n.saturating_add(1);
+            }
+        }
+        for child in crate::explain::children(expr) {
+            count_calls(child, calls);
+        }
+    }
+    let mut calls = vec![0u32; program.fns.len()];
+    let bodies = program
+        .rules
+        .iter()
+        .map(|r| &r.when)
+        .chain(program.exemptions.iter().map(|e| &e.when))
+        .chain(program.fns.iter().map(|f| &f.body));
+    for body in bodies {
+        count_calls(body, &mut calls);
+    }
+    let sizes = crate::typeck::expanded_fn_sizes(program);
+    (0..program.fns.len())
+        .filter(|i| {
+            options.outline_every_function
+                || (calls.get(*i).is_some_and(|n| *n > 1) && sizes.get(*i).is_some_and(|s| *s > options.outline_above))
+        })
+        .map(|i| FnId(i as u32))
+        .collect()
+}
 
 /// Why a program could not be compiled to native code.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -136,6 +196,12 @@ impl std::fmt::Debug for CompiledPolicySet {
 impl CompiledPolicySet {
     /// Compiles every record type that has rules or exemptions.
     pub fn compile(program: Arc<Program>) -> Result<CompiledPolicySet, JitError> {
+        CompiledPolicySet::compile_with(program, CompileOptions::default())
+    }
+
+    /// [`CompiledPolicySet::compile`] with chosen options (tests outline every
+    /// function to check that path against the interpreter).
+    pub fn compile_with(program: Arc<Program>, options: CompileOptions) -> Result<CompiledPolicySet, JitError> {
         let mut flags = settings::builder();
         let set = |flags: &mut settings::Builder, name: &str, value: &str| {
             flags.set(name, value).map_err(|e| JitError(e.to_string()))
@@ -169,6 +235,51 @@ impl CompiledPolicySet {
         let mut constants = Vec::new();
         let mut declared: Vec<(RecordId, FuncId)> = Vec::new();
         let mut clif = Vec::new();
+
+        // Functions worth a body of their own are declared first, so that
+        // any function may call them, then defined.
+        let mut outlined: HashMap<FnId, FuncId> = HashMap::new();
+        for fn_id in outline_choice(&program, options) {
+            let Some(def) = program.fns.get(fn_id.index()) else {
+                continue;
+            };
+            let mut signature = module.make_signature();
+            codegen::outlined_signature(def, &mut signature);
+            let id = module
+                .declare_function(&format!("fn_{}", def.name), Linkage::Local, &signature)
+                .map_err(|e| JitError(e.to_string()))?;
+            outlined.insert(fn_id, id);
+        }
+        let mut by_id: Vec<(FnId, FuncId)> = outlined.iter().map(|(f, id)| (*f, *id)).collect();
+        by_id.sort();
+        for (fn_id, id) in by_id {
+            let Some(def) = program.fns.get(fn_id.index()) else {
+                continue;
+            };
+            ctx.func.signature = module.declarations().get_function_decl(id).signature.clone();
+            ctx.func.name = UserFuncName::user(0, id.as_u32());
+            {
+                let builder = FunctionBuilder::new(&mut ctx.func, &mut builder_ctx);
+                let mut codegen = codegen::Codegen::new(
+                    &program,
+                    &layout,
+                    builder,
+                    &mut module,
+                    &helper_ids,
+                    &mut constants,
+                    out_layout,
+                    &outlined,
+                );
+                codegen.function(fn_id)?;
+                codegen.finish();
+            }
+            clif.push((format!("fn_{}", def.name), ctx.func.display().to_string()));
+            module
+                .define_function(id, &mut ctx)
+                .map_err(|e| JitError(format!("{e:?}")))?;
+            module.clear_context(&mut ctx);
+        }
+
         for record in record_types {
             let mut signature = module.make_signature();
             for _ in 0..3 {
@@ -190,6 +301,7 @@ impl CompiledPolicySet {
                     &helper_ids,
                     &mut constants,
                     out_layout,
+                    &outlined,
                 );
                 codegen.record_function(record)?;
                 codegen.finish();

@@ -229,7 +229,7 @@ impl<'a> Checker<'a> {
                 ));
             }
         }
-        self.check_expanded_size(&fn_depths);
+        self.check_expanded_size();
         for (file, span, what) in too_deep {
             self.file = file;
             self.error(
@@ -246,21 +246,8 @@ impl<'a> Checker<'a> {
     /// stay linear in what the author can see. A function that doubles its
     /// callee (`fn f2(x) = f1(x) + f1(x)`) grows exponentially with the
     /// chain: that is caught here, before anything is compiled.
-    fn check_expanded_size(&mut self, fn_depths: &[Option<usize>]) {
-        // Functions in order of depth: each callee's size is known before its callers'.
-        let mut order: Vec<usize> = (0..self.program.fns.len()).collect();
-        order.sort_by_key(|i| fn_depths.get(*i).copied().flatten().unwrap_or(usize::MAX));
-        let mut fn_sizes: Vec<u64> = vec![0; self.program.fns.len()];
-        for i in order {
-            let size = self
-                .program
-                .fns
-                .get(i)
-                .map_or(0, |def| expanded_size(&def.body, &fn_sizes));
-            if let Some(slot) = fn_sizes.get_mut(i) {
-                *slot = size;
-            }
-        }
+    fn check_expanded_size(&mut self) {
+        let fn_sizes = expanded_fn_sizes(&self.program);
         let mut total: u64 = 0;
         let mut too_large: Vec<(FileId, Span, String, u64)> = Vec::new();
         let bodies = self
@@ -2846,6 +2833,22 @@ fn eval_depth(expr: &TExpr, fn_depths: &[Option<usize>]) -> Option<usize> {
         deepest = deepest.max(eval_depth(child, fn_depths)?);
     }
     Some(deepest + 1)
+}
+
+/// Each function of a program with its calls expanded, in nodes (see
+/// [`MAX_RULE_SIZE`]). Calls form no cycle in a checked program, so the sizes
+/// are stable after as many rounds as the longest chain of calls; the rounds
+/// are bounded all the same.
+pub fn expanded_fn_sizes(program: &Program) -> Vec<u64> {
+    let mut sizes: Vec<u64> = vec![0; program.fns.len()];
+    for _ in 0..=MAX_CHAIN {
+        let next: Vec<u64> = program.fns.iter().map(|def| expanded_size(&def.body, &sizes)).collect();
+        if next == sizes {
+            break;
+        }
+        sizes = next;
+    }
+    sizes
 }
 
 /// The number of nodes `expr` expands to, each call counting its function's

@@ -15,7 +15,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use proptest::prelude::*;
-use qlp_compiler::jit::CompiledPolicySet;
+use qlp_compiler::jit::{CompileOptions, CompiledPolicySet};
 use qlp_compiler::layout::Row;
 use qlp_compiler::outcome::{conditions, Conditions, Outcome};
 use qlp_compiler::program::{Program, RecordId};
@@ -606,8 +606,18 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
     let program = Arc::new(program);
     let compiled =
         CompiledPolicySet::compile(program.clone()).map_err(|e| TestCaseError::fail(format!("{e}\n{source}")))?;
+    // The same program with every function compiled on its own and called.
+    let outlined = CompiledPolicySet::compile_with(
+        program.clone(),
+        CompileOptions {
+            outline_every_function: true,
+            ..CompileOptions::default()
+        },
+    )
+    .map_err(|e| TestCaseError::fail(format!("{e}\n{source}")))?;
     let record = RecordId(program.records.iter().position(|r| r.name == "R").unwrap() as u32);
     let mut context = compiled.context();
+    let mut outlined_context = outlined.context();
     for _ in 0..16 {
         let value = random_value(&mut rng, &program, &Type::Record(record));
         let now = *rng.pick(&[0, 1_650_000_000_000_000, 1_700_000_000_000_000]);
@@ -615,6 +625,16 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
         let row = Row::encode(&program, compiled.layout(), record, &value);
         prop_assert_eq!(row.decode(&program, compiled.layout(), record), Some(value.clone()));
         let actual = compiled.conditions(record, &row, now, &mut context);
+        let actual_outlined = outlined.conditions(record, &row, now, &mut outlined_context);
+        prop_assert_eq!(
+            &actual_outlined,
+            &expected,
+            "outlined functions disagree\nprogram:\n{}\nrecord: {:?}\nnow: {}",
+            source,
+            value,
+            now
+        );
+        prop_assert_eq!(error_spans(&actual_outlined), error_spans(&expected));
         prop_assert_eq!(
             &actual,
             &expected,

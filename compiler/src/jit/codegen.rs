@@ -57,6 +57,18 @@ fn flat_types(ty: &Type) -> Vec<types::Type> {
     }
 }
 
+/// The signature of an outlined function: `(ctx, out, params...) -> status`,
+/// the parameters in flat form.
+pub(super) fn outlined_signature(def: &FnDef, signature: &mut cranelift_codegen::ir::Signature) {
+    use cranelift_codegen::ir::AbiParam;
+    signature.params.push(AbiParam::new(types::I64));
+    signature.params.push(AbiParam::new(types::I64));
+    for (_, ty) in &def.params {
+        signature.params.extend(flat_types(ty).into_iter().map(AbiParam::new));
+    }
+    signature.returns.push(AbiParam::new(types::I64));
+}
+
 /// Whether evaluating `expr` can never raise a run-time error (so that
 /// computing it once per record, whatever the rule, changes nothing).
 fn infallible(program: &Program, expr: &TExpr, depth: usize) -> bool {
@@ -114,9 +126,12 @@ pub(super) struct Codegen<'a, 'b> {
     /// The bytes of constant strings, by the value holding their pointer:
     /// equality with a short constant is compiled inline.
     const_strings: HashMap<Value, Vec<u8>>,
+    /// Functions compiled once, as functions of their own, and called.
+    outlined: &'a HashMap<FnId, FuncId>,
 }
 
 impl<'a, 'b> Codegen<'a, 'b> {
+    #[expect(clippy::too_many_arguments, reason = "everything one function's code is built from")]
     pub(super) fn new(
         program: &'a Program,
         layout: &'a Layout,
@@ -125,6 +140,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
         helpers: &'a HelperIds,
         constants: &'a mut Vec<Box<[u8]>>,
         out_layout: OutLayout,
+        outlined: &'a HashMap<FnId, FuncId>,
     ) -> Codegen<'a, 'b> {
         let ctx = Value::from_u32(0);
         Codegen {
@@ -143,7 +159,54 @@ impl<'a, 'b> Codegen<'a, 'b> {
             memo: HashMap::new(),
             const_strings: HashMap::new(),
             masks: (ctx, ctx),
+            outlined,
         }
+    }
+
+    /// Emits an outlined function (see [`outlined_signature`]): its
+    /// arguments are bound to its parameters; a run-time error returns its
+    /// kind and writes its span to `out[0]`; a value is written to `out[1..]`
+    /// and 0 returned.
+    pub(super) fn function(&mut self, id: FnId) -> Result<()> {
+        let def = self
+            .program
+            .fns
+            .get(id.index())
+            .ok_or_else(|| JitError(String::from("unknown function")))?;
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        let params = self.b.block_params(entry).to_vec();
+        let (Some(&ctx), Some(&out)) = (params.first(), params.get(1)) else {
+            return Err(JitError(String::from("bad signature")));
+        };
+        self.ctx = ctx;
+        let mut rest = params.get(2..).unwrap_or(&[]).iter().copied();
+        self.env = vec![None; (def.n_locals as usize).max(1)];
+        for (i, (_, ty)) in def.params.iter().enumerate() {
+            let value: Flat = flat_types(ty).iter().filter_map(|_| rest.next()).collect();
+            self.bind(i as u32, value);
+        }
+        let error = self.b.create_block();
+        self.b.append_block_param(error, types::I64);
+        self.b.append_block_param(error, types::I64);
+        self.error_block = Some(error);
+        let result = self.expr(&def.body)?;
+        for (i, value) in result.iter().enumerate() {
+            self.b.ins().store(flags(), *value, out, 8 * (1 + i as i32));
+        }
+        let ok = self.b.ins().iconst(types::I64, 0);
+        self.b.ins().return_(&[ok]);
+
+        self.b.switch_to_block(error);
+        let error_params = self.b.block_params(error).to_vec();
+        let (Some(&kind), Some(&span)) = (error_params.first(), error_params.get(1)) else {
+            return Err(JitError(String::from("error block")));
+        };
+        self.b.ins().store(flags(), span, out, 0);
+        self.b.ins().return_(&[kind]);
+        self.b.seal_all_blocks();
+        Ok(())
     }
 
     /// Emits the whole function for one record type.
@@ -613,7 +676,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 };
                 match memo {
                     Some(slot) => self.memoized_call(*id, slot, &e.ty, values)?,
-                    None => self.inline_call(*id, values)?,
+                    None => self.call_fn(*id, &e.ty, values)?,
                 }
             }
             TExprKind::Builtin(builtin, args) => self.builtin(*builtin, args, span)?,
@@ -640,6 +703,42 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 vec![address, count, zero]
             }
         })
+    }
+
+    /// A call of a program function: to its outlined code, or inlined.
+    fn call_fn(&mut self, id: FnId, ty: &Type, values: Vec<Flat>) -> Result<Flat> {
+        match self.outlined.get(&id) {
+            Some(func) => self.outlined_call(*func, ty, values),
+            None => self.inline_call(id, values),
+        }
+    }
+
+    /// Calls an outlined function: its status is checked, and an error
+    /// continues at this rule's error block with the callee's kind and span.
+    fn outlined_call(&mut self, func: FuncId, ty: &Type, values: Vec<Flat>) -> Result<Flat> {
+        let result_types = flat_types(ty);
+        let size = 8 * (1 + result_types.len() as u32);
+        let slot = self
+            .b
+            .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+        let out = self.b.ins().stack_addr(types::I64, slot, 0);
+        let mut args = vec![self.ctx, out];
+        args.extend(values.into_iter().flatten());
+        let status = self.call_value(func, &args)?;
+        let error = self
+            .error_block
+            .ok_or_else(|| JitError(String::from("call outside a rule")))?;
+        let cont = self.b.create_block();
+        let span = self.b.ins().stack_load(types::I64, types::I64, slot, 0);
+        self.b
+            .ins()
+            .brif(status, error, &block_args(&[status, span]), cont, &[]);
+        self.b.switch_to_block(cont);
+        Ok(result_types
+            .iter()
+            .enumerate()
+            .map(|(i, t)| self.b.ins().stack_load(types::I64, *t, slot, 8 * (1 + i as i32)))
+            .collect())
     }
 
     /// Inlines a call: binds the arguments and compiles the body.
@@ -672,7 +771,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
         self.b.ins().brif(flag, hit, &[], miss, &[]);
 
         self.b.switch_to_block(miss);
-        let computed = self.inline_call(id, values)?;
+        let computed = self.call_fn(id, ty, values)?;
         for (i, value) in computed.iter().enumerate() {
             self.b.ins().stack_store(types::I64, *value, slot, 8 * (1 + i as i32));
         }
