@@ -2853,7 +2853,7 @@ pub fn expanded_fn_sizes(program: &Program) -> Vec<u64> {
 
 /// The number of nodes `expr` expands to, each call counting its function's
 /// expanded body (`fn_sizes`) and each constant list its elements. Saturates.
-fn expanded_size(expr: &TExpr, fn_sizes: &[u64]) -> u64 {
+pub fn expanded_size(expr: &TExpr, fn_sizes: &[u64]) -> u64 {
     let own: u64 = match &expr.kind {
         TExprKind::Call(id, _) => fn_sizes.get(id.index()).copied().unwrap_or(0),
         TExprKind::Const(Value::List(items)) => items.len() as u64,

@@ -141,3 +141,58 @@ proptest! {
         check_bytes(text.into_bytes());
     }
 }
+
+/// Counts the values the interpreter computes: its steps.
+#[derive(Default)]
+struct Steps(std::cell::Cell<u64>);
+
+impl qlp_compiler::interp::Observer for Steps {
+    fn value(&self, _expr: &qlp_compiler::program::TExpr, _result: &qlp_compiler::interp::Eval) {
+        self.0.set(self.0.get() + 1);
+    }
+}
+
+/// The steps of rule `r` on a record whose list `xs` has `n` elements, and
+/// the rule's expanded size.
+fn steps(source: &str, n: usize) -> (u64, u64) {
+    use qlp_compiler::interp::Interpreter;
+    use qlp_compiler::Value;
+    let loader = MemoryLoader::new().with("p.qlp", source);
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    let rule = program.rules.first().unwrap();
+    let size = qlp_compiler::typeck::expanded_size(&rule.when, &qlp_compiler::typeck::expanded_fn_sizes(&program));
+    let items: Vec<Value> = (0..n as i64).map(Value::Int).collect();
+    let record = Value::Record(vec![Value::Int(1), Value::List(items.into())].into());
+    let interpreter = Interpreter::with_observer(&program, Steps::default());
+    interpreter.eval_rule(rule, &record, 0).unwrap();
+    (interpreter.observer().0.get(), size)
+}
+
+#[test]
+fn evaluation_is_linear_in_the_expanded_rule_and_the_record() {
+    // Functions that double their callee: steps stay within the expanded
+    // size, which the checker bounds.
+    let mut doubling = String::from("record M { n: int  xs: [int] }\nfn f0(x: int) -> int = x + 1\n");
+    for level in 1..=10 {
+        doubling.push_str(&format!(
+            "fn f{level}(x: int) -> int = f{}(x) + f{}(x)\n",
+            level - 1,
+            level - 1
+        ));
+    }
+    doubling.push_str("rule r(m: M) { when: f10(m.n) > 3 then: review }\n");
+    let (taken, size) = steps(&doubling, 0);
+    assert!(taken <= size, "{taken} steps for a rule of {size} nodes");
+    // A quantifier walks the record's list once: steps grow linearly with it.
+    let quantified = "record M { n: int  xs: [int] }\n\
+                      fn big(x: int) -> bool = x * 2 + 1 > 7 and x % 3 != 5\n\
+                      rule r(m: M) { when: count(x in m.xs: big(x) or x == m.n) > 1000000 then: review }\n";
+    let (small, size) = steps(quantified, 1_000);
+    let (large, _) = steps(quantified, 2_000);
+    assert!(small <= size * 1_001, "{small} steps, {size} nodes, 1000 elements");
+    assert!(large <= size * 2_001, "{large} steps, {size} nodes, 2000 elements");
+    assert!(
+        large < 2 * small + size,
+        "{small} steps for 1000 elements, {large} for 2000"
+    );
+}
