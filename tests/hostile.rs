@@ -439,3 +439,46 @@ fn functions_called_from_several_places_are_compiled_once() {
     let (five, ten) = (clif_lines(5), clif_lines(10));
     assert!(ten < 3 * five, "{five} lines at 5 levels, {ten} at 10");
 }
+
+#[test]
+fn the_record_limit_is_configurable_at_the_root() {
+    let tree = Tree::new();
+    tree.write("qlp.toml", "[limits]\nrecord_bytes = 64\n");
+    tree.write(
+        "p/a.qlp",
+        "record M { s: string }\nrule r(m: M) { when: m.s == \"x\" then: review }\n",
+    );
+    std::fs::write(
+        tree.root().join("in.jsonl"),
+        format!(
+            "{{\"s\": \"x\"}}\n{{\"s\": \"{}\"}}\n{{\"s\": \"y\"}}\n",
+            "z".repeat(100)
+        ),
+    )
+    .unwrap();
+    let out = qlp(&tree.root(), &["eval", "-p", "p", "--now", "2022-06-01", "in.jsonl"]);
+    let text = all_output(&out);
+    assert!(
+        text.contains("error: line 2: the record is 110 bytes, more than the limit of 64"),
+        "{text}"
+    );
+    assert!(text.contains("2 evaluated, 1 rejected"), "{text}");
+    let out = qlp(
+        &tree.root(),
+        &[
+            "eval",
+            "-p",
+            "p",
+            "--now",
+            "2022-06-01",
+            "--max-record-bytes",
+            "1000",
+            "in.jsonl",
+        ],
+    );
+    assert!(
+        all_output(&out).contains("3 evaluated, 0 rejected"),
+        "{}",
+        all_output(&out)
+    );
+}
