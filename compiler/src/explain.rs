@@ -1,15 +1,18 @@
 //! Why a rule fired or not: the keywords it matched (evidence for
 //! decisions) and the value of each sub-condition (for `qlp explain`).
-//! Both re-run parts of a condition with the interpreter, so they describe
-//! exactly what the specification computes.
+//!
+//! Both observe one run of the reference interpreter (see
+//! [`crate::interp::Observer`]): evidence comes only from keyword searches
+//! the interpreter made, and every value shown is one it computed. Nothing
+//! here evaluates an expression itself.
 
-use qlp_grammar::ast::QuantifierKind;
-use qlp_grammar::Span;
+use std::cell::RefCell;
+use std::collections::HashMap;
 
-use crate::interp::{record_frame, Interpreter};
-use qlp_grammar::FileId;
+use qlp_grammar::{FileId, Span};
 
-use crate::program::{Builtin, KeywordSetId, Program, TExpr, TExprKind};
+use crate::interp::{record_frame, Eval, Interpreter, Observer};
+use crate::program::{FnDef, KeywordSetId, Program, TExpr, TExprKind};
 use crate::text::prepare_mapped;
 use crate::types::Type;
 use crate::value::Value;
@@ -29,8 +32,10 @@ pub struct KeywordHit {
     pub end: usize,
 }
 
-/// The keyword hits behind a condition, evaluated on `record` at `now`.
-/// `file` is the file the condition is written in.
+/// The keyword hits behind a condition, evaluated on `record` at `now`:
+/// every search that found something while the interpreter evaluated it
+/// (short-circuited branches search nothing). `file` is the file the
+/// condition is written in.
 pub fn keyword_evidence(
     program: &Program,
     file: FileId,
@@ -39,106 +44,67 @@ pub fn keyword_evidence(
     record: &Value,
     now: i64,
 ) -> Vec<KeywordHit> {
-    let mut frame = record_frame(record, n_locals);
-    let mut hits = Vec::new();
-    let walker = Walker {
+    let observer = EvidenceObserver {
         program,
-        interpreter: Interpreter::new(program),
-        now,
+        files: RefCell::new(vec![file]),
+        hits: RefCell::new(Vec::new()),
     };
-    walker.walk(file, when, &mut frame, &mut hits, 0);
+    let interpreter = Interpreter::with_observer(program, &observer);
+    let mut frame = record_frame(record, n_locals);
+    // An error ends the run; the searches made before it are still evidence.
+    let _ = interpreter.eval_expr(when, &mut frame, now);
+    let mut hits = observer.hits.into_inner();
     hits.sort_by(|a, b| (a.start, &a.keyword).cmp(&(b.start, &b.keyword)));
     hits.dedup();
     hits
 }
 
-struct Walker<'p> {
+/// Collects the hits of every keyword search that matched, attributing
+/// each to the file its expression is written in.
+struct EvidenceObserver<'p> {
     program: &'p Program,
-    interpreter: Interpreter<'p>,
-    now: i64,
+    /// The file of the body being evaluated: the condition's, then each
+    /// called function's.
+    files: RefCell<Vec<FileId>>,
+    hits: RefCell<Vec<KeywordHit>>,
 }
 
-/// Deepest function nesting followed (calls are bounded by the checker; this is a backstop).
-const MAX_WALK_DEPTH: usize = 128;
-
-impl Walker<'_> {
-    fn walk(&self, file: FileId, expr: &TExpr, frame: &mut Vec<Value>, hits: &mut Vec<KeywordHit>, depth: usize) {
-        if depth > MAX_WALK_DEPTH {
-            return;
-        }
-        match &expr.kind {
-            TExprKind::HasAny(text, set) => {
-                self.search(file, text, *set, frame, hits);
-                self.walk(file, text, frame, hits, depth + 1);
-            }
-            TExprKind::Builtin(Builtin::CountMatches(set), args) => {
-                for text in args {
-                    self.search(file, text, *set, frame, hits);
-                    self.walk(file, text, frame, hits, depth + 1);
-                }
-            }
-            TExprKind::Call(id, args) => {
-                let Some(def) = self.program.fns.get(id.index()) else {
-                    return;
-                };
-                let mut callee = vec![Value::Absent; (def.n_locals as usize).max(1)];
-                for (i, arg) in args.iter().enumerate() {
-                    self.walk(file, arg, frame, hits, depth + 1);
-                    match self.interpreter.eval_expr(arg, frame, self.now) {
-                        Ok(v) => {
-                            if let Some(slot) = callee.get_mut(i) {
-                                *slot = v;
-                            }
-                        }
-                        Err(_) => return,
-                    }
-                }
-                self.walk(def.location.file, &def.body, &mut callee, hits, depth + 1);
-            }
-            TExprKind::Let(slot, value, body) => {
-                self.walk(file, value, frame, hits, depth + 1);
-                if let Ok(v) = self.interpreter.eval_expr(value, frame, self.now) {
-                    set(frame, *slot, v);
-                    self.walk(file, body, frame, hits, depth + 1);
-                }
-            }
-            TExprKind::Quantifier(_, slot, list, predicate) => {
-                self.walk(file, list, frame, hits, depth + 1);
-                if let Ok(Value::List(items)) = self.interpreter.eval_expr(list, frame, self.now) {
-                    for item in items.iter() {
-                        set(frame, *slot, item.clone());
-                        self.walk(file, predicate, frame, hits, depth + 1);
-                    }
-                }
-            }
-            _ => {
-                for child in children(expr) {
-                    self.walk(file, child, frame, hits, depth + 1);
-                }
-            }
-        }
+impl Observer for EvidenceObserver<'_> {
+    fn enter_fn(&self, def: &FnDef) {
+        self.files.borrow_mut().push(def.location.file);
     }
 
-    fn search(
-        &self,
-        file: FileId,
-        text: &TExpr,
-        set: KeywordSetId,
-        frame: &mut Vec<Value>,
-        hits: &mut Vec<KeywordHit>,
-    ) {
-        let Ok(Value::Str(original)) = self.interpreter.eval_expr(text, frame, self.now) else {
+    fn leave_fn(&self, _def: &FnDef) {
+        self.files.borrow_mut().pop();
+    }
+
+    fn keywords(&self, expr: &TExpr, set: KeywordSetId, original: &str, matched: bool) {
+        if !matched {
             return;
+        }
+        let text_span = match &expr.kind {
+            TExprKind::HasAny(text, _) => text.span,
+            TExprKind::Builtin(_, args) => args.first().map_or(expr.span, |a| a.span),
+            _ => expr.span,
         };
         let Some(keyword_set) = self.program.keyword_sets.get(set.index()) else {
             return;
         };
-        let normalized = prepare_mapped(&original, keyword_set.matcher.mode());
+        let file = self.files.borrow().last().copied().unwrap_or(FileId(0));
+        let field = self
+            .program
+            .sources
+            .get(file)
+            .and_then(|f| f.text.get(text_span.start as usize..text_span.end as usize))
+            .unwrap_or("text")
+            .to_string();
+        let normalized = prepare_mapped(original, keyword_set.matcher.mode());
+        let mut hits = self.hits.borrow_mut();
         for (pattern, start, end) in keyword_set.matcher.find_all_prepared(&normalized.text) {
-            let (from, to) = normalized.original_range(start, end, &original);
+            let (from, to) = normalized.original_range(start, end, original);
             hits.push(KeywordHit {
                 set: keyword_set.name.clone(),
-                field: self.source_text(file, text.span),
+                field: field.clone(),
                 keyword: keyword_set.entries.get(pattern).cloned().unwrap_or_default(),
                 matched: original.get(from..to).unwrap_or("").to_string(),
                 start: from,
@@ -146,50 +112,19 @@ impl Walker<'_> {
             });
         }
     }
-
-    fn source_text(&self, file: FileId, span: Span) -> String {
-        self.program
-            .sources
-            .get(file)
-            .and_then(|f| f.text.get(span.start as usize..span.end as usize))
-            .unwrap_or("text")
-            .to_string()
-    }
 }
 
-fn set(frame: &mut Vec<Value>, slot: u32, value: Value) {
-    let slot = slot as usize;
-    if frame.len() <= slot {
-        frame.resize(slot + 1, Value::Absent);
-    }
-    if let Some(place) = frame.get_mut(slot) {
-        *place = value;
-    }
-}
-
-/// The direct sub-expressions of an expression.
-pub fn children(expr: &TExpr) -> Vec<&TExpr> {
-    match &expr.kind {
-        TExprKind::Const(_) | TExprKind::Now | TExprKind::Local(_) => Vec::new(),
-        TExprKind::Field(a, _)
-        | TExprKind::Unwrap(a)
-        | TExprKind::Not(a)
-        | TExprKind::Neg(a, _)
-        | TExprKind::IsSome(a, _)
-        | TExprKind::HasAny(a, _)
-        | TExprKind::InSet(a, _)
-        | TExprKind::Matches(a, _) => vec![a],
-        TExprKind::And(a, b)
-        | TExprKind::Or(a, b)
-        | TExprKind::Arith(_, a, b)
-        | TExprKind::Compare(_, _, a, b)
-        | TExprKind::Coalesce(a, b)
-        | TExprKind::In(_, a, b)
-        | TExprKind::Let(_, a, b)
-        | TExprKind::Quantifier(_, _, a, b) => vec![a, b],
-        TExprKind::If(a, b, c) => vec![a, b, c],
-        TExprKind::Builtin(_, args) | TExprKind::List(args) | TExprKind::Call(_, args) => args.iter().collect(),
-    }
+/// The source text of `span` in `file`, whitespace folded; `fallback` if
+/// the span is not in the file.
+fn source_text(program: &Program, file: FileId, span: Span, fallback: &str) -> String {
+    program
+        .sources
+        .get(file)
+        .and_then(|f| f.text.get(span.start as usize..span.end as usize))
+        .unwrap_or(fallback)
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One line of an explanation: a sub-condition, its value, and its parts.
@@ -197,14 +132,15 @@ pub fn children(expr: &TExpr) -> Vec<&TExpr> {
 pub struct Explanation {
     /// The sub-condition as written.
     pub source: String,
-    /// Its value (`true`, `42`, `"text"`, `missing`), or the run-time error.
+    /// Its value (`true`, `42`, `"text"`, `missing`), the run-time error, or
+    /// `not evaluated` when short-circuiting skipped it.
     pub value: String,
     pub children: Vec<Explanation>,
 }
 
 /// Explains a condition: the value of each boolean sub-condition down to
-/// comparisons, tests and keyword matches. Sub-conditions skipped by
-/// short-circuiting are shown as `not evaluated`.
+/// comparisons, tests and keyword matches (`and`/`or` chains and `not` are
+/// opened up), as the interpreter computed them in one run.
 pub fn explain_condition(
     program: &Program,
     file: FileId,
@@ -213,66 +149,76 @@ pub fn explain_condition(
     record: &Value,
     now: i64,
 ) -> Explanation {
-    let mut frame = record_frame(record, n_locals);
-    let explainer = Explainer {
-        program,
-        interpreter: Interpreter::new(program),
-        now,
-        file,
+    let mut shown = Vec::new();
+    shown_nodes(when, &mut shown);
+    let observer = ValueObserver {
+        shown: shown.iter().map(|e| *e as *const TExpr).collect(),
+        values: RefCell::new(HashMap::new()),
     };
-    explainer.explain(when, &mut frame, true)
+    let interpreter = Interpreter::with_observer(program, &observer);
+    let mut frame = record_frame(record, n_locals);
+    let _ = interpreter.eval_expr(when, &mut frame, now);
+    let values = observer.values.into_inner();
+    build(program, file, when, &values)
 }
 
-struct Explainer<'p> {
-    program: &'p Program,
-    interpreter: Interpreter<'p>,
-    now: i64,
-    file: FileId,
+/// Records the first value the interpreter computed for each shown node.
+/// Shown nodes lie outside functions and quantifiers, so each is evaluated
+/// at most once per run.
+struct ValueObserver {
+    shown: std::collections::HashSet<*const TExpr>,
+    values: RefCell<HashMap<*const TExpr, Eval>>,
 }
 
-impl Explainer<'_> {
-    fn explain(&self, expr: &TExpr, frame: &mut Vec<Value>, evaluated: bool) -> Explanation {
-        let source = self
-            .program
-            .sources
-            .get(self.file)
-            .and_then(|f| f.text.get(expr.span.start as usize..expr.span.end as usize))
-            .unwrap_or("?")
-            .split_whitespace()
-            .collect::<Vec<_>>()
-            .join(" ");
-        let result = evaluated.then(|| self.interpreter.eval_expr(expr, frame, self.now));
-        let value = match &result {
-            None => String::from("not evaluated"),
-            Some(Ok(v)) => show(self.program, v, &expr.ty),
-            Some(Err(e)) => format!("error: {}", e.kind),
-        };
-        let children = match &expr.kind {
-            TExprKind::And(..) | TExprKind::Or(..) => {
-                // A chain `a and b and c` is shown as one list of operands.
-                let is_and = matches!(expr.kind, TExprKind::And(..));
-                let mut operands = Vec::new();
-                flatten(expr, is_and, &mut operands);
-                let mut still_evaluated = evaluated;
-                let mut children = Vec::new();
-                for operand in operands {
-                    children.push(self.explain(operand, frame, still_evaluated));
-                    if still_evaluated {
-                        let value = self.interpreter.eval_expr(operand, frame, self.now);
-                        still_evaluated = matches!(value, Ok(Value::Bool(v)) if v == is_and);
-                    }
-                }
-                children
-            }
-            TExprKind::Not(a) => vec![self.explain(a, frame, evaluated)],
-            TExprKind::Quantifier(QuantifierKind::Any | QuantifierKind::All, ..) => Vec::new(),
-            _ => Vec::new(),
-        };
-        Explanation {
-            source,
-            value,
-            children,
+impl Observer for ValueObserver {
+    fn value(&self, expr: &TExpr, result: &Eval) {
+        let key = expr as *const TExpr;
+        if self.shown.contains(&key) {
+            self.values.borrow_mut().entry(key).or_insert_with(|| result.clone());
         }
+    }
+}
+
+/// The nodes an explanation shows: the condition, and the operands of its
+/// `and`/`or` chains and `not`s.
+fn shown_nodes<'e>(expr: &'e TExpr, out: &mut Vec<&'e TExpr>) {
+    out.push(expr);
+    match &expr.kind {
+        TExprKind::And(..) | TExprKind::Or(..) => {
+            let mut operands = Vec::new();
+            flatten(expr, matches!(expr.kind, TExprKind::And(..)), &mut operands);
+            for operand in operands {
+                shown_nodes(operand, out);
+            }
+        }
+        TExprKind::Not(inner) => shown_nodes(inner, out),
+        _ => {}
+    }
+}
+
+fn build(program: &Program, file: FileId, expr: &TExpr, values: &HashMap<*const TExpr, Eval>) -> Explanation {
+    let value = match values.get(&(expr as *const TExpr)) {
+        None => String::from("not evaluated"),
+        Some(Ok(v)) => show(program, v, &expr.ty),
+        Some(Err(e)) => format!("error: {}", e.kind),
+    };
+    let children = match &expr.kind {
+        // A chain `a and b and c` is shown as one list of operands.
+        TExprKind::And(..) | TExprKind::Or(..) => {
+            let mut operands = Vec::new();
+            flatten(expr, matches!(expr.kind, TExprKind::And(..)), &mut operands);
+            operands
+                .into_iter()
+                .map(|operand| build(program, file, operand, values))
+                .collect()
+        }
+        TExprKind::Not(inner) => vec![build(program, file, inner, values)],
+        _ => Vec::new(),
+    };
+    Explanation {
+        source: source_text(program, file, expr.span, "?"),
+        value,
+        children,
     }
 }
 

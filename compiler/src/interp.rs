@@ -62,6 +62,9 @@ pub trait Observer {
     /// [`Observer::leave_fn`] are its body's.
     fn enter_fn(&self, _def: &FnDef) {}
     fn leave_fn(&self, _def: &FnDef) {}
+    /// `expr` (a `has_any` or `count_matches`) searched `text` for the
+    /// keywords of `set`; `matched` says whether it found any.
+    fn keywords(&self, _expr: &TExpr, _set: KeywordSetId, _text: &str, _matched: bool) {}
 }
 
 impl<O: Observer + ?Sized> Observer for &O {
@@ -73,6 +76,9 @@ impl<O: Observer + ?Sized> Observer for &O {
     }
     fn leave_fn(&self, def: &FnDef) {
         (**self).leave_fn(def);
+    }
+    fn keywords(&self, expr: &TExpr, set: KeywordSetId, text: &str, matched: bool) {
+        (**self).keywords(expr, set, text, matched);
     }
 }
 
@@ -204,7 +210,9 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             TExprKind::HasAny(text, set) => {
                 let text = self.string(text, frame, now)?;
                 let matcher = &self.keyword_set(*set, span)?.matcher;
-                Ok(Value::Bool(matcher.is_match(&text)))
+                let matched = matcher.is_match(&text);
+                self.observer.keywords(expr, *set, &text, matched);
+                Ok(Value::Bool(matched))
             }
             TExprKind::Matches(text, regex) => {
                 let text = self.string(text, frame, now)?;
@@ -235,7 +243,7 @@ impl<'p, O: Observer> Interpreter<'p, O> {
                 self.observer.leave_fn(def);
                 result
             }
-            TExprKind::Builtin(builtin, args) => self.builtin(*builtin, args, frame, now, span),
+            TExprKind::Builtin(builtin, args) => self.builtin(expr, *builtin, args, frame, now),
             TExprKind::Quantifier(kind, slot, list, predicate) => {
                 let Value::List(items) = self.eval_expr(list, frame, now)? else {
                     return Err(bad_record(span));
@@ -285,7 +293,8 @@ impl<'p, O: Observer> Interpreter<'p, O> {
         }
     }
 
-    fn builtin(&self, builtin: Builtin, args: &[TExpr], frame: &mut Vec<Value>, now: i64, span: Span) -> Eval {
+    fn builtin(&self, expr: &TExpr, builtin: Builtin, args: &[TExpr], frame: &mut Vec<Value>, now: i64) -> Eval {
+        let span = expr.span;
         let mut values = Vec::with_capacity(args.len());
         for arg in args {
             values.push(self.eval_expr(arg, frame, now)?);
@@ -323,7 +332,9 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             }
             (Builtin::CountMatches(set), [Value::Str(s)]) => {
                 let matcher = &self.keyword_set(set, span)?.matcher;
-                Value::Int(matcher.distinct_matches(s).len() as i64)
+                let count = matcher.distinct_matches(s).len();
+                self.observer.keywords(expr, set, s, count > 0);
+                Value::Int(count as i64)
             }
             _ => return Err(bad()),
         })

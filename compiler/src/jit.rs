@@ -74,7 +74,7 @@ fn outline_choice(program: &Program, options: CompileOptions) -> Vec<FnId> {
                 *n = n.saturating_add(1);
             }
         }
-        for child in crate::explain::children(expr) {
+        for child in expr.children() {
             count_calls(child, calls);
         }
     }

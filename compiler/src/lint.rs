@@ -231,7 +231,7 @@ pub(crate) fn bodies(program: &Program) -> Vec<(FileId, &TExpr)> {
 /// Calls `visit` on `expr` and every sub-expression.
 pub(crate) fn walk<'e>(expr: &'e TExpr, visit: &mut dyn FnMut(&'e TExpr)) {
     visit(expr);
-    for child in crate::explain::children(expr) {
+    for child in expr.children() {
         walk(child, visit);
     }
 }

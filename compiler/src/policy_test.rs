@@ -426,7 +426,7 @@ impl<'p> BranchMap<'p> {
             TExprKind::If(cond, _, _) => self.add(owner, BranchKind::IfElse, file, expr, cond, Decides::Bool),
             _ => {}
         }
-        for child in crate::explain::children(expr) {
+        for child in expr.children() {
             self.walk(owner, file, child);
         }
     }

@@ -418,3 +418,30 @@ pub enum TExprKind {
     Quantifier(QuantifierKind, u32, Box<TExpr>, Box<TExpr>),
     List(Vec<TExpr>),
 }
+
+impl TExpr {
+    /// The direct sub-expressions, in evaluation order.
+    pub fn children(&self) -> Vec<&TExpr> {
+        match &self.kind {
+            TExprKind::Const(_) | TExprKind::Now | TExprKind::Local(_) => Vec::new(),
+            TExprKind::Field(a, _)
+            | TExprKind::Unwrap(a)
+            | TExprKind::Not(a)
+            | TExprKind::Neg(a, _)
+            | TExprKind::IsSome(a, _)
+            | TExprKind::HasAny(a, _)
+            | TExprKind::InSet(a, _)
+            | TExprKind::Matches(a, _) => vec![a],
+            TExprKind::And(a, b)
+            | TExprKind::Or(a, b)
+            | TExprKind::Arith(_, a, b)
+            | TExprKind::Compare(_, _, a, b)
+            | TExprKind::Coalesce(a, b)
+            | TExprKind::In(_, a, b)
+            | TExprKind::Let(_, a, b)
+            | TExprKind::Quantifier(_, _, a, b) => vec![a, b],
+            TExprKind::If(a, b, c) => vec![a, b, c],
+            TExprKind::Builtin(_, args) | TExprKind::List(args) | TExprKind::Call(_, args) => args.iter().collect(),
+        }
+    }
+}

@@ -2829,7 +2829,7 @@ fn eval_depth(expr: &TExpr, fn_depths: &[Option<usize>]) -> Option<usize> {
     if let TExprKind::Call(id, _) = &expr.kind {
         deepest = fn_depths.get(id.index()).copied().flatten()?;
     }
-    for child in crate::explain::children(expr) {
+    for child in expr.children() {
         deepest = deepest.max(eval_depth(child, fn_depths)?);
     }
     Some(deepest + 1)
@@ -2859,11 +2859,9 @@ pub fn expanded_size(expr: &TExpr, fn_sizes: &[u64]) -> u64 {
         TExprKind::Const(Value::List(items)) => items.len() as u64,
         _ => 0,
     };
-    crate::explain::children(expr)
-        .into_iter()
-        .fold(own.saturating_add(1), |sum, child| {
-            sum.saturating_add(expanded_size(child, fn_sizes))
-        })
+    expr.children().into_iter().fold(own.saturating_add(1), |sum, child| {
+        sum.saturating_add(expanded_size(child, fn_sizes))
+    })
 }
 
 /// The narrowable path an expression denotes: a local and fields of it.

@@ -15,10 +15,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use proptest::prelude::*;
+use qlp_compiler::explain::{explain_condition, keyword_evidence, show, Explanation};
+use qlp_compiler::interp::{record_frame, Interpreter};
 use qlp_compiler::jit::{CompileOptions, CompiledPolicySet};
 use qlp_compiler::layout::Row;
 use qlp_compiler::outcome::{conditions, Conditions, Outcome};
-use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::program::{Program, RecordId, TExpr, TExprKind};
 use qlp_compiler::{MemoryLoader, Type, Value};
 
 /// xorshift64*: a small deterministic generator driven by proptest's seed.
@@ -654,6 +656,88 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
             Outcome::from_conditions(&program, &actual),
             Outcome::from_conditions(&program, &expected)
         );
+        explanations_match_the_interpreter(&program, &value, now, &source)?;
+    }
+    Ok(())
+}
+
+/// The operands of an `and` (or `or`) chain, as `qlp explain` lists them.
+fn chain<'e>(expr: &'e TExpr, is_and: bool, out: &mut Vec<&'e TExpr>) {
+    match &expr.kind {
+        TExprKind::And(a, b) if is_and => {
+            chain(a, is_and, out);
+            chain(b, is_and, out);
+        }
+        TExprKind::Or(a, b) if !is_and => {
+            chain(a, is_and, out);
+            chain(b, is_and, out);
+        }
+        _ => out.push(expr),
+    }
+}
+
+/// Checks an explanation node by node against its own oracle: whether a
+/// sub-condition ran follows from short-circuiting alone, and every value
+/// shown equals the interpreter's value for that sub-condition evaluated on
+/// its own.
+fn check_explanation(
+    program: &Program,
+    expr: &TExpr,
+    shown: &Explanation,
+    evaluated: bool,
+    value_of: &mut dyn FnMut(&TExpr) -> String,
+    source: &str,
+) -> Result<(), TestCaseError> {
+    if !evaluated {
+        prop_assert_eq!(&shown.value, "not evaluated", "{}\n{}", shown.source, source);
+    } else {
+        prop_assert_eq!(&shown.value, &value_of(expr), "{}\n{}", shown.source, source);
+    }
+    let children: Vec<&TExpr> = match &expr.kind {
+        TExprKind::And(..) | TExprKind::Or(..) => {
+            let mut operands = Vec::new();
+            chain(expr, matches!(expr.kind, TExprKind::And(..)), &mut operands);
+            operands
+        }
+        TExprKind::Not(inner) => vec![&**inner],
+        _ => Vec::new(),
+    };
+    prop_assert_eq!(children.len(), shown.children.len());
+    let is_and = matches!(expr.kind, TExprKind::And(..));
+    let mut still = evaluated;
+    for (child, shown_child) in children.iter().zip(&shown.children) {
+        check_explanation(program, child, shown_child, still, value_of, source)?;
+        if matches!(expr.kind, TExprKind::And(..) | TExprKind::Or(..)) && still {
+            still = value_of(child) == if is_and { "true" } else { "false" };
+        }
+    }
+    Ok(())
+}
+
+fn explanations_match_the_interpreter(
+    program: &Program,
+    record: &Value,
+    now: i64,
+    source: &str,
+) -> Result<(), TestCaseError> {
+    let interpreter = Interpreter::new(program);
+    for rule in &program.rules {
+        let explanation = explain_condition(program, rule.location.file, &rule.when, rule.n_locals, record, now);
+        let mut value_of = |expr: &TExpr| {
+            let mut frame = record_frame(record, rule.n_locals);
+            match interpreter.eval_expr(expr, &mut frame, now) {
+                Ok(v) => show(program, &v, &expr.ty),
+                Err(e) => format!("error: {}", e.kind),
+            }
+        };
+        check_explanation(program, &rule.when, &explanation, true, &mut value_of, source)?;
+        // Evidence comes from searches the interpreter made: none at all
+        // when the rule's only keyword searches were skipped, and every hit
+        // is the text it names.
+        for hit in keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, record, now) {
+            prop_assert!(hit.start <= hit.end, "{:?}", hit);
+            prop_assert!(!hit.keyword.is_empty(), "{:?}", hit);
+        }
     }
     Ok(())
 }

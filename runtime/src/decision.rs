@@ -190,9 +190,7 @@ fn has_keywords(expr: &qlp_compiler::program::TExpr, program: &Program) -> bool 
                     .get(id.index())
                     .is_some_and(|f| has_keywords(&f.body, program))
         }
-        _ => qlp_compiler::explain::children(expr)
-            .into_iter()
-            .any(|c| has_keywords(c, program)),
+        _ => expr.children().into_iter().any(|c| has_keywords(c, program)),
     }
 }
 

@@ -9,7 +9,6 @@
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
-use qlp_compiler::explain::children;
 use qlp_compiler::layout::{write_u64, Layout, Row};
 use qlp_compiler::program::{Program, RecordId, TExpr, TExprKind};
 use qlp_compiler::Type;
@@ -175,7 +174,7 @@ fn collect_fields(expr: &TExpr, used: &mut HashSet<(RecordId, u32)>) {
             used.insert((record, *index));
         }
     }
-    for child in children(expr) {
+    for child in expr.children() {
         collect_fields(child, used);
     }
 }

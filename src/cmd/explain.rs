@@ -25,12 +25,29 @@ pub struct ExplainArgs {
     pub now: Option<String>,
 }
 
+/// Reads one record, never more than the record limit of `qlp eval`.
+fn read_record(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
+    use std::io::Read;
+    let limit = crate::cmd::eval::DEFAULT_MAX_RECORD_BYTES;
+    let file = std::fs::File::open(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+    let mut json = Vec::new();
+    file.take(limit + 1)
+        .read_to_end(&mut json)
+        .with_context(|| format!("cannot read `{}`", path.display()))?;
+    anyhow::ensure!(
+        json.len() as u64 <= limit,
+        "`{}` is larger than the record limit of {limit} bytes",
+        path.display()
+    );
+    Ok(json)
+}
+
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     let Some(set) = load_policies(&args.policies)? else {
         return Ok(ExitCode::from(1));
     };
     let record = record_type(&set, args.record_type.as_deref())?;
-    let json = std::fs::read(&args.record).with_context(|| format!("cannot read `{}`", args.record.display()))?;
+    let json = read_record(&args.record)?;
     let row = match set.ingest(record, &json) {
         Ok(row) => row,
         Err(error) => {

@@ -88,9 +88,7 @@ fn infallible(program: &Program, expr: &TExpr, depth: usize) -> bool {
             .is_some_and(|f| infallible(program, &f.body, depth + 1)),
         _ => true,
     };
-    own && crate::explain::children(expr)
-        .into_iter()
-        .all(|c| infallible(program, c, depth + 1))
+    own && expr.children().into_iter().all(|c| infallible(program, c, depth + 1))
 }
 
 fn block_args(values: &[Value]) -> Vec<BlockArg> {
