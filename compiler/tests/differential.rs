@@ -681,7 +681,6 @@ fn chain<'e>(expr: &'e TExpr, is_and: bool, out: &mut Vec<&'e TExpr>) {
 /// shown equals the interpreter's value for that sub-condition evaluated on
 /// its own.
 fn check_explanation(
-    program: &Program,
     expr: &TExpr,
     shown: &Explanation,
     evaluated: bool,
@@ -706,7 +705,7 @@ fn check_explanation(
     let is_and = matches!(expr.kind, TExprKind::And(..));
     let mut still = evaluated;
     for (child, shown_child) in children.iter().zip(&shown.children) {
-        check_explanation(program, child, shown_child, still, value_of, source)?;
+        check_explanation(child, shown_child, still, value_of, source)?;
         if matches!(expr.kind, TExprKind::And(..) | TExprKind::Or(..)) && still {
             still = value_of(child) == if is_and { "true" } else { "false" };
         }
@@ -730,7 +729,7 @@ fn explanations_match_the_interpreter(
                 Err(e) => format!("error: {}", e.kind),
             }
         };
-        check_explanation(program, &rule.when, &explanation, true, &mut value_of, source)?;
+        check_explanation(&rule.when, &explanation, true, &mut value_of, source)?;
         // Evidence comes from searches the interpreter made: none at all
         // when the rule's only keyword searches were skipped, and every hit
         // is the text it names.
