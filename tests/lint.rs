@@ -186,3 +186,20 @@ fn the_shipped_policies_lint_clean() {
         .unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
 }
+
+#[test]
+fn a_repeated_keyword_is_one_finding_with_one_code() {
+    let dir = workspace("repeat", POLICY);
+    let check = qlp(&dir, &["check", "--format", "json", "p.qlp"]);
+    let checked = String::from_utf8_lossy(&check.stdout);
+    assert!(!checked.contains("duplicate"), "the checker reports it too:\n{checked}");
+    let lint = qlp(&dir, &["lint", "--format", "json", "p.qlp"]);
+    let findings: Vec<Value> = String::from_utf8_lossy(&lint.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .filter(|f: &Value| f["message"].as_str().unwrap().contains("賭博"))
+        .collect();
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0]["code"], "QLP108");
+    std::fs::remove_dir_all(dir).ok();
+}

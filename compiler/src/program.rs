@@ -138,6 +138,10 @@ pub struct KeywordSet {
     pub entries: Vec<String>,
     pub matcher: KeywordMatcher,
     pub location: Location,
+    /// How many entries repeated an earlier one after normalization (merged).
+    pub repeated: usize,
+    /// Up to three of them: (the repeat, the entry it repeats).
+    pub repeat_examples: Vec<(String, String)>,
 }
 
 #[derive(Debug, Clone)]

@@ -577,34 +577,6 @@ impl<'a> Checker<'a> {
                 prepared.push(key);
                 originals.push(entry.to_string());
             }
-            if !repeats.is_empty() {
-                let examples: Vec<String> = repeats
-                    .iter()
-                    .filter(|(a, _)| !a.is_empty())
-                    .map(|(a, b)| {
-                        if a == b {
-                            format!("`{a}`")
-                        } else {
-                            format!("`{a}` = `{b}`")
-                        }
-                    })
-                    .collect();
-                self.diagnostics.push(
-                    Diagnostic::warning(
-                        "qlp::duplicate_keyword",
-                        file,
-                        decl.name.span,
-                        format!(
-                            "keyword set `{}` repeats {} entr{} after normalization (merged)",
-                            decl.name.name,
-                            repeats.len(),
-                            if repeats.len() == 1 { "y" } else { "ies" }
-                        ),
-                    )
-                    .with_label("duplicates merged")
-                    .with_help(format!("for example {}; remove the repeats", examples.join(", "))),
-                );
-            }
             let matcher = match KeywordMatcher::new(prepared, mode) {
                 Ok(matcher) => matcher,
                 Err(message) => {
@@ -620,11 +592,17 @@ impl<'a> Checker<'a> {
                     }
                 }
             };
+            // Repeats are merged here and reported once, by the linter
+            // (QLP108 duplicate-keyword).
+            let repeated = repeats.len();
+            repeats.retain(|(entry, _)| !entry.is_empty());
             self.program.keyword_sets.push(KeywordSet {
                 name: decl.name.name.clone(),
                 entries: originals,
                 matcher,
                 location: Location { file, span: decl.span },
+                repeated,
+                repeat_examples: repeats,
             });
         }
     }

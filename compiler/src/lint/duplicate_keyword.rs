@@ -2,7 +2,8 @@
 //!
 //! ## What it does
 //! Reports entries of an inline keyword list that equal an earlier entry
-//! after normalization (`赌博`, `賭博` and `赌 博` are one keyword).
+//! after normalization (`赌博`, `賭博` and `赌 博` are one keyword), and
+//! keyword files with such repeats (the set merges them either way).
 //!
 //! ## Why is this bad?
 //! Repeats add nothing and hide how small the list really is; in reviews
@@ -30,6 +31,7 @@ pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
         for item in &ast.items {
             let Item::Keywords(decl) = item else { continue };
             let KeywordsSource::Inline(entries) = &decl.source else {
+                file_repeats(cx, file, decl, hits);
                 continue;
             };
             let mut seen: Vec<(String, &str)> = Vec::new();
@@ -63,4 +65,46 @@ pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
             }
         }
     }
+}
+
+/// One finding for a keyword file with repeats: the file is not ours to fix.
+fn file_repeats(cx: &LintContext<'_>, file: FileId, decl: &qlp_grammar::ast::KeywordsDecl, hits: &mut Vec<LintHit>) {
+    let Some(set) = cx
+        .program
+        .keyword_sets
+        .iter()
+        .find(|s| s.name == decl.name.name && s.location.file == file)
+    else {
+        return;
+    };
+    if set.repeated == 0 {
+        return;
+    }
+    let examples: Vec<String> = set
+        .repeat_examples
+        .iter()
+        .map(|(repeat, first)| {
+            if repeat == first {
+                format!("`{repeat}`")
+            } else {
+                format!("`{repeat}` = `{first}`")
+            }
+        })
+        .collect();
+    hits.push(
+        LintHit::new(
+            file,
+            decl.name.span,
+            format!(
+                "keyword set `{}` repeats {} entr{} once normalized (merged)",
+                set.name,
+                set.repeated,
+                if set.repeated == 1 { "y" } else { "ies" }
+            ),
+        )
+        .help(format!(
+            "for example {}; remove the repeats from the file",
+            examples.join(", ")
+        )),
+    );
 }
