@@ -136,3 +136,41 @@ fn fmt_check_passes_on_the_shipped_policies_and_flags_unformatted_files() {
     );
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_missing_brace_hides_no_later_mistake() {
+    let out = qlp(&["check", "tests/data/missing_brace.qlp"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = text(&out.stderr);
+    for expected in [
+        "found the next",
+        "is a `}` or `)` missing?",
+        "`Content` has no field `titel`",
+        "`ContentKind` has no variant `livestrem`",
+        "3 error(s)",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn flat_conditions_are_not_nesting() {
+    let dir = std::env::temp_dir().join(format!("qlp-flat-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let dates: Vec<String> = (0..70)
+        .map(|i| format!("c.at == 2022-{:02}-{:02}", 1 + i / 28, 1 + i % 28))
+        .collect();
+    let terms: Vec<String> = (0..130).map(|_| String::from("c.n")).collect();
+    std::fs::write(
+        dir.join("p.qlp"),
+        format!(
+            "record C {{ at: time  n: int }}\nrule dated(c: C) {{ when: {} then: review }}\nrule sum(c: C) {{ when: {} > 0 then: review }}\n",
+            dates.join(" or "),
+            terms.join(" - ")
+        ),
+    )
+    .unwrap();
+    let out = qlp(&["check", dir.join("p.qlp").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    std::fs::remove_dir_all(dir).ok();
+}

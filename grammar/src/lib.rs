@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod format;
 pub mod parse;
 pub mod print;
+mod scan;
 pub mod source;
 pub mod span;
 pub mod time;

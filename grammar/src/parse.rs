@@ -18,6 +18,7 @@ use pest::Parser as _;
 
 use crate::ast::*;
 use crate::diagnostic::Diagnostic;
+use crate::scan::{self, TokenKind};
 use crate::source::FileId;
 use crate::span::Span;
 use crate::time::{parse_duration, parse_time};
@@ -86,9 +87,13 @@ pub fn parse_file(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
                     }
                 }
             }
-            Err(error) => builder
-                .diagnostics
-                .push(parse_error(&error, chunk_text, chunk.start, file)),
+            Err(error) => builder.diagnostics.push(parse_error(
+                &error,
+                chunk_text,
+                chunk.start,
+                file,
+                text.get(chunk.end..),
+            )),
         }
         diagnostics.append(&mut builder.diagnostics);
     }
@@ -127,7 +132,7 @@ pub fn parse_expr(text: &str, file: FileId) -> Result<Expr, Vec<Diagnostic>> {
                 _ => Err(builder.diagnostics),
             }
         }
-        Err(error) => Err(vec![parse_error(&error, text, 0, file)]),
+        Err(error) => Err(vec![parse_error(&error, text, 0, file, None)]),
     }
 }
 
@@ -138,68 +143,33 @@ struct Chunk {
     end: usize,
 }
 
-/// What the scanner is inside of.
-#[derive(Clone, Copy, PartialEq)]
-enum ScanState {
-    Code,
-    String,
-    Comment,
-}
-
-/// Splits a file at lines that start, outside any bracket, string or
-/// comment, with a top-level declaration word. Each chunk is parsed on its
-/// own, which is the parser's error recovery.
+/// Splits a file at lines that start with a declaration: a declaration word
+/// followed by a name or a string (`rule r(`, `test "..."`, `import "..."`),
+/// outside strings and comments. Each chunk is parsed on its own, which is
+/// the parser's error recovery. Brackets do not matter, so a missing `}` or
+/// `)` costs only its own declaration.
 fn split_items(text: &str) -> Vec<Chunk> {
+    let tokens = scan::tokens(text);
     let mut chunks = Vec::new();
     let mut start = 0;
-    let mut depth: i64 = 0;
-    let mut state = ScanState::Code;
     let mut at_line_start = true;
-    let mut chars = text.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        match state {
-            ScanState::Comment => {
-                if c == '\n' {
-                    state = ScanState::Code;
-                    at_line_start = true;
-                }
-                continue;
-            }
-            ScanState::String => {
-                match c {
-                    '\\' => {
-                        chars.next();
-                    }
-                    '"' => state = ScanState::Code,
-                    '\n' => {
-                        state = ScanState::Code;
-                        at_line_start = true;
-                    }
-                    _ => {}
-                }
-                continue;
-            }
-            ScanState::Code => {}
+    for (i, token) in tokens.iter().enumerate() {
+        if token.kind == TokenKind::Newline {
+            at_line_start = true;
+            continue;
         }
-        match c {
-            '\n' => {
-                at_line_start = true;
-                continue;
-            }
-            ' ' | '\t' | '\r' | '\u{FEFF}' => continue,
-            '"' => state = ScanState::String,
-            '/' if chars.peek().map(|(_, c)| *c) == Some('/') => state = ScanState::Comment,
-            '(' | '[' | '{' => depth += 1,
-            ')' | ']' | '}' => depth = (depth - 1).max(0),
-            _ => {
-                if at_line_start && depth == 0 && i > start {
-                    let rest = text.get(i..).unwrap_or("");
-                    if starts_with_top_level_word(rest) {
-                        chunks.push(Chunk { start, end: i });
-                        start = i;
-                    }
-                }
-            }
+        let next = tokens.get(i + 1);
+        let declares = token.kind == TokenKind::Word
+            && TOP_LEVEL_WORDS.contains(&token.text)
+            && next.is_some_and(|n| {
+                n.kind == TokenKind::Str || (n.kind == TokenKind::Word && !scan::OPERATOR_WORDS.contains(&n.text))
+            });
+        if at_line_start && declares && token.start > start {
+            chunks.push(Chunk {
+                start,
+                end: token.start,
+            });
+            start = token.start;
         }
         at_line_start = false;
     }
@@ -207,70 +177,70 @@ fn split_items(text: &str) -> Vec<Chunk> {
     chunks
 }
 
-fn starts_with_top_level_word(rest: &str) -> bool {
-    TOP_LEVEL_WORDS.iter().any(|word| {
-        rest.starts_with(word)
-            && !rest
-                .get(word.len()..)
-                .and_then(|tail| tail.chars().next())
-                .is_some_and(|c| c.is_alphanumeric() || c == '_')
-    })
+/// One open bracket (or the whole item) in the nesting pre-scan.
+struct Level {
+    bracket: char,
+    start: usize,
+    /// Commas directly inside: list elements so far, minus one.
+    commas: u32,
+    /// `if` and `let` whose expression is still open at this level.
+    open_words: u32,
+    /// Prefix operators (`not`, `-`) still waiting for their operand.
+    prefix_run: u32,
+}
+
+impl Level {
+    fn new(bracket: char, start: usize) -> Level {
+        Level {
+            bracket,
+            start,
+            commas: 0,
+            open_words: 0,
+            prefix_run: 0,
+        }
+    }
 }
 
 /// Rejects input nested deeper than the parser and later stages can take,
-/// before pest sees it.
+/// before pest sees it. Nesting is measured, not operators counted: brackets
+/// by depth, `if`/`let` by how many are open at once (a bracket or a comma
+/// closes them), prefix operators by how many wait for one operand. A date
+/// or a subtraction adds nothing.
 fn check_nesting(text: &str, offset: usize, file: FileId) -> Option<Diagnostic> {
     let is_keyword_set = text.trim_start().starts_with("keywords");
-    // The open brackets, each with the commas seen directly inside it.
-    let mut open: Vec<(char, u32, usize)> = Vec::new();
-    let mut depth: u32 = 0;
-    let mut state = ScanState::Code;
-    let mut nesting_words = 0usize;
-    let mut chars = text.char_indices().peekable();
-    let mut prev_ident_char = false;
-    while let Some((i, c)) = chars.next() {
-        match state {
-            ScanState::Comment => {
-                if c == '\n' {
-                    state = ScanState::Code;
+    let mut levels = vec![Level::new(' ', 0)];
+    let mut previous: Option<scan::Token<'_>> = None;
+    for token in scan::tokens(text) {
+        let at = token.start;
+        let len = token.text.len().max(1);
+        match token.kind {
+            TokenKind::Newline => continue,
+            TokenKind::Punct(c @ ('(' | '[' | '{')) => {
+                if levels.len() > MAX_BRACKET_DEPTH as usize {
+                    return Some(too_deep(file, offset + at, len));
                 }
-                continue;
+                levels.push(Level::new(c, at));
             }
-            ScanState::String => {
-                match c {
-                    '\\' => {
-                        chars.next();
-                    }
-                    '"' | '\n' => state = ScanState::Code,
-                    _ => {}
+            TokenKind::Punct(')' | ']' | '}') => {
+                if levels.len() > 1 {
+                    levels.pop();
                 }
-                continue;
-            }
-            ScanState::Code => {}
-        }
-        match c {
-            '"' => state = ScanState::String,
-            '/' if chars.peek().map(|(_, c)| *c) == Some('/') => state = ScanState::Comment,
-            '(' | '[' | '{' => {
-                depth += 1;
-                if depth > MAX_BRACKET_DEPTH {
-                    return Some(too_deep(file, offset + i, c.len_utf8()));
+                // The bracket was an operand: prefix operators before it are done.
+                if let Some(level) = levels.last_mut() {
+                    level.prefix_run = 0;
                 }
-                open.push((c, 0, i));
             }
-            ')' | ']' | '}' => {
-                depth = depth.saturating_sub(1);
-                open.pop();
-            }
-            ',' if !is_keyword_set => {
-                if let Some((bracket, commas, start)) = open.last_mut() {
-                    *commas += 1;
-                    if *bracket == '[' && *commas >= MAX_LIST_ELEMENTS {
+            TokenKind::Punct(',') => {
+                if let Some(level) = levels.last_mut() {
+                    level.commas += 1;
+                    level.open_words = 0;
+                    level.prefix_run = 0;
+                    if level.bracket == '[' && !is_keyword_set && level.commas >= MAX_LIST_ELEMENTS {
                         return Some(
                             Diagnostic::error(
                                 "qlp::too_complex",
                                 file,
-                                Span::new(offset + *start, offset + *start + 1),
+                                Span::new(offset + level.start, offset + level.start + 1),
                                 format!("this list has more than {MAX_LIST_ELEMENTS} elements"),
                             )
                             .with_label("the list starts here")
@@ -279,28 +249,51 @@ fn check_nesting(text: &str, offset: usize, file: FileId) -> Option<Diagnostic> 
                     }
                 }
             }
-            '-' => nesting_words += 1,
-            _ if !prev_ident_char => {
-                let rest = text.get(i..).unwrap_or("");
-                for word in ["if", "let", "not"] {
-                    if rest.starts_with(word)
-                        && !rest
-                            .get(word.len()..)
-                            .and_then(|t| t.chars().next())
-                            .is_some_and(|c| c.is_alphanumeric() || c == '_')
-                    {
-                        nesting_words += 1;
+            TokenKind::Punct('-') if is_prefix_position(previous.as_ref()) => {
+                if let Some(level) = levels.last_mut() {
+                    level.prefix_run += 1;
+                }
+            }
+            TokenKind::Word if token.text == "not" => {
+                if let Some(level) = levels.last_mut() {
+                    level.prefix_run += 1;
+                }
+            }
+            TokenKind::Word if token.text == "if" || token.text == "let" => {
+                if let Some(level) = levels.last_mut() {
+                    level.open_words += 1;
+                }
+            }
+            TokenKind::Word | TokenKind::Number | TokenKind::Str => {
+                if !scan::OPERATOR_WORDS.contains(&token.text) {
+                    if let Some(level) = levels.last_mut() {
+                        level.prefix_run = 0;
                     }
                 }
             }
-            _ => {}
+            TokenKind::Punct(_) => {}
         }
-        prev_ident_char = c.is_alphanumeric() || c == '_';
-        if nesting_words > MAX_NESTING_WORDS {
-            return Some(too_deep(file, offset + i, c.len_utf8()));
+        let nesting: u32 = levels.iter().map(|l| l.open_words + l.prefix_run).sum();
+        if nesting as usize > MAX_NESTING_WORDS {
+            return Some(too_deep(file, offset + at, len));
         }
+        previous = Some(token);
     }
     None
+}
+
+/// Whether a `-` after `previous` is a prefix minus: at the start, after an
+/// opening bracket, a comma, an operator or an operator word.
+fn is_prefix_position(previous: Option<&scan::Token<'_>>) -> bool {
+    match previous {
+        None => true,
+        Some(token) => match token.kind {
+            TokenKind::Word => scan::OPERATOR_WORDS.contains(&token.text),
+            TokenKind::Number | TokenKind::Str => false,
+            TokenKind::Punct(c) => !matches!(c, ')' | ']' | '}'),
+            TokenKind::Newline => true,
+        },
+    }
 }
 
 fn too_deep(file: FileId, at: usize, len: usize) -> Diagnostic {
@@ -316,16 +309,27 @@ fn too_deep(file: FileId, at: usize, len: usize) -> Diagnostic {
 
 // ---------------------------------------------------------------- parse errors
 
-fn parse_error(error: &pest::error::Error<Rule>, text: &str, offset: usize, file: FileId) -> Diagnostic {
+/// A parse error in one declaration (`text`, at `offset` in the file); `after`
+/// is the rest of the file, where the next declaration starts.
+fn parse_error(
+    error: &pest::error::Error<Rule>,
+    text: &str,
+    offset: usize,
+    file: FileId,
+    after: Option<&str>,
+) -> Diagnostic {
     let pos = match error.location {
         InputLocation::Pos(pos) => pos,
         InputLocation::Span((start, _)) => start,
     };
     let rest = text.get(pos..).unwrap_or("");
-    let found = if rest.trim().is_empty() {
-        String::from("end of file")
-    } else {
-        format!("`{}`", first_token(rest))
+    let next_declaration = after
+        .map(str::trim_start)
+        .filter(|after| rest.trim().is_empty() && !after.is_empty());
+    let found = match next_declaration {
+        Some(next) => format!("the next declaration (`{}`)", first_token(next)),
+        None if rest.trim().is_empty() => String::from("end of file"),
+        None => format!("`{}`", first_token(rest)),
     };
     let token_len = if rest.is_empty() { 0 } else { first_token(rest).len() };
     let span = Span::new(offset + pos, offset + pos + token_len);
@@ -364,6 +368,9 @@ fn parse_error(error: &pest::error::Error<Rule>, text: &str, offset: usize, file
                 });
             if let Some(help) = parse_help(positives, rest) {
                 diagnostic = diagnostic.with_help(help);
+            } else if next_declaration.is_some() {
+                diagnostic =
+                    diagnostic.with_help("this declaration ends before it is complete: is a `}` or `)` missing?");
             }
             diagnostic
         }
