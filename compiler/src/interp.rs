@@ -22,6 +22,9 @@ pub enum EvalErrorKind {
     OutOfRange,
     /// A record does not match the program's schema (a bug in the caller).
     BadRecord,
+    /// Native code's helper could not compute (a bug in qlp; the
+    /// interpreter never reports it).
+    Internal,
 }
 
 impl EvalErrorKind {
@@ -31,6 +34,7 @@ impl EvalErrorKind {
             EvalErrorKind::DivisionByZero => "division by zero",
             EvalErrorKind::OutOfRange => "number out of range",
             EvalErrorKind::BadRecord => "record does not match the schema",
+            EvalErrorKind::Internal => "internal error in a text helper",
         }
     }
 }

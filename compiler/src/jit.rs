@@ -381,6 +381,7 @@ impl CompiledPolicySet {
                 1 => EvalErrorKind::Overflow,
                 2 => EvalErrorKind::DivisionByZero,
                 3 => EvalErrorKind::OutOfRange,
+                5 => EvalErrorKind::Internal,
                 _ => EvalErrorKind::BadRecord,
             };
             let span = out.get(word + 1).copied().unwrap_or(0);

@@ -751,7 +751,7 @@ impl Builder {
                         _ => {
                             let kind_pair = parts.next().expect("max action");
                             CampaignProp::MaxAction(ActionKindLit {
-                                kind: self.action_kind(&kind_pair),
+                                kind: self.action_kind(&kind_pair)?,
                                 span: self.span(&kind_pair),
                             })
                         }
@@ -828,12 +828,20 @@ impl Builder {
         })
     }
 
-    fn action_kind(&self, pair: &Pair<'_, Rule>) -> ActionKind {
+    /// The action a keyword names; `None` (with a diagnostic) for a word
+    /// the grammar let through that is no action, never a guess.
+    fn action_kind(&mut self, pair: &Pair<'_, Rule>) -> Option<ActionKind> {
         let word = pair.as_str().trim();
-        ActionKind::ALL
-            .into_iter()
-            .find(|kind| kind.as_str() == word)
-            .unwrap_or(ActionKind::Review)
+        let kind = ActionKind::ALL.into_iter().find(|kind| kind.as_str() == word);
+        if kind.is_none() {
+            let span = self.span(pair);
+            self.error(
+                "qlp::parse_error",
+                span,
+                format!("internal error: unknown action `{word}`"),
+            );
+        }
+        kind
     }
 
     fn action(&mut self, pair: Pair<'_, Rule>) -> Option<Action> {
@@ -864,7 +872,7 @@ impl Builder {
                 })
             }
             _ => {
-                let kind = self.action_kind(&inner);
+                let kind = self.action_kind(&inner)?;
                 match kind {
                     ActionKind::Label => {
                         self.error("qlp::action_argument", span, "`label` needs the label's text")
@@ -917,7 +925,11 @@ impl Builder {
                             .into_inner()
                             .next()
                             .expect("verdict word");
-                        let kind = (verdict.as_rule() != Rule::kw_allow).then(|| self.action_kind(&verdict));
+                        let kind = if verdict.as_rule() == Rule::kw_allow {
+                            None
+                        } else {
+                            Some(self.action_kind(&verdict)?)
+                        };
                         Expectation::Verdict(kind, span)
                     }
                     Rule::expect_not => {
@@ -1055,7 +1067,21 @@ impl Builder {
             }
         }
         let too_deep = std::cell::Cell::new(false);
-        let built = self.pratt(pairs, &too_deep);
+        let unknown = std::cell::Cell::new(false);
+        let built = self.pratt(pairs, &too_deep, &unknown);
+        if unknown.get() {
+            self.diagnostics.push(
+                Diagnostic::error(
+                    "qlp::parse_error",
+                    self.file,
+                    span,
+                    "internal error: an operator the parser does not know",
+                )
+                .with_label("in this expression")
+                .with_help("this is a bug in qlp: please report it with the expression"),
+            );
+            return None;
+        }
         if too_deep.get() {
             self.diagnostics.push(
                 Diagnostic::error(
@@ -1075,7 +1101,12 @@ impl Builder {
     /// Builds an expression with the Pratt parser. A tree deeper than
     /// [`MAX_EXPR_DEPTH`] is abandoned as soon as it gets there (and
     /// `too_deep` set), so that no deep tree is ever built or dropped.
-    fn pratt(&mut self, pairs: Pairs<'_, Rule>, too_deep: &std::cell::Cell<bool>) -> Built {
+    fn pratt(
+        &mut self,
+        pairs: Pairs<'_, Rule>,
+        too_deep: &std::cell::Cell<bool>,
+        unknown: &std::cell::Cell<bool>,
+    ) -> Built {
         // The closures below all need `self`; pest's API takes them together,
         // so they share it through a cell.
         let this = std::cell::RefCell::new(self);
@@ -1139,7 +1170,13 @@ impl Builder {
                     Rule::op_sub => BinaryOp::Sub,
                     Rule::op_mul => BinaryOp::Mul,
                     Rule::op_div => BinaryOp::Div,
-                    _ => BinaryOp::Rem,
+                    Rule::op_rem => BinaryOp::Rem,
+                    // INVARIANT: the grammar's infix rules are the ones above;
+                    // anything else abandons the expression with a diagnostic.
+                    _ => {
+                        unknown.set(true);
+                        return None;
+                    }
                 };
                 let span = lhs.span.to(rhs.span);
                 Some((
@@ -1257,10 +1294,21 @@ impl Builder {
             }
             Rule::quantifier => {
                 let mut parts = pair.into_inner();
-                let kind = match parts.next().expect("quantifier kind").as_str().trim() {
+                let word = parts.next().expect("quantifier kind");
+                let kind = match word.as_str().trim() {
                     "any" => QuantifierKind::Any,
                     "all" => QuantifierKind::All,
-                    _ => QuantifierKind::Count,
+                    "count" => QuantifierKind::Count,
+                    // INVARIANT: the grammar's quantifiers are the three above.
+                    other => {
+                        let span = self.span(&word);
+                        self.error(
+                            "qlp::parse_error",
+                            span,
+                            format!("internal error: unknown quantifier `{other}`"),
+                        );
+                        return None;
+                    }
                 };
                 let var = self.ident(parts.next().expect("quantifier variable"));
                 skip_keyword(&mut parts);

@@ -37,6 +37,8 @@ use crate::value::Value as Const;
 const OVERFLOW: i64 = 1;
 const DIVISION_BY_ZERO: i64 = 2;
 const OUT_OF_RANGE: i64 = 3;
+/// A helper could not compute (see `helpers::FAILED`).
+const INTERNAL: i64 = 5;
 
 type Flat = Vec<Value>;
 type Result<T> = std::result::Result<T, JitError>;
@@ -380,15 +382,24 @@ impl<'a, 'b> Codegen<'a, 'b> {
             .ok_or_else(|| JitError(String::from("helper returned nothing")))
     }
 
-    /// Calls a helper that writes a string to a two-word stack slot.
-    fn call_string(&mut self, id: FuncId, args: &[Value]) -> Result<Flat> {
+    /// Calls a guarded helper; its failure is this rule's error at `span`.
+    fn call_checked(&mut self, id: FuncId, args: &[Value], span: Span) -> Result<Value> {
+        let value = self.call_value(id, args)?;
+        let failed = self.b.ins().icmp_imm_s(IntCC::Equal, value, super::helpers::FAILED);
+        self.fail_if(failed, INTERNAL, span)?;
+        Ok(value)
+    }
+
+    /// Calls a helper that writes a string to a two-word stack slot; its
+    /// failure is this rule's error at `span`, and the slot is then not read.
+    fn call_string(&mut self, id: FuncId, args: &[Value], span: Span) -> Result<Flat> {
         let slot = self
             .b
             .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, 16, 3));
         let out = self.b.ins().stack_addr(types::I64, slot, 0);
         let mut all = args.to_vec();
         all.push(out);
-        self.call(id, &all);
+        self.call_checked(id, &all, span)?;
         let ptr = self.b.ins().stack_load(types::I64, types::I64, slot, 0);
         let len = self.b.ins().stack_load(types::I64, types::I64, slot, 8);
         Ok(vec![ptr, len])
@@ -597,7 +608,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let set = self.b.ins().iconst(types::I64, i64::from(set.0));
                 let mut args = vec![self.ctx, set];
                 args.extend(text);
-                let found = self.call_value(self.helpers.has_any, &args)?;
+                let found = self.call_checked(self.helpers.has_any, &args, e.span)?;
                 vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, found, 0)]
             }
             TExprKind::InSet(needle, set) => {
@@ -624,7 +635,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     }
                     None => return Err(JitError(String::from("unknown constant set"))),
                 };
-                let found = self.call_value(helper, &args)?;
+                let found = self.call_checked(helper, &args, e.span)?;
                 vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, found, 0)]
             }
             TExprKind::Matches(text, regex) => {
@@ -632,7 +643,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let regex = self.b.ins().iconst(types::I64, i64::from(regex.0));
                 let mut args = vec![self.ctx, regex];
                 args.extend(text);
-                let found = self.call_value(self.helpers.regex, &args)?;
+                let found = self.call_checked(self.helpers.regex, &args, e.span)?;
                 vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, found, 0)]
             }
             TExprKind::If(cond, then, otherwise) => {
@@ -817,7 +828,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
             let mut args = vec![self.ctx];
             args.extend(lhs.iter().copied());
             args.extend(rhs.iter().copied());
-            return self.call_string(self.helpers.concat, &args);
+            return self.call_string(self.helpers.concat, &args, span);
         }
         let (Some(&a), Some(&b)) = (lhs.first(), rhs.first()) else {
             return Err(JitError(String::from("missing operand")));
@@ -1150,7 +1161,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let op = self.b.ins().iconst(types::I64, op);
                 let mut call_args = vec![self.ctx, op];
                 call_args.extend(first);
-                self.call_string(self.helpers.str_map, &call_args)?
+                self.call_string(self.helpers.str_map, &call_args, span)?
             }
             Builtin::StartsWith | Builtin::EndsWith
                 if second
@@ -1188,7 +1199,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let mut call_args = vec![op];
                 call_args.extend(first);
                 call_args.extend(second);
-                let found = self.call_value(self.helpers.str_test, &call_args)?;
+                let found = self.call_checked(self.helpers.str_test, &call_args, span)?;
                 vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, found, 0)]
             }
             Builtin::ToFloat => {
@@ -1234,7 +1245,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 let set = self.b.ins().iconst(types::I64, i64::from(set.0));
                 let mut call_args = vec![self.ctx, set];
                 call_args.extend(first);
-                vec![self.call_value(self.helpers.count_matches, &call_args)?]
+                vec![self.call_checked(self.helpers.count_matches, &call_args, span)?]
             }
         })
     }

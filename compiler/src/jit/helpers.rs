@@ -130,6 +130,12 @@ unsafe fn text<'a>(ptr: *const u8, len: u64) -> std::borrow::Cow<'a, str> {
     String::from_utf8_lossy(bytes)
 }
 
+/// What a helper returns when it could not compute (a panic caught, a
+/// missing context, set or regex). Generated code checks every guarded
+/// helper's result for it and reports the rule as in error: never a silent
+/// `false`.
+pub(super) const FAILED: i64 = i64::MIN;
+
 /// Runs `f`, turning a panic into `fallback`.
 fn guard<T>(fallback: T, f: impl FnOnce() -> T) -> T {
     catch_unwind(AssertUnwindSafe(f)).unwrap_or(fallback)
@@ -170,7 +176,7 @@ extern "C" fn qlp_str_len(a: *const u8, a_len: u64) -> i64 {
 
 /// `op`: 0 contains, 1 starts_with, 2 ends_with.
 extern "C" fn qlp_str_test(op: i64, a: *const u8, a_len: u64, b: *const u8, b_len: u64) -> i64 {
-    guard(0, || {
+    guard(FAILED, || {
         // SAFETY: see `bytes`.
         let (a, b) = unsafe { (bytes(a, a_len), bytes(b, b_len)) };
         i64::from(match op {
@@ -200,19 +206,21 @@ fn with_keywords(
     len: u64,
     f: impl FnOnce(&crate::text::KeywordMatcher, &TextEntry) -> i64,
 ) -> i64 {
-    guard(0, || {
+    guard(FAILED, || {
         // SAFETY: compiled code passes its live context, used by one thread.
-        let Some(ctx) = (unsafe { ctx.as_mut() }) else { return 0 };
+        let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+            return FAILED;
+        };
         // SAFETY: see `program`.
         let Some(program) = (unsafe { program(ctx) }) else {
-            return 0;
+            return FAILED;
         };
         let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
-            return 0;
+            return FAILED;
         };
         match ctx.scanned(program, ptr, len, keyword_set.matcher.mode()) {
             Some(entry) => f(&keyword_set.matcher, entry),
-            None => 0,
+            None => FAILED,
         }
     })
 }
@@ -239,43 +247,42 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
 }
 
 extern "C" fn qlp_regex(ctx: *const EvalCtx, regex: u64, ptr: *const u8, len: u64) -> i64 {
-    guard(0, || {
+    guard(FAILED, || {
         // SAFETY: see `program` and `text`.
         let (program, text) = unsafe { (program(ctx), text(ptr, len)) };
-        let matched = program
-            .and_then(|p| p.regexes.get(regex as usize))
-            .is_some_and(|r| r.is_match(&text));
-        i64::from(matched)
+        match program.and_then(|p| p.regexes.get(regex as usize)) {
+            Some(regex) => i64::from(regex.is_match(&text)),
+            None => FAILED,
+        }
     })
 }
 
 /// Whether a word (int, time, duration, enum or bool) is in a hashed list.
 extern "C" fn qlp_in_words(ctx: *const EvalCtx, set: u64, word: i64) -> i64 {
-    guard(0, || {
+    guard(FAILED, || {
         // SAFETY: see `program`.
         let program = unsafe { program(ctx) };
-        let found = match program.and_then(|p| p.const_sets.get(set as usize)) {
-            Some(crate::program::ConstSet::Words(words)) => words.contains(&word),
-            _ => false,
-        };
-        i64::from(found)
+        match program.and_then(|p| p.const_sets.get(set as usize)) {
+            Some(crate::program::ConstSet::Words(words)) => i64::from(words.contains(&word)),
+            _ => FAILED,
+        }
     })
 }
 
 /// Whether a string is in a hashed list. Bytes that are not UTF-8 equal no
 /// constant, as in the interpreter.
 extern "C" fn qlp_in_strings(ctx: *const EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
-    guard(0, || {
+    guard(FAILED, || {
         // SAFETY: see `program` and `bytes`.
         let (program, bytes) = unsafe { (program(ctx), bytes(ptr, len)) };
-        let found = match (
+        match (
             program.and_then(|p| p.const_sets.get(set as usize)),
             std::str::from_utf8(bytes),
         ) {
-            (Some(crate::program::ConstSet::Strings(strings)), Ok(text)) => strings.contains(text),
-            _ => false,
-        };
-        i64::from(found)
+            (Some(crate::program::ConstSet::Strings(strings)), Ok(text)) => i64::from(strings.contains(text)),
+            (Some(crate::program::ConstSet::Strings(_)), Err(_)) => 0,
+            _ => FAILED,
+        }
     })
 }
 
@@ -294,8 +301,8 @@ unsafe fn give(ctx: *mut EvalCtx, value: String, out: *mut u64) {
 }
 
 /// `op`: 0 lower, 1 upper, 2 trim.
-extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, out: *mut u64) {
-    guard((), || {
+extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, out: *mut u64) -> i64 {
+    guard(FAILED, || {
         // SAFETY: see `text`.
         let text = unsafe { text(ptr, len) };
         let mapped = match op {
@@ -305,11 +312,12 @@ extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, 
         };
         // SAFETY: compiled code passes its context and a two-word stack slot.
         unsafe { give(ctx, mapped, out) };
+        0
     })
 }
 
-extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const u8, b_len: u64, out: *mut u64) {
-    guard((), || {
+extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const u8, b_len: u64, out: *mut u64) -> i64 {
+    guard(FAILED, || {
         // SAFETY: see `text`.
         let (a, b) = unsafe { (text(a, a_len), text(b, b_len)) };
         let mut joined = String::with_capacity(a.len() + b.len());
@@ -317,6 +325,7 @@ extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const 
         joined.push_str(&b);
         // SAFETY: compiled code passes its context and a two-word stack slot.
         unsafe { give(ctx, joined, out) };
+        0
     })
 }
 
@@ -372,8 +381,29 @@ pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
         regex: declare("qlp_regex", &[I64, I64, I64, I64], &[I64])?,
         in_words: declare("qlp_in_words", &[I64, I64, I64], &[I64])?,
         in_strings: declare("qlp_in_strings", &[I64, I64, I64, I64], &[I64])?,
-        str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[])?,
-        concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[])?,
+        str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[I64])?,
+        concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[I64])?,
         fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A helper asked about a set, regex or list the program does not have
+    /// says it failed; it never answers `false`.
+    #[test]
+    fn helpers_report_failure_instead_of_false() {
+        let program = Program::default();
+        let mut ctx = EvalCtx::new(&program);
+        let ctx: *mut EvalCtx = &mut ctx;
+        let text = "赌博";
+        let (ptr, len) = (text.as_ptr(), text.len() as u64);
+        assert_eq!(qlp_has_any(ctx, 0, ptr, len), FAILED);
+        assert_eq!(qlp_count_matches(ctx, 0, ptr, len), FAILED);
+        assert_eq!(qlp_regex(ctx, 0, ptr, len), FAILED);
+        assert_eq!(qlp_in_words(ctx, 0, 1), FAILED);
+        assert_eq!(qlp_in_strings(ctx, 0, ptr, len), FAILED);
+    }
 }
