@@ -36,6 +36,12 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // Like other Unix tools, stop quietly when the reader of our output goes
+    // away (`qlp lint ... | head`), instead of panicking on a broken pipe.
+    // SAFETY: sets the default disposition of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Check(args) => cmd::check::run(&args),

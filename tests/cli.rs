@@ -174,3 +174,35 @@ fn flat_conditions_are_not_nesting() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn a_closed_pipe_ends_quietly() {
+    use std::io::Read;
+    for args in [
+        &["compile", "policies"][..],
+        &["test", "policies"],
+        &["lint", "policies"],
+    ] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qlp"))
+            .args(args)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read one byte, then close the pipe, as `| head -c 1` would.
+        let mut stdout = child.stdout.take().unwrap();
+        let mut byte = [0u8; 1];
+        let _ = stdout.read(&mut byte);
+        drop(stdout);
+        let mut stderr = String::new();
+        child.stderr.take().unwrap().read_to_string(&mut stderr).unwrap();
+        let status = child.wait().unwrap();
+        assert!(
+            !stderr.contains("panicked"),
+            "`qlp {}` panicked: {stderr}",
+            args.join(" ")
+        );
+        assert_ne!(status.code(), Some(101), "`qlp {}`", args.join(" "));
+    }
+}

@@ -193,6 +193,58 @@ impl std::fmt::Debug for CompiledPolicySet {
     }
 }
 
+/// Builds the functions of one module: what every function's code is made
+/// from, and the buffers shared between them.
+struct Emitter<'a> {
+    program: &'a Program,
+    layout: &'a Layout,
+    helpers: &'a helpers::HelperIds,
+    out_layout: OutLayout,
+    outlined: &'a HashMap<FnId, FuncId>,
+    ctx: cranelift_codegen::Context,
+    builder_ctx: FunctionBuilderContext,
+    /// Constant data the code points into; kept as long as the code.
+    constants: Vec<Box<[u8]>>,
+    /// Each function's Cranelift IR, for `qlp compile --emit clif`.
+    clif: Vec<(String, String)>,
+}
+
+impl Emitter<'_> {
+    /// Defines function `id` with the code `build` emits.
+    fn define(
+        &mut self,
+        module: &mut JITModule,
+        id: FuncId,
+        name: String,
+        signature: cranelift_codegen::ir::Signature,
+        build: impl FnOnce(&mut codegen::Codegen<'_, '_>) -> Result<(), JitError>,
+    ) -> Result<(), JitError> {
+        self.ctx.func.signature = signature;
+        self.ctx.func.name = UserFuncName::user(0, id.as_u32());
+        {
+            let builder = FunctionBuilder::new(&mut self.ctx.func, &mut self.builder_ctx);
+            let mut codegen = codegen::Codegen::new(
+                self.program,
+                self.layout,
+                builder,
+                module,
+                self.helpers,
+                &mut self.constants,
+                self.out_layout,
+                self.outlined,
+            );
+            build(&mut codegen)?;
+            codegen.finish();
+        }
+        self.clif.push((name, self.ctx.func.display().to_string()));
+        module
+            .define_function(id, &mut self.ctx)
+            .map_err(|e| JitError(format!("{e:?}")))?;
+        module.clear_context(&mut self.ctx);
+        Ok(())
+    }
+}
+
 impl CompiledPolicySet {
     /// Compiles every record type that has rules or exemptions.
     pub fn compile(program: Arc<Program>) -> Result<CompiledPolicySet, JitError> {
@@ -230,11 +282,7 @@ impl CompiledPolicySet {
         record_types.sort();
         record_types.dedup();
 
-        let mut ctx = module.make_context();
-        let mut builder_ctx = FunctionBuilderContext::new();
-        let mut constants = Vec::new();
         let mut declared: Vec<(RecordId, FuncId)> = Vec::new();
-        let mut clif = Vec::new();
 
         // Functions worth a body of their own are declared first, so that
         // any function may call them, then defined.
@@ -252,32 +300,25 @@ impl CompiledPolicySet {
         }
         let mut by_id: Vec<(FnId, FuncId)> = outlined.iter().map(|(f, id)| (*f, *id)).collect();
         by_id.sort();
+        let mut emitter = Emitter {
+            program: &program,
+            layout: &layout,
+            helpers: &helper_ids,
+            out_layout,
+            outlined: &outlined,
+            ctx: module.make_context(),
+            builder_ctx: FunctionBuilderContext::new(),
+            constants: Vec::new(),
+            clif: Vec::new(),
+        };
         for (fn_id, id) in by_id {
             let Some(def) = program.fns.get(fn_id.index()) else {
                 continue;
             };
-            ctx.func.signature = module.declarations().get_function_decl(id).signature.clone();
-            ctx.func.name = UserFuncName::user(0, id.as_u32());
-            {
-                let builder = FunctionBuilder::new(&mut ctx.func, &mut builder_ctx);
-                let mut codegen = codegen::Codegen::new(
-                    &program,
-                    &layout,
-                    builder,
-                    &mut module,
-                    &helper_ids,
-                    &mut constants,
-                    out_layout,
-                    &outlined,
-                );
-                codegen.function(fn_id)?;
-                codegen.finish();
-            }
-            clif.push((format!("fn_{}", def.name), ctx.func.display().to_string()));
-            module
-                .define_function(id, &mut ctx)
-                .map_err(|e| JitError(format!("{e:?}")))?;
-            module.clear_context(&mut ctx);
+            let signature = module.declarations().get_function_decl(id).signature.clone();
+            emitter.define(&mut module, id, format!("fn_{}", def.name), signature, |codegen| {
+                codegen.function(fn_id)
+            })?;
         }
 
         for record in record_types {
@@ -289,30 +330,12 @@ impl CompiledPolicySet {
             let id = module
                 .declare_function(&name, Linkage::Local, &signature)
                 .map_err(|e| JitError(e.to_string()))?;
-            ctx.func.signature = signature;
-            ctx.func.name = UserFuncName::user(0, id.as_u32());
-            {
-                let builder = FunctionBuilder::new(&mut ctx.func, &mut builder_ctx);
-                let mut codegen = codegen::Codegen::new(
-                    &program,
-                    &layout,
-                    builder,
-                    &mut module,
-                    &helper_ids,
-                    &mut constants,
-                    out_layout,
-                    &outlined,
-                );
-                codegen.record_function(record)?;
-                codegen.finish();
-            }
-            clif.push((name, ctx.func.display().to_string()));
-            module
-                .define_function(id, &mut ctx)
-                .map_err(|e| JitError(format!("{e:?}")))?;
-            module.clear_context(&mut ctx);
+            emitter.define(&mut module, id, name, signature, |codegen| {
+                codegen.record_function(record)
+            })?;
             declared.push((record, id));
         }
+        let Emitter { constants, clif, .. } = emitter;
         module.finalize_definitions().map_err(|e| JitError(e.to_string()))?;
         let mut functions = HashMap::new();
         for (record, id) in declared {
