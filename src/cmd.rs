@@ -12,24 +12,24 @@ pub mod test;
 use std::path::Path;
 
 use anyhow::{bail, Context};
-use qlp_compiler::policy_test::Engine;
 use qlp_compiler::program::RecordId;
-use qlp_runtime::{EngineKind, PolicySet};
+use qlp_compiler::Engine;
+use qlp_runtime::PolicySet;
 
 use crate::render::{print_diagnostics, Format};
 
 /// Loads a policy directory; prints its diagnostics and returns `None` if it has errors.
 pub fn load_policies(path: &Path) -> anyhow::Result<Option<PolicySet>> {
     let workspace = crate::config::Workspace::open(&[path.to_path_buf()], None)?;
-    load_policies_in(&workspace, path, EngineKind::Jit)
+    load_policies_in(&workspace, path, Engine::Jit)
 }
 
 /// Loads the policy directory `path` of an opened workspace, as
-/// [`load_policies`]; for [`EngineKind::Interp`] nothing is compiled.
+/// [`load_policies`]; for [`Engine::Interp`] nothing is compiled.
 pub fn load_policies_in(
     workspace: &crate::config::Workspace,
     path: &Path,
-    kind: EngineKind,
+    kind: Engine,
 ) -> anyhow::Result<Option<PolicySet>> {
     match PolicySet::load_tree_for(&workspace.tree, path, kind) {
         Ok(set) => Ok(Some(set)),
@@ -72,27 +72,11 @@ pub fn parse_now(text: &str) -> anyhow::Result<i64> {
     qlp_grammar::time::parse_time(text).map_err(|e| anyhow::anyhow!("--now: {e}"))
 }
 
-/// `--engine jit|interp`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EngineArg {
-    Jit,
-    Interp,
-}
-
-impl From<EngineArg> for EngineKind {
-    fn from(engine: EngineArg) -> EngineKind {
-        match engine {
-            EngineArg::Jit => EngineKind::Jit,
-            EngineArg::Interp => EngineKind::Interp,
-        }
-    }
-}
-
-impl From<EngineArg> for Engine {
-    fn from(engine: EngineArg) -> Engine {
-        match engine {
-            EngineArg::Jit => Engine::Jit,
-            EngineArg::Interp => Engine::Interp,
-        }
-    }
+/// Parses `--engine jit|interp` into the one backend enum.
+pub fn engine_parser() -> impl clap::builder::TypedValueParser<Value = Engine> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["jit", "interp"]).map(|text| match text.as_str() {
+        "interp" => Engine::Interp,
+        _ => Engine::Jit,
+    })
 }

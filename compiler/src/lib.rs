@@ -29,6 +29,27 @@ pub use program::Program;
 pub use types::Type;
 pub use value::Value;
 
+/// What evaluates conditions: the one backend choice every layer (tests,
+/// the runtime, the CLI's `--engine`) shares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Engine {
+    /// Native code from the Cranelift JIT (the default).
+    #[default]
+    Jit,
+    /// The reference interpreter (the specification).
+    Interp,
+}
+
+impl Engine {
+    /// `jit` or `interp`, as `--engine` spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Jit => "jit",
+            Engine::Interp => "interp",
+        }
+    }
+}
+
 /// The result of checking a set of policy files.
 pub struct Checked {
     pub sources: SourceMap,

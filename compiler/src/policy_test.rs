@@ -25,14 +25,7 @@ impl TestResult {
     }
 }
 
-/// An evaluation engine.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Engine {
-    /// The reference interpreter (the specification).
-    Interp,
-    /// Native code from the Cranelift JIT.
-    Jit,
-}
+pub use crate::Engine;
 
 /// Runs every test on both engines. Expectations are checked against
 /// `primary`'s outcome, and any difference between the engines is a failure.

@@ -34,15 +34,8 @@ impl fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Which engine evaluates conditions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum EngineKind {
-    /// Native code (the default).
-    #[default]
-    Jit,
-    /// The reference interpreter.
-    Interp,
-}
+/// Which engine evaluates conditions: the compiler's one backend enum.
+pub use qlp_compiler::Engine as EngineKind;
 
 /// One checked, immutable policy set, compiled to native code unless it was
 /// made for the interpreter alone ([`PolicySet::interpreted`]).

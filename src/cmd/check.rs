@@ -17,15 +17,15 @@ pub struct CheckArgs {
     pub format: Format,
     /// `jit` (the default) also compiles the policies to native code, as
     /// `eval` would; `interp` stops after type checking.
-    #[arg(long, value_enum, default_value = "jit")]
-    pub engine: crate::cmd::EngineArg,
+    #[arg(long, value_parser = crate::cmd::engine_parser(), default_value = "jit")]
+    pub engine: qlp_compiler::Engine,
 }
 
 pub fn run(args: &CheckArgs) -> anyhow::Result<ExitCode> {
     let checked = Workspace::open(&args.paths, None)?.check();
     print_diagnostics(&checked.diagnostics, &checked.sources, args.format)?;
     let (mut errors, warnings) = counts(&checked.diagnostics);
-    if let (Some(program), crate::cmd::EngineArg::Jit) = (checked.program, args.engine) {
+    if let (Some(program), qlp_compiler::Engine::Jit) = (checked.program, args.engine) {
         if let Err(error) = qlp_compiler::jit::CompiledPolicySet::compile(std::sync::Arc::new(program)) {
             eprintln!("error: {error}");
             errors += 1;

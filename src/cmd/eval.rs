@@ -19,7 +19,7 @@ use qlp_runtime::{Decision, PolicySet};
 use rayon::prelude::*;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
-use crate::cmd::{load_policies_in, parse_now, record_type, EngineArg};
+use crate::cmd::{load_policies_in, parse_now, record_type};
 
 /// Records per parallel batch: bounds memory whatever the input size.
 const BATCH: usize = 2048;
@@ -55,8 +55,8 @@ pub struct EvalArgs {
     /// Evaluate each record at the time in this field of its own (e.g. `created_at`).
     #[arg(long)]
     pub now_from: Option<String>,
-    #[arg(long, value_enum, default_value = "jit")]
-    pub engine: EngineArg,
+    #[arg(long, value_parser = crate::cmd::engine_parser(), default_value = "jit")]
+    pub engine: qlp_compiler::Engine,
     /// No progress bar and no summary.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -104,7 +104,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         args.max_failed_share
     );
     let workspace = crate::config::Workspace::open(std::slice::from_ref(&args.policies), None)?;
-    let Some(set) = load_policies_in(&workspace, &args.policies, args.engine.into())? else {
+    let Some(set) = load_policies_in(&workspace, &args.policies, args.engine)? else {
         return Ok(ExitCode::from(1));
     };
     let max_record_bytes = args
@@ -179,7 +179,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     }
     let lines = spawn_reader(reader, max_record_bytes);
 
-    let kind = args.engine.into();
+    let kind = args.engine;
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut batch: Vec<InputLine> = Vec::with_capacity(BATCH);

@@ -8,7 +8,6 @@ use crate::config::Workspace;
 use qlp_compiler::jit::CompiledPolicySet;
 use qlp_compiler::policy_test::{run_tests, run_tests_both, Engine};
 
-use crate::cmd::EngineArg;
 use crate::render::{print_diagnostics, Format};
 
 #[derive(clap::Args)]
@@ -19,8 +18,8 @@ pub struct TestArgs {
     /// The engine whose results are checked against the expectations. With
     /// `jit` the interpreter runs too, and any disagreement fails the test;
     /// `interp` runs the interpreter alone and compiles nothing.
-    #[arg(long, value_enum, default_value = "jit")]
-    pub engine: EngineArg,
+    #[arg(long, value_parser = crate::cmd::engine_parser(), default_value = "jit")]
+    pub engine: qlp_compiler::Engine,
     /// Report which rules and which sub-conditions (true and false) the tests exercised.
     #[arg(long)]
     pub coverage: bool,
@@ -62,12 +61,12 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let compiled;
     let interp_program;
     let (program, results) = match args.engine {
-        EngineArg::Jit => {
+        Engine::Jit => {
             compiled = CompiledPolicySet::compile(Arc::new(program))?;
             let results = run_tests_both(&compiled, Engine::Jit);
             (compiled.program().as_ref(), results)
         }
-        EngineArg::Interp => {
+        Engine::Interp => {
             let results = run_tests(&program);
             interp_program = program;
             (&interp_program, results)
