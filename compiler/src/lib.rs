@@ -15,8 +15,11 @@ pub mod outcome;
 pub mod policy_test;
 pub mod program;
 pub mod resolve;
-pub mod text;
 pub mod typeck;
+
+/// Text normalization and keyword matching, from the `qlp-text` crate (which
+/// knows nothing of the language).
+pub use qlp_text as text;
 pub mod types;
 pub mod value;
 
