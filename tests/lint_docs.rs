@@ -6,12 +6,12 @@
 
 use std::path::Path;
 
-use qlp_compiler::lint::REGISTRY;
+use qlp_lint::REGISTRY;
 
 fn expected_files() -> Vec<(String, String)> {
     let mut files = Vec::new();
     let mut index = String::from(
-        "# Lints\n\nGenerated from `compiler/src/lint/*.rs` by `tests/lint_docs.rs`; do not edit by hand.\n\n\
+        "# Lints\n\nGenerated from `lint/src/*.rs` by `tests/lint_docs.rs`; do not edit by hand.\n\n\
          | code | name | default | what it reports |\n|---|---|---|---|\n",
     );
     for lint in REGISTRY {

@@ -30,19 +30,23 @@ fn workspace_dependencies(manifest: &Path) -> Vec<String> {
 
 #[test]
 fn crate_edges_go_one_way() {
-    // grammar ← compiler ← runtime ← cli; text (no language) below compiler
+    // grammar ← compiler ← {lint, runtime} ← cli; text (no language) below compiler
     let allowed: &[(&str, &[&str])] = &[
         ("grammar/Cargo.toml", &[]),
         ("text/Cargo.toml", &[]),
         ("compiler/Cargo.toml", &["qlp-grammar", "qlp-text"]),
+        ("lint/Cargo.toml", &["qlp-compiler", "qlp-grammar"]),
         ("runtime/Cargo.toml", &["qlp-compiler", "qlp-grammar"]),
-        ("Cargo.toml", &["qlp-compiler", "qlp-grammar", "qlp-runtime"]),
+        (
+            "Cargo.toml",
+            &["qlp-compiler", "qlp-grammar", "qlp-lint", "qlp-runtime"],
+        ),
     ];
     for (manifest, may_use) in allowed {
         for dependency in workspace_dependencies(&root().join(manifest)) {
             assert!(
                 may_use.contains(&dependency.as_str()),
-                "{manifest} depends on {dependency}: crate edges go grammar ← compiler ← runtime ← cli"
+                "{manifest} depends on {dependency}: crate edges go grammar ← compiler ← {{lint, runtime}} ← cli"
             );
         }
     }
@@ -61,7 +65,14 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 
 fn library_sources() -> Vec<PathBuf> {
     let mut files = Vec::new();
-    for dir in ["grammar/src", "text/src", "compiler/src", "runtime/src", "src"] {
+    for dir in [
+        "grammar/src",
+        "text/src",
+        "compiler/src",
+        "lint/src",
+        "runtime/src",
+        "src",
+    ] {
         sources(&root().join(dir), &mut files);
     }
     files.sort();

@@ -9,7 +9,6 @@ pub mod explain;
 pub mod interp;
 pub mod jit;
 pub mod layout;
-pub mod lint;
 pub mod load;
 pub mod outcome;
 pub mod policy_test;

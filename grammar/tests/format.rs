@@ -32,7 +32,9 @@ fn formatting_every_policy_keeps_meaning_and_comments() {
     let mut files = Vec::new();
     qlp_files(&root.join("policies"), &mut files);
     qlp_files(&root.join("compiler/tests/data/ok"), &mut files);
-    qlp_files(&root.join("compiler/tests/data/lint"), &mut files);
+    qlp_files(&root.join("compiler/tests/data/clif"), &mut files);
+    qlp_files(&root.join("lint/tests/data/lint"), &mut files);
+    qlp_files(&root.join("grammar/tests/data/ok"), &mut files);
     assert!(files.len() > 40);
     for path in files {
         let text = std::fs::read_to_string(&path).unwrap();

@@ -10,8 +10,8 @@ use qlp_runtime::FsLoader;
 
 use crate::config::Workspace;
 use anyhow::Context;
-use qlp_compiler::lint::{self, Level, LintContext, REGISTRY};
 use qlp_grammar::{Diagnostic, FileId, Severity, SourceMap, Span};
+use qlp_lint::{self as lint, Level, LintContext, REGISTRY};
 use serde_json::json;
 
 use crate::render::{self, print_diagnostics};

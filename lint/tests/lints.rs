@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use qlp_compiler::lint::{run_lint, to_diagnostic, LintContext, REGISTRY};
 use qlp_compiler::SourceLoader;
+use qlp_lint::{run_lint, to_diagnostic, LintContext, REGISTRY};
 
 struct Fs;
 

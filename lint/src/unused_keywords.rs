@@ -20,7 +20,7 @@
 //! ```
 
 use super::{bodies, item_deletion, walk, LintContext, LintHit};
-use crate::program::{Builtin, TExprKind};
+use qlp_compiler::program::{Builtin, TExprKind};
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
     let program = cx.program;

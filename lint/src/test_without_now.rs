@@ -23,7 +23,7 @@
 use qlp_grammar::ast::{Item, TestItem};
 
 use super::{LintContext, LintHit};
-use crate::program::Expectation;
+use qlp_compiler::program::Expectation;
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
     let program = cx.program;

@@ -19,7 +19,7 @@
 //! ```
 
 use super::{LintContext, LintHit};
-use crate::text::MatchMode;
+use qlp_compiler::text::MatchMode;
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
     for set in &cx.program.keyword_sets {

@@ -19,7 +19,7 @@
 //! ```
 
 use super::{bodies, walk, LintContext, LintHit};
-use crate::program::TExprKind;
+use qlp_compiler::program::TExprKind;
 
 /// Whether a pattern is only classes, escapes and quantifiers.
 fn is_format(pattern: &str) -> bool {

@@ -20,7 +20,7 @@
 
 use super::unreachable_rule::number;
 use super::{bodies, walk, LintContext, LintHit};
-use crate::program::{CmpOp, TExprKind};
+use qlp_compiler::program::{CmpOp, TExprKind};
 
 fn holds(op: CmpOp, a: f64, b: f64) -> bool {
     match op {

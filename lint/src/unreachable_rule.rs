@@ -22,8 +22,8 @@
 use std::collections::HashMap;
 
 use super::{LintContext, LintHit};
-use crate::program::{CmpOp, TExpr, TExprKind};
-use crate::value::Value;
+use qlp_compiler::program::{CmpOp, TExpr, TExprKind};
+use qlp_compiler::value::Value;
 
 /// The constant value of a condition, if it has one.
 pub(crate) fn fold(expr: &TExpr) -> Option<bool> {

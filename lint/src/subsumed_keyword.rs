@@ -19,7 +19,7 @@
 //! ```
 
 use super::{LintContext, LintHit};
-use crate::text::MatchMode;
+use qlp_compiler::text::MatchMode;
 
 /// Sets larger than this are checked only for their first entries, to keep
 /// the lint fast on 10^5-entry lists.

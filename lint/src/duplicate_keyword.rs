@@ -23,7 +23,7 @@ use qlp_grammar::ast::{Item, KeywordsSource};
 use qlp_grammar::{FileId, Span};
 
 use super::{Fix, LintContext, LintHit};
-use crate::text::normalize;
+use qlp_compiler::text::normalize;
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
     for (index, ast) in cx.program.files.iter().enumerate() {

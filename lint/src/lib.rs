@@ -9,7 +9,7 @@
 
 use qlp_grammar::{Diagnostic, FileId, Span};
 
-use crate::program::{Program, TExpr};
+use qlp_compiler::program::{Program, TExpr};
 
 mod action_exceeds_campaign;
 mod bidi_control;
@@ -156,7 +156,7 @@ macro_rules! registry {
                 code: $code,
                 name: $name,
                 default_level: Level::$level,
-                source: include_str!(concat!("lint/", stringify!($module), ".rs")),
+                source: include_str!(concat!(stringify!($module), ".rs")),
                 check: $module::check,
             },)*
         ];

@@ -35,7 +35,7 @@ pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
             .unwrap_or_default();
         for item in &ast.items {
             let Item::Import(import) = item else { continue };
-            let target = crate::load::clean_path(&base.join(&import.path.value));
+            let target = qlp_compiler::load::clean_path(&base.join(&import.path.value));
             let Some(target) = paths.iter().position(|p| std::path::Path::new(p) == target) else {
                 continue;
             };
@@ -54,7 +54,7 @@ pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
                             .parent()
                             .map(|p| p.to_path_buf())
                             .unwrap_or_default();
-                        let inner_target = crate::load::clean_path(&inner_base.join(&inner.path.value));
+                        let inner_target = qlp_compiler::load::clean_path(&inner_base.join(&inner.path.value));
                         if let Some(next) = paths.iter().position(|p| std::path::Path::new(p) == inner_target) {
                             if !seen.contains(&next) {
                                 seen.push(next);

@@ -20,7 +20,7 @@
 
 use super::unreachable_rule::{fold, path};
 use super::{LintContext, LintHit};
-use crate::program::{TExpr, TExprKind};
+use qlp_compiler::program::{TExpr, TExprKind};
 
 /// `x is some or x is none` on the same path, anywhere in an or-chain.
 fn covers_both(expr: &TExpr) -> bool {

@@ -20,8 +20,8 @@
 //! ```
 
 use super::{LintContext, LintHit};
-use crate::outcome::evaluate;
-use crate::program::{Expectation, RuleId};
+use qlp_compiler::outcome::evaluate;
+use qlp_compiler::program::{Expectation, RuleId};
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
     let program = cx.program;

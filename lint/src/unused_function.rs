@@ -18,7 +18,7 @@
 //! ```
 
 use super::{bodies, item_deletion, walk, LintContext, LintHit};
-use crate::program::TExprKind;
+use qlp_compiler::program::TExprKind;
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
     let program = cx.program;
