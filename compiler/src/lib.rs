@@ -72,7 +72,7 @@ pub fn check(roots: &[PathBuf], loader: &dyn SourceLoader) -> Checked {
     let mut diagnostics = Vec::new();
     let files = load::load(roots, loader, &mut diagnostics);
     let scope = resolve::Scope::collect(&files, &mut diagnostics);
-    let mut checker = typeck::Checker::new(&scope, &files, loader);
+    let mut checker = typeck::Checker::new(&scope, &files);
     checker.check_all();
     diagnostics.append(&mut checker.diagnostics);
     let mut program = checker.program;

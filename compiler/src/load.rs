@@ -58,9 +58,18 @@ pub struct LoadedFiles {
     pub paths: Vec<PathBuf>,
     /// For each file, the files it imports and where.
     pub imports: Vec<Vec<(FileId, Span)>>,
+    /// The entries of each keyword file named by `keywords NAME = file("...")`,
+    /// by the declaring file and the start of the path's span. A file that
+    /// could not be read has a diagnostic instead.
+    pub keyword_files: HashMap<(FileId, u32), Vec<String>>,
 }
 
 impl LoadedFiles {
+    /// The entries of the keyword file whose path is written at `span` in `file`.
+    pub fn keyword_file(&self, file: FileId, span: Span) -> &[String] {
+        self.keyword_files.get(&(file, span.start)).map_or(&[], Vec::as_slice)
+    }
+
     pub fn path(&self, file: FileId) -> Option<&Path> {
         self.paths.get(file.0 as usize).map(PathBuf::as_path)
     }
@@ -192,7 +201,89 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
         }
     }
     report_cycles(&files, diagnostics);
+    load_keyword_files(&mut files, loader, diagnostics);
     files
+}
+
+/// Reads every keyword file the loaded policies name: one keyword per line,
+/// blank lines and `#` comments skipped, surrounding whitespace trimmed.
+fn load_keyword_files(files: &mut LoadedFiles, loader: &dyn SourceLoader, diagnostics: &mut Vec<Diagnostic>) {
+    let mut named: Vec<(FileId, Span, String)> = Vec::new();
+    for (index, ast) in files.asts.iter().enumerate() {
+        for item in &ast.items {
+            if let Item::Keywords(ast::KeywordsDecl {
+                source: ast::KeywordsSource::File(path),
+                ..
+            }) = item
+            {
+                named.push((FileId(index as u32), path.span, path.value.clone()));
+            }
+        }
+    }
+    for (file, span, relative) in named {
+        if let Some(help) = path_problem(&relative) {
+            diagnostics.push(
+                Diagnostic::error(
+                    "qlp::keywords_file",
+                    file,
+                    span,
+                    format!("cannot read keyword file `{relative}`: the path is absolute"),
+                )
+                .with_help(help),
+            );
+            continue;
+        }
+        let base = files
+            .path(file)
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let path = clean_path(&base.join(&relative));
+        let bytes = match loader.read(&path, FileKind::Keywords) {
+            Ok(bytes) => bytes,
+            Err(error) => {
+                let help = if error.kind() == std::io::ErrorKind::PermissionDenied {
+                    REFUSED_HELP.to_string()
+                } else {
+                    format!(
+                        "the path is relative to this policy file: it resolves to `{}`",
+                        path.display()
+                    )
+                };
+                diagnostics.push(
+                    Diagnostic::error(
+                        "qlp::keywords_file",
+                        file,
+                        span,
+                        format!("cannot read keyword file `{relative}`"),
+                    )
+                    .with_label(error.to_string())
+                    .with_help(help),
+                );
+                continue;
+            }
+        };
+        match decode_utf8(bytes) {
+            Ok(text) => {
+                let entries = text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|line| !line.is_empty() && !line.starts_with('#'))
+                    .map(str::to_string)
+                    .collect();
+                files.keyword_files.insert((file, span.start), entries);
+            }
+            Err((at, _)) => diagnostics.push(
+                Diagnostic::error(
+                    "qlp::invalid_utf8",
+                    file,
+                    span,
+                    format!("keyword file `{relative}` is not valid UTF-8 (byte {at})"),
+                )
+                .with_help("save the keyword list as UTF-8"),
+            ),
+        }
+    }
 }
 
 fn add_file(

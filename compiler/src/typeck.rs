@@ -9,7 +9,7 @@ use qlp_grammar::ast::{self, BinaryOp, ExprKind, Item, KeywordsSource, UnaryOp};
 use qlp_grammar::{Diagnostic, FileId, Span};
 
 use crate::interp::Interpreter;
-use crate::load::{clean_path, decode_utf8, LoadedFiles, SourceLoader};
+use crate::load::{clean_path, LoadedFiles};
 use crate::program::*;
 use crate::resolve::{suggest, Decl, DeclKind, Lookup, Scope};
 use crate::text::{prepare, KeywordMatcher, MatchMode};
@@ -55,7 +55,6 @@ pub(crate) struct Checker<'a> {
     pub program: Program,
     scope: &'a Scope,
     files: &'a LoadedFiles,
-    loader: &'a dyn SourceLoader,
     pub diagnostics: Vec<Diagnostic>,
 
     file: FileId,
@@ -74,12 +73,11 @@ pub(crate) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(scope: &'a Scope, files: &'a LoadedFiles, loader: &'a dyn SourceLoader) -> Checker<'a> {
+    pub(crate) fn new(scope: &'a Scope, files: &'a LoadedFiles) -> Checker<'a> {
         Checker {
             program: Program::default(),
             scope,
             files,
-            loader,
             diagnostics: Vec::new(),
             file: FileId(0),
             locals: Vec::new(),
@@ -535,7 +533,13 @@ impl<'a> Checker<'a> {
             self.file = file;
             let entries: Vec<(String, Span)> = match &decl.source {
                 KeywordsSource::Inline(entries) => entries.iter().map(|e| (e.value.clone(), e.span)).collect(),
-                KeywordsSource::File(path) => self.read_keyword_file(&path.value, path.span),
+                // Read by the loader; a file it could not read has its diagnostic already.
+                KeywordsSource::File(path) => self
+                    .files
+                    .keyword_file(file, path.span)
+                    .iter()
+                    .map(|entry| (entry.clone(), path.span))
+                    .collect(),
             };
             let mode = self.keyword_mode(decl);
             let mut prepared: Vec<String> = Vec::new();
@@ -659,63 +663,6 @@ impl<'a> Checker<'a> {
             mode = chosen;
         }
         mode
-    }
-
-    /// One keyword per line; blank lines and `#` comments skipped.
-    fn read_keyword_file(&mut self, relative: &str, span: Span) -> Vec<(String, Span)> {
-        let base = self
-            .files
-            .path(self.file)
-            .and_then(|p| p.parent())
-            .map(|p| p.to_path_buf())
-            .unwrap_or_default();
-        if let Some(help) = crate::load::path_problem(relative) {
-            self.error(
-                "qlp::keywords_file",
-                span,
-                format!("cannot read keyword file `{relative}`: the path is absolute"),
-            )
-            .help = Some(help.to_string());
-            return Vec::new();
-        }
-        let path = clean_path(&base.join(relative));
-        let bytes = match self.loader.read(&path, crate::load::FileKind::Keywords) {
-            Ok(bytes) => bytes,
-            Err(error) => {
-                self.error(
-                    "qlp::keywords_file",
-                    span,
-                    format!("cannot read keyword file `{relative}`"),
-                )
-                .set_label(error.to_string())
-                .help = Some(if error.kind() == std::io::ErrorKind::PermissionDenied {
-                    crate::load::REFUSED_HELP.to_string()
-                } else {
-                    format!(
-                        "the path is relative to this policy file: it resolves to `{}`",
-                        path.display()
-                    )
-                });
-                return Vec::new();
-            }
-        };
-        match decode_utf8(bytes) {
-            Ok(text) => text
-                .lines()
-                .map(str::trim)
-                .filter(|line| !line.is_empty() && !line.starts_with('#'))
-                .map(|line| (line.to_string(), span))
-                .collect(),
-            Err((at, _)) => {
-                self.error(
-                    "qlp::invalid_utf8",
-                    span,
-                    format!("keyword file `{relative}` is not valid UTF-8 (byte {at})"),
-                )
-                .help = Some(String::from("save the keyword list as UTF-8"));
-                Vec::new()
-            }
-        }
     }
 
     // ------------------------------------------------------------ campaigns
