@@ -628,6 +628,9 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
         prop_assert_eq!(row.decode(&program, compiled.layout(), record), Some(value.clone()));
         let actual = compiled.conditions(record, &row, now, &mut context);
         let actual_outlined = outlined.conditions(record, &row, now, &mut outlined_context);
+        if actual != expected || actual_outlined != expected {
+            write_regression(seed, &source, &program, record, &value, now);
+        }
         prop_assert_eq!(
             &actual_outlined,
             &expected,
@@ -795,4 +798,213 @@ fn rows_pointing_outside_themselves_are_refused() {
         outcome.errors[0].error.kind,
         qlp_compiler::interp::EvalErrorKind::BadRecord
     );
+}
+
+// ---------------------------------------------------------------- regression files
+
+/// Where minimized disagreements are written, and replayed from.
+const REGRESSIONS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/differential");
+
+/// A value as JSON, by its type: enums by variant name, floats that JSON
+/// cannot hold as strings (`"NaN"`, `"inf"`, `"-inf"`), missing as `null`.
+fn value_to_json(program: &Program, ty: &Type, value: &Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match (ty, value) {
+        (_, Value::Absent) => J::Null,
+        (Type::Optional(inner), value) => value_to_json(program, inner, value),
+        (_, Value::Bool(b)) => J::from(*b),
+        (_, Value::Int(v) | Value::Time(v) | Value::Duration(v)) => J::from(*v),
+        (_, Value::Float(v)) if v.is_finite() => J::from(*v),
+        (_, Value::Float(v)) => J::from(if v.is_nan() {
+            "NaN"
+        } else if *v > 0.0 {
+            "inf"
+        } else {
+            "-inf"
+        }),
+        (_, Value::Str(s)) => J::from(&**s),
+        (Type::Enum(id), Value::Enum(v)) => J::from(program.enum_def(*id).unwrap().variants[*v as usize].clone()),
+        (Type::List(element), Value::List(items)) => {
+            J::Array(items.iter().map(|item| value_to_json(program, element, item)).collect())
+        }
+        (Type::Record(id), Value::Record(fields)) => {
+            let def = program.record(*id).unwrap();
+            J::Object(
+                def.fields
+                    .iter()
+                    .zip(fields.iter())
+                    .map(|(field, value)| (field.name.clone(), value_to_json(program, &field.ty, value)))
+                    .collect(),
+            )
+        }
+        (ty, value) => panic!("no JSON for {value:?} as {ty:?}"),
+    }
+}
+
+/// The inverse of [`value_to_json`].
+fn json_to_value(program: &Program, ty: &Type, json: &serde_json::Value) -> Value {
+    use serde_json::Value as J;
+    match (ty, json) {
+        (_, J::Null) => Value::Absent,
+        (Type::Optional(inner), json) => json_to_value(program, inner, json),
+        (Type::Bool, J::Bool(b)) => Value::Bool(*b),
+        (Type::Int, json) => Value::Int(json.as_i64().unwrap()),
+        (Type::Time, json) => Value::Time(json.as_i64().unwrap()),
+        (Type::Duration, json) => Value::Duration(json.as_i64().unwrap()),
+        (Type::Float, J::String(s)) => Value::Float(match s.as_str() {
+            "NaN" => f64::NAN,
+            "inf" => f64::INFINITY,
+            _ => f64::NEG_INFINITY,
+        }),
+        (Type::Float, json) => Value::Float(json.as_f64().unwrap()),
+        (Type::String, J::String(s)) => Value::str(s),
+        (Type::Enum(id), J::String(s)) => Value::Enum(
+            program
+                .enum_def(*id)
+                .unwrap()
+                .variants
+                .iter()
+                .position(|v| v == s)
+                .unwrap() as u32,
+        ),
+        (Type::List(element), J::Array(items)) => {
+            Value::List(items.iter().map(|item| json_to_value(program, element, item)).collect())
+        }
+        (Type::Record(id), J::Object(fields)) => {
+            let def = program.record(*id).unwrap();
+            Value::Record(
+                def.fields
+                    .iter()
+                    .map(|field| json_to_value(program, &field.ty, fields.get(&field.name).unwrap_or(&J::Null)))
+                    .collect(),
+            )
+        }
+        (ty, json) => panic!("no value for {json} as {ty:?}"),
+    }
+}
+
+/// Whether the engines disagree on `record` (JSON) at `now` for `source`;
+/// `None` when the source does not check.
+fn disagrees(source: &str, record: &serde_json::Value, now: i64) -> Option<bool> {
+    let loader = MemoryLoader::new().with("p.qlp", source);
+    let program = Arc::new(qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program?);
+    let record_id = RecordId(program.records.iter().position(|r| r.name == "R")? as u32);
+    let value = json_to_value(&program, &Type::Record(record_id), record);
+    let expected = conditions(&program, record_id, &value, now);
+    for options in [
+        CompileOptions::default(),
+        CompileOptions {
+            outline_every_function: true,
+            ..CompileOptions::default()
+        },
+    ] {
+        let compiled = CompiledPolicySet::compile_with(program.clone(), options).ok()?;
+        let row = Row::encode(&program, compiled.layout(), record_id, &value);
+        let actual = compiled.conditions(record_id, &row, now, &mut compiled.context());
+        if actual != expected || error_spans(&actual) != error_spans(&expected) {
+            return Some(true);
+        }
+    }
+    Some(false)
+}
+
+/// The program's rules and exemptions, each a block from its first line to
+/// its closing `}` line; everything before them is kept whole.
+fn blocks(source: &str) -> (String, Vec<String>) {
+    let mut head = String::new();
+    let mut items: Vec<String> = Vec::new();
+    for line in source.lines() {
+        if line.starts_with("rule ") || line.starts_with("exempt ") {
+            items.push(String::new());
+        }
+        match items.last_mut() {
+            Some(item) => {
+                item.push_str(line);
+                item.push('\n');
+            }
+            None => {
+                head.push_str(line);
+                head.push('\n');
+            }
+        }
+    }
+    (head, items)
+}
+
+/// Writes a disagreement as `seed-N.qlp` and `seed-N.json` (the record and
+/// the clock), after dropping every rule and exemption it does not need.
+/// Only the first disagreement of a run is written (proptest's shrinking
+/// finds more of the same).
+fn write_regression(seed: u64, source: &str, program: &Program, record: RecordId, value: &Value, now: i64) {
+    static WRITTEN: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if WRITTEN.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
+    let json = value_to_json(program, &Type::Record(record), value);
+    let (head, mut items) = blocks(source);
+    let mut i = 0;
+    while i < items.len() {
+        let mut fewer = items.clone();
+        fewer.remove(i);
+        let candidate = format!("{head}{}", fewer.concat());
+        if disagrees(&candidate, &json, now) == Some(true) {
+            items = fewer;
+        } else {
+            i += 1;
+        }
+    }
+    let minimized = format!("{head}{}", items.concat());
+    let _ = std::fs::create_dir_all(REGRESSIONS);
+    let _ = std::fs::write(format!("{REGRESSIONS}/seed-{seed}.qlp"), minimized);
+    let _ = std::fs::write(
+        format!("{REGRESSIONS}/seed-{seed}.json"),
+        serde_json::to_string_pretty(&serde_json::json!({ "now": now, "record": json })).unwrap_or_default(),
+    );
+}
+
+/// Every kept disagreement (and every case put there by hand) stays agreed.
+#[test]
+fn regression_files_agree() {
+    let mut replayed = 0;
+    for entry in std::fs::read_dir(REGRESSIONS).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "qlp") {
+            continue;
+        }
+        let source = std::fs::read_to_string(&path).unwrap();
+        let case: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(path.with_extension("json")).unwrap()).unwrap();
+        let now = case["now"].as_i64().unwrap();
+        assert_eq!(
+            disagrees(&source, &case["record"], now),
+            Some(false),
+            "{} disagrees again",
+            path.display()
+        );
+        replayed += 1;
+    }
+    assert!(replayed > 0, "no regression files in {REGRESSIONS}");
+}
+
+/// The writer and the minimizer work: a generated case written out comes
+/// back as the same record, and its program still checks.
+#[test]
+fn regression_files_round_trip() {
+    let mut rng = Rng(7 | 1);
+    let schema = Schema::random(&mut rng);
+    let source = program_source(&mut rng, &schema);
+    let loader = MemoryLoader::new().with("p.qlp", source.clone());
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    let record = RecordId(program.records.iter().position(|r| r.name == "R").unwrap() as u32);
+    for _ in 0..32 {
+        let value = random_value(&mut rng, &program, &Type::Record(record));
+        let json = value_to_json(&program, &Type::Record(record), &value);
+        let back = json_to_value(&program, &Type::Record(record), &json);
+        // NaN is not equal to itself: compare through JSON again.
+        assert_eq!(value_to_json(&program, &Type::Record(record), &back), json);
+        assert_eq!(disagrees(&source, &json, 0), Some(false));
+    }
+    let (head, items) = blocks(&source);
+    assert!(!items.is_empty());
+    assert_eq!(format!("{head}{}", items.concat()), source);
 }
