@@ -5,6 +5,7 @@
 //! input; every problem is a [`Diagnostic`].
 
 pub mod ast;
+pub mod codes;
 pub mod diagnostic;
 pub mod format;
 pub mod parse;
