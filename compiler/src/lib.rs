@@ -5,6 +5,7 @@
 //! [`SourceLoader`]) and never panics on any input; the interpreter is the
 //! specification that every other engine must agree with.
 
+pub mod builtins;
 pub mod explain;
 pub mod interp;
 pub mod jit;

@@ -2477,7 +2477,9 @@ impl<'a> Checker<'a> {
             }
             lookup => {
                 let mut candidates = self.scope.visible_names(self.file, &[DeclKind::Fn]);
-                candidates.extend(BUILTINS);
+                for builtin in crate::builtins::BUILTINS {
+                    candidates.push(builtin.name);
+                }
                 let hint = suggest(&name.name, candidates).map(str::to_string);
                 if let Lookup::NotImported(decl) = lookup {
                     self.unresolved(Lookup::NotImported(decl), name, &[], "function");
@@ -2491,7 +2493,10 @@ impl<'a> Checker<'a> {
                         .set_label("not a known function");
                     diagnostic.help = Some(match hint {
                         Some(hint) => format!("did you mean `{hint}`?"),
-                        None => format!("built-in functions are {}", BUILTINS.join(", ")),
+                        None => format!(
+                            "built-in functions are {}",
+                            crate::builtins::names().collect::<Vec<_>>().join(", ")
+                        ),
                     });
                 }
                 Checker::error_expr(span)
@@ -2501,11 +2506,8 @@ impl<'a> Checker<'a> {
 
     /// Checks a call to a built-in function, or returns `None` if `name` is not one.
     fn builtin_call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Option<TExpr> {
-        let arity = match name.name.as_str() {
-            "len" | "lower" | "upper" | "trim" | "to_float" | "to_int" | "abs" => 1,
-            "contains" | "starts_with" | "ends_with" | "min" | "max" | "count_matches" => 2,
-            _ => return None,
-        };
+        let info = crate::builtins::find(&name.name)?;
+        let arity = info.arity;
         if args.len() != arity {
             self.error(
                 "qlp::wrong_arity",
@@ -2517,7 +2519,7 @@ impl<'a> Checker<'a> {
                     args.len()
                 ),
             )
-            .help = Some(builtin_signature(&name.name).to_string());
+            .help = Some(info.signature.to_string());
             return Some(Checker::error_expr(span));
         }
         let string = Type::String;
@@ -2527,7 +2529,8 @@ impl<'a> Checker<'a> {
                 let builtin = match name.name.as_str() {
                     "lower" => Builtin::Lower,
                     "upper" => Builtin::Upper,
-                    _ => Builtin::Trim,
+                    "trim" => Builtin::Trim,
+                    _ => return None,
                 };
                 (builtin, vec![arg], Type::String)
             }
@@ -2537,7 +2540,8 @@ impl<'a> Checker<'a> {
                 let builtin = match name.name.as_str() {
                     "contains" => Builtin::Contains,
                     "starts_with" => Builtin::StartsWith,
-                    _ => Builtin::EndsWith,
+                    "ends_with" => Builtin::EndsWith,
+                    _ => return None,
                 };
                 (builtin, vec![text, part], Type::Bool)
             }
@@ -2554,7 +2558,7 @@ impl<'a> Checker<'a> {
                             arg.span,
                             format!("`len` needs a string or a list, found `{name}`"),
                         )
-                        .help = Some(String::from(builtin_signature("len")));
+                        .help = Some(info.signature.to_string());
                         return Some(Checker::error_expr(span));
                     }
                 };
@@ -2604,7 +2608,7 @@ impl<'a> Checker<'a> {
                             name.name
                         ),
                     )
-                    .help = Some(String::from(builtin_signature("min")));
+                    .help = Some(info.signature.to_string());
                     return Some(Checker::error_expr(span));
                 }
                 let scalar = scalar_of(&a.ty)?;
@@ -2616,11 +2620,13 @@ impl<'a> Checker<'a> {
                 };
                 (builtin, vec![a, b], ty)
             }
-            _ => {
+            "count_matches" => {
                 let text = self.builtin_arg(args, 0, &string)?;
                 let set = self.keyword_set_ref(args.get(1)?)?;
                 (Builtin::CountMatches(set), vec![text], Type::Int)
             }
+            // INVARIANT: every name in `builtins::BUILTINS` has an arm above.
+            _ => return None,
         };
         Some(Checker::texpr(TExprKind::Builtin(builtin, checked), ty, span))
     }
@@ -2629,38 +2635,6 @@ impl<'a> Checker<'a> {
         let arg = self.expr(args.get(index)?, Some(ty));
         self.expect_type(&arg, ty);
         Some(arg)
-    }
-}
-
-/// Names of the built-in functions.
-pub const BUILTINS: [&str; 13] = [
-    "len",
-    "lower",
-    "upper",
-    "trim",
-    "contains",
-    "starts_with",
-    "ends_with",
-    "to_float",
-    "to_int",
-    "abs",
-    "min",
-    "max",
-    "count_matches",
-];
-
-fn builtin_signature(name: &str) -> &'static str {
-    match name {
-        "len" => "`len(string) -> int` counts characters; `len([T]) -> int` counts elements",
-        "lower" | "upper" | "trim" => "`lower(string) -> string`, `upper(..)`, `trim(..)`",
-        "contains" | "starts_with" | "ends_with" => "`contains(text: string, part: string) -> bool`",
-        "to_float" => "`to_float(int) -> float`",
-        "to_int" => "`to_int(float) -> int`, truncating",
-        "abs" => "`abs(int) -> int`, `abs(float) -> float`",
-        "min" | "max" => {
-            "`min(a, b)` and `max(a, b)` take two values of one type: int, float, string, time or duration"
-        }
-        _ => "`count_matches(text: string, KEYWORDS) -> int` counts the distinct keywords found",
     }
 }
 
