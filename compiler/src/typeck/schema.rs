@@ -1,0 +1,232 @@
+//! Declaring the schema: enums, records and their fields.
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    pub(super) fn declare_enums(&mut self) {
+        for &(file, index) in self.scope.declarations(DeclKind::Enum) {
+            let Some(Item::Enum(decl)) = self.item(file, index) else {
+                continue;
+            };
+            self.file = file;
+            let mut variants: Vec<String> = Vec::new();
+            for variant in &decl.variants {
+                if variants.contains(&variant.name) {
+                    self.error(
+                        "qlp::duplicate_variant",
+                        variant.span,
+                        format!("enum `{}` lists `{}` twice", decl.name.name, variant.name),
+                    )
+                    .label = String::from("listed again here");
+                } else {
+                    variants.push(variant.name.clone());
+                }
+            }
+            if variants.is_empty() {
+                self.error(
+                    "qlp::empty_enum",
+                    decl.name.span,
+                    format!("enum `{}` has no variants", decl.name.name),
+                )
+                .help = Some(String::from("list its values: `enum Kind { post, comment }`"));
+                variants.push(String::from("_"));
+            }
+            self.program.enums.push(EnumDef {
+                name: decl.name.name.clone(),
+                variants,
+                location: Location { file, span: decl.span },
+            });
+        }
+    }
+
+    pub(super) fn declare_records(&mut self) {
+        for &(file, index) in self.scope.declarations(DeclKind::Record) {
+            let Some(Item::Record(decl)) = self.item(file, index) else {
+                continue;
+            };
+            self.program.records.push(RecordDef {
+                name: decl.name.name.clone(),
+                fields: Vec::new(),
+                location: Location { file, span: decl.span },
+            });
+        }
+    }
+
+    pub(super) fn resolve_record_fields(&mut self) {
+        let declarations = self.scope.declarations(DeclKind::Record);
+        for (record_index, &(file, index)) in declarations.iter().enumerate() {
+            let Some(Item::Record(decl)) = self.item(file, index) else {
+                continue;
+            };
+            self.file = file;
+            let mut fields: Vec<FieldDef> = Vec::new();
+            for field in &decl.fields {
+                let ty = self.resolve_type(&field.ty);
+                if fields.iter().any(|f| f.name == field.name.name) {
+                    self.error(
+                        "qlp::duplicate_field",
+                        field.name.span,
+                        format!("record `{}` declares `{}` twice", decl.name.name, field.name.name),
+                    )
+                    .label = String::from("declared again here");
+                    continue;
+                }
+                fields.push(FieldDef {
+                    name: field.name.name.clone(),
+                    ty,
+                    span: field.span,
+                });
+            }
+            if let Some(record) = self.program.records.get_mut(record_index) {
+                record.fields = fields;
+            }
+        }
+        // A record may not contain itself except through an optional or a list:
+        // every record needs a finite default value.
+        for record_index in 0..self.program.records.len() {
+            if let Some(span) = self.self_containing_field(RecordId(record_index as u32)) {
+                let location = self
+                    .program
+                    .records
+                    .get(record_index)
+                    .map(|r| (r.location.file, r.name.clone()));
+                if let Some((file, name)) = location {
+                    self.file = file;
+                    self.error(
+                        "qlp::recursive_record",
+                        span,
+                        format!("record `{name}` contains itself"),
+                    )
+                    .help = Some(String::from("make the field optional (`T?`) or a list (`[T]`)"));
+                }
+            }
+        }
+    }
+
+    /// A field through which `start` contains itself without an optional or list in between.
+    pub(super) fn self_containing_field(&self, start: RecordId) -> Option<Span> {
+        let mut stack = vec![(start, None::<Span>)];
+        let mut seen = vec![start];
+        while let Some((record, via)) = stack.pop() {
+            for field in self.program.record(record).map(|r| r.fields.as_slice()).unwrap_or(&[]) {
+                if let Type::Record(inner) = field.ty {
+                    let via = via.or(Some(field.span));
+                    if inner == start {
+                        return via;
+                    }
+                    if !seen.contains(&inner) {
+                        seen.push(inner);
+                        stack.push((inner, via));
+                    }
+                }
+            }
+        }
+        None
+    }
+
+    pub(super) fn resolve_type(&mut self, ty: &ast::TypeExpr) -> Type {
+        match &ty.kind {
+            ast::TypeExprKind::List(element) => Type::List(Box::new(self.resolve_type(element))),
+            ast::TypeExprKind::Optional(inner) => {
+                let inner_ty = self.resolve_type(inner);
+                if matches!(inner_ty, Type::Optional(_)) {
+                    self.error("qlp::double_optional", ty.span, "a type cannot be optional twice")
+                        .help = Some(String::from("write `T?` once"));
+                }
+                inner_ty.optional()
+            }
+            ast::TypeExprKind::Named(name) => match name.name.as_str() {
+                "bool" => Type::Bool,
+                "int" => Type::Int,
+                "float" => Type::Float,
+                "string" => Type::String,
+                "time" => Type::Time,
+                "duration" => Type::Duration,
+                other => match self.scope.lookup(other, self.file) {
+                    Lookup::Found(Decl {
+                        kind: DeclKind::Enum,
+                        index,
+                        ..
+                    }) => Type::Enum(EnumId(index)),
+                    Lookup::Found(Decl {
+                        kind: DeclKind::Record,
+                        index,
+                        ..
+                    }) => Type::Record(RecordId(index)),
+                    Lookup::Found(decl) => {
+                        self.error(
+                            "qlp::not_a_type",
+                            name.span,
+                            format!("`{other}` is {}, not a type", decl.kind.describe()),
+                        )
+                        .label = String::from("expected a type");
+                        Type::Error
+                    }
+                    lookup => {
+                        self.unresolved(lookup, name, &[DeclKind::Enum, DeclKind::Record], "type");
+                        Type::Error
+                    }
+                },
+            },
+        }
+    }
+
+    /// Reports a name that did not resolve.
+    pub(super) fn unresolved(&mut self, lookup: Lookup, name: &ast::Ident, kinds: &[DeclKind], what: &str) {
+        match lookup {
+            Lookup::NotImported(decl) => {
+                let declared_in = self.files.sources.name(decl.file).to_string();
+                let import = self.relative_import(decl.file);
+                self.error(
+                    "qlp::not_imported",
+                    name.span,
+                    format!(
+                        "`{}` is declared in `{declared_in}`, which this file does not import",
+                        name.name
+                    ),
+                )
+                .set_label("not visible here")
+                .help = Some(format!("add `import \"{import}\"` at the top of this file"));
+            }
+            _ => {
+                let mut candidates = self.scope.visible_names(self.file, kinds);
+                if kinds.contains(&DeclKind::Enum) {
+                    candidates.extend(["bool", "int", "float", "string", "time", "duration"]);
+                }
+                let locals: Vec<String> = self.locals.iter().map(|l| l.name.clone()).collect();
+                candidates.extend(locals.iter().map(String::as_str));
+                let hint = suggest(&name.name, candidates).map(str::to_string);
+                let diagnostic = self
+                    .error(
+                        "qlp::unknown_name",
+                        name.span,
+                        format!("unknown {what} `{}`", name.name),
+                    )
+                    .set_label(format!("not a known {what}"));
+                if let Some(hint) = hint {
+                    diagnostic.help = Some(format!("did you mean `{hint}`?"));
+                }
+            }
+        }
+    }
+
+    /// The import path from the current file to `target`.
+    pub(super) fn relative_import(&self, target: FileId) -> String {
+        let from = self.files.path(self.file).and_then(|p| p.parent()).map(clean_path);
+        let to = self.files.path(target).map(clean_path).unwrap_or_default();
+        let Some(from) = from else {
+            return to.display().to_string();
+        };
+        let from_parts: Vec<_> = from.components().collect();
+        let to_parts: Vec<_> = to.components().collect();
+        let common = from_parts.iter().zip(&to_parts).take_while(|(a, b)| a == b).count();
+        let mut path = std::path::PathBuf::new();
+        for _ in common..from_parts.len() {
+            path.push("..");
+        }
+        for part in to_parts.iter().skip(common) {
+            path.push(part);
+        }
+        path.display().to_string()
+    }
+}

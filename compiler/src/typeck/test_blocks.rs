@@ -1,0 +1,310 @@
+//! `test` blocks: the clock, the given record and the expectations.
+
+use super::*;
+
+impl<'a> Checker<'a> {
+    pub(super) fn check_tests(&mut self) {
+        for (file_index, ast) in self.files.asts.iter().enumerate() {
+            let file = FileId(file_index as u32);
+            for item in &ast.items {
+                let Item::Test(decl) = item else { continue };
+                self.file = file;
+                if let Some(test) = self.check_test(decl) {
+                    self.program.tests.push(test);
+                }
+            }
+        }
+    }
+
+    pub(super) fn check_test(&mut self, decl: &ast::TestDecl) -> Option<TestDef> {
+        let mut now = 0;
+        let mut given = None;
+        let mut expectations = Vec::new();
+        let mut ok = true;
+        let mut any_expect = false;
+        // `now` first, since `given` values may use it.
+        for item in &decl.items {
+            if let ast::TestItem::Now(expr) = item {
+                let saved = self.enter_body(self.file, false, false);
+                self.allow_now = false;
+                let checked = self.expr(expr, Some(&Type::Time));
+                self.leave_body(saved);
+                if !self.expect_type(&checked, &Type::Time) {
+                    ok = false;
+                    continue;
+                }
+                match Interpreter::new(&self.program).eval_expr(&checked, &mut Vec::new(), 0) {
+                    Ok(Value::Time(t)) => now = t,
+                    Ok(_) => ok = false,
+                    Err(error) => {
+                        self.error(
+                            "qlp::const_eval",
+                            error.span,
+                            format!("cannot compute `now`: {}", error.kind),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        for item in &decl.items {
+            match item {
+                ast::TestItem::Now(_) => {}
+                ast::TestItem::Given { ty, value } => {
+                    if given.is_some() {
+                        self.error(
+                            "qlp::duplicate_item",
+                            ty.span,
+                            format!("test `{}` has two `given` records", decl.name.value),
+                        )
+                        .help = Some(String::from("write one test per record"));
+                        ok = false;
+                        continue;
+                    }
+                    let resolved = self.resolve_type(&ast::TypeExpr {
+                        kind: ast::TypeExprKind::Named(ty.clone()),
+                        span: ty.span,
+                    });
+                    match resolved {
+                        Type::Record(id) => {
+                            let (value, value_ok) = self.given_record(id, value, now);
+                            ok &= value_ok;
+                            given = Some((id, value));
+                        }
+                        Type::Error => ok = false,
+                        other => {
+                            let name = self.ty_name(&other);
+                            self.error(
+                                "qlp::test_record",
+                                ty.span,
+                                format!("`given` needs a record type, not `{name}`"),
+                            );
+                            ok = false;
+                        }
+                    }
+                }
+                ast::TestItem::Expect(expectation) => {
+                    any_expect = true;
+                    match self.expectation(expectation) {
+                        Some(checked) => expectations.push(checked),
+                        None => ok = false,
+                    }
+                }
+            }
+        }
+        let Some((record, given)) = given else {
+            self.error(
+                "qlp::missing_item",
+                decl.name.span,
+                format!("test `{}` has no `given` record", decl.name.value),
+            )
+            .help = Some(String::from("add `given Content { kind: livestream }`"));
+            return None;
+        };
+        if !any_expect {
+            self.error(
+                "qlp::missing_item",
+                decl.name.span,
+                format!("test `{}` expects nothing", decl.name.value),
+            )
+            .help = Some(String::from(
+                "add `expect rule_name`, `expect not rule_name`, `expect verdict: remove` or `expect nothing`",
+            ));
+            return None;
+        }
+        // Rules named in expectations must apply to the given record type.
+        for (expectation, span) in &expectations {
+            let rules: &[RuleId] = match expectation {
+                Expectation::Fires(r) | Expectation::NotFires(r) | Expectation::Errors(r) => r,
+                _ => &[],
+            };
+            for rule_id in rules {
+                let rule = self.program.rule(*rule_id).map(|r| (r.record, r.name.clone()));
+                if let Some((rule_record, name)) = rule {
+                    if rule_record != record && rule_record.0 != u32::MAX {
+                        let rule_ty = self.ty_name(&Type::Record(rule_record));
+                        let given_ty = self.ty_name(&Type::Record(record));
+                        self.error(
+                            "qlp::test_record",
+                            *span,
+                            format!("rule `{name}` applies to `{rule_ty}`, but the test gives a `{given_ty}`"),
+                        );
+                        ok = false;
+                    }
+                }
+            }
+        }
+        ok.then(|| TestDef {
+            name: decl.name.value.clone(),
+            now,
+            sets_now: decl.items.iter().any(|item| matches!(item, ast::TestItem::Now(_))),
+            record,
+            given,
+            expectations,
+            location: self.location(decl.span),
+        })
+    }
+
+    pub(super) fn expectation(&mut self, expectation: &ast::Expectation) -> Option<(Expectation, Span)> {
+        let rules = |checker: &mut Checker<'_>, names: &[ast::Ident]| -> Option<(Vec<RuleId>, Span)> {
+            let mut ids = Vec::new();
+            let mut ok = true;
+            for name in names {
+                match checker.rule_ref(name) {
+                    Some(id) => ids.push(id),
+                    None => ok = false,
+                }
+            }
+            let span = names.iter().map(|n| n.span).reduce(Span::to).unwrap_or_default();
+            ok.then_some((ids, span))
+        };
+        Some(match expectation {
+            ast::Expectation::Nothing(span) => (Expectation::Nothing, *span),
+            ast::Expectation::Verdict(kind, span) => (Expectation::Verdict(*kind), *span),
+            ast::Expectation::Fires(names) => {
+                let (ids, span) = rules(self, names)?;
+                (Expectation::Fires(ids), span)
+            }
+            ast::Expectation::NotFires(names) => {
+                let (ids, span) = rules(self, names)?;
+                (Expectation::NotFires(ids), span)
+            }
+            ast::Expectation::Errors(names) => {
+                let (ids, span) = rules(self, names)?;
+                (Expectation::Errors(ids), span)
+            }
+        })
+    }
+
+    /// A test's record: the fields given, and type defaults for the rest.
+    pub(super) fn given_record(&mut self, record: RecordId, value: &ast::RecordValue, now: i64) -> (Value, bool) {
+        let Some(def) = self.program.record(record).cloned() else {
+            return (Value::Absent, false);
+        };
+        let mut ok = true;
+        let mut fields: Vec<Option<Value>> = vec![None; def.fields.len()];
+        for (name, field_value) in &value.fields {
+            match def.field_index(&name.name) {
+                Some(index) => {
+                    if fields.get(index).is_some_and(Option::is_some) {
+                        self.error(
+                            "qlp::duplicate_field",
+                            name.span,
+                            format!("field `{}` is given twice", name.name),
+                        );
+                        ok = false;
+                        continue;
+                    }
+                    let ty = def.fields.get(index).map_or(Type::Error, |f| f.ty.clone());
+                    let (v, field_ok) = self.given_value(&ty, field_value, now);
+                    ok &= field_ok;
+                    if let Some(slot) = fields.get_mut(index) {
+                        *slot = Some(v);
+                    }
+                }
+                None => {
+                    let hint = suggest(&name.name, def.fields.iter().map(|f| f.name.as_str())).map(str::to_string);
+                    let diagnostic = self
+                        .error(
+                            "qlp::unknown_field",
+                            name.span,
+                            format!("record `{}` has no field `{}`", def.name, name.name),
+                        )
+                        .set_label("unknown field");
+                    diagnostic.help = Some(match hint {
+                        Some(hint) => format!("did you mean `{hint}`?"),
+                        None => format!(
+                            "its fields are {}",
+                            def.fields
+                                .iter()
+                                .map(|f| format!("`{}`", f.name))
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ),
+                    });
+                    ok = false;
+                }
+            }
+        }
+        let values: Vec<Value> = fields
+            .into_iter()
+            .zip(&def.fields)
+            .map(|(given, field)| given.unwrap_or_else(|| self.default_value(&field.ty)))
+            .collect();
+        (Value::Record(values.into()), ok)
+    }
+
+    pub(super) fn given_value(&mut self, ty: &Type, value: &ast::Value, now: i64) -> (Value, bool) {
+        let inner = ty.strip_optional().clone();
+        match (value, &inner) {
+            (_, Type::Error) => (Value::Absent, false),
+            (ast::Value::Record(record_value), Type::Record(id)) => self.given_record(*id, record_value, now),
+            (ast::Value::List(items, _), Type::List(element)) => {
+                let mut ok = true;
+                let mut values = Vec::new();
+                for item in items {
+                    let (v, item_ok) = self.given_value(element, item, now);
+                    ok &= item_ok;
+                    values.push(v);
+                }
+                (Value::List(values.into()), ok)
+            }
+            (ast::Value::Expr(expr), _) => {
+                let saved = self.enter_body(self.file, false, false);
+                let checked = self.expr(expr, Some(&inner));
+                self.leave_body(saved);
+                if !self.expect_type(&checked, &inner) {
+                    return (Value::Absent, false);
+                }
+                match Interpreter::new(&self.program).eval_expr(&checked, &mut Vec::new(), now) {
+                    Ok(v) => (v, true),
+                    Err(error) => {
+                        self.error(
+                            "qlp::const_eval",
+                            error.span,
+                            format!("cannot compute this value: {}", error.kind),
+                        );
+                        (Value::Absent, false)
+                    }
+                }
+            }
+            (other, _) => {
+                let name = self.ty_name(&inner);
+                let what = match other {
+                    ast::Value::Record(_) => "a record value",
+                    _ => "a list",
+                };
+                self.error(
+                    "qlp::type_mismatch",
+                    other.span(),
+                    format!("expected `{name}`, found {what}"),
+                )
+                .label = format!("expected `{name}`");
+                (Value::Absent, false)
+            }
+        }
+    }
+
+    /// The value an unspecified field takes in a test.
+    pub(super) fn default_value(&self, ty: &Type) -> Value {
+        match ty {
+            Type::Bool => Value::Bool(false),
+            Type::Int => Value::Int(0),
+            Type::Float => Value::Float(0.0),
+            Type::String => Value::str(""),
+            Type::Time => Value::Time(0),
+            Type::Duration => Value::Duration(0),
+            Type::Enum(_) => Value::Enum(0),
+            Type::List(_) => Value::List(Vec::new().into()),
+            Type::Optional(_) | Type::Error => Value::Absent,
+            Type::Record(id) => {
+                let fields: Vec<Value> = self
+                    .program
+                    .record(*id)
+                    .map(|r| r.fields.iter().map(|f| self.default_value(&f.ty)).collect())
+                    .unwrap_or_default();
+                Value::Record(fields.into())
+            }
+        }
+    }
+}
