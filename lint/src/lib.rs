@@ -7,6 +7,8 @@
 //! and report [`LintHit`]s; the registry gives each a stable code, a name
 //! and a default level.
 
+#![warn(missing_docs)]
+
 use qlp_grammar::{Diagnostic, FileId, Span};
 
 use qlp_compiler::program::{Program, TExpr};
@@ -40,12 +42,16 @@ mod unused_keywords;
 /// How seriously a lint is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Level {
+    /// Not reported.
     Allow,
+    /// Reported; does not fail `qlp lint` by default.
     Warning,
+    /// Reported; fails `qlp lint`.
     Error,
 }
 
 impl Level {
+    /// `allow` (or `off`), `warn` (or `warning`) and `error` (or `deny`), as `qlp.toml` spells them.
     pub fn parse(text: &str) -> Option<Level> {
         match text {
             "allow" | "off" => Some(Level::Allow),
@@ -55,6 +61,7 @@ impl Level {
         }
     }
 
+    /// The level as `qlp.toml` spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             Level::Allow => "allow",
@@ -67,22 +74,31 @@ impl Level {
 /// A text edit that fixes a hit: replace `span` of `file` with `replacement`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fix {
+    /// The file to edit.
     pub file: FileId,
+    /// The bytes to replace.
     pub span: Span,
+    /// What replaces them.
     pub replacement: String,
 }
 
 /// One finding of one lint.
 #[derive(Debug, Clone)]
 pub struct LintHit {
+    /// The file of the finding.
     pub file: FileId,
+    /// Where the finding is.
     pub span: Span,
+    /// What is wrong, in the lint's words.
     pub message: String,
+    /// How to fix it.
     pub help: Option<String>,
+    /// An edit that fixes it safely, for `qlp lint --fix`.
     pub fix: Option<Fix>,
 }
 
 impl LintHit {
+    /// A finding at `span` of `file`.
     pub fn new(file: FileId, span: Span, message: impl Into<String>) -> LintHit {
         LintHit {
             file,
@@ -93,11 +109,13 @@ impl LintHit {
         }
     }
 
+    /// Adds a help line.
     pub fn help(mut self, help: impl Into<String>) -> LintHit {
         self.help = Some(help.into());
         self
     }
 
+    /// Adds a safe fix.
     pub fn fix(mut self, fix: Fix) -> LintHit {
         self.fix = Some(fix);
         self
@@ -106,6 +124,7 @@ impl LintHit {
 
 /// What lints see.
 pub struct LintContext<'a> {
+    /// The checked program.
     pub program: &'a Program,
     /// Today, for lints about campaign periods (microseconds since the epoch).
     pub today: i64,
@@ -117,9 +136,11 @@ pub struct Lint {
     pub code: &'static str,
     /// A stable name, saying what is allowed when it is turned off.
     pub name: &'static str,
+    /// The level it has unless `qlp.toml` says otherwise.
     pub default_level: Level,
     /// The lint's source, whose leading `//!` comment is its documentation.
     pub source: &'static str,
+    /// Reports the lint's findings in the program.
     pub check: fn(&LintContext<'_>, &mut Vec<LintHit>),
 }
 

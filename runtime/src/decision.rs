@@ -18,9 +18,12 @@ pub struct Decision {
     /// The longest `suspend(..)` among fired rules, as a duration literal.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub suspend: Option<String>,
+    /// Every rule that fired (after exemptions), in program order.
     pub fired: Vec<FiredRule>,
+    /// Rules whose condition held but an exemption cancelled.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exempted: Vec<ExemptedRule>,
+    /// Rules and exemptions whose condition hit a run-time error.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<RuleFailure>,
     /// Some rule or exemption could not decide (it is in `errors`): the
@@ -29,15 +32,20 @@ pub struct Decision {
     pub undecided: bool,
 }
 
+/// A rule that fired, and why.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct FiredRule {
+    /// The rule's name.
     pub rule: String,
+    /// Its campaign's name.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign: Option<String>,
+    /// Its campaign's title.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_title: Option<String>,
     /// The rule's actions: `remove`, `label(未成年人打赏)`, `suspend(7d)`.
     pub actions: Vec<String>,
+    /// The rule's reason text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Keywords behind the decision, with where they are in the original text.
@@ -45,29 +53,41 @@ pub struct FiredRule {
     pub evidence: Vec<Evidence>,
 }
 
+/// One keyword found in a text the rule looked at.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Evidence {
+    /// The keyword set's name.
     pub keyword_set: String,
+    /// The expression whose text was searched, as written (`c.text`).
     pub field: String,
+    /// The keyword as listed in the set.
     pub keyword: String,
+    /// The matched part of the original text.
     pub matched: String,
     /// Byte offsets of `matched` in the field's original text.
     pub start: usize,
+    /// Where `matched` ends (a byte offset, exclusive).
     pub end: usize,
 }
 
+/// A rule an exemption cancelled.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct ExemptedRule {
+    /// The cancelled rule.
     pub rule: String,
+    /// The exemption that cancelled it.
     pub exemption: String,
+    /// The exemption's reason text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
+/// A rule or exemption whose condition hit a run-time error.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct RuleFailure {
     /// The rule (or exemption) whose condition failed; it did not fire.
     pub rule: String,
+    /// The error: `integer overflow`, `division by zero`, ...
     pub error: String,
     /// `file:line:column` of the failing expression.
     pub at: String,

@@ -21,8 +21,11 @@ use crate::ingest::{IngestError, IngestPlan};
 /// render them.
 #[derive(Debug)]
 pub struct LoadError {
+    /// What went wrong, in one line.
     pub message: String,
+    /// The policy sources, to render the diagnostics.
     pub sources: SourceMap,
+    /// Every diagnostic, errors and warnings.
     pub diagnostics: Vec<Diagnostic>,
 }
 
@@ -116,6 +119,7 @@ impl PolicySet {
         }
     }
 
+    /// The checked program.
     pub fn program(&self) -> &Program {
         &self.program
     }
@@ -125,6 +129,7 @@ impl PolicySet {
         self.compiled.as_ref()
     }
 
+    /// The record type called `name`.
     pub fn record_type(&self, name: &str) -> Option<RecordId> {
         self.program().record_by_name(name)
     }
@@ -211,6 +216,7 @@ impl PolicySet {
         }
     }
 
+    /// The row layout records are decoded into.
     pub fn layout(&self) -> &Layout {
         self.plan.layout()
     }
@@ -223,6 +229,7 @@ pub struct Engine {
 }
 
 impl Engine {
+    /// An engine serving `set`.
     pub fn new(set: PolicySet) -> Engine {
         Engine {
             current: ArcSwap::from_pointee(set),
@@ -280,6 +287,7 @@ pub struct Evaluator<'e> {
 }
 
 impl Evaluator<'_> {
+    /// Evaluates with `kind` (the JIT by default).
     pub fn with_kind(mut self, kind: EngineKind) -> Self {
         self.kind = kind;
         self

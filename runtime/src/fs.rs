@@ -71,6 +71,7 @@ impl FsLoader {
         &self.root
     }
 
+    /// The limits reads are bounded by.
     pub fn limits(&self) -> Limits {
         self.limits
     }
@@ -200,6 +201,7 @@ fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
 /// command line (directories searched recursively).
 #[derive(Debug, Clone)]
 pub struct PolicyTree {
+    /// Reads the tree's files, inside its root.
     pub loader: FsLoader,
     /// The `.qlp` files, in sorted order so that every run sees the same program.
     pub files: Vec<PathBuf>,
@@ -242,6 +244,7 @@ impl PolicyTree {
         Ok(PolicyTree { loader, files })
     }
 
+    /// The canonical root directory.
     pub fn root(&self) -> &Path {
         self.loader.root()
     }

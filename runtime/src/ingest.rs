@@ -19,6 +19,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 pub struct IngestError {
     /// Where in the record: `author.age`, `tags[2]`; empty for the record itself.
     pub path: String,
+    /// What is wrong with the value there.
     pub message: String,
 }
 
@@ -47,6 +48,7 @@ pub struct IngestPlan {
 }
 
 impl IngestPlan {
+    /// The plan for a program's record types, laid out by `layout`.
     pub fn new(program: &Program, layout: Layout) -> IngestPlan {
         let mut used = HashSet::new();
         let mut collect = |expr: &TExpr| collect_fields(expr, &mut used);
@@ -99,6 +101,7 @@ impl IngestPlan {
         self.field_index.get(record.index()).and_then(|m| m.get(key)).copied()
     }
 
+    /// The row layout records are decoded into.
     pub fn layout(&self) -> &Layout {
         &self.layout
     }

@@ -15,6 +15,8 @@
 //! Architecture invariant: only this crate (and the CLI) touches the file
 //! system or knows JSON.
 
+#![warn(missing_docs)]
+
 pub mod decision;
 pub mod engine;
 pub mod fs;

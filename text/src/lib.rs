@@ -15,6 +15,8 @@
 //! Every output byte maps back to the input character it came from, so
 //! evidence can point at the original text.
 
+#![warn(missing_docs)]
+
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use unicode_normalization::UnicodeNormalization;
 
@@ -32,6 +34,7 @@ pub enum MatchMode {
 }
 
 impl MatchMode {
+    /// A small number per mode, for keys and caches.
     pub fn code(self) -> u64 {
         match self {
             MatchMode::Normalized => 0,
@@ -184,6 +187,7 @@ pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, mut o
 /// original text of the character it came from.
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
+    /// The normalized text.
     pub text: String,
     origin: Vec<u32>,
 }
@@ -280,6 +284,7 @@ impl KeywordMatcher {
         })
     }
 
+    /// The match mode the automaton was built for.
     pub fn mode(&self) -> MatchMode {
         self.mode
     }
@@ -289,6 +294,7 @@ impl KeywordMatcher {
         self.automaton.memory_usage()
     }
 
+    /// The keywords as normalized for matching, by pattern index.
     pub fn keywords(&self) -> &[String] {
         &self.keywords
     }
@@ -401,6 +407,7 @@ impl MergedKeywords {
         })
     }
 
+    /// The match mode of every set merged.
     pub fn mode(&self) -> MatchMode {
         self.mode
     }
