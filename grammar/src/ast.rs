@@ -8,27 +8,41 @@ use crate::span::Span;
 /// A name as written, with where it was written.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ident {
+    /// Its name.
     pub name: String,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// One parsed `.qlp` file.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct File {
+    /// Its items, in source order.
     pub items: Vec<Item>,
 }
 
+/// A top-level declaration.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
+    /// `import "path.qlp"`
     Import(Import),
+    /// `enum NAME { ... }`
     Enum(EnumDecl),
+    /// `record NAME { ... }`
     Record(RecordDecl),
+    /// `keywords NAME = ...`
     Keywords(KeywordsDecl),
+    /// `const NAME = value`
     Const(ConstDecl),
+    /// `fn NAME(params) -> type = body`
     Fn(FnDecl),
+    /// `campaign NAME { ... }`
     Campaign(CampaignDecl),
+    /// `rule NAME(param) { ... }`
     Rule(RuleDecl),
+    /// `exempt NAME(param) { ... }`
     Exempt(ExemptDecl),
+    /// `test "name" { ... }`
     Test(TestDecl),
 }
 
@@ -48,6 +62,7 @@ impl Item {
         }
     }
 
+    /// Where it is in the file.
     pub fn span(&self) -> Span {
         match self {
             Item::Import(d) => d.span,
@@ -67,138 +82,197 @@ impl Item {
 /// `import "../schema.qlp"`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Import {
+    /// The path as written.
     pub path: StrLit,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// A string literal with its decoded value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StrLit {
+    /// The value.
     pub value: String,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// `enum ContentKind { post, article }`
 #[derive(Debug, Clone, PartialEq)]
 pub struct EnumDecl {
+    /// Its name.
     pub name: Ident,
+    /// Its variants, in order.
     pub variants: Vec<Ident>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// `record Account { id: string  age: int? }`
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordDecl {
+    /// Its name.
     pub name: Ident,
+    /// Its fields, in order.
     pub fields: Vec<FieldDecl>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// A field of a record: `name: type`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FieldDecl {
+    /// Its name.
     pub name: Ident,
+    /// Its type.
     pub ty: TypeExpr,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// A type as written: `int`, `Account`, `[string]`, `int?`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TypeExpr {
+    /// What kind it is.
     pub kind: TypeExprKind,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// A type as written.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TypeExprKind {
+    /// A type by name: `int`, `Content`.
     Named(Ident),
+    /// `[T]`.
     List(Box<TypeExpr>),
+    /// `T?`.
     Optional(Box<TypeExpr>),
 }
 
 /// `keywords gambling = ["赌博", "博彩"]` or `keywords ads = file("ads.txt")`
 #[derive(Debug, Clone, PartialEq)]
 pub struct KeywordsDecl {
+    /// Its name.
     pub name: Ident,
     /// Match options: `keywords ads(word) = [...]`.
     pub options: Vec<Ident>,
+    /// Where its keywords come from.
     pub source: KeywordsSource,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// Where a keyword set's entries come from.
 #[derive(Debug, Clone, PartialEq)]
 pub enum KeywordsSource {
+    /// `["...", ...]`.
     Inline(Vec<StrLit>),
+    /// `file("path")`, one keyword per line.
     File(StrLit),
 }
 
 /// `const ADULT: int = 18`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ConstDecl {
+    /// Its name.
     pub name: Ident,
+    /// Its type.
     pub ty: Option<TypeExpr>,
+    /// The value.
     pub value: Expr,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// `fn is_live(c: Content) -> bool = ...`
 #[derive(Debug, Clone, PartialEq)]
 pub struct FnDecl {
+    /// Its name.
     pub name: Ident,
+    /// Its parameters.
     pub params: Vec<Param>,
+    /// Its return type.
     pub ret: TypeExpr,
+    /// Its body.
     pub body: Expr,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// A parameter: `name: type`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Param {
+    /// Its name.
     pub name: Ident,
+    /// Its type.
     pub ty: TypeExpr,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// `campaign livestream_2022 { title: "..." active: 2022-03-17 .. 2022-12-31 }`
 #[derive(Debug, Clone, PartialEq)]
 pub struct CampaignDecl {
+    /// Its name.
     pub name: Ident,
+    /// Its properties, in source order.
     pub props: Vec<CampaignProp>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// One property of a campaign.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CampaignProp {
+    /// `title: "..."`.
     Title(StrLit),
     /// Start and end instants in microseconds since the Unix epoch, end inclusive.
     Active {
+        /// The first instant.
         start: TimeLit,
+        /// The last day or instant, as written.
         end: TimeLit,
+        /// Where it is in the file.
         span: Span,
     },
+    /// `max_action: ACTION`.
     MaxAction(ActionKindLit),
 }
 
+/// A time literal, as microseconds, and whether it was a date alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeLit {
+    /// Microseconds since the Unix epoch.
     pub micros: i64,
     /// Written as a date alone (`2022-12-31`): as the end of a period it
     /// includes that whole day.
     pub date_only: bool,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// The kinds of action, ordered by severity (weakest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ActionKind {
+    /// `label("...")`.
     Label,
+    /// `limit`.
     Limit,
+    /// `review`.
     Review,
+    /// `remove`.
     Remove,
+    /// `block`.
     Block,
+    /// `suspend(duration)`.
     Suspend,
+    /// `ban`.
     Ban,
 }
 
 impl ActionKind {
+    /// Every action, from least to most severe.
     pub const ALL: [ActionKind; 7] = [
         ActionKind::Label,
         ActionKind::Limit,
@@ -209,6 +283,7 @@ impl ActionKind {
         ActionKind::Ban,
     ];
 
+    /// As the language spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             ActionKind::Label => "label",
@@ -222,72 +297,106 @@ impl ActionKind {
     }
 }
 
+/// An action word as written.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActionKindLit {
+    /// What kind it is.
     pub kind: ActionKind,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// `remove`, `label("未成年人打赏")`, `suspend(7d)`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
+    /// What kind it is.
     pub kind: ActionKind,
     /// The text of a `label(..)`.
     pub label: Option<StrLit>,
     /// The length of a `suspend(..)`, in microseconds.
     pub duration: Option<i64>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// `rule minor_tipping(c: Content) { campaign: ... when: ... then: ... reason: ... }`
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleDecl {
+    /// Its name.
     pub name: Ident,
+    /// The record parameter.
     pub param: Param,
+    /// Its items, in source order.
     pub items: Vec<RuleItem>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// `exempt official_media(c: Content) { when: ... cancels: rule_a, campaign news_2022 }`
 #[derive(Debug, Clone, PartialEq)]
 pub struct ExemptDecl {
+    /// Its name.
     pub name: Ident,
+    /// The record parameter.
     pub param: Param,
+    /// Its items, in source order.
     pub items: Vec<RuleItem>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
 /// One `key: value` line of a rule or exemption, in source order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleItem {
+    /// `campaign: NAME`.
     Campaign(Ident),
+    /// `when: condition`.
     When(Expr),
+    /// `then: actions`.
     Then(Vec<Action>),
+    /// `reason: "..."`.
     Reason(StrLit),
+    /// `cancels: rules or campaigns` (exemptions).
     Cancels(Vec<CancelTarget>),
 }
 
+/// What an exemption cancels.
 #[derive(Debug, Clone, PartialEq)]
 pub enum CancelTarget {
+    /// A rule by name.
     Rule(Ident),
+    /// Every rule of a campaign.
     Campaign(Ident),
 }
 
 /// `test "..." { now: ... given Content { ... } expect ... }`
 #[derive(Debug, Clone, PartialEq)]
 pub struct TestDecl {
+    /// Its name.
     pub name: StrLit,
+    /// Its items, in source order.
     pub items: Vec<TestItem>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// One item of a test block.
 #[derive(Debug, Clone, PartialEq)]
 pub enum TestItem {
+    /// `now: TIME`, the test's clock.
     Now(Expr),
-    Given { ty: Ident, value: RecordValue },
+    /// `given TYPE { ... }`, the record tested.
+    Given {
+        /// The record type.
+        ty: Ident,
+        /// The fields given; others take their type's default.
+        value: RecordValue,
+    },
+    /// `expect ...`.
     Expect(Expectation),
 }
 
+/// What a test expects.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expectation {
     /// No rule fires.
@@ -305,18 +414,25 @@ pub enum Expectation {
 /// `{ kind: livestream, author: { age: 15 } }` in a test's `given`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordValue {
+    /// Its fields, in order.
     pub fields: Vec<(Ident, Value)>,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// A value in a test's `given` record.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// `{ field: value, ... }`.
     Record(RecordValue),
+    /// `[value, ...]`.
     List(Vec<Value>, Span),
+    /// An expression (a literal or a constant).
     Expr(Expr),
 }
 
 impl Value {
+    /// Where it is in the file.
     pub fn span(&self) -> Span {
         match self {
             Value::Record(r) => r.span,
@@ -326,73 +442,120 @@ impl Value {
     }
 }
 
+/// An expression and where it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Expr {
+    /// What kind it is.
     pub kind: ExprKind,
+    /// Where it is in the file.
     pub span: Span,
 }
 
+/// The kinds of expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ExprKind {
+    /// An int literal.
     Int(i64),
+    /// A float literal.
     Float(f64),
+    /// A string literal.
     Str(String),
+    /// `true` or `false`.
     Bool(bool),
     /// Microseconds since the Unix epoch.
     Time(i64),
     /// Microseconds.
     Duration(i64),
+    /// `now`, the evaluation clock.
     Now,
+    /// A name: a local, constant or enum variant.
     Name(Ident),
+    /// `base.field`.
     Field(Box<Expr>, Ident),
+    /// `f(args)`.
     Call(Ident, Vec<Expr>),
+    /// `[items]`.
     List(Vec<Expr>),
+    /// `(expr)`, kept as written.
     Paren(Box<Expr>),
+    /// A prefix operator.
     Unary(UnaryOp, Box<Expr>),
+    /// An infix operator.
     Binary(BinaryOp, Box<Expr>, Box<Expr>),
     /// `x is some` (`negated: false`) or `x is none` (`negated: true`).
     IsSome {
+        /// The value tested.
         operand: Box<Expr>,
+        /// `is none` rather than `is some`.
         negated: bool,
     },
+    /// `if c then a else b`.
     If(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// `let x = value; body`.
     Let(Ident, Box<Expr>, Box<Expr>),
+    /// `any`, `all` or `count` over a list.
     Quantifier {
+        /// What kind it is.
         kind: QuantifierKind,
+        /// The variable bound to each element.
         var: Ident,
+        /// The list walked.
         list: Box<Expr>,
+        /// The condition for each element.
         predicate: Box<Expr>,
     },
 }
 
+/// Prefix operators.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UnaryOp {
+    /// `not`.
     Not,
+    /// `-`.
     Neg,
 }
 
+/// Infix operators, from loosest to tightest binding.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BinaryOp {
+    /// `or`.
     Or,
+    /// `and`.
     And,
+    /// `==`.
     Eq,
+    /// `!=`.
     Ne,
+    /// `<`.
     Lt,
+    /// `<=`.
     Le,
+    /// `>`.
     Gt,
+    /// `>=`.
     Ge,
+    /// `in`.
     In,
+    /// `has_any`.
     HasAny,
+    /// `matches`.
     Matches,
+    /// `??`.
     Coalesce,
+    /// `+`.
     Add,
+    /// `-`.
     Sub,
+    /// `*`.
     Mul,
+    /// `/`.
     Div,
+    /// `%`.
     Rem,
 }
 
 impl BinaryOp {
+    /// As the language spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             BinaryOp::Or => "or",
@@ -445,14 +608,19 @@ pub const IS_PRECEDENCE: u8 = 4;
 /// Precedence of prefix `-`.
 pub const NEG_PRECEDENCE: u8 = 8;
 
+/// The list quantifiers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum QuantifierKind {
+    /// `any(x in list: predicate)`.
     Any,
+    /// `all(x in list: predicate)`.
     All,
+    /// `count(x in list: predicate)`.
     Count,
 }
 
 impl QuantifierKind {
+    /// As the language spells it.
     pub fn as_str(self) -> &'static str {
         match self {
             QuantifierKind::Any => "any",

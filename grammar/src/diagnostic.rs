@@ -6,13 +6,17 @@ use std::fmt;
 use crate::source::{FileId, SourceMap};
 use crate::span::Span;
 
+/// How serious a diagnostic is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Severity {
+    /// Reported; does not stop anything.
     Warning,
+    /// Reported; the policies are not used.
     Error,
 }
 
 impl Severity {
+    /// `warning` or `error`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Warning => "warning",
@@ -27,20 +31,26 @@ impl Severity {
 /// user's text in backticks, extra detail in `help`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Diagnostic {
+    /// Error or warning.
     pub severity: Severity,
     /// A stable code such as `qlp::type_mismatch`.
     pub code: &'static str,
+    /// What is wrong, in a policy author's words.
     pub message: String,
+    /// The file it is in.
     pub file: FileId,
+    /// Where in the file.
     pub span: Span,
     /// The text under the primary span.
     pub label: String,
+    /// How to fix it.
     pub help: Option<String>,
     /// Secondary spans in the same file.
     pub related: Vec<(Span, String)>,
 }
 
 impl Diagnostic {
+    /// An error at `span` of `file`.
     pub fn error(code: &'static str, file: FileId, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Error,
@@ -54,6 +64,7 @@ impl Diagnostic {
         }
     }
 
+    /// A warning at `span` of `file`.
     pub fn warning(code: &'static str, file: FileId, span: Span, message: impl Into<String>) -> Self {
         Diagnostic {
             severity: Severity::Warning,
@@ -61,16 +72,19 @@ impl Diagnostic {
         }
     }
 
+    /// Sets the label under the span.
     pub fn with_label(mut self, label: impl Into<String>) -> Self {
         self.label = label.into();
         self
     }
 
+    /// Adds a help line.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
         self
     }
 
+    /// Adds another span with a label.
     pub fn with_related(mut self, span: Span, label: impl Into<String>) -> Self {
         self.related.push((span, label.into()));
         self
@@ -88,6 +102,7 @@ impl Diagnostic {
         self
     }
 
+    /// Whether it is an error (not a warning).
     pub fn is_error(&self) -> bool {
         self.severity == Severity::Error
     }

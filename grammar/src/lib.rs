@@ -4,6 +4,8 @@
 //! Architecture invariant: this crate does no IO and never panics on any
 //! input; every problem is a [`Diagnostic`].
 
+#![warn(missing_docs)]
+
 pub mod ast;
 pub mod codes;
 pub mod diagnostic;

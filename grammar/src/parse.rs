@@ -23,9 +23,16 @@ use crate::source::FileId;
 use crate::span::Span;
 use crate::time::{parse_duration, parse_time};
 
-#[derive(pest_derive::Parser)]
-#[grammar = "qlp.pest"]
-struct QlpParser;
+/// The pest parser generated from `qlp.pest`; its `Rule` enum names every
+/// rule of the grammar.
+mod generated {
+    #![allow(missing_docs, reason = "generated from qlp.pest")]
+    #[derive(pest_derive::Parser)]
+    #[grammar = "qlp.pest"]
+    pub(super) struct QlpParser;
+}
+
+use generated::{QlpParser, Rule};
 
 /// Deepest expression tree the parser accepts. Later stages recurse over
 /// expressions, so this bound is what keeps their stack use bounded.

@@ -13,6 +13,7 @@ const INDENT: &str = "  ";
 /// Inline keyword lists longer than this are printed one entry per line.
 const INLINE_LIST_WIDTH: usize = 80;
 
+/// A file in the canonical layout (without comments; `format` keeps them).
 pub fn print_file(file: &File) -> String {
     let mut out = String::new();
     let mut previous: Option<&Item> = None;
@@ -171,6 +172,7 @@ fn print_rule_like(out: &mut String, keyword: &str, name: &Ident, param: &Param,
     out.push('}');
 }
 
+/// An action as written: `suspend(7d)`, `label("...")`.
 pub fn print_action(action: &Action) -> String {
     match (action.kind, &action.label, action.duration) {
         (ActionKind::Label, Some(label), _) => format!("label({})", quote(&label.value)),
@@ -221,6 +223,7 @@ fn print_param(param: &Param) -> String {
     format!("{}: {}", param.name.name, print_type(&param.ty))
 }
 
+/// A type as written: `[string]`, `int?`.
 pub fn print_type(ty: &TypeExpr) -> String {
     match &ty.kind {
         TypeExprKind::Named(name) => name.name.clone(),
@@ -301,6 +304,7 @@ pub fn needs_parens(child: &Expr, position: Position) -> bool {
     }
 }
 
+/// An expression in the canonical layout, with the parentheses it needs.
 pub fn print_expr(expr: &Expr) -> String {
     let mut out = String::new();
     write_expr(&mut out, expr);

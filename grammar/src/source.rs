@@ -4,23 +4,28 @@
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct FileId(pub u32);
 
+/// One source file: its name and text.
 #[derive(Debug, Clone)]
 pub struct SourceFile {
     /// The path as the user should see it.
     pub name: String,
+    /// The whole text.
     pub text: String,
 }
 
+/// Every source file of a program, by [`FileId`].
 #[derive(Debug, Clone, Default)]
 pub struct SourceMap {
     files: Vec<SourceFile>,
 }
 
 impl SourceMap {
+    /// No files.
     pub fn new() -> SourceMap {
         SourceMap::default()
     }
 
+    /// Adds a file; its id is the next index.
     pub fn add(&mut self, name: impl Into<String>, text: impl Into<String>) -> FileId {
         let id = FileId(u32::try_from(self.files.len()).unwrap_or(u32::MAX));
         self.files.push(SourceFile {
@@ -30,14 +35,17 @@ impl SourceMap {
         id
     }
 
+    /// The file `file`.
     pub fn get(&self, file: FileId) -> Option<&SourceFile> {
         self.files.get(file.0 as usize)
     }
 
+    /// The name of `file`, or `<unknown>`.
     pub fn name(&self, file: FileId) -> &str {
         self.get(file).map_or("<unknown>", |f| f.name.as_str())
     }
 
+    /// Every file with its id.
     pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
         self.files
             .iter()

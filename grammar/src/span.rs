@@ -6,11 +6,14 @@
 /// syntax trees compare by structure alone.
 #[derive(Debug, Clone, Copy, Default, Eq)]
 pub struct Span {
+    /// The first byte.
     pub start: u32,
+    /// One past the last byte.
     pub end: u32,
 }
 
 impl Span {
+    /// The bytes `start..end` (clamped to `u32`).
     pub fn new(start: usize, end: usize) -> Span {
         Span {
             start: u32::try_from(start).unwrap_or(u32::MAX),
@@ -26,10 +29,12 @@ impl Span {
         }
     }
 
+    /// How many bytes it covers.
     pub fn len(self) -> usize {
         self.end.saturating_sub(self.start) as usize
     }
 
+    /// Whether it covers no byte.
     pub fn is_empty(self) -> bool {
         self.end <= self.start
     }

@@ -1,6 +1,7 @@
 //! Time and duration literals: RFC 3339 instants and `1h30m` durations,
 //! both as microseconds.
 
+/// Microseconds in a second: times and durations are microseconds.
 pub const MICROS_PER_SECOND: i64 = 1_000_000;
 
 const UNITS: [(&str, i64); 7] = [
