@@ -6,6 +6,7 @@
 /// One built-in function as a policy author calls it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BuiltinFn {
+    /// What policies call it.
     pub name: &'static str,
     /// How many arguments it takes.
     pub arity: usize,

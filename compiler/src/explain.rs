@@ -28,7 +28,9 @@ pub struct KeywordHit {
     pub keyword: String,
     /// The matched part of the original text, and its byte range there.
     pub matched: String,
+    /// Where `matched` starts in the original text (a byte offset).
     pub start: usize,
+    /// Where it ends (exclusive).
     pub end: usize,
 }
 
@@ -135,6 +137,7 @@ pub struct Explanation {
     /// Its value (`true`, `42`, `"text"`, `missing`), the run-time error, or
     /// `not evaluated` when short-circuiting skipped it.
     pub value: String,
+    /// Its operands, for `and`/`or` chains and `not`.
     pub children: Vec<Explanation>,
 }
 

@@ -14,9 +14,12 @@ use qlp_grammar::Span;
 use crate::program::*;
 use crate::value::Value;
 
+/// What went wrong at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum EvalErrorKind {
+    /// An integer or time result out of range.
     Overflow,
+    /// Division (or remainder) by zero.
     DivisionByZero,
     /// A float that is NaN or out of range where an int is needed.
     OutOfRange,
@@ -28,6 +31,7 @@ pub enum EvalErrorKind {
 }
 
 impl EvalErrorKind {
+    /// In words, for decisions and messages.
     pub fn as_str(self) -> &'static str {
         match self {
             EvalErrorKind::Overflow => "integer overflow",
@@ -48,7 +52,9 @@ impl fmt::Display for EvalErrorKind {
 /// A run-time error and the expression it happened in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct EvalError {
+    /// What went wrong.
     pub kind: EvalErrorKind,
+    /// The expression it happened in.
     pub span: Span,
 }
 
@@ -65,6 +71,7 @@ pub trait Observer {
     /// A call of `def` starts: the expressions evaluated until the matching
     /// [`Observer::leave_fn`] are its body's.
     fn enter_fn(&self, _def: &FnDef) {}
+    /// The call of `def` ends.
     fn leave_fn(&self, _def: &FnDef) {}
     /// `expr` (a `has_any` or `count_matches`) searched `text` for the
     /// keywords of `set`; `matched` says whether it found any.
@@ -92,12 +99,14 @@ pub struct NoObserver;
 
 impl Observer for NoObserver {}
 
+/// The reference interpreter, reporting to an [`Observer`].
 pub struct Interpreter<'p, O: Observer = NoObserver> {
     program: &'p Program,
     observer: O,
 }
 
 impl<'p> Interpreter<'p> {
+    /// An interpreter that observes nothing.
     pub fn new(program: &'p Program) -> Interpreter<'p> {
         Interpreter {
             program,
@@ -112,6 +121,7 @@ impl<'p, O: Observer> Interpreter<'p, O> {
         Interpreter { program, observer }
     }
 
+    /// The observer.
     pub fn observer(&self) -> &O {
         &self.observer
     }

@@ -357,10 +357,12 @@ impl CompiledPolicySet {
         })
     }
 
+    /// The program it was compiled from.
     pub fn program(&self) -> &Arc<Program> {
         &self.program
     }
 
+    /// The row layout its code reads.
     pub fn layout(&self) -> &Layout {
         &self.layout
     }

@@ -46,13 +46,18 @@ enum SlotCheck {
     },
 }
 
+/// Where a record type's fields are in a row.
 #[derive(Debug, Clone, Default)]
 pub struct RecordLayout {
+    /// Its size in bytes, nested records inline (the bytes of strings and
+    /// lists are in the row's arena).
     pub size: u32,
+    /// Each field's offset, in declaration order.
     pub field_offsets: Vec<u32>,
 }
 
 impl Layout {
+    /// The layout of every record type of `program`.
     pub fn new(program: &Program) -> Layout {
         let mut layout = Layout {
             records: vec![RecordLayout::default(); program.records.len()],
@@ -137,10 +142,12 @@ impl Layout {
         }
     }
 
+    /// The layout of record type `id`.
     pub fn record(&self, id: RecordId) -> Option<&RecordLayout> {
         self.records.get(id.index())
     }
 
+    /// The offset of field `field` of record type `record`.
     pub fn field_offset(&self, record: RecordId, field: u32) -> u32 {
         self.record(record)
             .and_then(|r| r.field_offsets.get(field as usize))
@@ -162,10 +169,12 @@ impl Row {
         Row { bytes }
     }
 
+    /// The row's bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes
     }
 
+    /// The row's bytes, owned.
     pub fn into_bytes(self) -> Vec<u8> {
         self.bytes
     }
@@ -231,12 +240,14 @@ fn checks_hold(checks: &[SlotCheck], bytes: &[u8], base: usize) -> bool {
     })
 }
 
+/// Writes `value` little-endian at `at`, if it fits.
 pub fn write_u64(bytes: &mut [u8], at: usize, value: u64) {
     if let Some(slot) = bytes.get_mut(at..at + 8) {
         slot.copy_from_slice(&value.to_le_bytes());
     }
 }
 
+/// Reads a little-endian word at `at`, if it is there.
 pub fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
     let slot = bytes.get(at..at + 8)?;
     let mut word = [0u8; 8];

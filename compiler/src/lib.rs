@@ -5,6 +5,8 @@
 //! [`SourceLoader`]) and never panics on any input; the interpreter is the
 //! specification that every other engine must agree with.
 
+#![warn(missing_docs)]
+
 pub mod builtins;
 pub mod explain;
 pub mod interp;
@@ -55,6 +57,7 @@ impl Engine {
 
 /// The result of checking a set of policy files.
 pub struct Checked {
+    /// The source files, to render the diagnostics.
     pub sources: SourceMap,
     /// Every error and warning, in file order.
     pub diagnostics: Vec<Diagnostic>,
@@ -63,6 +66,7 @@ pub struct Checked {
 }
 
 impl Checked {
+    /// Whether any diagnostic is an error.
     pub fn has_errors(&self) -> bool {
         self.diagnostics.iter().any(Diagnostic::is_error)
     }

@@ -31,10 +31,12 @@ pub struct MemoryLoader {
 }
 
 impl MemoryLoader {
+    /// No files.
     pub fn new() -> MemoryLoader {
         MemoryLoader::default()
     }
 
+    /// Adds a file.
     pub fn with(mut self, path: impl Into<PathBuf>, text: impl Into<Vec<u8>>) -> MemoryLoader {
         self.files.insert(clean_path(&path.into()), text.into());
         self
@@ -53,8 +55,11 @@ impl SourceLoader for MemoryLoader {
 /// The files of a program, parsed, with their import edges.
 #[derive(Debug, Default)]
 pub struct LoadedFiles {
+    /// Every file's text.
     pub sources: SourceMap,
+    /// Every file's syntax tree, by `FileId`.
     pub asts: Vec<ast::File>,
+    /// Every file's path, by `FileId`.
     pub paths: Vec<PathBuf>,
     /// For each file, the files it imports and where.
     pub imports: Vec<Vec<(FileId, Span)>>,
@@ -70,6 +75,7 @@ impl LoadedFiles {
         self.keyword_files.get(&(file, span.start)).map_or(&[], Vec::as_slice)
     }
 
+    /// The path of `file`.
     pub fn path(&self, file: FileId) -> Option<&Path> {
         self.paths.get(file.0 as usize).map(PathBuf::as_path)
     }

@@ -10,13 +10,18 @@ use crate::value::Value;
 /// What a run-time error happened in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Subject {
+    /// A rule.
     Rule(RuleId),
+    /// An exemption.
     Exempt(ExemptId),
 }
 
+/// A run-time error and what it happened in.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleError {
+    /// The rule or exemption.
     pub subject: Subject,
+    /// The error.
     pub error: EvalError,
 }
 
@@ -27,6 +32,7 @@ pub struct Outcome {
     pub fired: Vec<RuleId>,
     /// Rules whose condition held but that an exemption cancelled.
     pub exempted: Vec<(RuleId, ExemptId)>,
+    /// Rules and exemptions whose condition hit a run-time error.
     pub errors: Vec<RuleError>,
 }
 
@@ -53,6 +59,7 @@ impl Outcome {
         labels
     }
 
+    /// Whether `rule` hit a run-time error.
     pub fn errored(&self, rule: RuleId) -> bool {
         self.errors.iter().any(|e| e.subject == Subject::Rule(rule))
     }
@@ -69,7 +76,9 @@ pub fn campaign_active(program: &Program, campaign: Option<crate::program::Campa
 /// engine produces. Rules and exemptions not listed did not hold.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Conditions {
+    /// Each active rule's result.
     pub rules: Vec<(RuleId, Result<bool, EvalError>)>,
+    /// Each active exemption's result.
     pub exempts: Vec<(ExemptId, Result<bool, EvalError>)>,
 }
 

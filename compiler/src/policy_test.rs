@@ -12,14 +12,18 @@ use crate::value::Value;
 /// The result of one `test` block.
 #[derive(Debug, Clone)]
 pub struct TestResult {
+    /// The test's name.
     pub name: String,
+    /// Where the test is.
     pub location: Location,
     /// Why the test failed; empty when it passed.
     pub failures: Vec<String>,
+    /// What the engine decided.
     pub outcome: Outcome,
 }
 
 impl TestResult {
+    /// Whether every expectation held.
     pub fn passed(&self) -> bool {
         self.failures.is_empty()
     }
@@ -274,6 +278,7 @@ pub enum BranchKind {
 /// One place where evaluation can go two ways.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Branch {
+    /// What kind of branch it is.
     pub kind: BranchKind,
     /// The expression as written (the whole `??` or `if`, or the sub-condition).
     pub source: String,
@@ -304,6 +309,7 @@ impl Branch {
 }
 
 impl Coverage {
+    /// The share of rules some test fired, in percent.
     pub fn rule_percent(&self) -> f64 {
         percent(self.rules_fired.iter().filter(|f| **f).count(), self.rules_fired.len())
     }
@@ -315,6 +321,7 @@ impl Coverage {
         (covered, 2 * all().count())
     }
 
+    /// The share of branch ways some test took, in percent.
     pub fn branch_percent(&self) -> f64 {
         let (covered, total) = self.branch_counts();
         percent(covered, total)

@@ -10,10 +10,12 @@ use crate::value::Value;
 
 macro_rules! id_type {
     ($($name:ident),*) => {$(
+        /// An index into one of the program's tables.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         pub struct $name(pub u32);
 
         impl $name {
+            /// The index as a `usize`.
             pub fn index(self) -> usize {
                 self.0 as usize
             }
@@ -40,6 +42,7 @@ id_type!(
 pub enum ConstSet {
     /// Ints, times, durations, enum variants and bools, as 64-bit words.
     Words(std::collections::HashSet<i64>),
+    /// Strings.
     Strings(std::collections::HashSet<Box<str>>),
 }
 
@@ -88,6 +91,7 @@ impl ConstSet {
         }
     }
 
+    /// Whether `value` is in the set.
     pub fn contains(&self, value: &Value) -> bool {
         match (self, value) {
             (ConstSet::Strings(strings), Value::Str(s)) => strings.contains(&**s),
@@ -100,43 +104,62 @@ impl ConstSet {
 /// Where a declaration was written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
+    /// The file.
     pub file: FileId,
+    /// Where in the file.
     pub span: Span,
 }
 
+/// An enum: its variants, by index.
 #[derive(Debug, Clone)]
 pub struct EnumDef {
+    /// Its name.
     pub name: String,
+    /// Its variants, in declaration order.
     pub variants: Vec<String>,
+    /// Where it is declared.
     pub location: Location,
 }
 
+/// A field of a record.
 #[derive(Debug, Clone)]
 pub struct FieldDef {
+    /// Its name.
     pub name: String,
+    /// Its type.
     pub ty: Type,
+    /// Where it is declared.
     pub span: Span,
 }
 
+/// A record type.
 #[derive(Debug, Clone)]
 pub struct RecordDef {
+    /// Its name.
     pub name: String,
+    /// Its fields, in declaration order (the order of a record value).
     pub fields: Vec<FieldDef>,
+    /// Where it is declared.
     pub location: Location,
 }
 
 impl RecordDef {
+    /// The index of the field called `name`.
     pub fn field_index(&self, name: &str) -> Option<usize> {
         self.fields.iter().position(|f| f.name == name)
     }
 }
 
+/// A keyword set, compiled.
 #[derive(Debug)]
 pub struct KeywordSet {
+    /// Its name.
     pub name: String,
     /// The entries as written (after trimming), before normalization.
     pub entries: Vec<String>,
+    /// Its automaton.
     pub matcher: KeywordMatcher,
+    /// Where it is declared.
     pub location: Location,
     /// How many entries repeated an earlier one after normalization (merged).
     pub repeated: usize,
@@ -144,58 +167,88 @@ pub struct KeywordSet {
     pub repeat_examples: Vec<(String, String)>,
 }
 
+/// A constant, evaluated.
 #[derive(Debug, Clone)]
 pub struct ConstDef {
+    /// Its name.
     pub name: String,
+    /// Its type.
     pub ty: Type,
+    /// Its value.
     pub value: Value,
+    /// Where it is declared.
     pub location: Location,
 }
 
+/// A function.
 #[derive(Debug, Clone)]
 pub struct FnDef {
+    /// Its name.
     pub name: String,
+    /// Its parameters and their types (local slots 0, 1, ...).
     pub params: Vec<(String, Type)>,
+    /// Its return type.
     pub ret: Type,
+    /// Its body.
     pub body: TExpr,
     /// Local slots the body needs: parameters first, then `let` and
     /// quantifier variables.
     pub n_locals: u32,
+    /// Where it is declared.
     pub location: Location,
 }
 
+/// A campaign.
 #[derive(Debug, Clone)]
 pub struct CampaignDef {
+    /// Its name.
     pub name: String,
+    /// Its title.
     pub title: Option<String>,
     /// Active from `start` (inclusive) to `end` (exclusive), in microseconds.
     pub active: Option<(i64, i64)>,
+    /// The most severe action its rules may take.
     pub max_action: Option<ActionKind>,
+    /// Where it is declared.
     pub location: Location,
 }
 
 impl CampaignDef {
+    /// Whether the campaign is active at `now` (always, without a period).
     pub fn is_active(&self, now: i64) -> bool {
         self.active.is_none_or(|(start, end)| start <= now && now < end)
     }
 }
 
+/// One action of a rule.
 #[derive(Debug, Clone)]
 pub struct Action {
+    /// What it does.
     pub kind: ActionKind,
+    /// The label, for `label(...)`.
     pub label: Option<String>,
+    /// The duration, for `suspend(...)`, in microseconds.
     pub duration: Option<i64>,
 }
 
+/// A rule.
 #[derive(Debug, Clone)]
 pub struct RuleDef {
+    /// Its name (decisions name rules).
     pub name: String,
+    /// The record type it applies to.
     pub record: RecordId,
+    /// Its campaign.
     pub campaign: Option<CampaignId>,
+    /// Its condition.
     pub when: TExpr,
+    /// Its actions.
     pub actions: Vec<Action>,
+    /// Its reason text.
     pub reason: Option<String>,
+    /// How many local slots its condition uses.
     pub n_locals: u32,
+    /// Where it is declared.
     pub location: Location,
 }
 
@@ -206,86 +259,126 @@ impl RuleDef {
     }
 }
 
+/// An exemption: cancels rules for records its condition holds on.
 #[derive(Debug, Clone)]
 pub struct ExemptDef {
+    /// Its name.
     pub name: String,
+    /// The record type it applies to.
     pub record: RecordId,
+    /// Its campaign.
     pub campaign: Option<CampaignId>,
+    /// Its condition.
     pub when: TExpr,
+    /// The rules it cancels.
     pub cancels_rules: Vec<RuleId>,
+    /// The campaigns whose rules it cancels.
     pub cancels_campaigns: Vec<CampaignId>,
+    /// Its reason text.
     pub reason: Option<String>,
+    /// How many local slots its condition uses.
     pub n_locals: u32,
+    /// Where it is declared.
     pub location: Location,
 }
 
 impl ExemptDef {
+    /// Whether it cancels rule `rule_id`.
     pub fn cancels(&self, rule_id: RuleId, rule: &RuleDef) -> bool {
         self.cancels_rules.contains(&rule_id) || rule.campaign.is_some_and(|c| self.cancels_campaigns.contains(&c))
     }
 }
 
+/// What a test expects.
 #[derive(Debug, Clone)]
 pub enum Expectation {
+    /// `expect nothing`: no rule fires.
     Nothing,
+    /// `expect verdict: V` (`None` is `allow`).
     Verdict(Option<ActionKind>),
+    /// `expect r1, r2`: these fire.
     Fires(Vec<RuleId>),
+    /// `expect not r1, r2`: these do not fire.
     NotFires(Vec<RuleId>),
+    /// `expect error r`: these hit a run-time error.
     Errors(Vec<RuleId>),
 }
 
+/// A `test` block.
 #[derive(Debug, Clone)]
 pub struct TestDef {
+    /// Its name.
     pub name: String,
+    /// Its clock, in microseconds.
     pub now: i64,
     /// Whether the test sets `now:`; without it the clock is the epoch.
     pub sets_now: bool,
+    /// The record type given.
     pub record: RecordId,
+    /// The record given, defaults filled in.
     pub given: Value,
+    /// Its expectations and where each is written.
     pub expectations: Vec<(Expectation, Span)>,
+    /// Where it is declared.
     pub location: Location,
 }
 
 /// A checked policy program.
 #[derive(Debug, Default)]
 pub struct Program {
+    /// The source files, to render diagnostics.
     pub sources: SourceMap,
     /// The parsed files, by `FileId`, for tools that work on syntax (lint, fmt).
     pub files: Vec<ast::File>,
+    /// Enums, by `EnumId`.
     pub enums: Vec<EnumDef>,
+    /// Records, by `RecordId`.
     pub records: Vec<RecordDef>,
+    /// Keyword sets, by `KeywordSetId`.
     pub keyword_sets: Vec<KeywordSet>,
     /// All keyword sets of each match mode merged (indexed by `MatchMode::code`),
     /// for engines that scan a text once for every set.
     pub merged_keywords: Vec<Option<crate::text::MergedKeywords>>,
+    /// Regular expressions, by `RegexId`.
     pub regexes: Vec<regex::Regex>,
     /// The hashed lists of `TExprKind::InSet`.
     pub const_sets: Vec<ConstSet>,
+    /// Constants.
     pub consts: Vec<ConstDef>,
+    /// Functions, by `FnId`.
     pub fns: Vec<FnDef>,
+    /// Campaigns, by `CampaignId`.
     pub campaigns: Vec<CampaignDef>,
+    /// Rules, by `RuleId`.
     pub rules: Vec<RuleDef>,
+    /// Exemptions, by `ExemptId`.
     pub exemptions: Vec<ExemptDef>,
+    /// Test blocks.
     pub tests: Vec<TestDef>,
 }
 
 impl Program {
+    /// The enum `id`.
     pub fn enum_def(&self, id: EnumId) -> Option<&EnumDef> {
         self.enums.get(id.index())
     }
 
+    /// The record type `id`.
     pub fn record(&self, id: RecordId) -> Option<&RecordDef> {
         self.records.get(id.index())
     }
 
+    /// The rule `id`.
     pub fn rule(&self, id: RuleId) -> Option<&RuleDef> {
         self.rules.get(id.index())
     }
 
+    /// The campaign `id`.
     pub fn campaign(&self, id: CampaignId) -> Option<&CampaignDef> {
         self.campaigns.get(id.index())
     }
 
+    /// The record type called `name`.
     pub fn record_by_name(&self, name: &str) -> Option<RecordId> {
         self.records
             .iter()
@@ -293,14 +386,17 @@ impl Program {
             .map(|i| RecordId(i as u32))
     }
 
+    /// The rule called `name`.
     pub fn rule_by_name(&self, name: &str) -> Option<RuleId> {
         self.rules.iter().position(|r| r.name == name).map(|i| RuleId(i as u32))
     }
 
+    /// Every rule with its id.
     pub fn rule_ids(&self) -> impl Iterator<Item = (RuleId, &RuleDef)> {
         self.rules.iter().enumerate().map(|(i, r)| (RuleId(i as u32), r))
     }
 
+    /// Every exemption with its id.
     pub fn exempt_ids(&self) -> impl Iterator<Item = (ExemptId, &ExemptDef)> {
         self.exemptions.iter().enumerate().map(|(i, e)| (ExemptId(i as u32), e))
     }
@@ -309,45 +405,72 @@ impl Program {
 /// A typed expression.
 #[derive(Debug, Clone)]
 pub struct TExpr {
+    /// What it computes.
     pub kind: TExprKind,
+    /// Its type.
     pub ty: Type,
+    /// Where it is written.
     pub span: Span,
 }
 
 /// The kind of scalar an operator works on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scalar {
+    /// `bool`.
     Bool,
+    /// `int`.
     Int,
+    /// `float`.
     Float,
+    /// `string`.
     String,
+    /// `time`.
     Time,
+    /// `duration`.
     Duration,
+    /// An enum's variants.
     Enum,
 }
 
+/// A comparison.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CmpOp {
+    /// `==`.
     Eq,
+    /// `!=`.
     Ne,
+    /// `<`.
     Lt,
+    /// `<=`.
     Le,
+    /// `>`.
     Gt,
+    /// `>=`.
     Ge,
 }
 
 /// Arithmetic, resolved to the operand types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ArithOp {
+    /// `int + int`.
     IntAdd,
+    /// `int - int`.
     IntSub,
+    /// `int * int`.
     IntMul,
+    /// `int / int`, truncating.
     IntDiv,
+    /// `int % int`.
     IntRem,
+    /// `float + float`.
     FloatAdd,
+    /// `float - float`.
     FloatSub,
+    /// `float * float`.
     FloatMul,
+    /// `float / float`.
     FloatDiv,
+    /// `float % float`.
     FloatRem,
     /// `string + string`
     Concat,
@@ -357,7 +480,9 @@ pub enum ArithOp {
     TimeSubDuration,
     /// `time - time`, a duration
     TimeSubTime,
+    /// `duration + duration`.
     DurationAdd,
+    /// `duration - duration`.
     DurationSub,
     /// `duration * int`
     DurationMulInt,
@@ -372,38 +497,58 @@ pub enum Builtin {
     StrLen,
     /// Elements in a list.
     ListLen,
+    /// `lower(string)`.
     Lower,
+    /// `upper(string)`.
     Upper,
+    /// `trim(string)`.
     Trim,
+    /// `contains(text, part)`.
     Contains,
+    /// `starts_with(text, prefix)`.
     StartsWith,
+    /// `ends_with(text, suffix)`.
     EndsWith,
+    /// `to_float(int)`.
     ToFloat,
     /// Float to int, truncating; an error if out of range or NaN.
     ToInt,
+    /// `abs(int)`.
     IntAbs,
+    /// `abs(float)`.
     FloatAbs,
+    /// `min(a, b)` on this scalar kind.
     Min(Scalar),
+    /// `max(a, b)` on this scalar kind.
     Max(Scalar),
     /// Number of distinct keywords of a set found in a text.
     CountMatches(KeywordSetId),
 }
 
+/// What a typed expression computes.
 #[derive(Debug, Clone)]
 pub enum TExprKind {
+    /// A constant value.
     Const(Value),
+    /// `now`, the evaluation clock.
     Now,
+    /// A local slot (parameters first).
     Local(u32),
     /// A field of a record value.
     Field(Box<TExpr>, u32),
     /// An optional that the checker has proven present (`x is some and x > 1`).
     Unwrap(Box<TExpr>),
+    /// `not`.
     Not(Box<TExpr>),
     /// Negation of an int, float or duration.
     Neg(Box<TExpr>, Scalar),
+    /// `and`, short-circuit.
     And(Box<TExpr>, Box<TExpr>),
+    /// `or`, short-circuit.
     Or(Box<TExpr>, Box<TExpr>),
+    /// Arithmetic, resolved to its operand types.
     Arith(ArithOp, Box<TExpr>, Box<TExpr>),
+    /// A comparison on one scalar kind.
     Compare(CmpOp, Scalar, Box<TExpr>, Box<TExpr>),
     /// `a ?? b`: `a` if present, else `b`.
     Coalesce(Box<TExpr>, Box<TExpr>),
@@ -413,13 +558,21 @@ pub enum TExprKind {
     In(Scalar, Box<TExpr>, Box<TExpr>),
     /// `x in [...]` over a long list of constants, looked up in a hash set.
     InSet(Box<TExpr>, ConstSetId),
+    /// `text has_any SET`.
     HasAny(Box<TExpr>, KeywordSetId),
+    /// `text matches "regex"`.
     Matches(Box<TExpr>, RegexId),
+    /// `if c then a else b`.
     If(Box<TExpr>, Box<TExpr>, Box<TExpr>),
+    /// `let` into a local slot, then the body.
     Let(u32, Box<TExpr>, Box<TExpr>),
+    /// A call of a program function.
     Call(FnId, Vec<TExpr>),
+    /// A call of a built-in function.
     Builtin(Builtin, Vec<TExpr>),
+    /// `any`/`all`/`count` over a list, the element bound to a local slot.
     Quantifier(QuantifierKind, u32, Box<TExpr>, Box<TExpr>),
+    /// A list literal.
     List(Vec<TExpr>),
 }
 

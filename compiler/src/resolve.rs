@@ -12,17 +12,26 @@ use crate::load::LoadedFiles;
 /// What a top-level name declares, with the index of its AST item.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeclKind {
+    /// An enum.
     Enum,
+    /// A record type.
     Record,
+    /// A keyword set.
     Keywords,
+    /// A constant.
     Const,
+    /// A function.
     Fn,
+    /// A campaign.
     Campaign,
+    /// A rule.
     Rule,
+    /// An exemption.
     Exempt,
 }
 
 impl DeclKind {
+    /// In words: `a rule`, `a keyword set`.
     pub fn describe(self) -> &'static str {
         match self {
             DeclKind::Enum => "an enum",
@@ -37,12 +46,16 @@ impl DeclKind {
     }
 }
 
+/// A declaration: what it is and where.
 #[derive(Debug, Clone, Copy)]
 pub struct Decl {
+    /// What it declares.
     pub kind: DeclKind,
     /// Index among the declarations of the same kind, in program order.
     pub index: u32,
+    /// The file it is in.
     pub file: FileId,
+    /// Its name's span.
     pub span: Span,
     /// Index of the item within its file.
     pub item: usize,
@@ -61,6 +74,7 @@ pub struct Scope {
     visible: Vec<Vec<FileId>>,
 }
 
+/// A [`DeclKind`] as a small key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct KindKey(pub u8);
 
@@ -72,13 +86,16 @@ impl From<DeclKind> for KindKey {
 
 /// Outcome of looking a name up from one file.
 pub enum Lookup {
+    /// Declared where the file can see it.
     Found(Decl),
     /// Declared, but in a file this one does not import.
     NotImported(Decl),
+    /// Declared nowhere.
     Unknown,
 }
 
 impl Scope {
+    /// Every top-level name of `files`; duplicates and reserved names are diagnostics.
     pub fn collect(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) -> Scope {
         let mut scope = Scope::default();
         for (file_index, ast) in files.asts.iter().enumerate() {
@@ -148,10 +165,12 @@ impl Scope {
         scope
     }
 
+    /// Every declaration of `kind`: its file and item index.
     pub fn declarations(&self, kind: DeclKind) -> &[(FileId, usize)] {
         self.by_kind.get(&kind.into()).map(Vec::as_slice).unwrap_or(&[])
     }
 
+    /// Looks `name` up as seen from file `from`.
     pub fn lookup(&self, name: &str, from: FileId) -> Lookup {
         match self.names.get(name) {
             None => Lookup::Unknown,

@@ -4,17 +4,28 @@ use std::fmt;
 
 use crate::program::{EnumId, Program, RecordId};
 
+/// A type of the language.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Type {
+    /// `bool`.
     Bool,
+    /// `int` (i64).
     Int,
+    /// `float` (f64).
     Float,
+    /// `string` (UTF-8).
     String,
+    /// `time`, an instant.
     Time,
+    /// `duration`.
     Duration,
+    /// A user enum.
     Enum(EnumId),
+    /// A record type.
     Record(RecordId),
+    /// `[T]`.
     List(Box<Type>),
+    /// `T?`.
     Optional(Box<Type>),
     /// The type of an expression that already has an error reported; it
     /// agrees with every other type so that one mistake is reported once.
@@ -22,10 +33,12 @@ pub enum Type {
 }
 
 impl Type {
+    /// Whether it is the error type (an expression that did not check).
     pub fn is_error(&self) -> bool {
         matches!(self, Type::Error)
     }
 
+    /// `T?` (unchanged if already optional).
     pub fn optional(self) -> Type {
         match self {
             Type::Optional(_) | Type::Error => self,
@@ -73,6 +86,7 @@ impl Type {
         }
     }
 
+    /// The type as a policy author writes it.
     pub fn display<'a>(&'a self, program: &'a Program) -> TypeDisplay<'a> {
         TypeDisplay { ty: self, program }
     }
