@@ -70,13 +70,8 @@ pub(crate) struct Checker<'a> {
     pub diagnostics: Vec<Diagnostic>,
 
     file: FileId,
-    locals: Vec<Local>,
-    n_locals: u32,
-    narrowed: Vec<PathKey>,
-    allow_now: bool,
-    allow_locals: bool,
-    allow_calls: bool,
-    current_fn: Option<FnId>,
+    /// The state of the body being checked: replaced whole around each body.
+    body: Body,
 
     const_states: Vec<ConstState>,
     const_depth: usize,
@@ -92,13 +87,7 @@ impl<'a> Checker<'a> {
             files,
             diagnostics: Vec::new(),
             file: FileId(0),
-            locals: Vec::new(),
-            n_locals: 0,
-            narrowed: Vec::new(),
-            allow_now: true,
-            allow_locals: true,
-            allow_calls: true,
-            current_fn: None,
+            body: Body::new(true, true),
             const_states: Vec::new(),
             const_depth: 0,
             calls: Vec::new(),
@@ -316,15 +305,39 @@ struct RuleItems<'i> {
     cancels: Option<&'i Vec<ast::CancelTarget>>,
 }
 
-struct SavedBody {
-    file: FileId,
+/// What one body (a function, a rule's condition, a constant, a test
+/// value) sees while it is checked: its locals, the optional paths proven
+/// present, and what it may use. The checker holds one and replaces it
+/// whole when it enters another body.
+struct Body {
     locals: Vec<Local>,
     n_locals: u32,
     narrowed: Vec<PathKey>,
+    /// Whether `now` may be read (not in constants and functions).
     allow_now: bool,
-    allow_locals: bool,
+    /// Whether functions may be called (not in constants).
     allow_calls: bool,
+    /// The function whose body this is, for the call graph.
     current_fn: Option<FnId>,
+}
+
+impl Body {
+    fn new(allow_now: bool, allow_calls: bool) -> Body {
+        Body {
+            locals: Vec::new(),
+            n_locals: 0,
+            narrowed: Vec::new(),
+            allow_now,
+            allow_calls,
+            current_fn: None,
+        }
+    }
+}
+
+/// The body and file to go back to after a nested body.
+struct SavedBody {
+    file: FileId,
+    body: Body,
 }
 
 fn convert_action(action: &ast::Action) -> Action {

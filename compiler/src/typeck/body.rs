@@ -1,43 +1,29 @@
-//! The body checker's state: locals, narrowing and what a body may use, saved and restored around each body.
+//! Entering and leaving a body (its locals, narrowing and what it may use
+//! are one `Body`, replaced whole), binding locals, and type expectations.
 
 use super::*;
 
 impl<'a> Checker<'a> {
     /// Starts checking a new body; returns what to restore afterwards.
-    pub(super) fn enter_body(&mut self, file: FileId, allow_locals: bool, allow_calls: bool) -> SavedBody {
+    pub(super) fn enter_body(&mut self, file: FileId, allow_now: bool, allow_calls: bool) -> SavedBody {
         let saved = SavedBody {
             file: self.file,
-            locals: std::mem::take(&mut self.locals),
-            n_locals: self.n_locals,
-            narrowed: std::mem::take(&mut self.narrowed),
-            allow_now: self.allow_now,
-            allow_locals: self.allow_locals,
-            allow_calls: self.allow_calls,
-            current_fn: self.current_fn.take(),
+            body: std::mem::replace(&mut self.body, Body::new(allow_now, allow_calls)),
         };
         self.file = file;
-        self.n_locals = 0;
-        self.allow_now = allow_locals;
-        self.allow_locals = allow_locals;
-        self.allow_calls = allow_calls;
         saved
     }
 
+    /// Goes back to the body `enter_body` left.
     pub(super) fn leave_body(&mut self, saved: SavedBody) {
         self.file = saved.file;
-        self.locals = saved.locals;
-        self.n_locals = saved.n_locals;
-        self.narrowed = saved.narrowed;
-        self.allow_now = saved.allow_now;
-        self.allow_locals = saved.allow_locals;
-        self.allow_calls = saved.allow_calls;
-        self.current_fn = saved.current_fn;
+        self.body = saved.body;
     }
 
     pub(super) fn bind_local(&mut self, name: String, ty: Type) -> u32 {
-        let slot = self.n_locals;
-        self.n_locals += 1;
-        self.locals.push(Local { name, slot, ty });
+        let slot = self.body.n_locals;
+        self.body.n_locals += 1;
+        self.body.locals.push(Local { name, slot, ty });
         slot
     }
 

@@ -14,7 +14,7 @@ impl<'a> Checker<'a> {
                 ..
             }) => {
                 let id = FnId(index);
-                if !self.allow_calls {
+                if !self.body.allow_calls {
                     self.error(
                         "qlp::call_not_allowed",
                         span,
@@ -58,7 +58,7 @@ impl<'a> Checker<'a> {
                     self.expect_type(&arg, ty);
                     checked.push(arg);
                 }
-                if let Some(caller) = self.current_fn {
+                if let Some(caller) = self.body.current_fn {
                     self.calls.push((caller, id, self.file, span));
                 }
                 Checker::texpr(TExprKind::Call(id, checked), ret, span)

@@ -31,7 +31,7 @@ impl<'a> Checker<'a> {
                 Checker::texpr(TExprKind::Const(Value::Duration(*value)), Type::Duration, span)
             }
             ExprKind::Now => {
-                if !self.allow_now {
+                if !self.body.allow_now {
                     self.error("qlp::now_not_allowed", span, "`now` is not available here")
                         .help = Some(String::from(
                         "`now` is the evaluation clock: use it in rules and functions, not in constants or test values",
@@ -93,13 +93,13 @@ impl<'a> Checker<'a> {
                 let cond = self.expr(cond, Some(&Type::Bool));
                 self.expect_type(&cond, &Type::Bool);
                 let (when_true, when_false) = facts(&cond);
-                let mark = self.narrowed.len();
-                self.narrowed.extend(when_true);
+                let mark = self.body.narrowed.len();
+                self.body.narrowed.extend(when_true);
                 let then = self.expr(then, expected);
-                self.narrowed.truncate(mark);
-                self.narrowed.extend(when_false);
+                self.body.narrowed.truncate(mark);
+                self.body.narrowed.extend(when_false);
                 let otherwise = self.expr(otherwise, Some(expected.unwrap_or(&then.ty)));
-                self.narrowed.truncate(mark);
+                self.body.narrowed.truncate(mark);
                 let ty = self.join_branches(&then, &otherwise);
                 Checker::texpr(
                     TExprKind::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
@@ -111,7 +111,7 @@ impl<'a> Checker<'a> {
                 let value = self.expr(value, None);
                 let slot = self.bind_local(name.name.clone(), value.ty.clone());
                 let body = self.expr(body, expected);
-                self.locals.pop();
+                self.body.locals.pop();
                 let ty = body.ty.clone();
                 Checker::texpr(TExprKind::Let(slot, Box::new(value), Box::new(body)), ty, span)
             }
@@ -139,7 +139,7 @@ impl<'a> Checker<'a> {
                 let slot = self.bind_local(var.name.clone(), element);
                 let predicate = self.expr(predicate, Some(&Type::Bool));
                 self.expect_type(&predicate, &Type::Bool);
-                self.locals.pop();
+                self.body.locals.pop();
                 let ty = if *kind == ast::QuantifierKind::Count {
                     Type::Int
                 } else {
@@ -179,7 +179,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn lookup_local(&self, name: &str) -> Option<&Local> {
-        self.locals.iter().rev().find(|local| local.name == name)
+        self.body.locals.iter().rev().find(|local| local.name == name)
     }
 
     /// Enums that have a variant called `name`.
@@ -358,7 +358,7 @@ impl<'a> Checker<'a> {
     pub(super) fn narrow(&self, expr: TExpr) -> TExpr {
         if let Type::Optional(inner) = &expr.ty {
             if let Some(key) = path_key(&expr) {
-                if self.narrowed.contains(&key) {
+                if self.body.narrowed.contains(&key) {
                     let inner = (**inner).clone();
                     let span = expr.span;
                     return Checker::texpr(TExprKind::Unwrap(Box::new(expr)), inner, span);

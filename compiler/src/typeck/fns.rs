@@ -50,13 +50,13 @@ impl<'a> Checker<'a> {
             let params = def.params.clone();
             let ret = def.ret.clone();
             let saved = self.enter_body(file, true, true);
-            self.current_fn = Some(FnId(fn_index as u32));
+            self.body.current_fn = Some(FnId(fn_index as u32));
             for (name, ty) in params {
                 self.bind_local(name, ty);
             }
             let body = self.expr(&decl.body, Some(&ret));
             self.expect_type(&body, &ret);
-            let n_locals = self.n_locals;
+            let n_locals = self.body.n_locals;
             self.leave_body(saved);
             if let Some(def) = self.program.fns.get_mut(fn_index) {
                 def.body = body;

@@ -60,11 +60,12 @@ impl<'a> Checker<'a> {
                 let lhs = self.expr(lhs, Some(&Type::Bool));
                 self.expect_type(&lhs, &Type::Bool);
                 let (when_true, when_false) = facts(&lhs);
-                let mark = self.narrowed.len();
-                self.narrowed
+                let mark = self.body.narrowed.len();
+                self.body
+                    .narrowed
                     .extend(if op == BinaryOp::And { when_true } else { when_false });
                 let rhs = self.expr(rhs, Some(&Type::Bool));
-                self.narrowed.truncate(mark);
+                self.body.narrowed.truncate(mark);
                 self.expect_type(&rhs, &Type::Bool);
                 let kind = if op == BinaryOp::And {
                     TExprKind::And(Box::new(lhs), Box::new(rhs))

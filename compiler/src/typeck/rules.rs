@@ -162,7 +162,7 @@ impl<'a> Checker<'a> {
                 }
             }
         };
-        let n_locals = self.n_locals;
+        let n_locals = self.body.n_locals;
         self.leave_body(saved);
         (when, n_locals)
     }

@@ -193,7 +193,7 @@ impl<'a> Checker<'a> {
                 if kinds.contains(&DeclKind::Enum) {
                     candidates.extend(["bool", "int", "float", "string", "time", "duration"]);
                 }
-                let locals: Vec<String> = self.locals.iter().map(|l| l.name.clone()).collect();
+                let locals: Vec<String> = self.body.locals.iter().map(|l| l.name.clone()).collect();
                 candidates.extend(locals.iter().map(String::as_str));
                 let hint = suggest(&name.name, candidates).map(str::to_string);
                 let diagnostic = self

@@ -26,7 +26,7 @@ impl<'a> Checker<'a> {
         for item in &decl.items {
             if let ast::TestItem::Now(expr) = item {
                 let saved = self.enter_body(self.file, false, false);
-                self.allow_now = false;
+                self.body.allow_now = false;
                 let checked = self.expr(expr, Some(&Type::Time));
                 self.leave_body(saved);
                 if !self.expect_type(&checked, &Type::Time) {
