@@ -467,6 +467,7 @@ impl CompiledPolicySet {
         let Some(function) = self.functions.get(&record_type) else {
             return Run::NoRules;
         };
+        // INVARIANT: native code only ever reads a row `validate` accepted.
         if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
             return Run::BadRow;
         }

@@ -263,6 +263,8 @@ impl<'a> Checker<'a> {
         for (when, location, what) in bodies {
             let size = expanded_size(when, &fn_sizes);
             total = total.saturating_add(size);
+            // INVARIANT: a checked program has no rule or exemption past
+            // MAX_RULE_SIZE: evaluation and the JIT's work are bounded by it.
             if size > MAX_RULE_SIZE {
                 too_large.push((location.file, location.span, what, size));
             }

@@ -112,6 +112,8 @@ impl FsLoader {
 
 impl SourceLoader for FsLoader {
     fn read(&self, path: &Path, kind: FileKind) -> io::Result<Vec<u8>> {
+        // INVARIANT: every byte the compiler sees comes through here, from a
+        // canonical path inside the root, read as a bounded regular file.
         let real = self.confine(path)?;
         read_regular_file(&real, self.limits.for_kind(kind))
     }

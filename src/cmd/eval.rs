@@ -198,6 +198,8 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                 |context, line| decide_line(&set, record, kind, line, fixed_now, args, context),
             )
             .collect();
+        // INVARIANT: `results` is in input order (rayon's collect keeps it),
+        // so decisions are written in the order the records came.
         for result in results {
             match result {
                 LineResult::Decided { json, decision } => {

@@ -134,6 +134,8 @@ unsafe fn text<'a>(ptr: *const u8, len: u64) -> std::borrow::Cow<'a, str> {
 /// missing context, set or regex). Generated code checks every guarded
 /// helper's result for it and reports the rule as in error: never a silent
 /// `false`.
+// INVARIANT: no guarded helper computes `i64::MIN` as a value (they return
+// 0/1, counts or lengths), so the sentinel is never a real answer.
 pub(super) const FAILED: i64 = i64::MIN;
 
 /// Runs `f`, turning a panic into `fallback`.
