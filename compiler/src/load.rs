@@ -75,6 +75,13 @@ impl LoadedFiles {
         self.keyword_files.get(&(file, span.start)).map_or(&[], Vec::as_slice)
     }
 
+    /// The path that `written` (an import or a keyword file) names from
+    /// `file`: relative to the file's directory, `.` and `..` resolved.
+    pub fn named_path(&self, file: FileId, written: &str) -> PathBuf {
+        let base = self.path(file).and_then(Path::parent).unwrap_or(Path::new(""));
+        clean_path(&base.join(written))
+    }
+
     /// The path of `file`.
     pub fn path(&self, file: FileId) -> Option<&Path> {
         self.paths.get(file.0 as usize).map(PathBuf::as_path)
@@ -164,11 +171,6 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
         let Some(ast) = files.asts.get(file.0 as usize) else {
             continue;
         };
-        let base = files
-            .path(file)
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
         let imports: Vec<(String, Span)> = ast
             .items
             .iter()
@@ -191,7 +193,7 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
                 );
                 continue;
             }
-            let path = clean_path(&base.join(&target));
+            let path = files.named_path(file, &target);
             let id = match by_path.get(&path) {
                 Some(id) => *id,
                 None => {
@@ -239,12 +241,7 @@ fn load_keyword_files(files: &mut LoadedFiles, loader: &dyn SourceLoader, diagno
             );
             continue;
         }
-        let base = files
-            .path(file)
-            .and_then(Path::parent)
-            .map(Path::to_path_buf)
-            .unwrap_or_default();
-        let path = clean_path(&base.join(&relative));
+        let path = files.named_path(file, &relative);
         let bytes = match loader.read(&path, FileKind::Keywords) {
             Ok(bytes) => bytes,
             Err(error) => {

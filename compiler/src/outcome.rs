@@ -3,7 +3,7 @@
 
 use qlp_grammar::ast::ActionKind;
 
-use crate::interp::{EvalError, Interpreter, Observer};
+use crate::interp::{EvalError, Interpreter, NoObserver, Observer};
 use crate::program::{ExemptId, Program, RecordId, RuleId};
 use crate::value::Value;
 
@@ -145,22 +145,11 @@ pub fn undecodable(program: &Program, record_type: RecordId) -> Conditions {
 
 /// Evaluates all active rules and exemptions for `record_type` with the interpreter.
 pub fn conditions(program: &Program, record_type: RecordId, record: &Value, now: i64) -> Conditions {
-    conditions_observed(program, record_type, record, now, &NoSubjects)
+    conditions_observed(program, record_type, record, now, &NoObserver)
 }
-
-/// Watches which rule or exemption the interpreter is evaluating.
-pub trait SubjectObserver: Observer {
-    /// The condition of `subject` starts; everything observed until the next
-    /// call belongs to it.
-    fn begin(&self, _subject: Subject) {}
-}
-
-struct NoSubjects;
-impl Observer for NoSubjects {}
-impl SubjectObserver for NoSubjects {}
 
 /// [`conditions`], reporting the run to `observer`.
-pub fn conditions_observed<O: SubjectObserver>(
+pub fn conditions_observed<O: Observer>(
     program: &Program,
     record_type: RecordId,
     record: &Value,
@@ -171,13 +160,11 @@ pub fn conditions_observed<O: SubjectObserver>(
     let mut conditions = Conditions::default();
     for (id, rule) in program.rule_ids() {
         if rule.record == record_type && campaign_active(program, rule.campaign, now) {
-            observer.begin(Subject::Rule(id));
             conditions.rules.push((id, interpreter.eval_rule(rule, record, now)));
         }
     }
     for (id, exempt) in program.exempt_ids() {
         if exempt.record == record_type && campaign_active(program, exempt.campaign, now) {
-            observer.begin(Subject::Exempt(id));
             conditions
                 .exempts
                 .push((id, interpreter.eval_exempt(exempt, record, now)));

@@ -463,8 +463,6 @@ impl crate::interp::Observer for CoverageObserver<'_, '_> {
     }
 }
 
-impl crate::outcome::SubjectObserver for CoverageObserver<'_, '_> {}
-
 /// Measures coverage by running every test on the interpreter and observing it.
 pub fn coverage(program: &Program) -> Coverage {
     let map = BranchMap::new(program);

@@ -71,11 +71,6 @@ impl FsLoader {
         &self.root
     }
 
-    /// The limits reads are bounded by.
-    pub fn limits(&self) -> Limits {
-        self.limits
-    }
-
     /// Replaces the contents of a regular file inside the root, through its
     /// canonical path (never through a link out of the tree).
     pub fn write(&self, path: &Path, contents: &[u8]) -> io::Result<()> {
