@@ -17,6 +17,7 @@ use crate::types::Type;
 use crate::value::Value;
 
 mod body;
+use body::{BodyChecker, BodyKind};
 mod calls;
 mod campaigns;
 mod consts;
@@ -70,8 +71,6 @@ pub(crate) struct Checker<'a> {
     pub diagnostics: Vec<Diagnostic>,
 
     file: FileId,
-    /// The state of the body being checked: replaced whole around each body.
-    body: Body,
 
     const_states: Vec<ConstState>,
     const_depth: usize,
@@ -87,7 +86,6 @@ impl<'a> Checker<'a> {
             files,
             diagnostics: Vec::new(),
             file: FileId(0),
-            body: Body::new(true, true),
             const_states: Vec::new(),
             const_depth: 0,
             calls: Vec::new(),
@@ -103,6 +101,14 @@ impl<'a> Checker<'a> {
 
     fn error(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
         self.diagnostics.push(Diagnostic::error(code, self.file, span, message));
+        let last = self.diagnostics.len() - 1;
+        #[expect(clippy::indexing_slicing, reason = "the element was just pushed")]
+        &mut self.diagnostics[last]
+    }
+
+    fn warning(&mut self, code: &'static str, span: Span, message: impl Into<String>) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::warning(code, self.file, span, message));
         let last = self.diagnostics.len() - 1;
         #[expect(clippy::indexing_slicing, reason = "the element was just pushed")]
         &mut self.diagnostics[last]
@@ -305,41 +311,6 @@ struct RuleItems<'i> {
     then: Option<&'i Vec<ast::Action>>,
     reason: Option<&'i ast::StrLit>,
     cancels: Option<&'i Vec<ast::CancelTarget>>,
-}
-
-/// What one body (a function, a rule's condition, a constant, a test
-/// value) sees while it is checked: its locals, the optional paths proven
-/// present, and what it may use. The checker holds one and replaces it
-/// whole when it enters another body.
-struct Body {
-    locals: Vec<Local>,
-    n_locals: u32,
-    narrowed: Vec<PathKey>,
-    /// Whether `now` may be read (not in constants and functions).
-    allow_now: bool,
-    /// Whether functions may be called (not in constants).
-    allow_calls: bool,
-    /// The function whose body this is, for the call graph.
-    current_fn: Option<FnId>,
-}
-
-impl Body {
-    fn new(allow_now: bool, allow_calls: bool) -> Body {
-        Body {
-            locals: Vec::new(),
-            n_locals: 0,
-            narrowed: Vec::new(),
-            allow_now,
-            allow_calls,
-            current_fn: None,
-        }
-    }
-}
-
-/// The body and file to go back to after a nested body.
-struct SavedBody {
-    file: FileId,
-    body: Body,
 }
 
 fn convert_action(action: &ast::Action) -> Action {

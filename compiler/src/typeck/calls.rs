@@ -1,8 +1,9 @@
 //! Typing calls of functions and built-ins.
 
+use super::expr::{error_expr, texpr};
 use super::*;
 
-impl<'a> Checker<'a> {
+impl BodyChecker<'_, '_> {
     pub(super) fn call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> TExpr {
         if let Some(expr) = self.builtin_call(name, args, span) {
             return expr;
@@ -14,7 +15,7 @@ impl<'a> Checker<'a> {
                 ..
             }) => {
                 let id = FnId(index);
-                if !self.body.allow_calls {
+                if !self.allow_calls {
                     self.error(
                         "qlp::call_not_allowed",
                         span,
@@ -23,10 +24,10 @@ impl<'a> Checker<'a> {
                     .help = Some(String::from(
                         "constants and test values cannot call functions; write the value",
                     ));
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
                 let Some(def) = self.program.fns.get(index as usize) else {
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 };
                 let params: Vec<Type> = def.params.iter().map(|(_, ty)| ty.clone()).collect();
                 let ret = def.ret.clone();
@@ -50,7 +51,7 @@ impl<'a> Checker<'a> {
                             .collect::<Vec<_>>()
                             .join(", ")
                     ));
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
                 let mut checked = Vec::new();
                 for (arg, ty) in args.iter().zip(&params) {
@@ -58,10 +59,11 @@ impl<'a> Checker<'a> {
                     self.expect_type(&arg, ty);
                     checked.push(arg);
                 }
-                if let Some(caller) = self.body.current_fn {
-                    self.calls.push((caller, id, self.file, span));
+                if let Some(caller) = self.current_fn {
+                    let file = self.file;
+                    self.calls.push((caller, id, file, span));
                 }
-                Checker::texpr(TExprKind::Call(id, checked), ret, span)
+                texpr(TExprKind::Call(id, checked), ret, span)
             }
             Lookup::Found(decl) => {
                 self.error(
@@ -70,7 +72,7 @@ impl<'a> Checker<'a> {
                     format!("`{}` is {}, not a function", name.name, decl.kind.describe()),
                 )
                 .label = String::from("cannot be called");
-                Checker::error_expr(span)
+                error_expr(span)
             }
             lookup => {
                 let mut candidates = self.scope.visible_names(self.file, &[DeclKind::Fn]);
@@ -96,7 +98,7 @@ impl<'a> Checker<'a> {
                         ),
                     });
                 }
-                Checker::error_expr(span)
+                error_expr(span)
             }
         }
     }
@@ -117,7 +119,7 @@ impl<'a> Checker<'a> {
                 ),
             )
             .help = Some(info.signature.to_string());
-            return Some(Checker::error_expr(span));
+            return Some(error_expr(span));
         }
         let string = Type::String;
         let (builtin, checked, ty) = match name.name.as_str() {
@@ -147,7 +149,7 @@ impl<'a> Checker<'a> {
                 let builtin = match &arg.ty {
                     Type::String => Builtin::StrLen,
                     Type::List(_) => Builtin::ListLen,
-                    Type::Error => return Some(Checker::error_expr(span)),
+                    Type::Error => return Some(error_expr(span)),
                     other => {
                         let name = self.ty_name(other);
                         self.error(
@@ -156,7 +158,7 @@ impl<'a> Checker<'a> {
                             format!("`len` needs a string or a list, found `{name}`"),
                         )
                         .help = Some(info.signature.to_string());
-                        return Some(Checker::error_expr(span));
+                        return Some(error_expr(span));
                     }
                 };
                 (builtin, vec![arg], Type::Int)
@@ -176,7 +178,7 @@ impl<'a> Checker<'a> {
                 let (builtin, ty) = match &arg.ty {
                     Type::Int => (Builtin::IntAbs, Type::Int),
                     Type::Float => (Builtin::FloatAbs, Type::Float),
-                    Type::Error => return Some(Checker::error_expr(span)),
+                    Type::Error => return Some(error_expr(span)),
                     other => {
                         let name = self.ty_name(other);
                         self.error(
@@ -184,7 +186,7 @@ impl<'a> Checker<'a> {
                             arg.span,
                             format!("`abs` needs an `int` or a `float`, found `{name}`"),
                         );
-                        return Some(Checker::error_expr(span));
+                        return Some(error_expr(span));
                     }
                 };
                 (builtin, vec![arg], ty)
@@ -192,7 +194,7 @@ impl<'a> Checker<'a> {
             "min" | "max" => {
                 let (a, b) = self.operand_pair(args.first()?, args.get(1)?);
                 if a.ty.is_error() || b.ty.is_error() {
-                    return Some(Checker::error_expr(span));
+                    return Some(error_expr(span));
                 }
                 if !a.ty.agrees(&b.ty) || !a.ty.is_ordered() {
                     let x = self.ty_name(&a.ty);
@@ -206,7 +208,7 @@ impl<'a> Checker<'a> {
                         ),
                     )
                     .help = Some(info.signature.to_string());
-                    return Some(Checker::error_expr(span));
+                    return Some(error_expr(span));
                 }
                 let scalar = scalar_of(&a.ty)?;
                 let ty = a.ty.clone();
@@ -225,7 +227,7 @@ impl<'a> Checker<'a> {
             // INVARIANT: every name in `builtins::BUILTINS` has an arm above.
             _ => return None,
         };
-        Some(Checker::texpr(TExprKind::Builtin(builtin, checked), ty, span))
+        Some(texpr(TExprKind::Builtin(builtin, checked), ty, span))
     }
 
     pub(super) fn builtin_arg(&mut self, args: &[ast::Expr], index: usize, ty: &Type) -> Option<TExpr> {

@@ -34,32 +34,32 @@ impl<'a> Checker<'a> {
             *state = ConstState::InProgress;
         }
         self.const_depth += 1;
-        let saved = self.enter_body(file, false, false);
-        let declared = decl.ty.as_ref().map(|ty| self.resolve_type(ty));
-        let (ty, value) = if self.const_depth > MAX_CHAIN {
-            self.error(
-                "qlp::chain_too_long",
-                decl.name.span,
-                format!(
-                    "constant `{}` is defined through more than {MAX_CHAIN} other constants",
-                    decl.name.name
-                ),
-            )
-            .help = Some(String::from("define it directly"));
-            (Type::Error, None)
-        } else {
-            let errors_before = self.error_count();
-            let expr = self.expr(&decl.value, declared.as_ref());
-            if let Some(declared) = &declared {
-                self.expect_type(&expr, declared);
+        let (ty, value) = self.in_body(file, BodyKind::CONSTANT, |body| {
+            let declared = decl.ty.as_ref().map(|ty| body.resolve_type(ty));
+            if body.const_depth > MAX_CHAIN {
+                body.error(
+                    "qlp::chain_too_long",
+                    decl.name.span,
+                    format!(
+                        "constant `{}` is defined through more than {MAX_CHAIN} other constants",
+                        decl.name.name
+                    ),
+                )
+                .help = Some(String::from("define it directly"));
+                return (Type::Error, None);
             }
-            let value = if expr.ty.is_error() || self.error_count() > errors_before {
+            let errors_before = body.error_count();
+            let expr = body.expr(&decl.value, declared.as_ref());
+            if let Some(declared) = &declared {
+                body.expect_type(&expr, declared);
+            }
+            let value = if expr.ty.is_error() || body.error_count() > errors_before {
                 None
             } else {
-                match Interpreter::new(&self.program).eval_expr(&expr, &mut Vec::new(), 0) {
+                match Interpreter::new(&body.program).eval_expr(&expr, &mut Vec::new(), 0) {
                     Ok(value) => Some(value),
                     Err(error) => {
-                        self.error(
+                        body.error(
                             "qlp::const_eval",
                             error.span,
                             format!("constant `{}` cannot be computed: {}", decl.name.name, error.kind),
@@ -71,8 +71,7 @@ impl<'a> Checker<'a> {
                 }
             };
             (declared.unwrap_or(expr.ty), value)
-        };
-        self.leave_body(saved);
+        });
         self.const_depth -= 1;
         let failed = value.is_none();
         if let Some(def) = self.program.consts.get_mut(index) {

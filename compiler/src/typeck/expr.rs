@@ -2,15 +2,16 @@
 
 use super::*;
 
-impl<'a> Checker<'a> {
-    pub(super) fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
-        TExpr { kind, ty, span }
-    }
+pub(super) fn texpr(kind: TExprKind, ty: Type, span: Span) -> TExpr {
+    TExpr { kind, ty, span }
+}
 
-    pub(super) fn error_expr(span: Span) -> TExpr {
-        Checker::texpr(TExprKind::Const(Value::Absent), Type::Error, span)
-    }
+/// The expression standing for one that failed to check.
+pub(super) fn error_expr(span: Span) -> TExpr {
+    texpr(TExprKind::Const(Value::Absent), Type::Error, span)
+}
 
+impl BodyChecker<'_, '_> {
     /// Checks an expression; `expected` guides literals and enum variants.
     pub(crate) fn expr(&mut self, expr: &ast::Expr, expected: Option<&Type>) -> TExpr {
         let span = expr.span;
@@ -18,27 +19,25 @@ impl<'a> Checker<'a> {
             ExprKind::Int(value) => {
                 if expected == Some(&Type::Float) {
                     // An integer literal where a float is expected is that float.
-                    Checker::texpr(TExprKind::Const(Value::Float(*value as f64)), Type::Float, span)
+                    texpr(TExprKind::Const(Value::Float(*value as f64)), Type::Float, span)
                 } else {
-                    Checker::texpr(TExprKind::Const(Value::Int(*value)), Type::Int, span)
+                    texpr(TExprKind::Const(Value::Int(*value)), Type::Int, span)
                 }
             }
-            ExprKind::Float(value) => Checker::texpr(TExprKind::Const(Value::Float(*value)), Type::Float, span),
-            ExprKind::Str(value) => Checker::texpr(TExprKind::Const(Value::str(value)), Type::String, span),
-            ExprKind::Bool(value) => Checker::texpr(TExprKind::Const(Value::Bool(*value)), Type::Bool, span),
-            ExprKind::Time(value) => Checker::texpr(TExprKind::Const(Value::Time(*value)), Type::Time, span),
-            ExprKind::Duration(value) => {
-                Checker::texpr(TExprKind::Const(Value::Duration(*value)), Type::Duration, span)
-            }
+            ExprKind::Float(value) => texpr(TExprKind::Const(Value::Float(*value)), Type::Float, span),
+            ExprKind::Str(value) => texpr(TExprKind::Const(Value::str(value)), Type::String, span),
+            ExprKind::Bool(value) => texpr(TExprKind::Const(Value::Bool(*value)), Type::Bool, span),
+            ExprKind::Time(value) => texpr(TExprKind::Const(Value::Time(*value)), Type::Time, span),
+            ExprKind::Duration(value) => texpr(TExprKind::Const(Value::Duration(*value)), Type::Duration, span),
             ExprKind::Now => {
-                if !self.body.allow_now {
+                if !self.allow_now {
                     self.error("qlp::now_not_allowed", span, "`now` is not available here")
                         .help = Some(String::from(
                         "`now` is the evaluation clock: use it in rules and functions, not in constants or test values",
                     ));
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
-                Checker::texpr(TExprKind::Now, Type::Time, span)
+                texpr(TExprKind::Now, Type::Time, span)
             }
             ExprKind::Paren(inner) => {
                 let mut checked = self.expr(inner, expected);
@@ -52,7 +51,7 @@ impl<'a> Checker<'a> {
             ExprKind::Unary(UnaryOp::Not, operand) => {
                 let checked = self.expr(operand, Some(&Type::Bool));
                 self.expect_type(&checked, &Type::Bool);
-                Checker::texpr(TExprKind::Not(Box::new(checked)), Type::Bool, span)
+                texpr(TExprKind::Not(Box::new(checked)), Type::Bool, span)
             }
             ExprKind::Unary(UnaryOp::Neg, operand) => {
                 let checked = self.expr(operand, expected);
@@ -60,16 +59,16 @@ impl<'a> Checker<'a> {
                     Type::Int => Scalar::Int,
                     Type::Float => Scalar::Float,
                     Type::Duration => Scalar::Duration,
-                    Type::Error => return Checker::error_expr(span),
+                    Type::Error => return error_expr(span),
                     ref other => {
                         let name = self.ty_name(other);
                         self.error("qlp::bad_operands", span, format!("`-` cannot be applied to `{name}`"))
                             .help = Some(String::from("negation works on `int`, `float` and `duration`"));
-                        return Checker::error_expr(span);
+                        return error_expr(span);
                     }
                 };
                 let ty = checked.ty.clone();
-                Checker::texpr(TExprKind::Neg(Box::new(checked), scalar), ty, span)
+                texpr(TExprKind::Neg(Box::new(checked), scalar), ty, span)
             }
             ExprKind::Binary(op, lhs, rhs) => self.binary(*op, lhs, rhs, span),
             ExprKind::IsSome { operand, negated } => {
@@ -77,31 +76,28 @@ impl<'a> Checker<'a> {
                 if !matches!(checked.ty, Type::Optional(_) | Type::Error) {
                     let name = self.ty_name(&checked.ty);
                     let (test, always) = if *negated { ("none", "false") } else { ("some", "true") };
-                    self.diagnostics.push(
-                        Diagnostic::warning(
-                            "qlp::not_optional",
-                            self.file,
-                            operand.span,
-                            format!("this `{name}` is never missing here, so `is {test}` is always {always}"),
-                        )
-                        .with_help("only optional values (`T?`) can be missing; a checked value stays present for the rest of the condition"),
-                    );
+                    self.warning(
+                        "qlp::not_optional",
+                        operand.span,
+                        format!("this `{name}` is never missing here, so `is {test}` is always {always}"),
+                    )
+                    .set_help("only optional values (`T?`) can be missing; a checked value stays present for the rest of the condition");
                 }
-                Checker::texpr(TExprKind::IsSome(Box::new(checked), *negated), Type::Bool, span)
+                texpr(TExprKind::IsSome(Box::new(checked), *negated), Type::Bool, span)
             }
             ExprKind::If(cond, then, otherwise) => {
                 let cond = self.expr(cond, Some(&Type::Bool));
                 self.expect_type(&cond, &Type::Bool);
                 let (when_true, when_false) = facts(&cond);
-                let mark = self.body.narrowed.len();
-                self.body.narrowed.extend(when_true);
+                let mark = self.narrowed.len();
+                self.narrowed.extend(when_true);
                 let then = self.expr(then, expected);
-                self.body.narrowed.truncate(mark);
-                self.body.narrowed.extend(when_false);
+                self.narrowed.truncate(mark);
+                self.narrowed.extend(when_false);
                 let otherwise = self.expr(otherwise, Some(expected.unwrap_or(&then.ty)));
-                self.body.narrowed.truncate(mark);
+                self.narrowed.truncate(mark);
                 let ty = self.join_branches(&then, &otherwise);
-                Checker::texpr(
+                texpr(
                     TExprKind::If(Box::new(cond), Box::new(then), Box::new(otherwise)),
                     ty,
                     span,
@@ -111,9 +107,9 @@ impl<'a> Checker<'a> {
                 let value = self.expr(value, None);
                 let slot = self.bind_local(name.name.clone(), value.ty.clone());
                 let body = self.expr(body, expected);
-                self.body.locals.pop();
+                self.locals.pop();
                 let ty = body.ty.clone();
-                Checker::texpr(TExprKind::Let(slot, Box::new(value), Box::new(body)), ty, span)
+                texpr(TExprKind::Let(slot, Box::new(value), Box::new(body)), ty, span)
             }
             ExprKind::Quantifier {
                 kind,
@@ -139,13 +135,13 @@ impl<'a> Checker<'a> {
                 let slot = self.bind_local(var.name.clone(), element);
                 let predicate = self.expr(predicate, Some(&Type::Bool));
                 self.expect_type(&predicate, &Type::Bool);
-                self.body.locals.pop();
+                self.locals.pop();
                 let ty = if *kind == ast::QuantifierKind::Count {
                     Type::Int
                 } else {
                     Type::Bool
                 };
-                Checker::texpr(
+                texpr(
                     TExprKind::Quantifier(*kind, slot, Box::new(list), Box::new(predicate)),
                     ty,
                     span,
@@ -179,7 +175,7 @@ impl<'a> Checker<'a> {
     }
 
     pub(super) fn lookup_local(&self, name: &str) -> Option<&Local> {
-        self.body.locals.iter().rev().find(|local| local.name == name)
+        self.locals.iter().rev().find(|local| local.name == name)
     }
 
     /// Enums that have a variant called `name`.
@@ -214,7 +210,7 @@ impl<'a> Checker<'a> {
     pub(super) fn name(&mut self, name: &ast::Ident, expected: Option<&Type>) -> TExpr {
         let span = name.span;
         if let Some(local) = self.lookup_local(&name.name) {
-            let expr = Checker::texpr(TExprKind::Local(local.slot), local.ty.clone(), span);
+            let expr = texpr(TExprKind::Local(local.slot), local.ty.clone(), span);
             return self.narrow(expr);
         }
         match self.scope.lookup(&name.name, self.file) {
@@ -235,22 +231,22 @@ impl<'a> Checker<'a> {
                         format!("constant `{}` is defined in terms of itself", name.name),
                     )
                     .help = Some(String::from("break the cycle with a literal value"));
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
                 let Some(def) = self.program.consts.get(index as usize) else {
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 };
                 if def.ty.is_error() {
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
                 let (ty, value) = (def.ty.clone(), def.value.clone());
                 let value = match (&ty, value, expected) {
                     (Type::Int, Value::Int(v), Some(Type::Float)) => {
-                        return Checker::texpr(TExprKind::Const(Value::Float(v as f64)), Type::Float, span)
+                        return texpr(TExprKind::Const(Value::Float(v as f64)), Type::Float, span)
                     }
                     (_, value, _) => value,
                 };
-                return Checker::texpr(TExprKind::Const(value), ty, span);
+                return texpr(TExprKind::Const(value), ty, span);
             }
             Lookup::Found(decl) => {
                 let help = match decl.kind {
@@ -266,11 +262,11 @@ impl<'a> Checker<'a> {
                     format!("`{}` is {}, not a value", name.name, decl.kind.describe()),
                 )
                 .help = Some(help);
-                return Checker::error_expr(span);
+                return error_expr(span);
             }
             Lookup::NotImported(decl) => {
                 self.unresolved(Lookup::NotImported(decl), name, &[], "name");
-                return Checker::error_expr(span);
+                return error_expr(span);
             }
             Lookup::Unknown => {}
         }
@@ -281,7 +277,7 @@ impl<'a> Checker<'a> {
                 .enum_def(*id)
                 .and_then(|e| e.variants.iter().position(|v| *v == name.name))
             {
-                return Checker::texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(*id), span);
+                return texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(*id), span);
             }
         }
         let candidates = self.enums_with_variant(&name.name);
@@ -303,10 +299,10 @@ impl<'a> Checker<'a> {
                         )
                         .set_label(format!("expected a `{expected_name}`"))
                         .help = Some(format!("`{expected_name}` is one of: {variants}"));
-                        return Checker::error_expr(span);
+                        return error_expr(span);
                     }
                 }
-                Checker::texpr(TExprKind::Const(Value::Enum(*variant)), Type::Enum(*enum_id), span)
+                texpr(TExprKind::Const(Value::Enum(*variant)), Type::Enum(*enum_id), span)
             }
             [] => {
                 if let Some(Type::Enum(id)) = expected.map(Type::strip_optional) {
@@ -328,7 +324,7 @@ impl<'a> Checker<'a> {
                         Some(hint) => format!("did you mean `{hint}`?"),
                         None => format!("`{enum_name}` is one of: {}", variants.join(", ")),
                     });
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
                 self.unresolved(
                     Lookup::Unknown,
@@ -336,7 +332,7 @@ impl<'a> Checker<'a> {
                     &[DeclKind::Const, DeclKind::Keywords, DeclKind::Fn],
                     "name",
                 );
-                Checker::error_expr(span)
+                error_expr(span)
             }
             several => {
                 let options: Vec<String> = several
@@ -349,7 +345,7 @@ impl<'a> Checker<'a> {
                     format!("`{}` is a variant of several enums", name.name),
                 )
                 .help = Some(format!("write {}", options.join(" or ")));
-                Checker::error_expr(span)
+                error_expr(span)
             }
         }
     }
@@ -358,10 +354,10 @@ impl<'a> Checker<'a> {
     pub(super) fn narrow(&self, expr: TExpr) -> TExpr {
         if let Type::Optional(inner) = &expr.ty {
             if let Some(key) = path_key(&expr) {
-                if self.body.narrowed.contains(&key) {
+                if self.narrowed.contains(&key) {
                     let inner = (**inner).clone();
                     let span = expr.span;
-                    return Checker::texpr(TExprKind::Unwrap(Box::new(expr)), inner, span);
+                    return texpr(TExprKind::Unwrap(Box::new(expr)), inner, span);
                 }
             }
         }
@@ -385,9 +381,7 @@ impl<'a> Checker<'a> {
                         .map(|e| e.variants.clone())
                         .unwrap_or_default();
                     return match variants.iter().position(|v| *v == field.name) {
-                        Some(variant) => {
-                            Checker::texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(id), span)
-                        }
+                        Some(variant) => texpr(TExprKind::Const(Value::Enum(variant as u32)), Type::Enum(id), span),
                         None => {
                             self.error(
                                 "qlp::unknown_variant",
@@ -395,7 +389,7 @@ impl<'a> Checker<'a> {
                                 format!("`{}` has no variant `{}`", type_name.name, field.name),
                             )
                             .help = Some(format!("`{}` is one of: {}", type_name.name, variants.join(", ")));
-                            Checker::error_expr(span)
+                            error_expr(span)
                         }
                     };
                 }
@@ -404,7 +398,7 @@ impl<'a> Checker<'a> {
         let base = self.expr(base, None);
         let record_id = match &base.ty {
             Type::Record(id) => *id,
-            Type::Error => return Checker::error_expr(span),
+            Type::Error => return error_expr(span),
             Type::Optional(inner) if matches!(**inner, Type::Record(_)) => {
                 let path = print_path(base.span, self);
                 self.error("qlp::optional_used", base.span, format!("`{path}` may be missing"))
@@ -413,23 +407,23 @@ impl<'a> Checker<'a> {
                     "check `{path} is some and ...` before reading `.{}`",
                     field.name
                 ));
-                return Checker::error_expr(span);
+                return error_expr(span);
             }
             other => {
                 let name = self.ty_name(other);
                 self.error("qlp::no_fields", field.span, format!("`{name}` has no fields"))
                     .set_label(format!("`.{}` on a `{name}`", field.name))
                     .help = Some(String::from("only records have fields"));
-                return Checker::error_expr(span);
+                return error_expr(span);
             }
         };
         let Some(record) = self.program.record(record_id) else {
-            return Checker::error_expr(span);
+            return error_expr(span);
         };
         match record.field_index(&field.name) {
             Some(index) => {
                 let ty = record.fields.get(index).map_or(Type::Error, |f| f.ty.clone());
-                let expr = Checker::texpr(TExprKind::Field(Box::new(base), index as u32), ty, span);
+                let expr = texpr(TExprKind::Field(Box::new(base), index as u32), ty, span);
                 self.narrow(expr)
             }
             None => {
@@ -450,7 +444,7 @@ impl<'a> Checker<'a> {
                         fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
                     ),
                 });
-                Checker::error_expr(span)
+                error_expr(span)
             }
         }
     }

@@ -49,15 +49,13 @@ impl<'a> Checker<'a> {
             };
             let params = def.params.clone();
             let ret = def.ret.clone();
-            let saved = self.enter_body(file, true, true);
-            self.body.current_fn = Some(FnId(fn_index as u32));
-            for (name, ty) in params {
-                self.bind_local(name, ty);
-            }
-            let body = self.expr(&decl.body, Some(&ret));
-            self.expect_type(&body, &ret);
-            let n_locals = self.body.n_locals;
-            self.leave_body(saved);
+            let (body, n_locals) = self.in_body(file, BodyKind::CODE, |body| {
+                body.current_fn = Some(FnId(fn_index as u32));
+                for (name, ty) in params {
+                    body.bind_local(name, ty);
+                }
+                (body.expr_of(&decl.body, &ret).0, body.n_locals)
+            });
             if let Some(def) = self.program.fns.get_mut(fn_index) {
                 def.body = body;
                 def.n_locals = n_locals;

@@ -1,8 +1,9 @@
 //! Typing list literals and operators: comparison, arithmetic, `in`, `has_any`.
 
+use super::expr::{error_expr, texpr};
 use super::*;
 
-impl<'a> Checker<'a> {
+impl BodyChecker<'_, '_> {
     pub(super) fn list(&mut self, items: &[ast::Expr], expected: Option<&Type>, span: Span) -> TExpr {
         let mut element = match expected.map(Type::strip_optional) {
             Some(Type::List(element)) => Some((**element).clone()),
@@ -22,7 +23,7 @@ impl<'a> Checker<'a> {
         let Some(element) = element else {
             self.error("qlp::empty_list", span, "cannot tell the type of this empty list")
                 .help = Some(String::from("an empty list matches nothing: remove the condition"));
-            return Checker::error_expr(span);
+            return error_expr(span);
         };
         if !is_flat(&element) {
             let name = self.ty_name(&element);
@@ -34,9 +35,9 @@ impl<'a> Checker<'a> {
             .help = Some(String::from(
                 "list literals hold bools, numbers, strings, times, durations and enum values",
             ));
-            return Checker::error_expr(span);
+            return error_expr(span);
         }
-        Checker::texpr(TExprKind::List(checked), Type::List(Box::new(element)), span)
+        texpr(TExprKind::List(checked), Type::List(Box::new(element)), span)
     }
 
     /// Checks two operands that should have the same type.
@@ -60,19 +61,18 @@ impl<'a> Checker<'a> {
                 let lhs = self.expr(lhs, Some(&Type::Bool));
                 self.expect_type(&lhs, &Type::Bool);
                 let (when_true, when_false) = facts(&lhs);
-                let mark = self.body.narrowed.len();
-                self.body
-                    .narrowed
+                let mark = self.narrowed.len();
+                self.narrowed
                     .extend(if op == BinaryOp::And { when_true } else { when_false });
                 let rhs = self.expr(rhs, Some(&Type::Bool));
-                self.body.narrowed.truncate(mark);
+                self.narrowed.truncate(mark);
                 self.expect_type(&rhs, &Type::Bool);
                 let kind = if op == BinaryOp::And {
                     TExprKind::And(Box::new(lhs), Box::new(rhs))
                 } else {
                     TExprKind::Or(Box::new(lhs), Box::new(rhs))
                 };
-                Checker::texpr(kind, Type::Bool, span)
+                texpr(kind, Type::Bool, span)
             }
             BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
                 let (lhs, rhs) = self.operand_pair(lhs, rhs);
@@ -85,9 +85,9 @@ impl<'a> Checker<'a> {
                     _ => CmpOp::Ge,
                 };
                 let Some(scalar) = self.comparable(op, &lhs, &rhs) else {
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 };
-                Checker::texpr(
+                texpr(
                     TExprKind::Compare(cmp, scalar, Box::new(lhs), Box::new(rhs)),
                     Type::Bool,
                     span,
@@ -108,7 +108,7 @@ impl<'a> Checker<'a> {
                     (lhs, rhs)
                 };
                 if lhs.ty.is_error() || rhs.ty.is_error() {
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
                 let element = match &rhs.ty {
                     Type::List(element) => (**element).clone(),
@@ -122,7 +122,7 @@ impl<'a> Checker<'a> {
                         .help = Some(String::from(
                             "write `x in [a, b]`; to look for text inside a string use `contains(text, part)`",
                         ));
-                        return Checker::error_expr(span);
+                        return error_expr(span);
                     }
                 };
                 if !element.agrees(&lhs.ty) {
@@ -134,10 +134,10 @@ impl<'a> Checker<'a> {
                         format!("cannot look for a `{a}` in a list of `{b}`"),
                     )
                     .help = Some(String::from("the value and the list elements must have the same type"));
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 }
                 let Some(scalar) = self.equatable_scalar(&lhs, span) else {
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 };
                 // A long list of constants is hashed once, at compile time.
                 if let TExprKind::List(items) = &rhs.kind {
@@ -145,19 +145,19 @@ impl<'a> Checker<'a> {
                         if let Some(set) = ConstSet::of(items) {
                             let id = ConstSetId(self.program.const_sets.len() as u32);
                             self.program.const_sets.push(set);
-                            return Checker::texpr(TExprKind::InSet(Box::new(lhs), id), Type::Bool, span);
+                            return texpr(TExprKind::InSet(Box::new(lhs), id), Type::Bool, span);
                         }
                     }
                 }
-                Checker::texpr(TExprKind::In(scalar, Box::new(lhs), Box::new(rhs)), Type::Bool, span)
+                texpr(TExprKind::In(scalar, Box::new(lhs), Box::new(rhs)), Type::Bool, span)
             }
             BinaryOp::HasAny => {
                 let text = self.expr(lhs, Some(&Type::String));
                 self.expect_type(&text, &Type::String);
                 let Some(set) = self.keyword_set_ref(rhs) else {
-                    return Checker::error_expr(span);
+                    return error_expr(span);
                 };
-                Checker::texpr(TExprKind::HasAny(Box::new(text), set), Type::Bool, span)
+                texpr(TExprKind::HasAny(Box::new(text), set), Type::Bool, span)
             }
             BinaryOp::Matches => {
                 let text = self.expr(lhs, Some(&Type::String));
@@ -169,7 +169,7 @@ impl<'a> Checker<'a> {
                             .help = Some(String::from(
                             "patterns are compiled and checked before the policy runs: write `c.title matches \"^[0-9]+$\"`",
                         ));
-                        return Checker::error_expr(span);
+                        return error_expr(span);
                     }
                 };
                 match regex::RegexBuilder::new(pattern)
@@ -180,7 +180,7 @@ impl<'a> Checker<'a> {
                     Ok(regex) => {
                         let id = RegexId(self.program.regexes.len() as u32);
                         self.program.regexes.push(regex);
-                        Checker::texpr(TExprKind::Matches(Box::new(text), id), Type::Bool, span)
+                        texpr(TExprKind::Matches(Box::new(text), id), Type::Bool, span)
                     }
                     Err(error) => {
                         let detail = match &error {
@@ -192,7 +192,7 @@ impl<'a> Checker<'a> {
                             .help = Some(String::from(
                             "patterns use Rust regex syntax (no look-around or back-references, so matching is linear-time)",
                         ));
-                        Checker::error_expr(span)
+                        error_expr(span)
                     }
                 }
             }
@@ -204,15 +204,12 @@ impl<'a> Checker<'a> {
                     other => {
                         let name = self.ty_name(other);
                         let other = other.clone();
-                        self.diagnostics.push(
-                            Diagnostic::warning(
-                                "qlp::not_optional",
-                                self.file,
-                                lhs.span,
-                                format!("this `{name}` is never missing, so `??` never uses its default"),
-                            )
-                            .with_help("remove `?? ...`"),
-                        );
+                        self.warning(
+                            "qlp::not_optional",
+                            lhs.span,
+                            format!("this `{name}` is never missing, so `??` never uses its default"),
+                        )
+                        .set_help("remove `?? ...`");
                         other
                     }
                 };
@@ -229,7 +226,7 @@ impl<'a> Checker<'a> {
                     self.expect_type(&rhs, &inner);
                     Type::Error
                 };
-                Checker::texpr(TExprKind::Coalesce(Box::new(lhs), Box::new(rhs)), ty, span)
+                texpr(TExprKind::Coalesce(Box::new(lhs), Box::new(rhs)), ty, span)
             }
             BinaryOp::Add | BinaryOp::Sub | BinaryOp::Mul | BinaryOp::Div | BinaryOp::Rem => {
                 let (lhs, rhs) = self.operand_pair(lhs, rhs);
@@ -339,7 +336,7 @@ impl<'a> Checker<'a> {
     pub(super) fn arith(&mut self, op: BinaryOp, lhs: TExpr, rhs: TExpr, span: Span) -> TExpr {
         use ArithOp::*;
         if lhs.ty.is_error() || rhs.ty.is_error() {
-            return Checker::error_expr(span);
+            return error_expr(span);
         }
         let resolved = match (op, &lhs.ty, &rhs.ty) {
             (BinaryOp::Add, Type::Int, Type::Int) => Some((IntAdd, Type::Int)),
@@ -363,7 +360,7 @@ impl<'a> Checker<'a> {
             _ => None,
         };
         match resolved {
-            Some((arith, ty)) => Checker::texpr(TExprKind::Arith(arith, Box::new(lhs), Box::new(rhs)), ty, span),
+            Some((arith, ty)) => texpr(TExprKind::Arith(arith, Box::new(lhs), Box::new(rhs)), ty, span),
             None => {
                 let a = self.ty_name(&lhs.ty);
                 let b = self.ty_name(&rhs.ty);
@@ -380,7 +377,7 @@ impl<'a> Checker<'a> {
                     format!("`{}` cannot be applied to `{a}` and `{b}`", op.as_str()),
                 )
                 .help = Some(help);
-                Checker::error_expr(span)
+                error_expr(span)
             }
         }
     }

@@ -139,15 +139,15 @@ impl<'a> Checker<'a> {
         kind: &str,
         name: &ast::Ident,
     ) -> (TExpr, u32) {
-        let saved = self.enter_body(self.file, true, true);
-        self.bind_local(param.name.name.clone(), record.map_or(Type::Error, Type::Record));
-        let when = match when {
-            Some(expr) => {
-                let checked = self.expr(expr, Some(&Type::Bool));
-                self.expect_type(&checked, &Type::Bool);
-                checked
-            }
-            None => {
+        let record = record.map_or(Type::Error, Type::Record);
+        let when = self.in_body(self.file, BodyKind::CODE, |body| {
+            body.bind_local(param.name.name.clone(), record);
+            let when = when.map(|expr| body.expr_of(expr, &Type::Bool).0);
+            (when, body.n_locals)
+        });
+        let (when, n_locals) = match when {
+            (Some(when), n_locals) => (when, n_locals),
+            (None, n_locals) => {
                 self.error(
                     "qlp::missing_item",
                     name.span,
@@ -155,15 +155,14 @@ impl<'a> Checker<'a> {
                 )
                 .set_label(format!("this {kind}"))
                 .help = Some(String::from("add the condition: `when: c.kind == livestream`"));
-                TExpr {
+                let never = TExpr {
                     kind: TExprKind::Const(Value::Bool(false)),
                     ty: Type::Bool,
                     span: name.span,
-                }
+                };
+                (never, n_locals)
             }
         };
-        let n_locals = self.body.n_locals;
-        self.leave_body(saved);
         (when, n_locals)
     }
 

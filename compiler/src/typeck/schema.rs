@@ -173,6 +173,18 @@ impl<'a> Checker<'a> {
 
     /// Reports a name that did not resolve.
     pub(super) fn unresolved(&mut self, lookup: Lookup, name: &ast::Ident, kinds: &[DeclKind], what: &str) {
+        self.unresolved_among(lookup, name, kinds, what, &[]);
+    }
+
+    /// Reports a name that did not resolve, suggesting `locals` too.
+    pub(super) fn unresolved_among(
+        &mut self,
+        lookup: Lookup,
+        name: &ast::Ident,
+        kinds: &[DeclKind],
+        what: &str,
+        locals: &[String],
+    ) {
         match lookup {
             Lookup::NotImported(decl) => {
                 let declared_in = self.files.sources.name(decl.file).to_string();
@@ -193,7 +205,6 @@ impl<'a> Checker<'a> {
                 if kinds.contains(&DeclKind::Enum) {
                     candidates.extend(["bool", "int", "float", "string", "time", "duration"]);
                 }
-                let locals: Vec<String> = self.body.locals.iter().map(|l| l.name.clone()).collect();
                 candidates.extend(locals.iter().map(String::as_str));
                 let hint = suggest(&name.name, candidates).map(str::to_string);
                 let diagnostic = self

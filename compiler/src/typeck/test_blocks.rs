@@ -25,11 +25,9 @@ impl<'a> Checker<'a> {
         // `now` first, since `given` values may use it.
         for item in &decl.items {
             if let ast::TestItem::Now(expr) = item {
-                let saved = self.enter_body(self.file, false, false);
-                self.body.allow_now = false;
-                let checked = self.expr(expr, Some(&Type::Time));
-                self.leave_body(saved);
-                if !self.expect_type(&checked, &Type::Time) {
+                let (checked, typed) =
+                    self.in_body(self.file, BodyKind::CONSTANT, |body| body.expr_of(expr, &Type::Time));
+                if !typed {
                     ok = false;
                     continue;
                 }
@@ -250,10 +248,8 @@ impl<'a> Checker<'a> {
                 (Value::List(values.into()), ok)
             }
             (ast::Value::Expr(expr), _) => {
-                let saved = self.enter_body(self.file, false, false);
-                let checked = self.expr(expr, Some(&inner));
-                self.leave_body(saved);
-                if !self.expect_type(&checked, &inner) {
+                let (checked, typed) = self.in_body(self.file, BodyKind::CONSTANT, |body| body.expr_of(expr, &inner));
+                if !typed {
                     return (Value::Absent, false);
                 }
                 match Interpreter::new(&self.program).eval_expr(&checked, &mut Vec::new(), now) {
