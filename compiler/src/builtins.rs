@@ -49,6 +49,11 @@ pub const BUILTINS: &[BuiltinFn] = &[
         2,
         "`count_matches(text: string, KEYWORDS) -> int` counts the distinct keywords found",
     ),
+    builtin(
+        "fingerprint",
+        1,
+        "`fingerprint(string) -> int`: a hash of the text as keyword matching normalizes it, so that spellings of one text share a key",
+    ),
 ];
 
 /// The built-in function called `name`.
@@ -84,6 +89,7 @@ mod tests {
             ("min", "min(1, 2) == 1"),
             ("max", "max(1, 2) == 2"),
             ("count_matches", "count_matches(\"赌博\", k) == 1"),
+            ("fingerprint", "fingerprint(\"赌 博\") == fingerprint(\"賭博\")"),
         ];
         assert_eq!(calls.len(), super::BUILTINS.len());
         for (name, call) in calls {

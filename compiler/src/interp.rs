@@ -28,6 +28,9 @@ pub enum EvalErrorKind {
     /// Native code's helper could not compute (a bug in qlp; the
     /// interpreter never reports it).
     Internal,
+    /// A rule reads state, but the evaluation was given none (or the
+    /// state of the record could not be computed or read).
+    NoState,
 }
 
 impl EvalErrorKind {
@@ -39,6 +42,7 @@ impl EvalErrorKind {
             EvalErrorKind::OutOfRange => "number out of range",
             EvalErrorKind::BadRecord => "record does not match the schema",
             EvalErrorKind::Internal => "internal error in a text helper",
+            EvalErrorKind::NoState => "the state this rule reads is not available",
         }
     }
 }
@@ -103,6 +107,9 @@ impl Observer for NoObserver {}
 pub struct Interpreter<'p, O: Observer = NoObserver> {
     program: &'p Program,
     observer: O,
+    /// The values read from state for the record, by `StateId` (empty when
+    /// the evaluation has no state: reads are then `NoState` errors).
+    state: &'p [i64],
 }
 
 impl<'p> Interpreter<'p> {
@@ -111,6 +118,7 @@ impl<'p> Interpreter<'p> {
         Interpreter {
             program,
             observer: NoObserver,
+            state: &[],
         }
     }
 }
@@ -118,7 +126,22 @@ impl<'p> Interpreter<'p> {
 impl<'p, O: Observer> Interpreter<'p, O> {
     /// An interpreter that reports what it evaluates to `observer`.
     pub fn with_observer(program: &'p Program, observer: O) -> Interpreter<'p, O> {
-        Interpreter { program, observer }
+        Interpreter {
+            program,
+            observer,
+            state: &[],
+        }
+    }
+
+    /// Reads of state give `state`, indexed by `StateId` (see `crate::state`).
+    pub fn with_state(mut self, state: &'p [i64]) -> Self {
+        self.state = state;
+        self
+    }
+
+    /// The program it runs.
+    pub fn program(&self) -> &'p Program {
+        self.program
     }
 
     /// The observer.
@@ -158,6 +181,15 @@ impl<'p, O: Observer> Interpreter<'p, O> {
         match &expr.kind {
             TExprKind::Const(value) => Ok(value.clone()),
             TExprKind::Now => Ok(Value::Time(now)),
+            TExprKind::State(id) => {
+                let (Some(def), Some(&raw)) = (self.program.states.get(id.index()), self.state.get(id.index())) else {
+                    return Err(EvalError {
+                        kind: EvalErrorKind::NoState,
+                        span,
+                    });
+                };
+                Ok(crate::state::read_value(def.kind, raw))
+            }
             TExprKind::Local(slot) => frame.get(*slot as usize).cloned().ok_or(bad_record(span)),
             TExprKind::Field(base, index) => match self.eval_expr(base, frame, now)? {
                 Value::Record(fields) => fields.get(*index as usize).cloned().ok_or(bad_record(span)),
@@ -352,6 +384,7 @@ impl<'p, O: Observer> Interpreter<'p, O> {
                 self.observer.keywords(expr, set, s, count > 0);
                 Value::Int(count as i64)
             }
+            (Builtin::Fingerprint, [Value::Str(s)]) => Value::Int(crate::text::fingerprint(s)),
             _ => return Err(bad()),
         })
     }

@@ -39,6 +39,7 @@ use crate::interp::{EvalError, EvalErrorKind};
 use crate::layout::{Layout, Row};
 use crate::outcome::{campaign_active, Conditions, Outcome};
 use crate::program::{FnId, Program, RecordId, RuleId, TExpr, TExprKind};
+use crate::state::StateValues;
 
 pub use helpers::EvalCtx;
 
@@ -384,13 +385,45 @@ impl CompiledPolicySet {
             active_rules: vec![0; self.out_layout.rule_words.max(1)],
             active_exempts: vec![0; self.out_layout.exempt_words.max(1)],
             active_at: None,
+            state: vec![0; self.program.states.len()],
         }
     }
 
     /// Evaluates the conditions of every active rule and exemption of
-    /// `record_type` on a row.
+    /// `record_type` on a row. Rules that read state err with `NoState`:
+    /// see [`CompiledPolicySet::conditions_with_state`].
     pub fn conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
+        let state = crate::state::without_state(&self.program);
+        self.conditions_with_state(record_type, row, now, &state, context)
+    }
+
+    /// Evaluates the conditions of every active rule and exemption of
+    /// `record_type` on a row, reads of state giving `state`.
+    pub fn conditions_with_state(
+        &self,
+        record_type: RecordId,
+        row: &Row,
+        now: i64,
+        state: &StateValues,
+        context: &mut EvalContext,
+    ) -> Conditions {
+        let mut conditions = self.raw_conditions(record_type, row, now, state, context);
+        crate::state::apply_errors(&self.program, state, &mut conditions);
+        conditions
+    }
+
+    fn raw_conditions(
+        &self,
+        record_type: RecordId,
+        row: &Row,
+        now: i64,
+        state: &StateValues,
+        context: &mut EvalContext,
+    ) -> Conditions {
         let mut conditions = Conditions::default();
+        context.state.clear();
+        context.state.extend_from_slice(&state.values);
+        context.state.resize(self.program.states.len(), 0);
         match self.run(record_type, row, now, context) {
             Run::NoRules => return conditions,
             // A row this crate did not lay out for this type: report, never read it.
@@ -448,6 +481,19 @@ impl CompiledPolicySet {
         Outcome::from_conditions(&self.program, &self.conditions(record_type, row, now, context))
     }
 
+    /// [`CompiledPolicySet::evaluate`] with reads of state giving `state`.
+    pub fn evaluate_with_state(
+        &self,
+        record_type: RecordId,
+        row: &Row,
+        now: i64,
+        state: &StateValues,
+        context: &mut EvalContext,
+    ) -> Outcome {
+        let conditions = self.conditions_with_state(record_type, row, now, state, context);
+        Outcome::from_conditions(&self.program, &conditions)
+    }
+
     /// Evaluates and returns only the raw rule bits (no allocation).
     pub fn evaluate_bits<'c>(
         &self,
@@ -477,11 +523,14 @@ impl CompiledPolicySet {
         context.ctx.active_rules = context.active_rules.as_ptr();
         context.ctx.active_exempts = context.active_exempts.as_ptr();
         context.ctx.program = Arc::as_ptr(&self.program);
+        context.state.resize(self.program.states.len(), 0);
+        context.ctx.state = context.state.as_ptr();
         // SAFETY: the function was compiled for `record_type`'s layout and
         // `validate` checked that every string and list slot of `row` points
-        // inside it; `ctx` points at a live `EvalCtx` whose mask pointers
-        // were just set to buffers of the sizes the code indexes; `out` has
-        // `out_layout.len()` words, as the code expects.
+        // inside it; `ctx` points at a live `EvalCtx` whose mask and state
+        // pointers were just set to buffers of the sizes the code indexes
+        // (a state word per declaration); `out` has `out_layout.len()`
+        // words, as the code expects.
         unsafe { function(row.bytes().as_ptr(), &mut context.ctx, context.out.as_mut_ptr()) };
         context.ctx.clear_scratch();
         Run::Done
@@ -505,6 +554,9 @@ pub struct EvalContext {
     active_rules: Vec<u64>,
     active_exempts: Vec<u64>,
     active_at: Option<i64>,
+    /// The state values of the record being evaluated, a word per state
+    /// declaration: what `ctx.state` points at.
+    state: Vec<i64>,
 }
 
 impl EvalContext {
@@ -517,6 +569,7 @@ impl EvalContext {
             active_rules: Vec::new(),
             active_exempts: Vec::new(),
             active_at: None,
+            state: Vec::new(),
         }
     }
 

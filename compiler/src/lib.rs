@@ -17,6 +17,7 @@ pub mod outcome;
 pub mod policy_test;
 pub mod program;
 pub mod resolve;
+pub mod state;
 pub mod typeck;
 
 /// Text normalization and keyword matching, from the `qlp-text` crate (which

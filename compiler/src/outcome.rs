@@ -5,6 +5,7 @@ use qlp_grammar::ast::ActionKind;
 
 use crate::interp::{EvalError, Interpreter, NoObserver, Observer};
 use crate::program::{ExemptId, Program, RecordId, RuleId};
+use crate::state::StateValues;
 use crate::value::Value;
 
 /// What a run-time error happened in.
@@ -148,7 +149,8 @@ pub fn conditions(program: &Program, record_type: RecordId, record: &Value, now:
     conditions_observed(program, record_type, record, now, &NoObserver)
 }
 
-/// [`conditions`], reporting the run to `observer`.
+/// [`conditions`], reporting the run to `observer`. Rules that read state
+/// err with `NoState`: see [`conditions_with_state`].
 pub fn conditions_observed<O: Observer>(
     program: &Program,
     record_type: RecordId,
@@ -156,7 +158,21 @@ pub fn conditions_observed<O: Observer>(
     now: i64,
     observer: &O,
 ) -> Conditions {
-    let interpreter = Interpreter::with_observer(program, observer);
+    let state = crate::state::without_state(program);
+    conditions_with_state(program, record_type, record, now, &state, observer)
+}
+
+/// Evaluates all active rules and exemptions for `record_type` with the
+/// interpreter, reads of state giving `state`.
+pub fn conditions_with_state<O: Observer>(
+    program: &Program,
+    record_type: RecordId,
+    record: &Value,
+    now: i64,
+    state: &StateValues,
+    observer: &O,
+) -> Conditions {
+    let interpreter = Interpreter::with_observer(program, observer).with_state(&state.values);
     let mut conditions = Conditions::default();
     for (id, rule) in program.rule_ids() {
         if rule.record == record_type && campaign_active(program, rule.campaign, now) {
@@ -170,6 +186,7 @@ pub fn conditions_observed<O: Observer>(
                 .push((id, interpreter.eval_exempt(exempt, record, now)));
         }
     }
+    crate::state::apply_errors(program, state, &mut conditions);
     conditions
 }
 

@@ -3,10 +3,12 @@
 use qlp_grammar::ast::ActionKind;
 use qlp_grammar::time::format_time;
 
+use crate::interp::NoObserver;
 use crate::jit::CompiledPolicySet;
 use crate::layout::Row;
-use crate::outcome::{evaluate, Outcome};
-use crate::program::{Expectation, Location, Program, RuleId, TExpr, TExprKind, TestDef};
+use crate::outcome::Outcome;
+use crate::program::{Expectation, Location, Program, RuleId, TExpr, TExprKind, TestDef, TestStep};
+use crate::state::{self, StateMap, StateValues};
 use crate::value::Value;
 
 /// The result of one `test` block.
@@ -32,7 +34,7 @@ impl TestResult {
 pub use crate::Engine;
 
 /// Runs every test on both engines. Expectations are checked against
-/// `primary`'s outcome, and any difference between the engines is a failure.
+/// `primary`'s outcomes, and any difference between the engines is a failure.
 pub fn run_tests_both(compiled: &CompiledPolicySet, primary: Engine) -> Vec<TestResult> {
     let program = compiled.program();
     let mut context = compiled.context();
@@ -40,28 +42,78 @@ pub fn run_tests_both(compiled: &CompiledPolicySet, primary: Engine) -> Vec<Test
         .tests
         .iter()
         .map(|test| {
-            let interp = evaluate(program, test.record, &test.given, test.now);
-            let row = Row::encode(program, compiled.layout(), test.record, &test.given);
-            let jit = compiled.evaluate(test.record, &row, test.now, &mut context);
-            let disagree = interp != jit;
-            let (primary_outcome, other) = match primary {
+            let interp = run_steps(program, test, |given, state| interpreted(program, test, given, state));
+            let jit = run_steps(program, test, |given, state| {
+                let row = Row::encode(program, compiled.layout(), test.record, given);
+                compiled.evaluate_with_state(test.record, &row, test.now, state, &mut context)
+            });
+            let disagreement = interp
+                .iter()
+                .zip(&jit)
+                .position(|(a, b)| a != b)
+                .map(|at| (at, interp.get(at).cloned(), jit.get(at).cloned()));
+            let (primary_outcomes, _) = match primary {
                 Engine::Interp => (interp, jit),
                 Engine::Jit => (jit, interp),
             };
-            let other_fired = describe(program, &other);
-            let mut result = check_expectations(program, test, primary_outcome);
-            if disagree {
+            let mut result = check_expectations(program, test, primary_outcomes);
+            if let Some((at, Some(interp), Some(jit))) = disagreement {
+                let (first, second) = match primary {
+                    Engine::Interp => (interp, jit),
+                    Engine::Jit => (jit, interp),
+                };
                 result.failures.push(format!(
-                    "the engines disagree: {} gives {}, {} gives {}",
+                    "{}the engines disagree: {} gives {}, {} gives {}",
+                    step_prefix(test, at),
                     engine_name(primary),
-                    describe(program, &result.outcome),
+                    describe(program, &first),
                     engine_name(other_engine(primary)),
-                    other_fired
+                    describe(program, &second)
                 ));
             }
             result
         })
         .collect()
+}
+
+/// The interpreter's outcome for one record of a test.
+fn interpreted(program: &Program, test: &TestDef, given: &Value, state: &StateValues) -> Outcome {
+    let conditions = crate::outcome::conditions_with_state(program, test.record, given, test.now, state, &NoObserver);
+    Outcome::from_conditions(program, &conditions)
+}
+
+/// Evaluates a test's records in order with `eval`, state kept in a fresh
+/// map (read, evaluate, write, record by record): the outcome of the last
+/// copy of each step.
+fn run_steps(program: &Program, test: &TestDef, mut eval: impl FnMut(&Value, &StateValues) -> Outcome) -> Vec<Outcome> {
+    let mut map = StateMap::new();
+    test.steps
+        .iter()
+        .map(|step| {
+            let mut last = Outcome::default();
+            for _ in 0..step.count {
+                let prepared = state::prepare(program, test.record, &step.given);
+                let values = map.read(program, &prepared);
+                last = eval(&step.given, &values);
+                map.write(program, &prepared, &last);
+            }
+            last
+        })
+        .collect()
+}
+
+/// The interpreter's outcome of each step of a test (of its last copy).
+pub fn step_outcomes(program: &Program, test: &TestDef) -> Vec<Outcome> {
+    run_steps(program, test, |given, state| interpreted(program, test, given, state))
+}
+
+/// `record 2 of 3: ` in a test of several records; nothing in a test of one.
+fn step_prefix(test: &TestDef, step: usize) -> String {
+    if test.steps.len() > 1 {
+        format!("record {} of {}: ", step + 1, test.steps.len())
+    } else {
+        String::new()
+    }
 }
 
 fn engine_name(engine: Engine) -> &'static str {
@@ -96,14 +148,31 @@ pub fn run_tests(program: &Program) -> Vec<TestResult> {
         .tests
         .iter()
         .map(|test| {
-            let outcome = evaluate(program, test.record, &test.given, test.now);
-            check_expectations(program, test, outcome)
+            let outcomes = run_steps(program, test, |given, state| interpreted(program, test, given, state));
+            check_expectations(program, test, outcomes)
         })
         .collect()
 }
 
-/// Compares an outcome with a test's expectations.
-pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -> TestResult {
+/// Compares the outcome of each step of a test (see [`TestStep`]) with its
+/// expectations.
+pub fn check_expectations(program: &Program, test: &TestDef, outcomes: Vec<Outcome>) -> TestResult {
+    let mut failures = Vec::new();
+    for (at, (step, outcome)) in test.steps.iter().zip(&outcomes).enumerate() {
+        let prefix = step_prefix(test, at);
+        for failure in check_step(program, test, step, outcome) {
+            failures.push(format!("{prefix}{failure}"));
+        }
+    }
+    TestResult {
+        name: test.name.clone(),
+        location: test.location,
+        failures,
+        outcome: outcomes.into_iter().last().unwrap_or_default(),
+    }
+}
+
+fn check_step(program: &Program, test: &TestDef, step: &TestStep, outcome: &Outcome) -> Vec<String> {
     let mut failures = Vec::new();
     let name = |id: &RuleId| program.rule(*id).map_or("?", |r| r.name.as_str()).to_string();
     let fired_names = || {
@@ -121,7 +190,7 @@ pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -
             )
         }
     };
-    for (expectation, _) in &test.expectations {
+    for (expectation, _) in &step.expectations {
         if let Some(why) = vacuous(program, test, expectation) {
             failures.push(why);
             continue;
@@ -149,7 +218,7 @@ pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -
                         failures.push(format!(
                             "expected `{}` to fire, but it did not: {}",
                             name(rule),
-                            why_not(program, test, &outcome, *rule)
+                            why_not(program, test, outcome, *rule)
                         ));
                     }
                 }
@@ -173,12 +242,7 @@ pub fn check_expectations(program: &Program, test: &TestDef, outcome: Outcome) -
             }
         }
     }
-    TestResult {
-        name: test.name.clone(),
-        location: test.location,
-        failures,
-        outcome,
-    }
+    failures
 }
 
 /// Why an expectation that something does not happen would hold whatever
@@ -472,12 +536,17 @@ pub fn coverage(program: &Program) -> Coverage {
     };
     let mut rules_fired = vec![false; program.rules.len()];
     for test in &program.tests {
-        let conditions = crate::outcome::conditions_observed(program, test.record, &test.given, test.now, &observer);
-        for id in &Outcome::from_conditions(program, &conditions).fired {
-            if let Some(fired) = rules_fired.get_mut(id.index()) {
-                *fired = true;
+        run_steps(program, test, |given, state| {
+            let conditions =
+                crate::outcome::conditions_with_state(program, test.record, given, test.now, state, &observer);
+            let outcome = Outcome::from_conditions(program, &conditions);
+            for id in &outcome.fired {
+                if let Some(fired) = rules_fired.get_mut(id.index()) {
+                    *fired = true;
+                }
             }
-        }
+            outcome
+        });
     }
     let seen = observer.seen.into_inner();
     let mut owners: Vec<Vec<Branch>> = map

@@ -1,6 +1,7 @@
 //! The checked program: every name resolved, every expression typed. This is
 //! what the interpreter runs, the JIT compiles and the linter inspects.
 
+pub use qlp_grammar::ast::StateKind;
 use qlp_grammar::ast::{self, ActionKind, QuantifierKind};
 use qlp_grammar::{FileId, SourceMap, Span};
 
@@ -32,7 +33,8 @@ id_type!(
     CampaignId,
     RuleId,
     ExemptId,
-    ConstSetId
+    ConstSetId,
+    StateId
 );
 
 /// The constant elements of a long `x in [...]` list, hashed: membership is
@@ -227,8 +229,11 @@ pub struct Action {
     pub kind: ActionKind,
     /// The label, for `label(...)`.
     pub label: Option<String>,
-    /// The duration, for `suspend(...)`, in microseconds.
+    /// The duration, for `suspend(...)`, or the time to live of a
+    /// `tag(...)`, in microseconds.
     pub duration: Option<i64>,
+    /// The tag a `tag(...)` writes.
+    pub tag: Option<StateId>,
 }
 
 /// A rule.
@@ -248,6 +253,8 @@ pub struct RuleDef {
     pub reason: Option<String>,
     /// How many local slots its condition uses.
     pub n_locals: u32,
+    /// The state declarations its condition reads.
+    pub reads: Vec<StateId>,
     /// Where it is declared.
     pub location: Location,
 }
@@ -255,7 +262,11 @@ pub struct RuleDef {
 impl RuleDef {
     /// The most severe of the rule's actions.
     pub fn severity(&self) -> Option<ActionKind> {
-        self.actions.iter().map(|a| a.kind).max()
+        self.actions
+            .iter()
+            .map(|a| a.kind)
+            .filter(|kind| *kind != ActionKind::Tag)
+            .max()
     }
 }
 
@@ -278,6 +289,8 @@ pub struct ExemptDef {
     pub reason: Option<String>,
     /// How many local slots its condition uses.
     pub n_locals: u32,
+    /// The state declarations its condition reads.
+    pub reads: Vec<StateId>,
     /// Where it is declared.
     pub location: Location,
 }
@@ -315,12 +328,74 @@ pub struct TestDef {
     pub sets_now: bool,
     /// The record type given.
     pub record: RecordId,
-    /// The record given, defaults filled in.
-    pub given: Value,
-    /// Its expectations and where each is written.
-    pub expectations: Vec<(Expectation, Span)>,
+    /// The records given, in order, each with what is expected of it.
+    pub steps: Vec<TestStep>,
     /// Where it is declared.
     pub location: Location,
+}
+
+impl TestDef {
+    /// Every expectation of every step.
+    pub fn expectations(&self) -> impl Iterator<Item = &(Expectation, Span)> {
+        self.steps.iter().flat_map(|s| &s.expectations)
+    }
+}
+
+/// One `given` of a test (repeated `count` times) and the expectations
+/// written after it, which are checked on its last copy.
+#[derive(Debug, Clone)]
+pub struct TestStep {
+    /// The record given, defaults filled in.
+    pub given: Value,
+    /// How many copies are evaluated, one after another.
+    pub count: u32,
+    /// Its expectations and where each is written.
+    pub expectations: Vec<(Expectation, Span)>,
+}
+
+/// A state declaration: a windowed counter, a distinct count, a first-seen
+/// record or a tag, kept per key across records. See `state.rs` for what
+/// a read gives and what a record writes.
+#[derive(Debug, Clone)]
+pub struct StateDef {
+    /// Its name.
+    pub name: String,
+    /// What it keeps.
+    pub kind: StateKind,
+    /// The record type that reads and writes it.
+    pub record: RecordId,
+    /// `key:` — what it is kept per (an int, string or enum).
+    pub key: TExpr,
+    /// `time:` — the record's event time.
+    pub time: TExpr,
+    /// `when:` — which records count (counters and distinct counts).
+    pub when: Option<TExpr>,
+    /// `of:` — what is counted distinct (distinct counts).
+    pub of: Option<TExpr>,
+    /// `id:` — the record's id (first-seen).
+    pub id: Option<TExpr>,
+    /// `window:` and `bucket:`, in microseconds (counters and distinct
+    /// counts); `bucket` divides `window`.
+    pub window: i64,
+    /// The bucket width.
+    pub bucket: i64,
+    /// `ttl:` — how long a tag lasts (tags).
+    pub ttl: i64,
+    /// How many local slots its expressions use.
+    pub n_locals: u32,
+    /// Where it is declared.
+    pub location: Location,
+}
+
+impl StateDef {
+    /// The type a read of it gives.
+    pub fn read_type(&self) -> Type {
+        match self.kind {
+            StateKind::Counter | StateKind::Distinct => Type::Int,
+            StateKind::FirstSeen => Type::Time,
+            StateKind::Tag => Type::Bool,
+        }
+    }
 }
 
 /// A checked policy program.
@@ -353,6 +428,8 @@ pub struct Program {
     pub rules: Vec<RuleDef>,
     /// Exemptions, by `ExemptId`.
     pub exemptions: Vec<ExemptDef>,
+    /// State declarations, by `StateId`.
+    pub states: Vec<StateDef>,
     /// Test blocks.
     pub tests: Vec<TestDef>,
 }
@@ -523,6 +600,8 @@ pub enum Builtin {
     Max(Scalar),
     /// Number of distinct keywords of a set found in a text.
     CountMatches(KeywordSetId),
+    /// `fingerprint(string)`: see [`crate::text::fingerprint`].
+    Fingerprint,
 }
 
 /// What a typed expression computes.
@@ -534,6 +613,9 @@ pub enum TExprKind {
     Now,
     /// A local slot (parameters first).
     Local(u32),
+    /// The value read from a state declaration for the record being
+    /// evaluated: an input of the evaluation, like `now`.
+    State(StateId),
     /// A field of a record value.
     Field(Box<TExpr>, u32),
     /// An optional that the checker has proven present (`x is some and x > 1`).
@@ -577,10 +659,26 @@ pub enum TExprKind {
 }
 
 impl TExpr {
+    /// The state declarations read anywhere in the expression, each once.
+    pub fn state_reads(&self) -> Vec<StateId> {
+        let mut reads = Vec::new();
+        let mut stack = vec![self];
+        while let Some(expr) = stack.pop() {
+            if let TExprKind::State(id) = expr.kind {
+                if !reads.contains(&id) {
+                    reads.push(id);
+                }
+            }
+            stack.extend(expr.children());
+        }
+        reads.sort();
+        reads
+    }
+
     /// The direct sub-expressions, in evaluation order.
     pub fn children(&self) -> Vec<&TExpr> {
         match &self.kind {
-            TExprKind::Const(_) | TExprKind::Now | TExprKind::Local(_) => Vec::new(),
+            TExprKind::Const(_) | TExprKind::Now | TExprKind::Local(_) | TExprKind::State(_) => Vec::new(),
             TExprKind::Field(a, _)
             | TExprKind::Unwrap(a)
             | TExprKind::Not(a)

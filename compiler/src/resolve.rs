@@ -28,6 +28,8 @@ pub enum DeclKind {
     Rule,
     /// An exemption.
     Exempt,
+    /// A state declaration (`counter`, `distinct`, `first_seen`, `tag`).
+    State,
 }
 
 impl DeclKind {
@@ -42,6 +44,7 @@ impl DeclKind {
             DeclKind::Campaign => "a campaign",
             DeclKind::Rule => "a rule",
             DeclKind::Exempt => "an exemption",
+            DeclKind::State => "a state declaration",
         }
     }
 }
@@ -112,6 +115,7 @@ impl Scope {
                     Item::Campaign(_) => DeclKind::Campaign,
                     Item::Rule(_) => DeclKind::Rule,
                     Item::Exempt(_) => DeclKind::Exempt,
+                    Item::State(_) => DeclKind::State,
                 };
                 let Some(name) = item.name() else { continue };
                 if BUILTIN_TYPES.contains(&name.name.as_str()) {

@@ -27,6 +27,7 @@ mod keywords;
 mod operators;
 mod rules;
 mod schema;
+mod states;
 mod test_blocks;
 
 /// Longest chain of constants defined through other constants, or of
@@ -137,7 +138,9 @@ impl<'a> Checker<'a> {
         self.declare_fns();
         self.check_fn_bodies();
         self.check_call_graph();
+        self.check_states();
         self.check_rules();
+        self.check_tags_written();
         self.check_exemptions();
         self.check_eval_depth();
         self.check_tests();
@@ -311,14 +314,6 @@ struct RuleItems<'i> {
     then: Option<&'i Vec<ast::Action>>,
     reason: Option<&'i ast::StrLit>,
     cancels: Option<&'i Vec<ast::CancelTarget>>,
-}
-
-fn convert_action(action: &ast::Action) -> Action {
-    Action {
-        kind: action.kind,
-        label: action.label.as_ref().map(|l| l.value.clone()),
-        duration: action.duration,
-    }
 }
 
 /// Whether values of `ty` are stored without pointers to other values

@@ -42,6 +42,8 @@ pub enum Item {
     Rule(RuleDecl),
     /// `exempt NAME(param) { ... }`
     Exempt(ExemptDecl),
+    /// `counter NAME(param) { ... }` and the other state declarations.
+    State(StateDecl),
     /// `test "name" { ... }`
     Test(TestDecl),
 }
@@ -58,6 +60,7 @@ impl Item {
             Item::Fn(d) => Some(&d.name),
             Item::Campaign(d) => Some(&d.name),
             Item::Rule(d) => Some(&d.name),
+            Item::State(d) => Some(&d.name),
             Item::Exempt(d) => Some(&d.name),
         }
     }
@@ -74,6 +77,7 @@ impl Item {
             Item::Campaign(d) => d.span,
             Item::Rule(d) => d.span,
             Item::Exempt(d) => d.span,
+            Item::State(d) => d.span,
             Item::Test(d) => d.span,
         }
     }
@@ -255,6 +259,8 @@ pub struct TimeLit {
 /// The kinds of action, ordered by severity (weakest first).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ActionKind {
+    /// `tag(NAME)`: writes an entity tag; no verdict.
+    Tag,
     /// `label("...")`.
     Label,
     /// `limit`.
@@ -286,6 +292,7 @@ impl ActionKind {
     /// As the language spells it.
     pub fn as_str(self) -> &'static str {
         match self {
+            ActionKind::Tag => "tag",
             ActionKind::Label => "label",
             ActionKind::Limit => "limit",
             ActionKind::Review => "review",
@@ -306,15 +313,68 @@ pub struct ActionKindLit {
     pub span: Span,
 }
 
-/// `remove`, `label("未成年人打赏")`, `suspend(7d)`
+/// `remove`, `label("未成年人打赏")`, `suspend(7d)`, `tag(water_army, 7d)`
 #[derive(Debug, Clone, PartialEq)]
 pub struct Action {
     /// What kind it is.
     pub kind: ActionKind,
     /// The text of a `label(..)`.
     pub label: Option<StrLit>,
-    /// The length of a `suspend(..)`, in microseconds.
+    /// The length of a `suspend(..)`, or of a `tag(.., ttl)`, in microseconds.
     pub duration: Option<i64>,
+    /// The tag a `tag(..)` writes.
+    pub tag: Option<Ident>,
+    /// Where it is in the file.
+    pub span: Span,
+}
+
+/// What a state declaration keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StateKind {
+    /// `counter`: records per key in a window.
+    Counter,
+    /// `distinct`: distinct values per key in a window.
+    Distinct,
+    /// `first_seen`: the earliest record per key.
+    FirstSeen,
+    /// `tag`: a mark on a key, written by rules, with a time to live.
+    Tag,
+}
+
+impl StateKind {
+    /// As the language spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StateKind::Counter => "counter",
+            StateKind::Distinct => "distinct",
+            StateKind::FirstSeen => "first_seen",
+            StateKind::Tag => "tag",
+        }
+    }
+}
+
+/// `counter posts_by_author(c: Content) { key: c.author.id  time: c.created_at  window: 1h  bucket: 1m }`
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateDecl {
+    /// What it keeps.
+    pub kind: StateKind,
+    /// Its name.
+    pub name: Ident,
+    /// The record parameter.
+    pub param: Param,
+    /// Its items (`key: expr`, ...), in source order.
+    pub items: Vec<StateItem>,
+    /// Where it is in the file.
+    pub span: Span,
+}
+
+/// `key: c.author.id`: one item of a state declaration.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StateItem {
+    /// The item's word: `key`, `of`, `id`, `time`, `window`, `bucket`, `ttl`, `when`.
+    pub field: Ident,
+    /// Its value.
+    pub value: Expr,
     /// Where it is in the file.
     pub span: Span,
 }
@@ -385,8 +445,10 @@ pub struct TestDecl {
 pub enum TestItem {
     /// `now: TIME`, the test's clock.
     Now(Expr),
-    /// `given TYPE { ... }`, the record tested.
+    /// `given TYPE { ... }`, a record tested; several make a sequence.
     Given {
+        /// `given 20 TYPE { ... }`: that many copies, one after another.
+        count: Option<u32>,
         /// The record type.
         ty: Ident,
         /// The fields given; others take their type's default.

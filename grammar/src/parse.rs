@@ -49,9 +49,25 @@ pub const MAX_LIST_ELEMENTS: u32 = 100_000;
 /// Largest source file accepted, in bytes.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
-const TOP_LEVEL_WORDS: [&str; 10] = [
-    "import", "enum", "record", "keywords", "const", "fn", "campaign", "rule", "exempt", "test",
+const TOP_LEVEL_WORDS: [&str; 14] = [
+    "import",
+    "enum",
+    "record",
+    "keywords",
+    "const",
+    "fn",
+    "campaign",
+    "rule",
+    "exempt",
+    "counter",
+    "distinct",
+    "first_seen",
+    "tag",
+    "test",
 ];
+
+/// The most copies `given N TYPE { .. }` makes.
+pub const MAX_GIVEN_COUNT: u32 = 10_000;
 
 /// Parses one file. Returns the items that parsed and a diagnostic for each
 /// item that did not.
@@ -332,6 +348,35 @@ impl Builder {
                     })
                 }
             }
+            Rule::state_decl => {
+                let kind = match inner.next().expect("state kind").as_str() {
+                    "counter" => StateKind::Counter,
+                    "distinct" => StateKind::Distinct,
+                    "first_seen" => StateKind::FirstSeen,
+                    _ => StateKind::Tag,
+                };
+                let name = self.ident(inner.next().expect("state name"));
+                let param = self.param(inner.next().expect("state param"));
+                let mut items = Vec::new();
+                for item in inner {
+                    let item_span = self.span(&item);
+                    let mut parts = item.into_inner();
+                    let field = self.ident(parts.next().expect("state item word"));
+                    let value = self.expr(parts.next().expect("state item value"))?;
+                    items.push(StateItem {
+                        field,
+                        value,
+                        span: item_span,
+                    });
+                }
+                Item::State(StateDecl {
+                    kind,
+                    name,
+                    param,
+                    items,
+                    span,
+                })
+            }
             Rule::test_decl => {
                 skip_keyword(&mut inner);
                 let name = self.string(inner.next().expect("test name"))?;
@@ -405,6 +450,23 @@ impl Builder {
                     kind: ActionKind::Label,
                     label: Some(label),
                     duration: None,
+                    tag: None,
+                    span,
+                })
+            }
+            Rule::action_tag => {
+                let mut parts = inner.into_inner();
+                skip_keyword(&mut parts);
+                let tag = self.ident(parts.next().expect("tag name"));
+                let duration = match parts.next() {
+                    Some(ttl) => Some(self.duration(&ttl)?),
+                    None => None,
+                };
+                Some(Action {
+                    kind: ActionKind::Tag,
+                    label: None,
+                    duration,
+                    tag: Some(tag),
                     span,
                 })
             }
@@ -417,6 +479,7 @@ impl Builder {
                     kind: ActionKind::Suspend,
                     label: None,
                     duration: Some(duration),
+                    tag: None,
                     span,
                 })
             }
@@ -441,6 +504,7 @@ impl Builder {
                         kind,
                         label: None,
                         duration: None,
+                        tag: None,
                         span,
                     }),
                 }
@@ -455,9 +519,31 @@ impl Builder {
         Some(match rule {
             Rule::test_now => TestItem::Now(self.expr(parts.next().expect("now value"))?),
             Rule::test_given => {
-                let ty = self.ident(parts.next().expect("given type"));
+                let mut next = parts.next().expect("given type");
+                let count = if next.as_rule() == Rule::given_count {
+                    let span = self.span(&next);
+                    let count = next
+                        .as_str()
+                        .parse::<u32>()
+                        .ok()
+                        .filter(|n| (1..=MAX_GIVEN_COUNT).contains(n));
+                    if count.is_none() {
+                        self.error(
+                            "qlp::number_out_of_range",
+                            span,
+                            format!("a test repeats a record 1 to {MAX_GIVEN_COUNT} times"),
+                        )
+                        .label = String::from("out of range");
+                        return None;
+                    }
+                    next = parts.next().expect("given type");
+                    count
+                } else {
+                    None
+                };
+                let ty = self.ident(next);
                 let value = self.record_value(parts.next().expect("given value"))?;
-                TestItem::Given { ty, value }
+                TestItem::Given { count, ty, value }
             }
             _ => {
                 let expectation = parts.next().expect("expectation");

@@ -115,6 +115,20 @@ pub(crate) fn print_item(out: &mut String, item: &Item) {
         }
         Item::Rule(decl) => print_rule_like(out, "rule", &decl.name, &decl.param, &decl.items),
         Item::Exempt(decl) => print_rule_like(out, "exempt", &decl.name, &decl.param, &decl.items),
+        Item::State(decl) => {
+            let _ = writeln!(
+                out,
+                "{} {}({}: {}) {{",
+                decl.kind.as_str(),
+                decl.name.name,
+                decl.param.name.name,
+                print_type(&decl.param.ty)
+            );
+            for item in &decl.items {
+                let _ = writeln!(out, "{INDENT}{}: {}", item.field.name, print_expr(&item.value));
+            }
+            out.push('}');
+        }
         Item::Test(decl) => {
             let _ = writeln!(out, "test {} {{", quote(&decl.name.value));
             for item in &decl.items {
@@ -123,8 +137,12 @@ pub(crate) fn print_item(out: &mut String, item: &Item) {
                     TestItem::Now(expr) => {
                         let _ = write!(out, "now: {}", print_expr(expr));
                     }
-                    TestItem::Given { ty, value } => {
-                        let _ = write!(out, "given {} {}", ty.name, print_record_value(value));
+                    TestItem::Given { count, ty, value } => {
+                        out.push_str("given ");
+                        if let Some(count) = count {
+                            let _ = write!(out, "{count} ");
+                        }
+                        let _ = write!(out, "{} {}", ty.name, print_record_value(value));
                     }
                     TestItem::Expect(expectation) => {
                         out.push_str("expect ");
@@ -178,6 +196,13 @@ pub fn print_action(action: &Action) -> String {
         (ActionKind::Label, Some(label), _) => format!("label({})", quote(&label.value)),
         (ActionKind::Suspend, _, Some(duration)) => {
             format!("suspend({})", format_duration(duration))
+        }
+        (ActionKind::Tag, _, duration) => {
+            let name = action.tag.as_ref().map_or("", |t| t.name.as_str());
+            match duration {
+                Some(ttl) => format!("tag({name}, {})", format_duration(ttl)),
+                None => format!("tag({name})"),
+            }
         }
         (kind, _, _) => kind.as_str().to_string(),
     }

@@ -224,6 +224,39 @@ fn item_strategy() -> impl Strategy<Value = Item> {
         kind,
         label: None,
         duration: None,
+        tag: None,
+        span: Span::default(),
+    });
+    let tag_action = (ident_strategy(), prop::option::of(1i64..1_000_000)).prop_map(|(tag, hours)| Action {
+        kind: ActionKind::Tag,
+        label: None,
+        duration: hours.map(|h| h * 3_600_000_000),
+        tag: Some(tag),
+        span: Span::default(),
+    });
+    let action = prop_oneof![action, tag_action];
+    let state_kind = prop_oneof![
+        Just(StateKind::Counter),
+        Just(StateKind::Distinct),
+        Just(StateKind::FirstSeen),
+        Just(StateKind::Tag)
+    ];
+    let state_field = prop_oneof![
+        Just("key"),
+        Just("of"),
+        Just("id"),
+        Just("time"),
+        Just("window"),
+        Just("bucket"),
+        Just("ttl"),
+        Just("when")
+    ];
+    let state_item = (state_field, expr_strategy()).prop_map(|(field, value)| StateItem {
+        field: Ident {
+            name: field.to_string(),
+            span: Span::default(),
+        },
+        value,
         span: Span::default(),
     });
     prop_oneof![
@@ -257,7 +290,7 @@ fn item_strategy() -> impl Strategy<Value = Item> {
             })),
         (
             name.clone(),
-            param,
+            param.clone(),
             expr_strategy(),
             prop::collection::vec(action, 1..3),
             string.clone(),
@@ -274,6 +307,15 @@ fn item_strategy() -> impl Strategy<Value = Item> {
                 ],
                 span: Span::default()
             })),
+        (state_kind, name.clone(), param, prop::collection::vec(state_item, 0..5)).prop_map(
+            |(kind, name, param, items)| Item::State(StateDecl {
+                kind,
+                name,
+                param,
+                items,
+                span: Span::default()
+            })
+        ),
         (name.clone(), prop::collection::vec(string.clone(), 0..12)).prop_map(|(name, entries)| {
             Item::Keywords(KeywordsDecl {
                 name,
@@ -282,36 +324,43 @@ fn item_strategy() -> impl Strategy<Value = Item> {
                 span: Span::default(),
             })
         }),
-        (string, ident_strategy(), expr_strategy()).prop_map(|(name, ty, value)| Item::Test(TestDecl {
-            name,
-            items: vec![
-                TestItem::Now(expr(ExprKind::Time(0))),
-                TestItem::Given {
-                    ty,
-                    value: RecordValue {
-                        fields: vec![(
-                            Ident {
-                                name: String::from("x"),
-                                span: Span::default()
-                            },
-                            // A bare `[..]` in a test value is a list value, not a list expression.
-                            Value::Expr(if print_expr(&value).starts_with('[') {
-                                paren(value)
-                            } else {
-                                value
-                            })
-                        )],
+        (
+            string,
+            ident_strategy(),
+            expr_strategy(),
+            prop::option::of(1u32..10_000)
+        )
+            .prop_map(|(name, ty, value, count)| Item::Test(TestDecl {
+                name,
+                items: vec![
+                    TestItem::Now(expr(ExprKind::Time(0))),
+                    TestItem::Given {
+                        count,
+                        ty,
+                        value: RecordValue {
+                            fields: vec![(
+                                Ident {
+                                    name: String::from("x"),
+                                    span: Span::default()
+                                },
+                                // A bare `[..]` in a test value is a list value, not a list expression.
+                                Value::Expr(if print_expr(&value).starts_with('[') {
+                                    paren(value)
+                                } else {
+                                    value
+                                })
+                            )],
+                            span: Span::default()
+                        }
+                    },
+                    TestItem::Expect(Expectation::Verdict(Some(ActionKind::Suspend), Span::default())),
+                    TestItem::Expect(Expectation::NotFires(vec![Ident {
+                        name: String::from("r"),
                         span: Span::default()
-                    }
-                },
-                TestItem::Expect(Expectation::Verdict(Some(ActionKind::Suspend), Span::default())),
-                TestItem::Expect(Expectation::NotFires(vec![Ident {
-                    name: String::from("r"),
-                    span: Span::default()
-                }])),
-            ],
-            span: Span::default()
-        })),
+                    }])),
+                ],
+                span: Span::default()
+            })),
     ]
 }
 

@@ -321,6 +321,9 @@ pub(crate) fn names_used(file: &qlp_grammar::ast::File) -> Vec<String> {
                     match rule_item {
                         RuleItem::Campaign(c) => out.push(c.name.clone()),
                         RuleItem::When(e) => expr_names(e, &mut out),
+                        RuleItem::Then(actions) => {
+                            out.extend(actions.iter().filter_map(|a| a.tag.as_ref()).map(|t| t.name.clone()))
+                        }
                         RuleItem::Cancels(targets) => targets.iter().for_each(|t| match t {
                             CancelTarget::Rule(n) | CancelTarget::Campaign(n) => out.push(n.name.clone()),
                         }),
@@ -328,11 +331,15 @@ pub(crate) fn names_used(file: &qlp_grammar::ast::File) -> Vec<String> {
                     }
                 }
             }
+            Item::State(state) => {
+                type_names(&state.param.ty, &mut out);
+                state.items.iter().for_each(|i| expr_names(&i.value, &mut out));
+            }
             Item::Test(t) => {
                 for test_item in &t.items {
                     match test_item {
                         TestItem::Now(e) => expr_names(e, &mut out),
-                        TestItem::Given { ty, value } => {
+                        TestItem::Given { ty, value, .. } => {
                             out.push(ty.name.clone());
                             value.fields.iter().for_each(|(_, v)| value_names(v, &mut out));
                         }

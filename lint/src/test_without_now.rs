@@ -43,7 +43,7 @@ pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
         if has_now {
             continue;
         }
-        let dated = test.expectations.iter().any(|(e, _)| match e {
+        let dated = test.expectations().any(|(e, _)| match e {
             Expectation::Fires(rules) | Expectation::NotFires(rules) => rules.iter().any(|r| {
                 program
                     .rule(*r)

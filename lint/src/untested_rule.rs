@@ -20,7 +20,8 @@
 //! ```
 
 use super::{LintContext, LintHit};
-use qlp_compiler::outcome::evaluate;
+use qlp_compiler::outcome::Outcome;
+use qlp_compiler::policy_test::step_outcomes;
 use qlp_compiler::program::{Expectation, RuleId};
 
 pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
@@ -32,14 +33,21 @@ pub(super) fn check(cx: &LintContext<'_>, hits: &mut Vec<LintHit>) {
         }
     };
     for test in &program.tests {
-        for (expectation, _) in &test.expectations {
+        let mut outcomes: Option<Vec<Outcome>> = None;
+        for (step, (expectation, _)) in test
+            .steps
+            .iter()
+            .enumerate()
+            .flat_map(|(i, s)| s.expectations.iter().map(move |e| (i, e)))
+        {
             match expectation {
                 Expectation::Fires(rules) => rules.iter().copied().for_each(&mut mark),
                 // `expect verdict: block` shows the rules that decide the
                 // verdict firing: those the interpreter fires on the test's
                 // record with that severity.
                 Expectation::Verdict(Some(verdict)) => {
-                    let outcome = evaluate(program, test.record, &test.given, test.now);
+                    let outcomes = outcomes.get_or_insert_with(|| step_outcomes(program, test));
+                    let Some(outcome) = outcomes.get(step) else { continue };
                     outcome
                         .fired
                         .iter()

@@ -56,6 +56,32 @@ pub fn normalize_into(text: &str, out: &mut String) {
     prepare_into(text, MatchMode::Normalized, out, None);
 }
 
+/// A stable 64-bit hash: FNV-1a over the bytes, then SplitMix64's finalizer
+/// to spread the bits. The same on every machine and in every version, since
+/// stored state (keys, distinct counts) depends on it.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for &byte in bytes {
+        hash ^= u64::from(byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash ^= hash >> 30;
+    hash = hash.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    hash ^= hash >> 27;
+    hash = hash.wrapping_mul(0x94d0_49bb_1331_11eb);
+    hash ^ (hash >> 31)
+}
+
+/// `fingerprint(text)`: the stable hash of the text as keyword matching
+/// normalizes it, as a non-negative int, so that the spellings of one text
+/// that matching does not tell apart (width, case, punctuation, spacing,
+/// traditional characters) share one key.
+pub fn fingerprint(text: &str) -> i64 {
+    let mut normalized = String::with_capacity(text.len());
+    normalize_into(text, &mut normalized);
+    (stable_hash(normalized.as_bytes()) >> 1) as i64
+}
+
 /// The text a matcher of `mode` scans.
 pub fn prepare(text: &str, mode: MatchMode) -> String {
     let mut out = String::with_capacity(text.len());

@@ -12,7 +12,7 @@ use super::JitError;
 use crate::program::Program;
 use crate::text::{prepare_bytes_into, MatchMode};
 
-/// The evaluation context compiled code receives. The first four fields are
+/// The evaluation context compiled code receives. The first five fields are
 /// read by machine code at fixed offsets.
 #[repr(C)]
 pub struct EvalCtx {
@@ -24,6 +24,9 @@ pub struct EvalCtx {
     pub active_exempts: *const u64,
     /// The program, for keyword sets and regexes (offset 24).
     pub program: *const Program,
+    /// The values read from state, one word per state declaration
+    /// (offset 32).
+    pub state: *const i64,
     /// Strings made during one evaluation (`lower`, `+`); boxed so they do
     /// not move while the evaluation runs.
     scratch: Vec<Box<str>>,
@@ -54,6 +57,7 @@ const NORMALIZED_CACHE: usize = 16;
 pub const CTX_NOW: i32 = 0;
 pub const CTX_ACTIVE_RULES: i32 = 8;
 pub const CTX_ACTIVE_EXEMPTS: i32 = 16;
+pub const CTX_STATE: i32 = 32;
 
 impl EvalCtx {
     pub(super) fn new(program: &Program) -> EvalCtx {
@@ -62,6 +66,7 @@ impl EvalCtx {
             active_rules: std::ptr::null(),
             active_exempts: std::ptr::null(),
             program,
+            state: std::ptr::null(),
             scratch: Vec::new(),
             texts: Vec::new(),
             spare: Vec::new(),
@@ -248,6 +253,15 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
     })
 }
 
+// INVARIANT: a fingerprint is non-negative, so never `FAILED`.
+extern "C" fn qlp_fingerprint(ptr: *const u8, len: u64) -> i64 {
+    guard(FAILED, || {
+        // SAFETY: see `text`.
+        let text = unsafe { text(ptr, len) };
+        crate::text::fingerprint(&text)
+    })
+}
+
 extern "C" fn qlp_regex(ctx: *const EvalCtx, regex: u64, ptr: *const u8, len: u64) -> i64 {
     guard(FAILED, || {
         // SAFETY: see `program` and `text`.
@@ -348,6 +362,7 @@ pub struct HelperIds {
     pub str_map: FuncId,
     pub concat: FuncId,
     pub fmod: FuncId,
+    pub fingerprint: FuncId,
 }
 
 pub fn register(builder: &mut JITBuilder) {
@@ -362,6 +377,7 @@ pub fn register(builder: &mut JITBuilder) {
     builder.symbol("qlp_str_map", qlp_str_map as *const u8);
     builder.symbol("qlp_concat", qlp_concat as *const u8);
     builder.symbol("qlp_fmod", qlp_fmod as *const u8);
+    builder.symbol("qlp_fingerprint", qlp_fingerprint as *const u8);
 }
 
 pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
@@ -386,6 +402,7 @@ pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
         str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[I64])?,
         concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[I64])?,
         fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
+        fingerprint: declare("qlp_fingerprint", &[I64, I64], &[I64])?,
     })
 }
 

@@ -20,6 +20,9 @@ pub(super) struct BodyChecker<'c, 'a> {
     pub(super) allow_calls: bool,
     /// The function whose body this is, for the call graph.
     pub(super) current_fn: Option<FnId>,
+    /// In a rule's or exemption's condition: the record type evaluated,
+    /// whose state declarations it may read.
+    pub(super) state_record: Option<RecordId>,
 }
 
 /// What a body may use.
@@ -33,6 +36,12 @@ impl BodyKind {
     /// Rules, exemptions and functions: `now` and calls allowed.
     pub const CODE: BodyKind = BodyKind {
         allow_now: true,
+        allow_calls: true,
+    };
+    /// A state declaration's items: calls, but no `now` (state follows the
+    /// records' own times).
+    pub const STATE: BodyKind = BodyKind {
+        allow_now: false,
         allow_calls: true,
     };
     /// Constants and test values: computed once, from constants only.
@@ -59,6 +68,7 @@ impl<'a> Checker<'a> {
             allow_now: kind.allow_now,
             allow_calls: kind.allow_calls,
             current_fn: None,
+            state_record: None,
         };
         let result = check(&mut body);
         self.file = outer;

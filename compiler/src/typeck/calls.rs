@@ -65,6 +65,11 @@ impl BodyChecker<'_, '_> {
                 }
                 texpr(TExprKind::Call(id, checked), ret, span)
             }
+            Lookup::Found(Decl {
+                kind: DeclKind::State,
+                index,
+                ..
+            }) => self.state_read(name, index, args, span),
             Lookup::Found(decl) => {
                 self.error(
                     "qlp::not_a_function",
@@ -224,6 +229,11 @@ impl BodyChecker<'_, '_> {
                 let set = self.keyword_set_ref(args.get(1)?)?;
                 (Builtin::CountMatches(set), vec![text], Type::Int)
             }
+            "fingerprint" => (
+                Builtin::Fingerprint,
+                vec![self.builtin_arg(args, 0, &string)?],
+                Type::Int,
+            ),
             // INVARIANT: every name in `builtins::BUILTINS` has an arm above.
             _ => return None,
         };

@@ -57,6 +57,16 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// A rule's action; a `tag(..)` resolved to the tag it writes.
+    fn action(&mut self, action: &ast::Action, record: Option<RecordId>) -> Action {
+        Action {
+            kind: action.kind,
+            label: action.label.as_ref().map(|l| l.value.clone()),
+            duration: action.duration,
+            tag: action.tag.as_ref().and_then(|name| self.tag_ref(name, record)),
+        }
+    }
+
     /// The items of a rule or exemption, each at most once.
     pub(super) fn rule_items<'i>(
         &mut self,
@@ -105,7 +115,7 @@ impl<'a> Checker<'a> {
             let campaign = items.campaign.and_then(|c| self.campaign_ref(c));
             let (when, n_locals) = self.condition(&decl.param, record, items.when, "rule", &decl.name);
             let actions = match items.then {
-                Some(actions) => actions.iter().map(convert_action).collect(),
+                Some(actions) => actions.iter().map(|a| self.action(a, record)).collect(),
                 None => {
                     self.error(
                         "qlp::missing_item",
@@ -121,6 +131,7 @@ impl<'a> Checker<'a> {
                 name: decl.name.name.clone(),
                 record: record.unwrap_or(RecordId(u32::MAX)),
                 campaign,
+                reads: when.state_reads(),
                 when,
                 actions,
                 reason: items.reason.map(|r| r.value.clone()),
@@ -140,7 +151,12 @@ impl<'a> Checker<'a> {
         name: &ast::Ident,
     ) -> (TExpr, u32) {
         let record = record.map_or(Type::Error, Type::Record);
+        let record_id = match record {
+            Type::Record(id) => Some(id),
+            _ => None,
+        };
         let when = self.in_body(self.file, BodyKind::CODE, |body| {
+            body.state_record = record_id;
             body.bind_local(param.name.name.clone(), record);
             let when = when.map(|expr| body.expr_of(expr, &Type::Bool).0);
             (when, body.n_locals)
@@ -230,6 +246,7 @@ impl<'a> Checker<'a> {
                 name: decl.name.name.clone(),
                 record: record.unwrap_or(RecordId(u32::MAX)),
                 campaign,
+                reads: when.state_reads(),
                 when,
                 cancels_rules,
                 cancels_campaigns,

@@ -18,8 +18,6 @@ impl<'a> Checker<'a> {
 
     pub(super) fn check_test(&mut self, decl: &ast::TestDecl) -> Option<TestDef> {
         let mut now = 0;
-        let mut given = None;
-        let mut expectations = Vec::new();
         let mut ok = true;
         let mut any_expect = false;
         // `now` first, since `given` values may use it.
@@ -45,29 +43,44 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        // Each `given` starts a step; expectations belong to the step before
+        // them (with a single `given`, wherever they are written).
+        let single_given = decl
+            .items
+            .iter()
+            .filter(|i| matches!(i, ast::TestItem::Given { .. }))
+            .count()
+            == 1;
+        let mut record: Option<RecordId> = None;
+        let mut steps: Vec<TestStep> = Vec::new();
+        let mut early: Vec<(Expectation, Span)> = Vec::new();
         for item in &decl.items {
             match item {
                 ast::TestItem::Now(_) => {}
-                ast::TestItem::Given { ty, value } => {
-                    if given.is_some() {
-                        self.error(
-                            "qlp::duplicate_item",
-                            ty.span,
-                            format!("test `{}` has two `given` records", decl.name.value),
-                        )
-                        .help = Some(String::from("write one test per record"));
-                        ok = false;
-                        continue;
-                    }
+                ast::TestItem::Given { count, ty, value } => {
                     let resolved = self.resolve_type(&ast::TypeExpr {
                         kind: ast::TypeExprKind::Named(ty.clone()),
                         span: ty.span,
                     });
                     match resolved {
-                        Type::Record(id) => {
+                        Type::Record(id) if record.is_none_or(|r| r == id) => {
                             let (value, value_ok) = self.given_record(id, value, now);
                             ok &= value_ok;
-                            given = Some((id, value));
+                            record = Some(id);
+                            steps.push(TestStep {
+                                given: value,
+                                count: count.unwrap_or(1),
+                                expectations: Vec::new(),
+                            });
+                        }
+                        Type::Record(_) => {
+                            self.error(
+                                "qlp::test_record",
+                                ty.span,
+                                "every `given` of a test has the same record type",
+                            )
+                            .help = Some(String::from("write one test per record type"));
+                            ok = false;
                         }
                         Type::Error => ok = false,
                         other => {
@@ -84,13 +97,31 @@ impl<'a> Checker<'a> {
                 ast::TestItem::Expect(expectation) => {
                     any_expect = true;
                     match self.expectation(expectation) {
-                        Some(checked) => expectations.push(checked),
+                        Some(checked) => match steps.last_mut() {
+                            Some(step) => step.expectations.push(checked),
+                            None => early.push(checked),
+                        },
                         None => ok = false,
                     }
                 }
             }
         }
-        let Some((record, given)) = given else {
+        if let Some((_, span)) = early.first() {
+            if single_given {
+                if let Some(step) = steps.first_mut() {
+                    step.expectations.splice(0..0, early);
+                }
+            } else if !steps.is_empty() {
+                self.error(
+                    "qlp::missing_item",
+                    *span,
+                    "this `expect` comes before any `given`: in a test of several records, each `expect` is about the record given before it",
+                )
+                .help = Some(String::from("move it after the `given` it is about"));
+                ok = false;
+            }
+        }
+        let Some(record) = record else {
             self.error(
                 "qlp::missing_item",
                 decl.name.span,
@@ -111,7 +142,7 @@ impl<'a> Checker<'a> {
             return None;
         }
         // Rules named in expectations must apply to the given record type.
-        for (expectation, span) in &expectations {
+        for (expectation, span) in steps.iter().flat_map(|s| &s.expectations) {
             let rules: &[RuleId] = match expectation {
                 Expectation::Fires(r) | Expectation::NotFires(r) | Expectation::Errors(r) => r,
                 _ => &[],
@@ -137,8 +168,7 @@ impl<'a> Checker<'a> {
             now,
             sets_now: decl.items.iter().any(|item| matches!(item, ast::TestItem::Now(_))),
             record,
-            given,
-            expectations,
+            steps,
             location: self.location(decl.span),
         })
     }

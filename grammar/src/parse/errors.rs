@@ -182,6 +182,11 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         | Rule::campaign_decl
         | Rule::rule_decl
         | Rule::exempt_decl
+        | Rule::state_decl
+        | Rule::state_kind
+        | Rule::kw_counter
+        | Rule::kw_distinct
+        | Rule::kw_first_seen
         | Rule::test_decl
         | Rule::kw_import
         | Rule::kw_enum
@@ -206,9 +211,18 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::rule_then => "`then:`",
         Rule::rule_reason | Rule::kw_reason => "`reason:`",
         Rule::exempt_cancels | Rule::kw_cancels => "`cancels:`",
-        Rule::action | Rule::action_label | Rule::action_suspend | Rule::action_kind => {
-            "an action (`label(\"...\")`, `limit`, `review`, `remove`, `block`, `suspend(7d)` or `ban`)"
+        Rule::action
+        | Rule::action_label
+        | Rule::action_suspend
+        | Rule::action_kind
+        | Rule::action_tag
+        | Rule::kw_tag => {
+            "an action (`label(\"...\")`, `limit`, `review`, `remove`, `block`, `suspend(7d)`, `ban` or `tag(NAME)`)"
         }
+        Rule::state_item | Rule::state_field => {
+            "a state item (`key:`, `of:`, `id:`, `time:`, `window:`, `bucket:`, `ttl:` or `when:`)"
+        }
+        Rule::given_count => "a number of copies",
         Rule::cancel_target | Rule::cancel_campaign => "a rule name or `campaign NAME`",
         Rule::test_now | Rule::kw_now | Rule::now => "`now`",
         Rule::test_given | Rule::kw_given => "`given`",

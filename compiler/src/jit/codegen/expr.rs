@@ -9,6 +9,18 @@ impl<'a, 'b> Codegen<'a, 'b> {
         Ok(match &e.kind {
             TExprKind::Const(value) => self.constant(&e.ty, value)?,
             TExprKind::Now => vec![self.b.ins().load(types::I64, flags(), self.ctx, CTX_NOW)],
+            TExprKind::State(id) => {
+                // INVARIANT: `ctx.state` holds a word per state declaration
+                // (`CompiledPolicySet::run` sets it before every call).
+                let values = self.b.ins().load(types::I64, flags(), self.ctx, CTX_STATE);
+                let offset = i32::try_from(id.index() * 8).map_err(|_| JitError(String::from("state index")))?;
+                let word = self.b.ins().load(types::I64, flags(), values, offset);
+                if e.ty == Type::Bool {
+                    vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, word, 0)]
+                } else {
+                    vec![word]
+                }
+            }
             TExprKind::Local(slot) => self
                 .env
                 .get(*slot as usize)

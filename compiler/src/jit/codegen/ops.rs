@@ -435,6 +435,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 call_args.extend(first);
                 vec![self.call_checked(self.helpers.count_matches, &call_args, span)?]
             }
+            Builtin::Fingerprint => vec![self.call_checked(self.helpers.fingerprint, &first, span)?],
         })
     }
 }
