@@ -12,12 +12,16 @@
 //!
 //! Windows are defined by fixed buckets: with bucket width `w` and `n`
 //! buckets per window, a record at event time `t` falls in bucket
-//! `b = floor(t / w)`, and its window is buckets `b-n+1 ..= b`. A key keeps
-//! only the buckets within a window of the newest bucket written for it;
-//! a write older than that is dropped, and a read sums the kept buckets in
-//! its window. So late records are counted while they are less than a
-//! window behind their key's newest record, and the result depends only on
-//! the order records arrive in, never on the store or the wall clock.
+//! `b = floor(t / w)`, and its window is buckets `b-n+1 ..= b`. Each
+//! declaration has a watermark, the newest event time of the records it has
+//! seen; a record reads the buckets of its window that are also within a
+//! window of the watermark's bucket. A record a whole window (a tag's `ttl`)
+//! or more behind the watermark is late: it reads only itself and writes
+//! nothing. So in-order streams count exactly, out-of-order records are
+//! counted while less than a window late, and the result depends only on the
+//! order records arrive in, never on the store or the wall clock. State no
+//! read can see again (buckets behind the watermark's window, expired tags)
+//! may be dropped by any store at any time without changing a value.
 
 use std::collections::HashMap;
 
@@ -183,11 +187,33 @@ fn key_text(value: &Value, ty: &Type, program: &Program) -> String {
     }
 }
 
+/// Each declaration's watermark: the newest event time it has seen.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Watermarks(pub Vec<Option<i64>>);
+
+impl Watermarks {
+    /// The watermark of `state`.
+    pub fn get(&self, state: StateId) -> Option<i64> {
+        self.0.get(state.index()).copied().flatten()
+    }
+
+    /// Moves the watermark of `state` forward to `time`.
+    pub fn advance(&mut self, state: StateId, time: i64) {
+        if self.0.len() <= state.index() {
+            self.0.resize(state.index() + 1, None);
+        }
+        if let Some(mark) = self.0.get_mut(state.index()) {
+            *mark = Some(mark.map_or(time, |m| m.max(time)));
+        }
+    }
+}
+
 /// Every state declaration's value for one record, the record itself
 /// included: `cell` gives the stored state of a key.
 pub fn read<'c>(
     program: &Program,
     prepared: &Prepared,
+    marks: &Watermarks,
     mut cell: impl FnMut(&StateKey) -> Option<&'c Cell>,
 ) -> StateValues {
     let mut values = StateValues::new(program);
@@ -200,24 +226,46 @@ pub fn read<'c>(
             continue;
         };
         match touch {
-            Ok(touch) => *value = read_cell(def, cell(&touch.key), touch),
+            Ok(touch) => *value = read_cell(def, cell(&touch.key), touch, marks.get(*id)),
             Err(e) => *error = Some(*e),
         }
     }
     values
 }
 
-/// What a read of `def` gives for `touch`, with `cell` stored.
-pub fn read_cell(def: &StateDef, cell: Option<&Cell>, touch: &Touch) -> i64 {
+/// Whether a record at `time` is late for `def` with watermark `mark`.
+pub fn is_late(def: &StateDef, time: i64, mark: Option<i64>) -> bool {
+    let Some(mark) = mark else { return false };
+    match def.kind {
+        StateKind::Counter | StateKind::Distinct => bucket_of(def, time) <= floor(def, mark),
+        StateKind::Tag => time <= mark.saturating_sub(def.ttl),
+        StateKind::FirstSeen => false,
+    }
+}
+
+/// The newest bucket no read can see once the watermark is `mark`.
+fn floor(def: &StateDef, mark: i64) -> i64 {
+    bucket_of(def, mark).saturating_sub(buckets(def))
+}
+
+/// What a read of `def` gives for `touch`, with `cell` stored and the
+/// declaration's watermark at `mark`.
+pub fn read_cell(def: &StateDef, cell: Option<&Cell>, touch: &Touch, mark: Option<i64>) -> i64 {
+    let own = i64::from(touch.counts);
+    let late = is_late(def, touch.time, mark);
+    let b = bucket_of(def, touch.time);
+    // Buckets after `low` and up to `b`: in the record's window and in the watermark's.
+    let low = mark
+        .map_or(i64::MIN, |m| floor(def, m))
+        .max(b.saturating_sub(buckets(def)));
     match (def.kind, cell) {
-        (StateKind::Counter, Some(Cell::Counter(window))) => {
-            window.sum_in(bucket_of(def, touch.time), buckets(def)) + i64::from(touch.counts)
-        }
-        (StateKind::Counter, _) => i64::from(touch.counts),
+        (StateKind::Counter | StateKind::Distinct, _) if late => own,
+        (StateKind::Counter, Some(Cell::Counter(window))) => window.sum_in(low, b).saturating_add(own),
+        (StateKind::Counter, _) => own,
         (StateKind::Distinct, cell) => {
             let mut union = Union::default();
             if let Some(Cell::Distinct(window)) = cell {
-                for set in window.in_window(bucket_of(def, touch.time), buckets(def)) {
+                for set in window.in_range(low, b) {
                     union.add_set(set);
                 }
             }
@@ -228,20 +276,51 @@ pub fn read_cell(def: &StateDef, cell: Option<&Cell>, touch: &Touch) -> i64 {
         }
         (StateKind::FirstSeen, Some(Cell::FirstSeen { time, .. })) if *time <= touch.time => *time,
         (StateKind::FirstSeen, _) => touch.time,
+        (StateKind::Tag, _) if late => 0,
         (StateKind::Tag, Some(Cell::Tag { expires })) => i64::from(*expires > touch.time),
         (StateKind::Tag, _) => 0,
     }
 }
 
-/// Applies a record's writes to counters, distinct counts and first-seen
-/// records (tags are written by rules: [`write_tags`]).
-pub fn write(program: &Program, prepared: &Prepared, cells: &mut impl CellMap) {
+/// Applies a record's writes once its outcome is known: counters,
+/// distinct counts and first-seen records, the tags of the rules that
+/// fired, then the watermarks. Late records write nothing.
+pub fn write(
+    program: &Program,
+    prepared: &Prepared,
+    outcome: &Outcome,
+    marks: &mut Watermarks,
+    cells: &mut impl CellMap,
+) {
     for (id, touch) in &prepared.touches {
         let (Some(def), Ok(touch)) = (program.states.get(id.index()), touch) else {
             continue;
         };
-        if def.kind != StateKind::Tag {
-            write_cell(def, cells.cell_mut(&touch.key), touch);
+        if def.kind != StateKind::Tag && !is_late(def, touch.time, marks.get(*id)) {
+            write_cell(def, cells.cell_mut(&touch.key), touch, marks.get(*id));
+        }
+    }
+    for rule in outcome.fired.iter().filter_map(|id| program.rule(*id)) {
+        for action in &rule.actions {
+            let Some(tag) = action.tag else { continue };
+            let (Some(def), Some(touch)) = (program.states.get(tag.index()), prepared.touch(tag)) else {
+                continue;
+            };
+            if is_late(def, touch.time, marks.get(tag)) {
+                continue;
+            }
+            let until = touch.time.saturating_add(action.duration.unwrap_or(def.ttl));
+            let cell = cells.cell_mut(&touch.key);
+            let expires = match cell {
+                Some(Cell::Tag { expires }) => (*expires).max(until),
+                _ => until,
+            };
+            *cell = Some(Cell::Tag { expires });
+        }
+    }
+    for (id, touch) in &prepared.touches {
+        if let Ok(touch) = touch {
+            marks.advance(*id, touch.time);
         }
     }
 }
@@ -258,17 +337,19 @@ impl CellMap for HashMap<StateKey, Option<Cell>> {
     }
 }
 
-/// Applies one touch to one cell.
-pub fn write_cell(def: &StateDef, cell: &mut Option<Cell>, touch: &Touch) {
+/// Applies one (not late) touch to one cell.
+fn write_cell(def: &StateDef, cell: &mut Option<Cell>, touch: &Touch, mark: Option<i64>) {
+    let b = bucket_of(def, touch.time);
+    // Buckets at or before `low` are behind the window of the new watermark.
+    let low = floor(def, mark.map_or(touch.time, |m| m.max(touch.time)));
     match def.kind {
         StateKind::Counter if touch.counts => {
             if !matches!(cell, Some(Cell::Counter(_))) {
                 *cell = Some(Cell::Counter(Window::default()));
             }
             if let Some(Cell::Counter(window)) = cell {
-                if let Some(count) = window.slot(bucket_of(def, touch.time), buckets(def)) {
-                    *count = count.saturating_add(1);
-                }
+                let count = window.slot(b, low);
+                *count = count.saturating_add(1);
             }
         }
         StateKind::Distinct if touch.counts => {
@@ -276,9 +357,7 @@ pub fn write_cell(def: &StateDef, cell: &mut Option<Cell>, touch: &Touch) {
                 *cell = Some(Cell::Distinct(Window::default()));
             }
             if let Some(Cell::Distinct(window)) = cell {
-                if let Some(set) = window.slot(bucket_of(def, touch.time), buckets(def)) {
-                    set.insert(touch.value);
-                }
+                window.slot(b, low).insert(touch.value);
             }
         }
         StateKind::FirstSeen => {
@@ -294,28 +373,6 @@ pub fn write_cell(def: &StateDef, cell: &mut Option<Cell>, touch: &Touch) {
             }
         }
         StateKind::Counter | StateKind::Distinct | StateKind::Tag => {}
-    }
-}
-
-/// Writes the tags of the rules that fired: each lasts its `ttl:` (or the
-/// action's own) from the record's event time, and a tag set again lasts
-/// until the later of the two ends.
-pub fn write_tags(program: &Program, prepared: &Prepared, outcome: &Outcome, cells: &mut impl CellMap) {
-    for rule in outcome.fired.iter().filter_map(|id| program.rule(*id)) {
-        for action in &rule.actions {
-            let Some(tag) = action.tag else { continue };
-            let (Some(def), Some(touch)) = (program.states.get(tag.index()), prepared.touch(tag)) else {
-                continue;
-            };
-            let ttl = action.duration.unwrap_or(def.ttl);
-            let until = touch.time.saturating_add(ttl);
-            let cell = cells.cell_mut(&touch.key);
-            let expires = match cell {
-                Some(Cell::Tag { expires }) => (*expires).max(until),
-                _ => until,
-            };
-            *cell = Some(Cell::Tag { expires });
-        }
     }
 }
 
@@ -384,14 +441,14 @@ pub enum Cell {
 }
 
 impl Cell {
-    /// Whether nothing in it can affect a read of a record at `time` or
-    /// later (so a store may drop it).
-    pub fn expired(&self, def: &StateDef, time: i64) -> bool {
+    /// Whether no read can see it again once `def`'s watermark is `mark`,
+    /// so that a store may drop it.
+    pub fn expired(&self, def: &StateDef, mark: i64) -> bool {
         match self {
-            Cell::Counter(w) => w.newest.is_none_or(|n| n <= bucket_of(def, time) - buckets(def)),
-            Cell::Distinct(w) => w.newest.is_none_or(|n| n <= bucket_of(def, time) - buckets(def)),
+            Cell::Counter(w) => w.newest().is_none_or(|n| n <= floor(def, mark)),
+            Cell::Distinct(w) => w.newest().is_none_or(|n| n <= floor(def, mark)),
             Cell::FirstSeen { .. } => false,
-            Cell::Tag { expires } => *expires <= time,
+            Cell::Tag { expires } => *expires <= mark.saturating_sub(def.ttl),
         }
     }
 
@@ -407,36 +464,24 @@ impl Cell {
     }
 }
 
-/// A key's buckets: only those within a window of the newest bucket
-/// written, oldest first.
+/// A key's buckets, oldest first: only those a read may still see.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window<T> {
-    /// The newest bucket written.
-    pub newest: Option<i64>,
     /// Bucket number and content, ascending.
     pub buckets: Vec<(i64, T)>,
 }
 
 impl<T> Default for Window<T> {
     fn default() -> Self {
-        Window {
-            newest: None,
-            buckets: Vec::new(),
-        }
+        Window { buckets: Vec::new() }
     }
 }
 
 impl<T: Default> Window<T> {
-    /// The content of bucket `b` to write into, after moving the window
-    /// forward to it; `None` when `b` is a window or more behind the newest
-    /// bucket (a write that late is dropped).
-    fn slot(&mut self, b: i64, n: i64) -> Option<&mut T> {
-        let newest = self.newest.map_or(b, |newest| newest.max(b));
-        if b <= newest - n {
-            return None;
-        }
-        self.newest = Some(newest);
-        self.buckets.retain(|(bucket, _)| *bucket > newest - n);
+    /// The content of bucket `b` to write into, after dropping the buckets
+    /// at or before `low` (`b` is after it).
+    fn slot(&mut self, b: i64, low: i64) -> &mut T {
+        self.buckets.retain(|(bucket, _)| *bucket > low);
         let at = match self.buckets.binary_search_by_key(&b, |(bucket, _)| *bucket) {
             Ok(at) => at,
             Err(at) => {
@@ -444,23 +489,30 @@ impl<T: Default> Window<T> {
                 at
             }
         };
-        self.buckets.get_mut(at).map(|(_, content)| content)
+        // INVARIANT: `at` is the index of bucket `b`, found or just inserted.
+        #[expect(clippy::indexing_slicing, reason = "the bucket is at `at`")]
+        &mut self.buckets[at].1
     }
 }
 
 impl<T> Window<T> {
-    /// The kept buckets of the window ending at bucket `b`.
-    fn in_window(&self, b: i64, n: i64) -> impl Iterator<Item = &T> {
+    /// The newest bucket kept.
+    pub fn newest(&self) -> Option<i64> {
+        self.buckets.last().map(|(b, _)| *b)
+    }
+
+    /// The buckets after `low`, up to `high`.
+    fn in_range(&self, low: i64, high: i64) -> impl Iterator<Item = &T> {
         self.buckets
             .iter()
-            .filter(move |(bucket, _)| *bucket > b - n && *bucket <= b)
+            .filter(move |(bucket, _)| *bucket > low && *bucket <= high)
             .map(|(_, content)| content)
     }
 }
 
 impl Window<u64> {
-    fn sum_in(&self, b: i64, n: i64) -> i64 {
-        let sum = self.in_window(b, n).fold(0u64, |sum, c| sum.saturating_add(*c));
+    fn sum_in(&self, low: i64, high: i64) -> i64 {
+        let sum = self.in_range(low, high).fold(0u64, |sum, c| sum.saturating_add(*c));
         i64::try_from(sum).unwrap_or(i64::MAX)
     }
 }
@@ -593,6 +645,7 @@ fn hll_estimate(registers: &[u8]) -> i64 {
 #[derive(Debug, Default, Clone)]
 pub struct StateMap {
     cells: HashMap<StateKey, Option<Cell>>,
+    marks: Watermarks,
 }
 
 impl StateMap {
@@ -603,13 +656,14 @@ impl StateMap {
 
     /// The values a record reads.
     pub fn read(&self, program: &Program, prepared: &Prepared) -> StateValues {
-        read(program, prepared, |key| self.cells.get(key).and_then(Option::as_ref))
+        read(program, prepared, &self.marks, |key| {
+            self.cells.get(key).and_then(Option::as_ref)
+        })
     }
 
     /// Applies a record's writes after its outcome is known.
     pub fn write(&mut self, program: &Program, prepared: &Prepared, outcome: &Outcome) {
-        write(program, prepared, &mut self.cells);
-        write_tags(program, prepared, outcome, &mut self.cells);
+        write(program, prepared, outcome, &mut self.marks, &mut self.cells);
     }
 
     /// The stored cell of a key.
@@ -623,20 +677,18 @@ mod tests {
     use super::*;
 
     #[test]
-    fn windows_keep_only_a_window_behind_the_newest_bucket() {
+    fn windows_keep_only_what_a_read_can_see() {
         let mut w: Window<u64> = Window::default();
-        *w.slot(10, 3).unwrap() += 1;
-        *w.slot(12, 3).unwrap() += 1;
-        assert_eq!(w.sum_in(12, 3), 2);
-        // Bucket 13 moves the window to 11..=13: bucket 10 is dropped.
-        *w.slot(13, 3).unwrap() += 1;
-        assert_eq!(w.sum_in(13, 3), 2);
+        *w.slot(10, 7) += 1;
+        *w.slot(12, 7) += 1;
+        assert_eq!(w.sum_in(9, 12), 2);
+        // With the watermark at bucket 13 and 3 buckets a window, bucket 10 is dropped.
+        *w.slot(13, 10) += 1;
+        assert_eq!(w.sum_in(10, 13), 2);
         assert_eq!(w.buckets.len(), 2);
-        // A write a window behind the newest is dropped; one inside is kept.
-        assert!(w.slot(10, 3).is_none());
-        *w.slot(11, 3).unwrap() += 1;
-        assert_eq!(w.sum_in(13, 3), 3);
-        assert_eq!(w.sum_in(11, 3), 1);
+        *w.slot(11, 10) += 1;
+        assert_eq!(w.sum_in(10, 13), 3);
+        assert_eq!(w.sum_in(10, 11), 1);
     }
 
     #[test]

@@ -286,4 +286,39 @@ pub const CODES: &[Code] = &[
         "declarations",
         "a test's `given` names something that is not a record type",
     ),
+    code(
+        "qlp::state_window",
+        "state",
+        "a `window:`, `bucket:` or `ttl:` is not a positive duration, or the bucket does not divide the window (or makes too many buckets)",
+    ),
+    code(
+        "qlp::state_key",
+        "state",
+        "a `key:`, `of:` or `id:` is not an `int`, `string` or enum (a list, a record, an optional)",
+    ),
+    code(
+        "qlp::state_read_not_allowed",
+        "state",
+        "state is read outside a rule's or exemption's `when:` (in a function, constant or another state declaration)",
+    ),
+    code(
+        "qlp::state_argument",
+        "state",
+        "state is read for something other than the record the rule evaluates",
+    ),
+    code(
+        "qlp::state_record",
+        "state",
+        "a rule tags with a tag kept for another record type",
+    ),
+    code(
+        "qlp::not_a_tag",
+        "state",
+        "`tag(..)` names something that is not a `tag` declaration",
+    ),
+    code(
+        "qlp::tag_never_written",
+        "state",
+        "a `tag` is declared (and maybe read) but no rule's `then:` writes it",
+    ),
 ];
