@@ -88,6 +88,8 @@ pub struct StateValues {
     pub values: Vec<i64>,
     /// By `StateId`: why the value could not be computed.
     pub errors: Vec<Option<EvalError>>,
+    /// By `StateId`, for `first_seen`: the id of the earliest record.
+    pub first_ids: Vec<Option<String>>,
 }
 
 impl StateValues {
@@ -96,6 +98,7 @@ impl StateValues {
         StateValues {
             values: vec![0; program.states.len()],
             errors: vec![None; program.states.len()],
+            first_ids: vec![None; program.states.len()],
         }
     }
 }
@@ -226,7 +229,19 @@ pub fn read<'c>(
             continue;
         };
         match touch {
-            Ok(touch) => *value = read_cell(def, cell(&touch.key), touch, marks.get(*id)),
+            Ok(touch) => {
+                let stored = cell(&touch.key);
+                *value = read_cell(def, stored, touch, marks.get(*id));
+                if def.kind == StateKind::FirstSeen {
+                    let first = match stored {
+                        Some(Cell::FirstSeen { time, id }) if *time <= touch.time => id.clone(),
+                        _ => touch.id.clone(),
+                    };
+                    if let Some(slot) = values.first_ids.get_mut(id.index()) {
+                        *slot = Some(first);
+                    }
+                }
+            }
             Err(e) => *error = Some(*e),
         }
     }

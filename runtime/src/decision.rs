@@ -3,7 +3,8 @@
 
 use qlp_compiler::explain::{keyword_evidence, KeywordHit};
 use qlp_compiler::outcome::{Outcome, Subject};
-use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::program::{Program, RecordId, StateKind};
+use qlp_compiler::state::{read_value, Prepared, StateValues};
 use qlp_compiler::Value;
 use qlp_grammar::ast::ActionKind;
 use serde::Serialize;
@@ -51,6 +52,25 @@ pub struct FiredRule {
     /// Keywords behind the decision, with where they are in the original text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// The state values the rule's condition read: `37` posts by `a123`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub state: Vec<StateEvidence>,
+}
+
+/// A state value a fired rule read.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct StateEvidence {
+    /// The declaration's name (`pushes_by_sender`).
+    pub name: String,
+    /// `counter`, `distinct`, `first_seen` or `tag`.
+    pub kind: &'static str,
+    /// The key it was read for (`a123`).
+    pub key: String,
+    /// The value read: a count, an RFC 3339 time (`first_seen`), `true`/`false` (`tag`).
+    pub value: serde_json::Value,
+    /// `first_seen`: the id of the earliest record.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_id: Option<String>,
 }
 
 /// One keyword found in a text the rule looked at.
@@ -126,9 +146,10 @@ impl Decision {
                 rule: rule.name.clone(),
                 campaign: campaign.map(|c| c.name.clone()),
                 campaign_title: campaign.and_then(|c| c.title.clone()),
-                actions: rule.actions.iter().map(action_text).collect(),
+                actions: rule.actions.iter().map(|a| action_text(program, a)).collect(),
                 reason: rule.reason.clone(),
                 evidence,
+                state: Vec::new(),
             });
         }
         let exempted = outcome
@@ -190,11 +211,63 @@ impl From<KeywordHit> for Evidence {
     }
 }
 
-fn action_text(action: &qlp_compiler::program::Action) -> String {
-    match (&action.label, action.duration) {
-        (Some(label), _) => format!("label({label})"),
-        (None, Some(d)) => format!("suspend({})", qlp_grammar::time::format_duration(d)),
-        _ => action.kind.as_str().to_string(),
+fn action_text(program: &Program, action: &qlp_compiler::program::Action) -> String {
+    let duration = action.duration.map(qlp_grammar::time::format_duration);
+    match (action.kind, &action.label, action.tag, duration) {
+        (ActionKind::Tag, _, tag, duration) => {
+            let name = tag
+                .and_then(|t| program.states.get(t.index()))
+                .map_or("?", |s| s.name.as_str());
+            match duration {
+                Some(d) => format!("tag({name}, {d})"),
+                None => format!("tag({name})"),
+            }
+        }
+        (_, Some(label), _, _) => format!("label({label})"),
+        (_, None, _, Some(d)) => format!("suspend({d})"),
+        (kind, ..) => kind.as_str().to_string(),
+    }
+}
+
+impl Decision {
+    /// Adds to each fired rule the state values its condition read.
+    pub fn with_state(mut self, program: &Program, prepared: &Prepared, values: &StateValues) -> Decision {
+        for fired in &mut self.fired {
+            let Some((_, rule)) = program.rule_ids().find(|(_, r)| r.name == fired.rule) else {
+                continue;
+            };
+            for id in &rule.reads {
+                let (Some(def), Some(touch), Some(&raw)) = (
+                    program.states.get(id.index()),
+                    prepared.touch(*id),
+                    values.values.get(id.index()),
+                ) else {
+                    continue;
+                };
+                let value = match read_value(def.kind, raw) {
+                    Value::Int(n) => serde_json::Value::from(n),
+                    Value::Bool(b) => serde_json::Value::from(b),
+                    Value::Time(t) => serde_json::Value::from(qlp_grammar::time::format_time(t)),
+                    _ => serde_json::Value::Null,
+                };
+                let first_id = (def.kind == StateKind::FirstSeen).then(|| {
+                    values
+                        .first_ids
+                        .get(id.index())
+                        .cloned()
+                        .flatten()
+                        .unwrap_or_else(|| touch.id.clone())
+                });
+                fired.state.push(StateEvidence {
+                    name: def.name.clone(),
+                    kind: def.kind.as_str(),
+                    key: touch.key.key.clone(),
+                    value,
+                    first_id,
+                });
+            }
+        }
+        self
     }
 }
 

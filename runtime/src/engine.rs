@@ -7,10 +7,12 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use qlp_compiler::interp::NoObserver;
 use qlp_compiler::jit::{CompiledPolicySet, EvalContext};
 use qlp_compiler::layout::{Layout, Row};
-use qlp_compiler::outcome::{evaluate, undecodable, Outcome};
+use qlp_compiler::outcome::{conditions_with_state, evaluate, undecodable, Outcome};
 use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::state::{Prepared, StateValues};
 use qlp_grammar::{Diagnostic, SourceMap};
 
 use crate::decision::Decision;
@@ -168,6 +170,46 @@ impl PolicySet {
             // (the JIT agrees with it by construction).
             _ => match row.decode(self.program(), self.plan.layout(), record) {
                 Some(value) => evaluate(self.program(), record, &value, now),
+                None => Outcome::from_conditions(self.program(), &undecodable(self.program(), record)),
+            },
+        }
+    }
+
+    /// Whether rules on `record` read state, or it feeds state declarations:
+    /// its records must then go through a [`crate::State`] in order.
+    pub fn is_stateful(&self, record: RecordId) -> bool {
+        qlp_compiler::state::states_of(self.program(), record).next().is_some()
+    }
+
+    /// A row's touches of state (keys, event time, ...), computed by the
+    /// interpreter: nothing when the record type keeps no state.
+    pub fn prepare(&self, record: RecordId, row: &Row) -> Prepared {
+        if !self.is_stateful(record) {
+            return Prepared::default();
+        }
+        match row.decode(self.program(), self.plan.layout(), record) {
+            Some(value) => qlp_compiler::state::prepare(self.program(), record, &value),
+            None => Prepared::default(),
+        }
+    }
+
+    /// Evaluates a row with the chosen engine, reads of state giving `state`.
+    pub fn evaluate_with_state(
+        &self,
+        kind: EngineKind,
+        record: RecordId,
+        row: &Row,
+        now: i64,
+        state: &StateValues,
+        context: &mut EvalContext,
+    ) -> Outcome {
+        match (kind, &self.compiled) {
+            (EngineKind::Jit, Some(compiled)) => compiled.evaluate_with_state(record, row, now, state, context),
+            _ => match row.decode(self.program(), self.plan.layout(), record) {
+                Some(value) => Outcome::from_conditions(
+                    self.program(),
+                    &conditions_with_state(self.program(), record, &value, now, state, &NoObserver),
+                ),
                 None => Outcome::from_conditions(self.program(), &undecodable(self.program(), record)),
             },
         }

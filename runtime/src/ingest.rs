@@ -61,6 +61,19 @@ impl IngestPlan {
         for def in &program.fns {
             collect(&def.body);
         }
+        // State declarations read their keys, times and filters from records too.
+        for def in &program.states {
+            let items = [
+                Some(&def.key),
+                Some(&def.time),
+                def.when.as_ref(),
+                def.of.as_ref(),
+                def.id.as_ref(),
+            ];
+            for expr in items.into_iter().flatten() {
+                collect(expr);
+            }
+        }
         // Fields tools read from rows: the record's id, and times that may serve as `now`.
         for (record_index, record) in program.records.iter().enumerate() {
             for (field_index, field) in record.fields.iter().enumerate() {

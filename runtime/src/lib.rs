@@ -21,8 +21,10 @@ pub mod decision;
 pub mod engine;
 pub mod fs;
 pub mod ingest;
+pub mod state;
 
 pub use decision::Decision;
 pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
 pub use fs::{policy_files, FsLoader, Limits, PolicyTree};
 pub use ingest::IngestError;
+pub use state::{Batch, MemoryStore, State, StateStore, StoreError};

@@ -13,9 +13,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
+use qlp_compiler::outcome::Outcome;
 use qlp_compiler::program::RecordId;
+use qlp_compiler::state::{Prepared, StateValues};
 use qlp_compiler::Value;
-use qlp_runtime::{Decision, PolicySet};
+use qlp_runtime::{Batch, Decision, PolicySet, State};
 use rayon::prelude::*;
 use signal_hook::consts::{SIGINT, SIGTERM};
 
@@ -180,6 +182,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let lines = spawn_reader(reader, max_record_bytes);
 
     let kind = args.engine;
+    // Records that read or feed state go through the store in input order.
+    let state = set.is_stateful(record).then(State::memory);
+    let mut context = set.context();
     let started = Instant::now();
     let mut summary = Summary::default();
     let mut batch: Vec<InputLine> = Vec::with_capacity(BATCH);
@@ -191,13 +196,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             continue;
         }
         let read_bytes: u64 = batch.iter().map(|l| l.bytes as u64).sum();
-        let results: Vec<LineResult> = batch
-            .par_iter()
-            .map_init(
-                || set.context(),
-                |context, line| decide_line(&set, record, kind, line, fixed_now, args, context),
-            )
-            .collect();
+        let results = match &state {
+            Some(state) => decide_in_order(&set, record, kind, &batch, fixed_now, args, state, &mut context)?,
+            None => decide_parallel(&set, record, kind, &batch, fixed_now, args),
+        };
         // INVARIANT: `results` is in input order (rayon's collect keeps it),
         // so decisions are written in the order the records came.
         for result in results {
@@ -398,66 +400,155 @@ fn stdin_id() -> Option<FileId> {
     metadata.is_file().then(|| FileId::of(&metadata))
 }
 
-fn decide_line(
+/// A line read and decoded, ready to evaluate.
+struct Ingested {
+    line: usize,
+    row: qlp_compiler::layout::Row,
+    now: i64,
+    /// Its touches of state (empty when the record type keeps none).
+    prepared: Prepared,
+}
+
+/// Decodes a line: a row to evaluate, or why the line is rejected.
+fn ingest_line(
     set: &PolicySet,
     record: RecordId,
-    kind: qlp_runtime::EngineKind,
     input: &InputLine,
     fixed_now: Option<i64>,
     args: &EvalArgs,
-    context: &mut qlp_compiler::jit::EvalContext,
-) -> LineResult {
+) -> Result<Option<Ingested>, LineResult> {
     let line = input.number;
     let bytes = match &input.text {
         Ok(bytes) => bytes,
         Err(limit) => {
-            return LineResult::Rejected {
+            return Err(LineResult::Rejected {
                 line,
                 message: format!(
                     "the record is {} bytes, more than the limit of {limit} (`--max-record-bytes`)",
                     input.bytes
                 ),
-            }
+            })
         }
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return LineResult::Blank;
+        return Ok(None);
     }
-    let row = match set.ingest(record, bytes) {
-        Ok(row) => row,
-        Err(error) => {
-            return LineResult::Rejected {
-                line,
-                message: error.to_string(),
-            }
-        }
-    };
+    let row = set.ingest(record, bytes).map_err(|error| LineResult::Rejected {
+        line,
+        message: error.to_string(),
+    })?;
     let now = match (fixed_now, &args.now_from) {
         (Some(now), _) => now,
         (None, Some(field)) => match set.field(record, &row, field) {
             Some(Value::Time(t)) => t,
             _ => {
-                return LineResult::Rejected {
+                return Err(LineResult::Rejected {
                     line,
                     message: format!("`{field}` is missing, so there is no time to evaluate at"),
-                }
+                })
             }
         },
         (None, None) => 0,
     };
-    let outcome = set.evaluate(kind, record, &row, now, context);
-    let decision = set.decision(record, &row, &outcome, now);
-    let id = match set.field(record, &row, "id") {
+    let prepared = set.prepare(record, &row);
+    Ok(Some(Ingested {
+        line,
+        row,
+        now,
+        prepared,
+    }))
+}
+
+/// Evaluates a decoded line, reads of state giving `state`.
+fn decide(
+    set: &PolicySet,
+    record: RecordId,
+    kind: qlp_runtime::EngineKind,
+    input: &Ingested,
+    state: Option<&StateValues>,
+    context: &mut qlp_compiler::jit::EvalContext,
+) -> (LineResult, Outcome) {
+    let outcome = match state {
+        Some(state) => set.evaluate_with_state(kind, record, &input.row, input.now, state, context),
+        None => set.evaluate(kind, record, &input.row, input.now, context),
+    };
+    let mut decision = set.decision(record, &input.row, &outcome, input.now);
+    if let Some(state) = state {
+        decision = decision.with_state(set.program(), &input.prepared, state);
+    }
+    let id = match set.field(record, &input.row, "id") {
         Some(Value::Str(id)) => Some(id.to_string()),
         _ => None,
     };
     let json = serde_json::to_string(&OutputLine {
-        line,
+        line: input.line,
         id: id.as_deref(),
         decision: &decision,
     })
     .unwrap_or_default();
-    LineResult::Decided { json, decision }
+    (LineResult::Decided { json, decision }, outcome)
+}
+
+/// Decides a batch of records of a type without state, in parallel.
+fn decide_parallel(
+    set: &PolicySet,
+    record: RecordId,
+    kind: qlp_runtime::EngineKind,
+    batch: &[InputLine],
+    fixed_now: Option<i64>,
+    args: &EvalArgs,
+) -> Vec<LineResult> {
+    batch
+        .par_iter()
+        .map_init(
+            || set.context(),
+            |context, line| match ingest_line(set, record, line, fixed_now, args) {
+                Ok(Some(input)) => decide(set, record, kind, &input, None, context).0,
+                Ok(None) => LineResult::Blank,
+                Err(rejected) => rejected,
+            },
+        )
+        .collect()
+}
+
+/// Decides a batch of records that read or feed state: decoded in
+/// parallel, then read, evaluated and written one record at a time, in
+/// input order, through one batch of the store.
+fn decide_in_order(
+    set: &PolicySet,
+    record: RecordId,
+    kind: qlp_runtime::EngineKind,
+    batch: &[InputLine],
+    fixed_now: Option<i64>,
+    args: &EvalArgs,
+    state: &State,
+    context: &mut qlp_compiler::jit::EvalContext,
+) -> anyhow::Result<Vec<LineResult>> {
+    let ingested: Vec<Result<Option<Ingested>, LineResult>> = batch
+        .par_iter()
+        .map(|line| ingest_line(set, record, line, fixed_now, args))
+        .collect();
+    let prepared = ingested
+        .iter()
+        .filter_map(|i| i.as_ref().ok().and_then(Option::as_ref))
+        .map(|i| &i.prepared);
+    let mut store = Batch::begin(state, prepared)?;
+    let program = set.program();
+    let results = ingested
+        .into_iter()
+        .map(|item| match item {
+            Ok(Some(input)) => {
+                let values = store.read(program, &input.prepared);
+                let (result, outcome) = decide(set, record, kind, &input, Some(&values), context);
+                store.write(program, &input.prepared, &outcome);
+                result
+            }
+            Ok(None) => LineResult::Blank,
+            Err(rejected) => rejected,
+        })
+        .collect();
+    store.commit(program)?;
+    Ok(results)
 }
 
 fn system_now() -> i64 {

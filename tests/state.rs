@@ -1,0 +1,69 @@
+//! `qlp eval` keeps state across a stream: in input order, across batches
+//! and threads, with the values a fired rule read in its decision.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::process::Command;
+
+fn qlp() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qlp"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+/// 5,000 pushes by 7 senders, one every 3 seconds, round robin: each
+/// sender's n-th push in the day reads n, across eval's batches of 2,048
+/// records and its worker threads. Both engines give the same decisions.
+#[test]
+fn counts_follow_the_stream_in_input_order_across_batches() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    let mut lines = String::new();
+    for i in 0..5_000u64 {
+        let seconds = 8 * 3600 + 3 * i;
+        lines.push_str(&format!(
+            "{{\"id\":\"e{i}\",\"kind\":\"push\",\"sender\":\"s{}\",\"at\":\"2022-05-01T{:02}:{:02}:{:02}Z\"}}\n",
+            i % 7,
+            seconds / 3600,
+            seconds / 60 % 60,
+            seconds % 60
+        ));
+    }
+    std::fs::write(&input, lines).unwrap();
+    let mut outputs = Vec::new();
+    for engine in ["jit", "interp"] {
+        let out = qlp()
+            .args(["eval", "-q", "-p", "tests/data/state", "--engine", engine])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        outputs.push(String::from_utf8(out.stdout).unwrap());
+    }
+    assert_eq!(outputs[0], outputs[1], "the engines disagree");
+    let decisions: Vec<serde_json::Value> = outputs[0].lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(decisions.len(), 5_000);
+    for (i, decision) in decisions.iter().enumerate() {
+        let nth = i / 7 + 1;
+        let fired = decision["decision"]["fired"].as_array().unwrap();
+        if nth <= 5 {
+            assert!(fired.is_empty(), "record {i}: {decision}");
+            continue;
+        }
+        let state = &fired[0]["state"][0];
+        assert_eq!(state["name"], "pushes_by_sender");
+        assert_eq!(state["key"], format!("s{}", i % 7));
+        assert_eq!(state["value"], nth as u64, "record {i}");
+    }
+}
+
+/// The policy's sequence tests (several `given`s, expectations per record)
+/// pass: `qlp test` runs each on both engines, state kept per engine.
+#[test]
+fn sequence_tests_pass_on_both_engines() {
+    let out = qlp().args(["test", "tests/data/state"]).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("2 passed, 0 failed"), "{stdout}");
+}
