@@ -32,12 +32,10 @@ use crate::text::stable_hash;
 use crate::types::Type;
 use crate::value::Value;
 
-/// Distinct values counted exactly, per window, before the count becomes
-/// a HyperLogLog estimate.
-pub const DISTINCT_EXACT: usize = 1024;
-/// HyperLogLog precision: 2^12 registers, a standard error of 1.6%.
-const HLL_BITS: u32 = 12;
-const HLL_REGISTERS: usize = 1 << HLL_BITS;
+mod cell;
+
+use cell::Union;
+pub use cell::{namespace, Cell, DistinctSet, Window, DISTINCT_EXACT};
 
 /// Where a declaration keeps one key's state.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -259,7 +257,7 @@ pub fn is_late(def: &StateDef, time: i64, mark: Option<i64>) -> bool {
 }
 
 /// The newest bucket no read can see once the watermark is `mark`.
-fn floor(def: &StateDef, mark: i64) -> i64 {
+pub(super) fn floor(def: &StateDef, mark: i64) -> i64 {
     bucket_of(def, mark).saturating_sub(buckets(def))
 }
 
@@ -426,233 +424,12 @@ pub fn without_state(program: &Program) -> StateValues {
     values
 }
 
-fn bucket_of(def: &StateDef, time: i64) -> i64 {
+pub(super) fn bucket_of(def: &StateDef, time: i64) -> i64 {
     time.div_euclid(def.bucket.max(1))
 }
 
-fn buckets(def: &StateDef) -> i64 {
+pub(super) fn buckets(def: &StateDef) -> i64 {
     (def.window / def.bucket.max(1)).max(1)
-}
-
-/// One key's stored state.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Cell {
-    /// A counter's buckets.
-    Counter(Window<u64>),
-    /// A distinct count's buckets.
-    Distinct(Window<DistinctSet>),
-    /// The earliest record seen: its event time and id.
-    FirstSeen {
-        /// Event time, microseconds.
-        time: i64,
-        /// The record's `id:`.
-        id: String,
-    },
-    /// A tag, set until `expires` (event time, exclusive).
-    Tag {
-        /// Event time the tag ends at.
-        expires: i64,
-    },
-}
-
-impl Cell {
-    /// Whether no read can see it again once `def`'s watermark is `mark`,
-    /// so that a store may drop it.
-    pub fn expired(&self, def: &StateDef, mark: i64) -> bool {
-        match self {
-            Cell::Counter(w) => w.newest().is_none_or(|n| n <= floor(def, mark)),
-            Cell::Distinct(w) => w.newest().is_none_or(|n| n <= floor(def, mark)),
-            Cell::FirstSeen { .. } => false,
-            Cell::Tag { expires } => *expires <= mark.saturating_sub(def.ttl),
-        }
-    }
-
-    /// Bytes it takes in memory, roughly (for store limits and reports).
-    pub fn memory(&self) -> usize {
-        std::mem::size_of::<Cell>()
-            + match self {
-                Cell::Counter(w) => w.buckets.capacity() * std::mem::size_of::<(i64, u64)>(),
-                Cell::Distinct(w) => w.buckets.iter().map(|(_, s)| 16 + s.memory()).sum(),
-                Cell::FirstSeen { id, .. } => id.capacity(),
-                Cell::Tag { .. } => 0,
-            }
-    }
-}
-
-/// A key's buckets, oldest first: only those a read may still see.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Window<T> {
-    /// Bucket number and content, ascending.
-    pub buckets: Vec<(i64, T)>,
-}
-
-impl<T> Default for Window<T> {
-    fn default() -> Self {
-        Window { buckets: Vec::new() }
-    }
-}
-
-impl<T: Default> Window<T> {
-    /// The content of bucket `b` to write into, after dropping the buckets
-    /// at or before `low` (`b` is after it).
-    fn slot(&mut self, b: i64, low: i64) -> &mut T {
-        self.buckets.retain(|(bucket, _)| *bucket > low);
-        let at = match self.buckets.binary_search_by_key(&b, |(bucket, _)| *bucket) {
-            Ok(at) => at,
-            Err(at) => {
-                self.buckets.insert(at, (b, T::default()));
-                at
-            }
-        };
-        // INVARIANT: `at` is the index of bucket `b`, found or just inserted.
-        #[expect(clippy::indexing_slicing, reason = "the bucket is at `at`")]
-        &mut self.buckets[at].1
-    }
-}
-
-impl<T> Window<T> {
-    /// The newest bucket kept.
-    pub fn newest(&self) -> Option<i64> {
-        self.buckets.last().map(|(b, _)| *b)
-    }
-
-    /// The buckets after `low`, up to `high`.
-    fn in_range(&self, low: i64, high: i64) -> impl Iterator<Item = &T> {
-        self.buckets
-            .iter()
-            .filter(move |(bucket, _)| *bucket > low && *bucket <= high)
-            .map(|(_, content)| content)
-    }
-}
-
-impl Window<u64> {
-    fn sum_in(&self, low: i64, high: i64) -> i64 {
-        let sum = self.in_range(low, high).fold(0u64, |sum, c| sum.saturating_add(*c));
-        i64::try_from(sum).unwrap_or(i64::MAX)
-    }
-}
-
-/// The values of one bucket of a distinct count: their hashes, exactly,
-/// up to [`DISTINCT_EXACT`], then a HyperLogLog sketch.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DistinctSet {
-    /// Sorted hashes.
-    Exact(Vec<u64>),
-    /// HyperLogLog registers.
-    Sketch(Box<[u8]>),
-}
-
-impl Default for DistinctSet {
-    fn default() -> Self {
-        DistinctSet::Exact(Vec::new())
-    }
-}
-
-impl DistinctSet {
-    /// Adds a value's hash.
-    pub fn insert(&mut self, hash: u64) {
-        match self {
-            DistinctSet::Exact(hashes) => {
-                if let Err(at) = hashes.binary_search(&hash) {
-                    hashes.insert(at, hash);
-                }
-                if hashes.len() > DISTINCT_EXACT {
-                    let mut registers = vec![0u8; HLL_REGISTERS].into_boxed_slice();
-                    for h in hashes.iter() {
-                        hll_add(&mut registers, *h);
-                    }
-                    *self = DistinctSet::Sketch(registers);
-                }
-            }
-            DistinctSet::Sketch(registers) => hll_add(registers, hash),
-        }
-    }
-
-    fn memory(&self) -> usize {
-        match self {
-            DistinctSet::Exact(h) => h.capacity() * 8,
-            DistinctSet::Sketch(r) => r.len(),
-        }
-    }
-}
-
-/// The union of a window's buckets, counted.
-#[derive(Default)]
-struct Union {
-    exact: Vec<u64>,
-    sketch: Option<Box<[u8]>>,
-}
-
-impl Union {
-    fn add(&mut self, hash: u64) {
-        match &mut self.sketch {
-            Some(registers) => hll_add(registers, hash),
-            None => self.exact.push(hash),
-        }
-    }
-
-    fn add_set(&mut self, set: &DistinctSet) {
-        match set {
-            DistinctSet::Exact(hashes) => {
-                for h in hashes {
-                    self.add(*h);
-                }
-            }
-            DistinctSet::Sketch(registers) => {
-                let own = self.sketch();
-                for (mine, theirs) in own.iter_mut().zip(registers.iter()) {
-                    *mine = (*mine).max(*theirs);
-                }
-            }
-        }
-    }
-
-    /// Switches to a sketch, adding the exact values so far.
-    fn sketch(&mut self) -> &mut Box<[u8]> {
-        let exact = std::mem::take(&mut self.exact);
-        self.sketch.get_or_insert_with(|| {
-            let mut registers = vec![0u8; HLL_REGISTERS].into_boxed_slice();
-            for h in exact {
-                hll_add(&mut registers, h);
-            }
-            registers
-        })
-    }
-
-    fn count(mut self) -> i64 {
-        if self.sketch.is_none() {
-            self.exact.sort_unstable();
-            self.exact.dedup();
-            if self.exact.len() <= DISTINCT_EXACT {
-                return self.exact.len() as i64;
-            }
-        }
-        hll_estimate(self.sketch())
-    }
-}
-
-fn hll_add(registers: &mut [u8], hash: u64) {
-    let index = (hash >> (64 - HLL_BITS)) as usize;
-    let rest = hash << HLL_BITS;
-    let rank = (rest.leading_zeros().min(64 - HLL_BITS) + 1) as u8;
-    if let Some(register) = registers.get_mut(index) {
-        *register = (*register).max(rank);
-    }
-}
-
-/// The HyperLogLog estimate, with linear counting for small cardinalities.
-fn hll_estimate(registers: &[u8]) -> i64 {
-    let m = registers.len() as f64;
-    let alpha = 0.7213 / (1.0 + 1.079 / m);
-    let sum: f64 = registers.iter().map(|r| 2f64.powi(-i32::from(*r))).sum();
-    let zeros = registers.iter().filter(|r| **r == 0).count();
-    let raw = alpha * m * m / sum;
-    let estimate = if raw <= 2.5 * m && zeros > 0 {
-        m * (m / zeros as f64).ln()
-    } else {
-        raw
-    };
-    estimate.round() as i64
 }
 
 /// State kept in a map in memory: the test runner's store, and the model
@@ -684,46 +461,5 @@ impl StateMap {
     /// The stored cell of a key.
     pub fn cell(&self, key: &StateKey) -> Option<&Cell> {
         self.cells.get(key).and_then(Option::as_ref)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn windows_keep_only_what_a_read_can_see() {
-        let mut w: Window<u64> = Window::default();
-        *w.slot(10, 7) += 1;
-        *w.slot(12, 7) += 1;
-        assert_eq!(w.sum_in(9, 12), 2);
-        // With the watermark at bucket 13 and 3 buckets a window, bucket 10 is dropped.
-        *w.slot(13, 10) += 1;
-        assert_eq!(w.sum_in(10, 13), 2);
-        assert_eq!(w.buckets.len(), 2);
-        *w.slot(11, 10) += 1;
-        assert_eq!(w.sum_in(10, 13), 3);
-        assert_eq!(w.sum_in(10, 11), 1);
-    }
-
-    #[test]
-    fn distinct_counts_are_exact_up_to_the_bound_then_close() {
-        let mut union = Union::default();
-        for i in 0..DISTINCT_EXACT as u64 {
-            union.add(stable_hash(&i.to_le_bytes()));
-            union.add(stable_hash(&i.to_le_bytes()));
-        }
-        assert_eq!(union.count(), DISTINCT_EXACT as i64);
-        for n in [2_000u64, 10_000, 100_000] {
-            let mut set = DistinctSet::default();
-            for i in 0..n {
-                set.insert(stable_hash(&i.to_le_bytes()));
-            }
-            let mut union = Union::default();
-            union.add_set(&set);
-            let estimate = union.count() as f64;
-            let error = (estimate - n as f64).abs() / n as f64;
-            assert!(error < 0.05, "{n}: estimated {estimate}");
-        }
     }
 }

@@ -13,11 +13,12 @@
 
 use std::collections::{HashMap, HashSet};
 use std::fmt;
+use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use qlp_compiler::outcome::Outcome;
 use qlp_compiler::program::Program;
-use qlp_compiler::state::{self, Cell, CellMap, Prepared, StateKey, StateValues, Watermarks};
+use qlp_compiler::state::{self, namespace, Cell, CellMap, Prepared, StateKey, StateValues, Watermarks};
 
 /// A store that failed (a disk or network error): the batch's records are
 /// not decided, and nothing of the batch is committed.
@@ -32,24 +33,42 @@ impl fmt::Display for StoreError {
 
 impl std::error::Error for StoreError {}
 
+/// What a batch changed, stored at once.
+#[derive(Debug, Clone, Default)]
+pub struct Changes {
+    /// Cells to store (`None`: delete).
+    pub cells: Vec<(StateKey, Option<Cell>)>,
+    /// Every declaration's watermark after the batch.
+    pub marks: Watermarks,
+    /// Input records consumed, the batch's included, when the caller counts
+    /// them (`qlp eval --resume` starts after them).
+    pub cursor: Option<u64>,
+}
+
 /// Keeps cells and watermarks. Implementations are plain key-value storage:
-/// they never interpret a cell.
+/// they never interpret a cell, and key it by [`store_key`] so that cells
+/// outlive the policy set that wrote them.
 pub trait StateStore: Send + Sync {
     /// The cells of `keys`, in order (`None`: the key has no state).
-    fn load(&self, keys: &[StateKey]) -> Result<Vec<Option<Cell>>, StoreError>;
+    fn load(&self, program: &Program, keys: &[StateKey]) -> Result<Vec<Option<Cell>>, StoreError>;
     /// The declarations' watermarks.
-    fn watermarks(&self) -> Result<Watermarks, StoreError>;
-    /// Stores a batch's changes at once: cells (`None` deletes) and the
-    /// new watermarks. `program` says which cells no read can see again, so
-    /// that the store may drop them.
-    fn commit(
-        &self,
-        program: &Program,
-        cells: Vec<(StateKey, Option<Cell>)>,
-        marks: &Watermarks,
-    ) -> Result<(), StoreError>;
-    /// What the store holds, for reports: (keys, bytes).
-    fn size(&self) -> (usize, usize);
+    fn watermarks(&self, program: &Program) -> Result<Watermarks, StoreError>;
+    /// Stores a batch's changes at once. `program` also says which cells no
+    /// read can see again, so that the store may drop them.
+    fn commit(&self, program: &Program, changes: Changes) -> Result<(), StoreError>;
+    /// Input records consumed by the last commit that counted them.
+    fn cursor(&self) -> Result<Option<u64>, StoreError>;
+    /// What the store holds, for reports: (keys, bytes), when it knows.
+    fn size(&self) -> Option<(usize, usize)>;
+}
+
+/// A cell's key in a store: the declaration's [`namespace`], a NUL, the key.
+pub fn store_key(program: &Program, key: &StateKey) -> Option<Vec<u8>> {
+    let def = program.states.get(key.state.index())?;
+    let mut bytes = namespace(def).into_bytes();
+    bytes.push(0);
+    bytes.extend_from_slice(key.key.as_bytes());
+    Some(bytes)
 }
 
 /// A store and the lock that makes its batches run one at a time.
@@ -78,6 +97,18 @@ impl State {
     /// State kept in memory.
     pub fn memory() -> State {
         State::new(MemoryStore::default())
+    }
+
+    /// Opens the store `spec` names: `memory`, `redis://host:port[/db]`,
+    /// or the path of an embedded store file.
+    pub fn open(spec: &str) -> Result<State, StoreError> {
+        if spec == "memory" {
+            Ok(State::memory())
+        } else if spec.starts_with("redis://") || spec.starts_with("rediss://") {
+            Ok(State::new(RedisStore::open(spec)?))
+        } else {
+            Ok(State::new(EmbeddedStore::open(Path::new(spec))?))
+        }
     }
 
     /// The store.
@@ -115,6 +146,7 @@ impl<'s> Batch<'s> {
     /// Locks the store and loads what `records` touch.
     pub fn begin<'p>(
         state: &'s State,
+        program: &Program,
         records: impl IntoIterator<Item = &'p Prepared>,
     ) -> Result<Batch<'s>, StoreError> {
         let guard = state.lock.lock().unwrap_or_else(PoisonError::into_inner);
@@ -129,8 +161,8 @@ impl<'s> Batch<'s> {
             .collect();
         keys.sort();
         keys.dedup();
-        let loaded = state.store.load(&keys)?;
-        let marks = state.store.watermarks()?;
+        let loaded = state.store.load(program, &keys)?;
+        let marks = state.store.watermarks(program)?;
         Ok(Batch {
             state,
             _guard: guard,
@@ -154,25 +186,37 @@ impl<'s> Batch<'s> {
         state::write(program, prepared, outcome, &mut self.marks, &mut self.cells);
     }
 
-    /// Stores what the batch changed.
-    pub fn commit(mut self, program: &Program) -> Result<(), StoreError> {
+    /// Stores what the batch changed; `cursor` counts the input records
+    /// consumed so far, this batch's included.
+    pub fn commit(mut self, program: &Program, cursor: Option<u64>) -> Result<(), StoreError> {
         let dirty = std::mem::take(&mut self.cells.dirty);
-        let changed = dirty
+        let cells = dirty
             .into_iter()
             .map(|key| {
                 let cell = self.cells.cells.remove(&key).flatten();
                 (key, cell)
             })
             .collect();
-        self.state.store.commit(program, changed, &self.marks)
+        let changes = Changes {
+            cells,
+            marks: std::mem::take(&mut self.marks),
+            cursor,
+        };
+        self.state.store.commit(program, changes)
     }
 }
+
+mod embedded;
+mod redis;
+
+pub use embedded::EmbeddedStore;
+pub use redis::RedisStore;
 
 /// Shards of the memory store: keys spread by hash, each shard locked on
 /// its own.
 const SHARDS: usize = 16;
 /// Commits between sweeps of cells no read can see again.
-const SWEEP_EVERY: u64 = 64;
+pub(crate) const SWEEP_EVERY: u64 = 64;
 
 /// State in memory, sharded by key. Cells that no read can see again
 /// (buckets behind every window, expired tags) are dropped every
@@ -181,6 +225,7 @@ pub struct MemoryStore {
     shards: Vec<Mutex<HashMap<StateKey, Cell>>>,
     marks: Mutex<Watermarks>,
     commits: Mutex<u64>,
+    cursor: Mutex<Option<u64>>,
 }
 
 impl Default for MemoryStore {
@@ -189,6 +234,7 @@ impl Default for MemoryStore {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             marks: Mutex::new(Watermarks::default()),
             commits: Mutex::new(0),
+            cursor: Mutex::new(None),
         }
     }
 }
@@ -218,40 +264,42 @@ impl MemoryStore {
 }
 
 impl StateStore for MemoryStore {
-    fn load(&self, keys: &[StateKey]) -> Result<Vec<Option<Cell>>, StoreError> {
+    fn load(&self, _program: &Program, keys: &[StateKey]) -> Result<Vec<Option<Cell>>, StoreError> {
         Ok(keys.iter().map(|key| self.shard(key).get(key).cloned()).collect())
     }
 
-    fn watermarks(&self) -> Result<Watermarks, StoreError> {
+    fn watermarks(&self, _program: &Program) -> Result<Watermarks, StoreError> {
         Ok(self.marks.lock().unwrap_or_else(PoisonError::into_inner).clone())
     }
 
-    fn commit(
-        &self,
-        program: &Program,
-        cells: Vec<(StateKey, Option<Cell>)>,
-        marks: &Watermarks,
-    ) -> Result<(), StoreError> {
-        for (key, cell) in cells {
+    fn commit(&self, program: &Program, changes: Changes) -> Result<(), StoreError> {
+        for (key, cell) in changes.cells {
             let mut shard = self.shard(&key);
             match cell {
                 Some(cell) => shard.insert(key, cell),
                 None => shard.remove(&key),
             };
         }
-        *self.marks.lock().unwrap_or_else(PoisonError::into_inner) = marks.clone();
+        *self.marks.lock().unwrap_or_else(PoisonError::into_inner) = changes.marks.clone();
         let sweep = {
             let mut commits = self.commits.lock().unwrap_or_else(PoisonError::into_inner);
             *commits += 1;
+            if let Some(cursor) = changes.cursor {
+                *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = Some(cursor);
+            }
             *commits % SWEEP_EVERY == 0
         };
         if sweep {
-            self.sweep(program, marks);
+            self.sweep(program, &changes.marks);
         }
         Ok(())
     }
 
-    fn size(&self) -> (usize, usize) {
+    fn cursor(&self) -> Result<Option<u64>, StoreError> {
+        Ok(*self.cursor.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+
+    fn size(&self) -> Option<(usize, usize)> {
         let mut keys = 0;
         let mut bytes = 0;
         for shard in &self.shards {
@@ -262,6 +310,6 @@ impl StateStore for MemoryStore {
                 .map(|(k, c)| std::mem::size_of::<StateKey>() + k.key.capacity() + c.memory())
                 .sum::<usize>();
         }
-        (keys, bytes)
+        Some((keys, bytes))
     }
 }

@@ -70,6 +70,16 @@ pub struct EvalArgs {
     /// rejected or undecided (a rule hit a run-time error).
     #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
     pub max_failed_share: f64,
+    /// Where counters, distinct counts, first-seen records and tags are
+    /// kept across records: `memory` (gone when the run ends), the path of
+    /// a store file on this machine (durable, committed per batch), or
+    /// `redis://host:port[/db]` (shared by many machines).
+    #[arg(long, value_name = "STORE", default_value = "memory")]
+    pub state: String,
+    /// Skip the input records a previous run on the same `--state` store
+    /// already committed (after a crash or a kill, give it the same input).
+    #[arg(long, requires = "state")]
+    pub resume: bool,
 }
 
 /// One line of output: the input line number, the record's `id`, its decision.
@@ -183,7 +193,16 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
 
     let kind = args.engine;
     // Records that read or feed state go through the store in input order.
-    let state = set.is_stateful(record).then(State::memory);
+    let state = if set.is_stateful(record) {
+        Some(State::open(&args.state)?)
+    } else {
+        None
+    };
+    let skip = match (&state, args.resume) {
+        (Some(state), true) => state.store().cursor()?.unwrap_or(0),
+        (None, true) => anyhow::bail!("`--resume` needs policies that keep state for this record type"),
+        _ => 0,
+    };
     let mut context = set.context();
     let started = Instant::now();
     let mut summary = Summary::default();
@@ -192,13 +211,20 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     while !finished {
         batch.clear();
         finished = next_batch(&lines, &mut batch, &stop);
+        // INVARIANT: line numbers count every input line, so a resumed run
+        // skips exactly the lines the committed batches consumed.
+        batch.retain(|line| line.number as u64 > skip);
         if batch.is_empty() {
             continue;
         }
         let read_bytes: u64 = batch.iter().map(|l| l.bytes as u64).sum();
-        let results = match &state {
-            Some(state) => decide_in_order(&set, record, kind, &batch, fixed_now, args, state, &mut context)?,
-            None => decide_parallel(&set, record, kind, &batch, fixed_now, args),
+        let (results, pending) = match &state {
+            Some(state) => {
+                let (results, pending) =
+                    decide_in_order(&set, record, kind, &batch, fixed_now, args, state, &mut context)?;
+                (results, Some(pending))
+            }
+            None => (decide_parallel(&set, record, kind, &batch, fixed_now, args), None),
         };
         // INVARIANT: `results` is in input order (rayon's collect keeps it),
         // so decisions are written in the order the records came.
@@ -222,6 +248,11 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         // A live feed gets its decisions now, not when a buffer fills.
         writer.flush()?;
+        // INVARIANT: a batch's state is committed after its decisions are
+        // written: what was committed has been reported.
+        if let Some(pending) = pending {
+            pending.commit(set.program(), batch.last().map(|line| line.number as u64))?;
+        }
         if let Some(bar) = &progress {
             bar.inc(read_bytes);
             bar.set_message(format!("{} records", summary.records));
@@ -513,17 +544,20 @@ fn decide_parallel(
 
 /// Decides a batch of records that read or feed state: decoded in
 /// parallel, then read, evaluated and written one record at a time, in
-/// input order, through one batch of the store.
-fn decide_in_order(
+/// input order, through one batch of the store, which the caller commits
+/// once the decisions are written (so a kill loses no committed count, and
+/// at worst repeats one batch's decisions on `--resume`).
+#[expect(clippy::too_many_arguments, reason = "one batch's whole context")]
+fn decide_in_order<'s>(
     set: &PolicySet,
     record: RecordId,
     kind: qlp_runtime::EngineKind,
     batch: &[InputLine],
     fixed_now: Option<i64>,
     args: &EvalArgs,
-    state: &State,
+    state: &'s State,
     context: &mut qlp_compiler::jit::EvalContext,
-) -> anyhow::Result<Vec<LineResult>> {
+) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
     let ingested: Vec<Result<Option<Ingested>, LineResult>> = batch
         .par_iter()
         .map(|line| ingest_line(set, record, line, fixed_now, args))
@@ -532,7 +566,7 @@ fn decide_in_order(
         .iter()
         .filter_map(|i| i.as_ref().ok().and_then(Option::as_ref))
         .map(|i| &i.prepared);
-    let mut store = Batch::begin(state, prepared)?;
+    let mut store = Batch::begin(state, set.program(), prepared)?;
     let program = set.program();
     let results = ingested
         .into_iter()
@@ -547,8 +581,7 @@ fn decide_in_order(
             Err(rejected) => rejected,
         })
         .collect();
-    store.commit(program)?;
-    Ok(results)
+    Ok((results, store))
 }
 
 fn system_now() -> i64 {

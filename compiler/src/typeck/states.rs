@@ -286,9 +286,8 @@ impl BodyChecker<'_, '_> {
     /// rule's or exemption's condition, for the record being evaluated.
     pub(super) fn state_read(&mut self, name: &ast::Ident, index: u32, args: &[ast::Expr], span: Span) -> TExpr {
         let id = StateId(index);
-        let Some((state_record, ty)) = self.program.states.get(id.index()).map(|s| (s.record, s.read_type())) else {
-            return super::expr::error_expr(span);
-        };
+        // Functions are checked before state declarations: say why the read
+        // is refused before looking the declaration up.
         let Some(record) = self.state_record else {
             self.error(
                 "qlp::state_read_not_allowed",
@@ -298,6 +297,10 @@ impl BodyChecker<'_, '_> {
             .help = Some(String::from(
                 "read it in the rule and pass the value to the function as a parameter",
             ));
+            return super::expr::error_expr(span);
+        };
+        // INVARIANT: rules are checked after every state declaration.
+        let Some((state_record, ty)) = self.program.states.get(id.index()).map(|s| (s.record, s.read_type())) else {
             return super::expr::error_expr(span);
         };
         let is_param = match args {
