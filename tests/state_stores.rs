@@ -1,0 +1,206 @@
+//! The same stream through every state store gives the same decisions, and
+//! a run killed mid-stream and resumed on a durable store counts exactly as
+//! a clean run. Redis tests start `redis-server` on a free loopback port;
+//! they skip when it is not installed, unless `QLP_REQUIRE_REDIS=1`.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use std::io::Write;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn qlp() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_qlp"));
+    command.current_dir(env!("CARGO_MANIFEST_DIR"));
+    command
+}
+
+/// A stream of `n` events: pushes and posts by 3,000 senders, 40 texts in
+/// a few spellings each, mostly in time order with some records up to two
+/// hours late, over about two days.
+fn stream(n: u64) -> String {
+    let mut out = String::new();
+    let mut state = 0x2545_f491_4f6c_dd1d_u64;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let spellings = ["转发{}有大事", "转发 {} 有大事！", "轉發{}有大事"];
+    for i in 0..n {
+        let r = next();
+        let late = if r % 10 == 0 { (r >> 8) % 7200 } else { 0 };
+        let seconds = (8 * 3600 + i * 2).saturating_sub(late);
+        let kind = if r >> 20 & 1 == 0 { "push" } else { "post" };
+        let text = spellings[(r >> 24) as usize % 3].replace("{}", &((r >> 32) % 40).to_string());
+        out.push_str(&format!(
+            "{{\"id\":\"e{i}\",\"kind\":\"{kind}\",\"sender\":\"s{}\",\"text\":\"{text}\",\"at\":\"2022-05-{:02}T{:02}:{:02}:{:02}Z\"}}\n",
+            (r >> 40) % 3_000,
+            1 + seconds / 86_400,
+            seconds / 3600 % 24,
+            seconds / 60 % 60,
+            seconds % 60
+        ));
+    }
+    out
+}
+
+fn eval(input: &Path, state: &str, extra: &[&str]) -> String {
+    let out = qlp()
+        .args(["eval", "-q", "-p", "tests/data/state", "--state", state])
+        .args(extra)
+        .arg(input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// A `redis-server` of our own on a free loopback port, stopped on drop.
+struct Redis {
+    child: Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Redis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn redis() -> Option<Redis> {
+    let required = std::env::var("QLP_REQUIRE_REDIS").is_ok_and(|v| v == "1");
+    let found = Command::new("redis-server")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !found {
+        assert!(!required, "QLP_REQUIRE_REDIS=1 but `redis-server` is not installed");
+        eprintln!("skipped: `redis-server` is not installed (apt-get install redis-server)");
+        return None;
+    }
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new("redis-server")
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ])
+        .current_dir(dir.path())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "redis-server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(Redis {
+        child,
+        url: format!("redis://127.0.0.1:{port}/"),
+        _dir: dir,
+    })
+}
+
+#[test]
+fn every_store_gives_the_same_decisions_on_a_100k_record_stream() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(&input, stream(100_000)).unwrap();
+    let memory = eval(&input, "memory", &[]);
+    assert_eq!(memory.lines().count(), 100_000);
+    let fired = memory.lines().filter(|l| l.contains("\"rule\":")).count();
+    assert!(
+        fired > 1_000,
+        "the stream should fire the rules, fired on {fired} records"
+    );
+    let embedded = eval(&input, dir.path().join("state.redb").to_str().unwrap(), &[]);
+    assert!(memory == embedded, "the embedded store differs from memory");
+    if let Some(redis) = redis() {
+        let shared = eval(&input, &redis.url, &[]);
+        assert!(memory == shared, "the Redis store differs from memory");
+    }
+}
+
+/// Kills `qlp eval --state PATH` with SIGKILL mid-stream, resumes it on the
+/// same input with `--resume`, and compares every decision the resumed run
+/// makes with a clean run's.
+#[test]
+fn a_killed_run_resumed_on_a_durable_store_counts_as_a_clean_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = stream(40_000);
+    let input = dir.path().join("events.jsonl");
+    std::fs::write(&input, &lines).unwrap();
+    let clean = eval(&input, "memory", &[]);
+    let store = dir.path().join("state.redb");
+
+    // Feed half the stream through a pipe, wait for decisions, kill.
+    let mut child = qlp()
+        .args([
+            "eval",
+            "-q",
+            "-p",
+            "tests/data/state",
+            "--state",
+            store.to_str().unwrap(),
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let half: String = lines.lines().take(20_000).map(|l| format!("{l}\n")).collect();
+    // Read decisions while writing records: neither pipe may fill up.
+    let stdout = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut seen = 0;
+        for _ in std::io::BufReader::new(stdout).lines() {
+            seen += 1;
+            if seen == 5_000 {
+                break;
+            }
+        }
+        seen
+    });
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        // The pipe breaks when the run is killed: that is expected.
+        let _ = stdin.write_all(half.as_bytes());
+        let _ = stdin.flush();
+        stdin
+    });
+    assert_eq!(reader.join().unwrap(), 5_000);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drop(writer.join().unwrap());
+
+    let resumed = eval(&input, store.to_str().unwrap(), &["--resume"]);
+    let first = resumed.lines().next().unwrap();
+    let line: serde_json::Value = serde_json::from_str(first).unwrap();
+    let from = line["line"].as_u64().unwrap() as usize;
+    assert!(from > 1 && from <= 20_001, "resumed at line {from}");
+    let expected: Vec<&str> = clean.lines().skip(from - 1).collect();
+    let got: Vec<&str> = resumed.lines().collect();
+    assert_eq!(got.len(), expected.len());
+    for (got, expected) in got.iter().zip(&expected) {
+        assert_eq!(got, expected);
+    }
+}
