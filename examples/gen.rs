@@ -8,7 +8,10 @@
 //! ```
 //!
 //! Texts are the project's own templates; `--texts` draws ordinary texts
-//! from the `TEXT` column of a CSV file instead (for benchmarks).
+//! from the `TEXT` column of a CSV file instead (for benchmarks). Records
+//! come out in time order, as a platform's stream does, and (from 100
+//! records on) include planted bursts for the rules that read state: a push
+//! flood, a water-army burst of new accounts and a spreading rumour.
 
 // An example program: it may stop on bad arguments.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -265,14 +268,114 @@ fn main() {
         rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
         texts,
     };
-    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for n in 0..count {
+    let bursts = if count >= 100 {
+        bursts(&mut generator)
+    } else {
+        Vec::new()
+    };
+    let mut records = Vec::with_capacity(count as usize);
+    for n in 0..count.saturating_sub(bursts.len() as u64) {
         let mut record = generator.content(n);
         // One record in four carries a violation, cycling through the campaigns.
         if n % 4 == 3 {
             let campaign = (n / 4) % 10;
             plant(&mut generator.rng, &mut record, campaign);
         }
+        records.push(record);
+    }
+    records.extend(bursts);
+    // A stream comes in time order (the sort is stable: ties keep their order).
+    records.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    for record in records {
         writeln!(out, "{record}").unwrap();
     }
+}
+
+/// Records that fire the stateful rules as a sequence: eight pushes by one
+/// app in a day, six new accounts posting one text (in three spellings)
+/// within half an hour and one of them posting again the next day, and
+/// four accounts repeating an inside-source claim within 40 minutes.
+fn bursts(generator: &mut Generator) -> Vec<Value> {
+    let mut out = Vec::new();
+    for i in 0..8u64 {
+        let at = format!("2022-06-10T{:02}:{:02}:00Z", 8 + i / 2, (i % 2) * 30);
+        out.push(burst_record(
+            generator,
+            i,
+            ("a_push_app", None),
+            "push",
+            "今日要闻推送",
+            &at,
+        ));
+    }
+    let spellings = [
+        "这家店真的太好吃了强烈推荐",
+        "这家店真的太好吃了，强烈推荐！",
+        "這家店真的太好吃了強烈推薦",
+    ];
+    for i in 0..6u64 {
+        let author = format!("a_new_{i}");
+        let created = format!("2022-09-0{}", 1 + i % 5);
+        let at = format!("2022-09-08T10:{:02}:00Z", i * 5);
+        let text = spellings[i as usize % 3];
+        out.push(burst_record(
+            generator,
+            10 + i,
+            (&author, Some(&created)),
+            "post",
+            text,
+            &at,
+        ));
+    }
+    let again = ("a_new_5", Some("2022-09-05"));
+    out.push(burst_record(
+        generator,
+        20,
+        again,
+        "comment",
+        "明天去公园散步",
+        "2022-09-09T09:00:00Z",
+    ));
+    let claims = [
+        "内部消息：明天全城停水",
+        "内部消息，明天全城停水！",
+        "內部消息 明天全城停水",
+    ];
+    for i in 0..4u64 {
+        let at = format!("2022-07-15T09:{:02}:00Z", i * 10);
+        let author = format!("a_claim_{i}");
+        out.push(burst_record(
+            generator,
+            30 + i,
+            (&author, None),
+            "post",
+            claims[i as usize % 3],
+            &at,
+        ));
+    }
+    out
+}
+
+/// An ordinary record made part of a burst: its author (id, and when the
+/// account was created), kind, text and time.
+fn burst_record(
+    generator: &mut Generator,
+    n: u64,
+    author: (&str, Option<&str>),
+    kind: &str,
+    text: &str,
+    at: &str,
+) -> Value {
+    let mut record = generator.content(900_000 + n);
+    record["id"] = json!(format!("b{n:05}"));
+    record["kind"] = json!(kind);
+    record["text"] = json!(text);
+    record["created_at"] = json!(at);
+    record["author"]["id"] = json!(author.0);
+    if let Some(created) = author.1 {
+        record["author"]["created_at"] = json!(created);
+        record["author"]["followers"] = json!(3);
+    }
+    record
 }

@@ -287,7 +287,7 @@ impl StateStore for MemoryStore {
             if let Some(cursor) = changes.cursor {
                 *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = Some(cursor);
             }
-            *commits % SWEEP_EVERY == 0
+            (*commits).is_multiple_of(SWEEP_EVERY)
         };
         if sweep {
             self.sweep(program, &changes.marks);

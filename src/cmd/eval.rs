@@ -440,6 +440,21 @@ struct Ingested {
     prepared: Prepared,
 }
 
+/// A line that could not be decided, and why.
+struct Rejected {
+    line: usize,
+    message: String,
+}
+
+impl From<Rejected> for LineResult {
+    fn from(rejected: Rejected) -> LineResult {
+        LineResult::Rejected {
+            line: rejected.line,
+            message: rejected.message,
+        }
+    }
+}
+
 /// Decodes a line: a row to evaluate, or why the line is rejected.
 fn ingest_line(
     set: &PolicySet,
@@ -447,12 +462,12 @@ fn ingest_line(
     input: &InputLine,
     fixed_now: Option<i64>,
     args: &EvalArgs,
-) -> Result<Option<Ingested>, LineResult> {
+) -> Result<Option<Ingested>, Rejected> {
     let line = input.number;
     let bytes = match &input.text {
         Ok(bytes) => bytes,
         Err(limit) => {
-            return Err(LineResult::Rejected {
+            return Err(Rejected {
                 line,
                 message: format!(
                     "the record is {} bytes, more than the limit of {limit} (`--max-record-bytes`)",
@@ -464,7 +479,7 @@ fn ingest_line(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }
-    let row = set.ingest(record, bytes).map_err(|error| LineResult::Rejected {
+    let row = set.ingest(record, bytes).map_err(|error| Rejected {
         line,
         message: error.to_string(),
     })?;
@@ -473,7 +488,7 @@ fn ingest_line(
         (None, Some(field)) => match set.field(record, &row, field) {
             Some(Value::Time(t)) => t,
             _ => {
-                return Err(LineResult::Rejected {
+                return Err(Rejected {
                     line,
                     message: format!("`{field}` is missing, so there is no time to evaluate at"),
                 })
@@ -536,7 +551,7 @@ fn decide_parallel(
             |context, line| match ingest_line(set, record, line, fixed_now, args) {
                 Ok(Some(input)) => decide(set, record, kind, &input, None, context).0,
                 Ok(None) => LineResult::Blank,
-                Err(rejected) => rejected,
+                Err(rejected) => rejected.into(),
             },
         )
         .collect()
@@ -558,7 +573,7 @@ fn decide_in_order<'s>(
     state: &'s State,
     context: &mut qlp_compiler::jit::EvalContext,
 ) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
-    let ingested: Vec<Result<Option<Ingested>, LineResult>> = batch
+    let ingested: Vec<Result<Option<Ingested>, Rejected>> = batch
         .par_iter()
         .map(|line| ingest_line(set, record, line, fixed_now, args))
         .collect();
@@ -578,7 +593,7 @@ fn decide_in_order<'s>(
                 result
             }
             Ok(None) => LineResult::Blank,
-            Err(rejected) => rejected,
+            Err(rejected) => rejected.into(),
         })
         .collect();
     Ok((results, store))

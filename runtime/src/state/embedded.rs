@@ -83,7 +83,7 @@ impl StateStore for EmbeddedStore {
         let sweep = {
             let mut commits = self.commits.lock().unwrap_or_else(PoisonError::into_inner);
             *commits += 1;
-            *commits % SWEEP_EVERY == 0
+            (*commits).is_multiple_of(SWEEP_EVERY)
         };
         let txn = self.db.begin_write().map_err(error)?;
         {
