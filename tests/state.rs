@@ -23,7 +23,7 @@ fn counts_follow_the_stream_in_input_order_across_batches() {
     for i in 0..5_000u64 {
         let seconds = 8 * 3600 + 3 * i;
         lines.push_str(&format!(
-            "{{\"id\":\"e{i}\",\"kind\":\"push\",\"sender\":\"s{}\",\"at\":\"2022-05-01T{:02}:{:02}:{:02}Z\"}}\n",
+            "{{\"id\":\"e{i}\",\"kind\":\"push\",\"sender\":\"s{}\",\"text\":\"\",\"at\":\"2022-05-01T{:02}:{:02}:{:02}Z\"}}\n",
             i % 7,
             seconds / 3600,
             seconds / 60 % 60,

@@ -18,6 +18,7 @@ use qlp_grammar::{Diagnostic, SourceMap};
 use crate::decision::Decision;
 use crate::fs::{Limits, PolicyTree};
 use crate::ingest::{IngestError, IngestPlan};
+use crate::state::{Batch, State, StoreError};
 
 /// Policies that could not be loaded: every diagnostic, with the sources to
 /// render them.
@@ -229,6 +230,37 @@ impl PolicySet {
         Ok(self.decision(record, &row, &outcome, now))
     }
 
+    /// Ingests, evaluates and explains one record with state: read, evaluate,
+    /// write and commit as a batch of one (see [`crate::state`]). Records of
+    /// a type that keeps no state go straight to [`PolicySet::decide`].
+    pub fn decide_with_state(
+        &self,
+        kind: EngineKind,
+        record: RecordId,
+        json: &[u8],
+        now: i64,
+        state: &State,
+        context: &mut EvalContext,
+    ) -> Result<Result<Decision, IngestError>, StoreError> {
+        if !self.is_stateful(record) {
+            return Ok(self.decide(kind, record, json, now, context));
+        }
+        let row = match self.ingest(record, json) {
+            Ok(row) => row,
+            Err(e) => return Ok(Err(e)),
+        };
+        let prepared = self.prepare(record, &row);
+        let mut batch = Batch::begin(state, self.program(), [&prepared])?;
+        let values = batch.read(self.program(), &prepared);
+        let outcome = self.evaluate_with_state(kind, record, &row, now, &values, context);
+        batch.write(self.program(), &prepared, &outcome);
+        batch.commit(self.program(), None)?;
+        let decision = self
+            .decision(record, &row, &outcome, now)
+            .with_state(self.program(), &prepared, &values);
+        Ok(Ok(decision))
+    }
+
     /// The decision for an outcome (decoding the row only if evidence needs it).
     pub fn decision(&self, record: RecordId, row: &Row, outcome: &Outcome, now: i64) -> Decision {
         Decision::new(
@@ -268,6 +300,8 @@ impl PolicySet {
 /// static) and give each thread an [`Evaluator`].
 pub struct Engine {
     current: ArcSwap<PolicySet>,
+    /// Where rules that read state keep it; evaluators share it.
+    state: Arc<State>,
 }
 
 impl Engine {
@@ -275,7 +309,19 @@ impl Engine {
     pub fn new(set: PolicySet) -> Engine {
         Engine {
             current: ArcSwap::from_pointee(set),
+            state: Arc::new(State::memory()),
         }
+    }
+
+    /// Keeps state in `state` (an embedded file, Redis) instead of memory.
+    pub fn with_state(mut self, state: State) -> Engine {
+        self.state = Arc::new(state);
+        self
+    }
+
+    /// Where state is kept.
+    pub fn state(&self) -> &State {
+        &self.state
     }
 
     /// Loads the policies under `path`.
@@ -336,7 +382,11 @@ impl Evaluator<'_> {
     }
 
     /// Decides one JSON record at `now` (microseconds since the Unix epoch).
-    /// Every decision comes wholly from one policy set.
+    /// Every decision comes wholly from one policy set. Rules that read
+    /// state read the engine's store, and the record's writes are committed
+    /// before this returns: evaluators on many threads share one store and
+    /// never lose an increment. A store that fails is reported as an
+    /// [`IngestError`] naming it.
     pub fn decide(&mut self, json: &[u8], now: i64) -> Result<Decision, IngestError> {
         let current = self.engine.policies();
         if !Arc::ptr_eq(&current, &self.set) {
@@ -350,7 +400,17 @@ impl Evaluator<'_> {
                 message: format!("the policies have no record type `{}`", self.record_type),
             });
         };
-        self.set.decide(self.kind, record, json, now, &mut self.context)
+        let state = &self.engine.state;
+        match self
+            .set
+            .decide_with_state(self.kind, record, json, now, state, &mut self.context)
+        {
+            Ok(result) => result,
+            Err(store) => Err(IngestError {
+                path: String::new(),
+                message: store.to_string(),
+            }),
+        }
     }
 
     /// The policy set the last decision came from.
