@@ -27,4 +27,4 @@ pub use decision::Decision;
 pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
 pub use fs::{policy_files, FsLoader, Limits, PolicyTree};
 pub use ingest::IngestError;
-pub use state::{Batch, MemoryStore, State, StateStore, StoreError};
+pub use state::{Batch, EmbeddedStore, MemoryStore, RedisStore, State, StateStore, StoreError};
