@@ -67,3 +67,40 @@ fn sequence_tests_pass_on_both_engines() {
     assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
     assert!(stdout.contains("4 passed, 0 failed"), "{stdout}");
 }
+
+/// `qlp explain --state` reads what `qlp eval --state` left in a store
+/// file, and shows each value a rule read with its key; it writes nothing.
+#[test]
+fn explain_shows_the_state_a_rule_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    let push = |i: u32| {
+        format!("{{\"id\":\"e{i}\",\"kind\":\"push\",\"sender\":\"app\",\"text\":\"\",\"at\":\"2022-05-01T08:0{i}:00Z\"}}\n")
+    };
+    std::fs::write(&input, (0..5).map(push).collect::<String>()).unwrap();
+    let store = dir.path().join("state.redb");
+    let out = qlp()
+        .args(["eval", "-q", "-p", "tests/data/state", "--state"])
+        .arg(&store)
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let record = dir.path().join("sixth.json");
+    std::fs::write(&record, push(5)).unwrap();
+    for _ in 0..2 {
+        let out = qlp()
+            .args(["explain", "-p", "tests/data/state", "--state"])
+            .arg(&store)
+            .arg(&record)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+        assert!(stdout.contains("rule push_flood: FIRES"), "{stdout}");
+        assert!(
+            stdout.contains("counter `pushes_by_sender` for key `app` is 6"),
+            "{stdout}"
+        );
+    }
+}

@@ -34,7 +34,8 @@ pub struct KeywordHit {
     pub end: usize,
 }
 
-/// The keyword hits behind a condition, evaluated on `record` at `now`:
+/// The keyword hits behind a condition, evaluated on `record` at `now`
+/// with reads of state giving `state` (see `Interpreter::with_state`):
 /// every search that found something while the interpreter evaluated it
 /// (short-circuited branches search nothing). `file` is the file the
 /// condition is written in.
@@ -45,13 +46,14 @@ pub fn keyword_evidence(
     n_locals: u32,
     record: &Value,
     now: i64,
+    state: &[i64],
 ) -> Vec<KeywordHit> {
     let observer = EvidenceObserver {
         program,
         files: RefCell::new(vec![file]),
         hits: RefCell::new(Vec::new()),
     };
-    let interpreter = Interpreter::with_observer(program, &observer);
+    let interpreter = Interpreter::with_observer(program, &observer).with_state(state);
     let mut frame = record_frame(record, n_locals);
     // An error ends the run; the searches made before it are still evidence.
     let _ = interpreter.eval_expr(when, &mut frame, now);
@@ -143,7 +145,8 @@ pub struct Explanation {
 
 /// Explains a condition: the value of each boolean sub-condition down to
 /// comparisons, tests and keyword matches (`and`/`or` chains and `not` are
-/// opened up), as the interpreter computed them in one run.
+/// opened up), as the interpreter computed them in one run, reads of state
+/// giving `state`.
 pub fn explain_condition(
     program: &Program,
     file: FileId,
@@ -151,6 +154,7 @@ pub fn explain_condition(
     n_locals: u32,
     record: &Value,
     now: i64,
+    state: &[i64],
 ) -> Explanation {
     let mut shown = Vec::new();
     shown_nodes(when, &mut shown);
@@ -158,7 +162,7 @@ pub fn explain_condition(
         shown: shown.iter().map(|e| *e as *const TExpr).collect(),
         values: RefCell::new(HashMap::new()),
     };
-    let interpreter = Interpreter::with_observer(program, &observer);
+    let interpreter = Interpreter::with_observer(program, &observer).with_state(state);
     let mut frame = record_frame(record, n_locals);
     let _ = interpreter.eval_expr(when, &mut frame, now);
     let values = observer.values.into_inner();

@@ -724,7 +724,7 @@ fn explanations_match_the_interpreter(
 ) -> Result<(), TestCaseError> {
     let interpreter = Interpreter::new(program);
     for rule in &program.rules {
-        let explanation = explain_condition(program, rule.location.file, &rule.when, rule.n_locals, record, now);
+        let explanation = explain_condition(program, rule.location.file, &rule.when, rule.n_locals, record, now, &[]);
         let mut value_of = |expr: &TExpr| {
             let mut frame = record_frame(record, rule.n_locals);
             match interpreter.eval_expr(expr, &mut frame, now) {
@@ -736,7 +736,7 @@ fn explanations_match_the_interpreter(
         // Evidence comes from searches the interpreter made: none at all
         // when the rule's only keyword searches were skipped, and every hit
         // is the text it names.
-        for hit in keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, record, now) {
+        for hit in keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, record, now, &[]) {
             prop_assert!(hit.start <= hit.end, "{:?}", hit);
             prop_assert!(!hit.keyword.is_empty(), "{:?}", hit);
         }

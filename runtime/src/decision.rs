@@ -115,8 +115,15 @@ pub struct RuleFailure {
 
 impl Decision {
     /// Builds a decision from an outcome; `record` (the record as a value) is
-    /// needed only when a fired rule matched keywords, for their evidence.
-    pub fn new(program: &Program, outcome: &Outcome, record: impl FnOnce() -> Option<Value>, now: i64) -> Decision {
+    /// needed only when a fired rule matched keywords, for their evidence,
+    /// which is found with reads of state giving `state` (as the outcome was).
+    pub fn new(
+        program: &Program,
+        outcome: &Outcome,
+        record: impl FnOnce() -> Option<Value>,
+        now: i64,
+        state: &[i64],
+    ) -> Decision {
         let verdict = outcome.verdict(program).map_or("allow", ActionKind::as_str).to_string();
         let mut record_value: Option<Option<Value>> = None;
         let mut record = Some(record);
@@ -134,7 +141,7 @@ impl Decision {
                 let value = record_value.get_or_insert_with(|| record.take().and_then(|f| f()));
                 value
                     .as_ref()
-                    .map(|v| keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, v, now))
+                    .map(|v| keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, v, now, state))
                     .unwrap_or_default()
                     .into_iter()
                     .map(Evidence::from)

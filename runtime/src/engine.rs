@@ -255,10 +255,9 @@ impl PolicySet {
         let outcome = self.evaluate_with_state(kind, record, &row, now, &values, context);
         batch.write(self.program(), &prepared, &outcome);
         batch.commit(self.program(), None)?;
-        let decision = self
-            .decision(record, &row, &outcome, now)
-            .with_state(self.program(), &prepared, &values);
-        Ok(Ok(decision))
+        Ok(Ok(
+            self.decision_with_state(record, &row, &outcome, now, &prepared, &values)
+        ))
     }
 
     /// The decision for an outcome (decoding the row only if evidence needs it).
@@ -268,7 +267,29 @@ impl PolicySet {
             outcome,
             || row.decode(self.program(), self.plan.layout(), record),
             now,
+            &[],
         )
+    }
+
+    /// The decision for an outcome evaluated with state: keyword evidence
+    /// found with the same state values, and the values each fired rule read.
+    pub fn decision_with_state(
+        &self,
+        record: RecordId,
+        row: &Row,
+        outcome: &Outcome,
+        now: i64,
+        prepared: &Prepared,
+        values: &StateValues,
+    ) -> Decision {
+        Decision::new(
+            self.program(),
+            outcome,
+            || row.decode(self.program(), self.plan.layout(), record),
+            now,
+            &values.values,
+        )
+        .with_state(self.program(), prepared, values)
     }
 
     /// A top-level field of a row, by name: the record's `id` and its `time`

@@ -518,10 +518,10 @@ fn decide(
         Some(state) => set.evaluate_with_state(kind, record, &input.row, input.now, state, context),
         None => set.evaluate(kind, record, &input.row, input.now, context),
     };
-    let mut decision = set.decision(record, &input.row, &outcome, input.now);
-    if let Some(state) = state {
-        decision = decision.with_state(set.program(), &input.prepared, state);
-    }
+    let decision = match state {
+        Some(state) => set.decision_with_state(record, &input.row, &outcome, input.now, &input.prepared, state),
+        None => set.decision(record, &input.row, &outcome, input.now),
+    };
     let id = match set.field(record, &input.row, "id") {
         Some(Value::Str(id)) => Some(id.to_string()),
         _ => None,

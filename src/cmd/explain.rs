@@ -23,6 +23,12 @@ pub struct ExplainArgs {
     /// The evaluation clock (default: the record's `created_at`, else the Unix epoch).
     #[arg(long)]
     pub now: Option<String>,
+    /// Read counters, distinct counts, first-seen records and tags from this
+    /// store (a store file or `redis://host:port`) as `qlp eval --state`
+    /// left them. The record is not written to it. Without a store, rules
+    /// that read state are explained as if it were empty.
+    #[arg(long, value_name = "STORE")]
+    pub state: Option<String>,
 }
 
 /// Reads one record, never more than the record limit of `qlp eval`.
@@ -67,7 +73,15 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         .decode(program, set.layout(), record)
         .context("the record could not be decoded")?;
     let mut context = set.context();
-    let outcome = set.evaluate(qlp_runtime::EngineKind::Jit, record, &row, now, &mut context);
+    // The state the record reads: from the store, or as if it were empty
+    // (the record alone). The batch is dropped, not committed: nothing is written.
+    let state = match &args.state {
+        Some(spec) => qlp_runtime::State::open(spec)?,
+        None => qlp_runtime::State::memory(),
+    };
+    let prepared = set.prepare(record, &row);
+    let values = qlp_runtime::Batch::begin(&state, program, [&prepared])?.read(program, &prepared);
+    let outcome = set.evaluate_with_state(qlp_runtime::EngineKind::Jit, record, &row, now, &values, &mut context);
     println!("record {} at {}", args.record.display(), format_time(now));
     println!(
         "verdict: {}",
@@ -99,9 +113,27 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
                 println!("  cancelled by exemption `{}`", e.name);
             }
         }
-        let explanation = explain_condition(program, rule.location.file, &rule.when, rule.n_locals, &value, now);
+        let (file, when, n_locals) = (rule.location.file, &rule.when, rule.n_locals);
+        let explanation = explain_condition(program, file, when, n_locals, &value, now, &values.values);
         print_explanation(&explanation, 1);
-        for hit in keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, &value, now) {
+        for id in &rule.reads {
+            let (Some(def), Some(touch), Some(&raw)) = (
+                program.states.get(id.index()),
+                prepared.touch(*id),
+                values.values.get(id.index()),
+            ) else {
+                continue;
+            };
+            let value = qlp_compiler::state::read_value(def.kind, raw);
+            let shown = qlp_compiler::explain::show(program, &value, &def.read_type());
+            println!(
+                "  {} `{}` for key `{}` is {shown}",
+                def.kind.as_str(),
+                def.name,
+                touch.key.key
+            );
+        }
+        for hit in keyword_evidence(program, file, when, n_locals, &value, now, &values.values) {
             println!(
                 "  keyword `{}` from `{}` matched {:?} in {} at bytes {}..{}",
                 hit.keyword, hit.set, hit.matched, hit.field, hit.start, hit.end
