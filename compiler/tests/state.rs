@@ -17,6 +17,7 @@ use qlp_compiler::program::Program;
 use qlp_compiler::state::{prepare, StateMap};
 use qlp_compiler::{MemoryLoader, Value};
 
+/// The policy, with its thresholds and windows in `{..}` placeholders.
 const POLICY: &str = r#"
 enum Kind { post, push }
 record Event {
@@ -30,8 +31,8 @@ record Event {
 counter pushes(e: Event) {
   key: e.author
   time: e.at
-  window: 10m
-  bucket: 1m
+  window: {push_window}
+  bucket: {push_bucket}
   when: e.kind == push
 }
 
@@ -39,8 +40,8 @@ distinct authors(e: Event) {
   key: fingerprint(e.text)
   of: e.author
   time: e.at
-  window: 10m
-  bucket: 2m
+  window: {text_window}
+  bucket: {text_bucket}
 }
 
 first_seen origin(e: Event) {
@@ -52,11 +53,11 @@ first_seen origin(e: Event) {
 tag suspect(e: Event) {
   key: e.author
   time: e.at
-  ttl: 5m
+  ttl: {ttl}
 }
 
 rule flood(e: Event) {
-  when: e.kind == push and pushes(e) >= 3
+  when: e.kind == push and pushes(e) >= {flood}
   then: limit, tag(suspect)
 }
 
@@ -66,7 +67,7 @@ rule known(e: Event) {
 }
 
 rule spread(e: Event) {
-  when: authors(e) >= 2 and origin(e) < e.at
+  when: authors(e) >= {spread} and origin(e) < e.at
   then: review
 }
 
@@ -76,8 +77,61 @@ rule counts(e: Event) {
 }
 "#;
 
+/// Windows, thresholds and a ttl for [`POLICY`].
+#[derive(Debug, Clone, Copy)]
+struct Shape {
+    push: (&'static str, &'static str),
+    text: (&'static str, &'static str),
+    ttl: &'static str,
+    flood: u8,
+    spread: u8,
+}
+
+const SHAPE: Shape = Shape {
+    push: ("10m", "1m"),
+    text: ("10m", "2m"),
+    ttl: "5m",
+    flood: 3,
+    spread: 2,
+};
+
+fn shapes() -> impl Strategy<Value = Shape> {
+    let windows = prop_oneof![
+        Just(("10m", "1m")),
+        Just(("10m", "2m")),
+        Just(("1h", "5m")),
+        Just(("2m", "2m"))
+    ];
+    (
+        windows.clone(),
+        windows,
+        prop_oneof![Just("1m"), Just("5m"), Just("1h")],
+        1u8..6,
+        1u8..4,
+    )
+        .prop_map(|(push, text, ttl, flood, spread)| Shape {
+            push,
+            text,
+            ttl,
+            flood,
+            spread,
+        })
+}
+
 fn program() -> Arc<Program> {
-    let loader = MemoryLoader::new().with("p.qlp", POLICY.to_string());
+    program_of(SHAPE)
+}
+
+fn program_of(shape: Shape) -> Arc<Program> {
+    let source = POLICY
+        .replace("{push_window}", shape.push.0)
+        .replace("{push_bucket}", shape.push.1)
+        .replace("{text_window}", shape.text.0)
+        .replace("{text_bucket}", shape.text.1)
+        .replace("{ttl}", shape.ttl)
+        .replace("{flood}", &shape.flood.to_string())
+        .replace("{spread}", &shape.spread.to_string());
+    let loader = MemoryLoader::new().with("p.qlp", source);
     let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
     assert!(!checked.has_errors(), "{:?}", checked.diagnostics);
     Arc::new(checked.program.unwrap())
@@ -140,15 +194,15 @@ fn events() -> impl Strategy<Value = Vec<Event>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
 
     #[test]
-    fn the_jit_agrees_with_the_interpreter_on_event_sequences(events in events()) {
-        let program = program();
+    fn the_jit_agrees_with_the_interpreter_on_event_sequences(shape in shapes(), events in events()) {
+        let program = program_of(shape);
         let compiled = CompiledPolicySet::compile(program.clone()).unwrap();
         let (interp, jit) = run(&program, &compiled, &events);
         for (i, (a, b)) in interp.iter().zip(&jit).enumerate() {
-            prop_assert_eq!(a, b, "record {} of {:?}", i, events);
+            prop_assert_eq!(a, b, "record {} of {:?} with {:?}", i, events, shape);
         }
     }
 
