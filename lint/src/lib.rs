@@ -38,6 +38,7 @@ mod unused_constant;
 mod unused_function;
 mod unused_import;
 mod unused_keywords;
+mod unused_state;
 
 /// How seriously a lint is taken.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -210,6 +211,7 @@ registry! {
     "QLP123" "campaign-without-title" Warning campaign_without_title,
     "QLP124" "unused-campaign" Warning unused_campaign,
     "QLP125" "test-without-now" Warning test_without_now,
+    "QLP126" "unused-state" Warning unused_state,
 }
 
 /// Finds a lint by code (`QLP104`) or name (`unused-import`).
