@@ -165,6 +165,8 @@ pub struct CompiledPolicySet {
     module: Option<JITModule>,
     /// Constant data (string bytes, list buffers) the code points into.
     _constants: Vec<Box<[u8]>>,
+    /// The state values of an evaluation given none (every read errs).
+    no_state: StateValues,
 }
 
 // SAFETY: after `finalize_definitions` the machine code and the constant
@@ -348,6 +350,7 @@ impl CompiledPolicySet {
             functions.insert(record, function);
         }
         Ok(CompiledPolicySet {
+            no_state: crate::state::without_state(&program),
             program,
             layout,
             functions,
@@ -393,8 +396,7 @@ impl CompiledPolicySet {
     /// `record_type` on a row. Rules that read state err with `NoState`:
     /// see [`CompiledPolicySet::conditions_with_state`].
     pub fn conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
-        let state = crate::state::without_state(&self.program);
-        self.conditions_with_state(record_type, row, now, &state, context)
+        self.conditions_with_state(record_type, row, now, &self.no_state, context)
     }
 
     /// Evaluates the conditions of every active rule and exemption of

@@ -86,7 +86,8 @@ pub struct StateValues {
     pub values: Vec<i64>,
     /// By `StateId`: why the value could not be computed.
     pub errors: Vec<Option<EvalError>>,
-    /// By `StateId`, for `first_seen`: the id of the earliest record.
+    /// By `StateId`, for `first_seen`: the id of the earliest record (empty
+    /// when the program keeps no first-seen records).
     pub first_ids: Vec<Option<String>>,
 }
 
@@ -96,7 +97,11 @@ impl StateValues {
         StateValues {
             values: vec![0; program.states.len()],
             errors: vec![None; program.states.len()],
-            first_ids: vec![None; program.states.len()],
+            first_ids: if program.states.iter().any(|s| s.kind == StateKind::FirstSeen) {
+                vec![None; program.states.len()]
+            } else {
+                Vec::new()
+            },
         }
     }
 }
@@ -392,6 +397,9 @@ fn write_cell(def: &StateDef, cell: &mut Option<Cell>, touch: &Touch, mark: Opti
 /// Rules and exemptions that read a value that could not be computed err
 /// with that error, whatever the engine made of the placeholder.
 pub fn apply_errors(program: &Program, values: &StateValues, conditions: &mut Conditions) {
+    if values.errors.iter().all(Option::is_none) {
+        return;
+    }
     let error_of = |reads: &[StateId]| {
         reads
             .iter()

@@ -138,7 +138,13 @@ impl CellMap for Tracked {
         if !self.dirty.contains(key) {
             self.dirty.insert(key.clone());
         }
-        self.cells.entry(key.clone()).or_default()
+        // Keys of the batch's records were loaded by `begin`: no clone then.
+        if !self.cells.contains_key(key) {
+            self.cells.insert(key.clone(), None);
+        }
+        // INVARIANT: the key was just found or inserted.
+        #[expect(clippy::expect_used, reason = "the key is in the map")]
+        self.cells.get_mut(key).expect("the cell was just inserted")
     }
 }
 
