@@ -17,7 +17,7 @@ use std::sync::Arc;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use qlp_compiler::outcome::Outcome;
 use qlp_compiler::program::Program;
-use qlp_compiler::state::{prepare, Prepared};
+use qlp_compiler::state::{prepare, Prepared, StateValues};
 use qlp_compiler::{MemoryLoader, Value};
 use qlp_runtime::{Batch, EngineKind, PolicySet, RedisStore, State};
 
@@ -60,12 +60,13 @@ fn counter(c: &mut Criterion) {
     let mut group = c.benchmark_group("counter read+update");
     group.throughput(Throughput::Elements(RECORDS as u64));
     let state = State::memory();
+    let mut values = StateValues::default();
     group.bench_function("qlp memory store (batch of 1024)", |b| {
         b.iter(|| {
             let mut batch = Batch::begin(&state, &program, &prepared).unwrap();
             let mut total = 0;
             for p in &prepared {
-                let values = batch.read(&program, p);
+                batch.read_into(&program, p, &mut values);
                 total += values.values[0];
                 batch.write(&program, p, &Outcome::default());
             }

@@ -220,9 +220,31 @@ pub fn read<'c>(
     program: &Program,
     prepared: &Prepared,
     marks: &Watermarks,
-    mut cell: impl FnMut(&StateKey) -> Option<&'c Cell>,
+    cell: impl FnMut(&StateKey) -> Option<&'c Cell>,
 ) -> StateValues {
     let mut values = StateValues::new(program);
+    read_into(program, prepared, marks, cell, &mut values);
+    values
+}
+
+/// [`read`] into `values`, reusing its buffers (for callers that read
+/// record after record).
+pub fn read_into<'c>(
+    program: &Program,
+    prepared: &Prepared,
+    marks: &Watermarks,
+    mut cell: impl FnMut(&StateKey) -> Option<&'c Cell>,
+    values: &mut StateValues,
+) {
+    let n = program.states.len();
+    values.values.clear();
+    values.values.resize(n, 0);
+    values.errors.clear();
+    values.errors.resize(n, None);
+    values.first_ids.iter_mut().for_each(|id| *id = None);
+    if values.first_ids.len() != n && program.states.iter().any(|s| s.kind == StateKind::FirstSeen) {
+        values.first_ids.resize(n, None);
+    }
     for (id, touch) in &prepared.touches {
         let (Some(def), Some(value), Some(error)) = (
             program.states.get(id.index()),
@@ -248,7 +270,6 @@ pub fn read<'c>(
             Err(e) => *error = Some(*e),
         }
     }
-    values
 }
 
 /// Whether a record at `time` is late for `def` with watermark `mark`.
@@ -351,7 +372,13 @@ pub trait CellMap {
 
 impl CellMap for HashMap<StateKey, Option<Cell>> {
     fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell> {
-        self.entry(key.clone()).or_default()
+        // Look up before inserting, so that a key already kept is not cloned.
+        if !self.contains_key(key) {
+            self.insert(key.clone(), None);
+        }
+        // INVARIANT: the key was just found or inserted.
+        #[expect(clippy::expect_used, reason = "the key is in the map")]
+        self.get_mut(key).expect("the cell was just inserted")
     }
 }
 

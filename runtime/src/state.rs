@@ -71,16 +71,23 @@ pub fn store_key(program: &Program, key: &StateKey) -> Option<Vec<u8>> {
     Some(bytes)
 }
 
-/// A store and the lock that makes its batches run one at a time.
+/// Where state is kept, and the lock that makes its batches run one at a
+/// time. The memory store is changed in place by a batch that holds it;
+/// other stores are loaded into the batch and committed from it.
 pub struct State {
-    store: Box<dyn StateStore>,
+    kind: Kind,
     lock: Mutex<()>,
+}
+
+enum Kind {
+    Memory(MemoryStore),
+    Store(Box<dyn StateStore>),
 }
 
 impl fmt::Debug for State {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("State")
-            .field("size", &self.store.size())
+            .field("size", &self.store().size())
             .finish_non_exhaustive()
     }
 }
@@ -89,14 +96,17 @@ impl State {
     /// State kept in `store`.
     pub fn new(store: impl StateStore + 'static) -> State {
         State {
-            store: Box::new(store),
+            kind: Kind::Store(Box::new(store)),
             lock: Mutex::new(()),
         }
     }
 
     /// State kept in memory.
     pub fn memory() -> State {
-        State::new(MemoryStore::default())
+        State {
+            kind: Kind::Memory(MemoryStore::default()),
+            lock: Mutex::new(()),
+        }
     }
 
     /// Opens the store `spec` names: `memory`, `redis://host:port[/db]`,
@@ -113,16 +123,28 @@ impl State {
 
     /// The store.
     pub fn store(&self) -> &dyn StateStore {
-        &*self.store
+        match &self.kind {
+            Kind::Memory(memory) => memory,
+            Kind::Store(store) => &**store,
+        }
     }
 }
 
 /// One batch's view of the state: see the module documentation.
 pub struct Batch<'s> {
-    state: &'s State,
-    _guard: MutexGuard<'s, ()>,
-    cells: Tracked,
-    marks: Watermarks,
+    view: View<'s>,
+}
+
+enum View<'s> {
+    /// The memory store itself, locked for the batch.
+    Direct(MutexGuard<'s, MemoryCells>),
+    /// Another store's cells for the batch's keys, committed at the end.
+    Loaded {
+        store: &'s dyn StateStore,
+        _guard: MutexGuard<'s, ()>,
+        cells: Tracked,
+        marks: Watermarks,
+    },
 }
 
 /// The batch's cells, remembering which changed.
@@ -138,13 +160,7 @@ impl CellMap for Tracked {
         if !self.dirty.contains(key) {
             self.dirty.insert(key.clone());
         }
-        // Keys of the batch's records were loaded by `begin`: no clone then.
-        if !self.cells.contains_key(key) {
-            self.cells.insert(key.clone(), None);
-        }
-        // INVARIANT: the key was just found or inserted.
-        #[expect(clippy::expect_used, reason = "the key is in the map")]
-        self.cells.get_mut(key).expect("the cell was just inserted")
+        self.cells.cell_mut(key)
     }
 }
 
@@ -155,6 +171,14 @@ impl<'s> Batch<'s> {
         program: &Program,
         records: impl IntoIterator<Item = &'p Prepared>,
     ) -> Result<Batch<'s>, StoreError> {
+        let store = match &state.kind {
+            Kind::Memory(memory) => {
+                return Ok(Batch {
+                    view: View::Direct(memory.inner.lock().unwrap_or_else(PoisonError::into_inner)),
+                })
+            }
+            Kind::Store(store) => &**store,
+        };
         let guard = state.lock.lock().unwrap_or_else(PoisonError::into_inner);
         let mut keys: Vec<StateKey> = records
             .into_iter()
@@ -167,48 +191,84 @@ impl<'s> Batch<'s> {
             .collect();
         keys.sort();
         keys.dedup();
-        let loaded = state.store.load(program, &keys)?;
-        let marks = state.store.watermarks(program)?;
+        let loaded = store.load(program, &keys)?;
+        let marks = store.watermarks(program)?;
         Ok(Batch {
-            state,
-            _guard: guard,
-            cells: Tracked {
-                cells: keys.into_iter().zip(loaded).collect(),
-                dirty: HashSet::new(),
+            view: View::Loaded {
+                store,
+                _guard: guard,
+                cells: Tracked {
+                    cells: keys.into_iter().zip(loaded).collect(),
+                    dirty: HashSet::new(),
+                },
+                marks,
             },
-            marks,
         })
     }
 
     /// The values a record reads.
     pub fn read(&self, program: &Program, prepared: &Prepared) -> StateValues {
-        state::read(program, prepared, &self.marks, |key| {
-            self.cells.cells.get(key).and_then(Option::as_ref)
-        })
+        let mut values = StateValues::new(program);
+        self.read_into(program, prepared, &mut values);
+        values
+    }
+
+    /// [`Batch::read`] into `values`, reusing its buffers.
+    pub fn read_into(&self, program: &Program, prepared: &Prepared, values: &mut StateValues) {
+        match &self.view {
+            View::Direct(memory) => state::read_into(
+                program,
+                prepared,
+                &memory.marks,
+                |key| memory.cells.get(key).and_then(Option::as_ref),
+                values,
+            ),
+            View::Loaded { cells, marks, .. } => state::read_into(
+                program,
+                prepared,
+                marks,
+                |key| cells.cells.get(key).and_then(Option::as_ref),
+                values,
+            ),
+        }
     }
 
     /// A record's writes, once its outcome is known.
     pub fn write(&mut self, program: &Program, prepared: &Prepared, outcome: &Outcome) {
-        state::write(program, prepared, outcome, &mut self.marks, &mut self.cells);
+        match &mut self.view {
+            View::Direct(memory) => {
+                let MemoryCells { cells, marks, .. } = &mut **memory;
+                state::write(program, prepared, outcome, marks, cells);
+            }
+            View::Loaded { cells, marks, .. } => state::write(program, prepared, outcome, marks, cells),
+        }
     }
 
     /// Stores what the batch changed; `cursor` counts the input records
     /// consumed so far, this batch's included.
-    pub fn commit(mut self, program: &Program, cursor: Option<u64>) -> Result<(), StoreError> {
-        let dirty = std::mem::take(&mut self.cells.dirty);
-        let cells = dirty
-            .into_iter()
-            .map(|key| {
-                let cell = self.cells.cells.remove(&key).flatten();
-                (key, cell)
-            })
-            .collect();
-        let changes = Changes {
-            cells,
-            marks: std::mem::take(&mut self.marks),
-            cursor,
-        };
-        self.state.store.commit(program, changes)
+    pub fn commit(self, program: &Program, cursor: Option<u64>) -> Result<(), StoreError> {
+        match self.view {
+            View::Direct(mut memory) => {
+                memory.finish(program, cursor);
+                Ok(())
+            }
+            View::Loaded {
+                store,
+                _guard,
+                mut cells,
+                marks,
+            } => {
+                let dirty = std::mem::take(&mut cells.dirty);
+                let cells = dirty
+                    .into_iter()
+                    .map(|key| {
+                        let cell = cells.cells.remove(&key).flatten();
+                        (key, cell)
+                    })
+                    .collect();
+                store.commit(program, Changes { cells, marks, cursor })
+            }
+        }
     }
 }
 
@@ -218,49 +278,38 @@ mod redis;
 pub use embedded::EmbeddedStore;
 pub use redis::RedisStore;
 
-/// Shards of the memory store: keys spread by hash, each shard locked on
-/// its own.
-const SHARDS: usize = 16;
 /// Commits between sweeps of cells no read can see again.
 pub(crate) const SWEEP_EVERY: u64 = 64;
 
-/// State in memory, sharded by key. Cells that no read can see again
-/// (buckets behind every window, expired tags) are dropped every
-/// [`SWEEP_EVERY`] commits, so memory follows the live keys.
+/// State in memory: one map, changed in place by the batch that holds it.
+/// Cells that no read can see again (buckets behind every window, expired
+/// tags) are dropped every [`SWEEP_EVERY`] batches, so memory follows the
+/// live keys. A batch dropped without a commit keeps its writes.
+#[derive(Default)]
 pub struct MemoryStore {
-    shards: Vec<Mutex<HashMap<StateKey, Cell>>>,
-    marks: Mutex<Watermarks>,
-    commits: Mutex<u64>,
-    cursor: Mutex<Option<u64>>,
+    inner: Mutex<MemoryCells>,
 }
 
-impl Default for MemoryStore {
-    fn default() -> Self {
-        MemoryStore {
-            shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
-            marks: Mutex::new(Watermarks::default()),
-            commits: Mutex::new(0),
-            cursor: Mutex::new(None),
+#[derive(Default)]
+struct MemoryCells {
+    cells: HashMap<StateKey, Option<Cell>>,
+    marks: Watermarks,
+    commits: u64,
+    cursor: Option<u64>,
+}
+
+impl MemoryCells {
+    /// Ends a batch: the cursor, and a sweep every [`SWEEP_EVERY`] batches.
+    fn finish(&mut self, program: &Program, cursor: Option<u64>) {
+        self.commits += 1;
+        if cursor.is_some() {
+            self.cursor = cursor;
         }
-    }
-}
-
-impl MemoryStore {
-    fn shard(&self, key: &StateKey) -> MutexGuard<'_, HashMap<StateKey, Cell>> {
-        let hash = qlp_compiler::text::stable_hash(key.key.as_bytes()) ^ u64::from(key.state.0);
-        let shard = self.shards.get(hash as usize % SHARDS).or(self.shards.first());
-        // INVARIANT: there are `SHARDS` > 0 shards.
-        #[expect(clippy::expect_used, reason = "the store always has shards")]
-        shard.expect("shards").lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Drops every cell no read can see again.
-    fn sweep(&self, program: &Program, marks: &Watermarks) {
-        for shard in &self.shards {
-            let mut shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            shard.retain(|key, cell| {
-                let def = program.states.get(key.state.index());
-                match (def, marks.get(key.state)) {
+        if self.commits.is_multiple_of(SWEEP_EVERY) {
+            let marks = &self.marks;
+            self.cells.retain(|key, cell| {
+                let Some(cell) = cell else { return false };
+                match (program.states.get(key.state.index()), marks.get(key.state)) {
                     (Some(def), Some(mark)) => !cell.expired(def, mark),
                     _ => true,
                 }
@@ -269,53 +318,46 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    fn lock(&self) -> MutexGuard<'_, MemoryCells> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl StateStore for MemoryStore {
     fn load(&self, _program: &Program, keys: &[StateKey]) -> Result<Vec<Option<Cell>>, StoreError> {
-        Ok(keys.iter().map(|key| self.shard(key).get(key).cloned()).collect())
+        let memory = self.lock();
+        Ok(keys
+            .iter()
+            .map(|key| memory.cells.get(key).cloned().flatten())
+            .collect())
     }
 
     fn watermarks(&self, _program: &Program) -> Result<Watermarks, StoreError> {
-        Ok(self.marks.lock().unwrap_or_else(PoisonError::into_inner).clone())
+        Ok(self.lock().marks.clone())
     }
 
     fn commit(&self, program: &Program, changes: Changes) -> Result<(), StoreError> {
+        let mut memory = self.lock();
         for (key, cell) in changes.cells {
-            let mut shard = self.shard(&key);
-            match cell {
-                Some(cell) => shard.insert(key, cell),
-                None => shard.remove(&key),
-            };
+            memory.cells.insert(key, cell);
         }
-        *self.marks.lock().unwrap_or_else(PoisonError::into_inner) = changes.marks.clone();
-        let sweep = {
-            let mut commits = self.commits.lock().unwrap_or_else(PoisonError::into_inner);
-            *commits += 1;
-            if let Some(cursor) = changes.cursor {
-                *self.cursor.lock().unwrap_or_else(PoisonError::into_inner) = Some(cursor);
-            }
-            (*commits).is_multiple_of(SWEEP_EVERY)
-        };
-        if sweep {
-            self.sweep(program, &changes.marks);
-        }
+        memory.marks = changes.marks;
+        memory.finish(program, changes.cursor);
         Ok(())
     }
 
     fn cursor(&self) -> Result<Option<u64>, StoreError> {
-        Ok(*self.cursor.lock().unwrap_or_else(PoisonError::into_inner))
+        Ok(self.lock().cursor)
     }
 
     fn size(&self) -> Option<(usize, usize)> {
-        let mut keys = 0;
-        let mut bytes = 0;
-        for shard in &self.shards {
-            let shard = shard.lock().unwrap_or_else(PoisonError::into_inner);
-            keys += shard.len();
-            bytes += shard
-                .iter()
-                .map(|(k, c)| std::mem::size_of::<StateKey>() + k.key.capacity() + c.memory())
-                .sum::<usize>();
-        }
-        Some((keys, bytes))
+        let memory = self.lock();
+        let bytes = memory
+            .cells
+            .iter()
+            .map(|(k, c)| std::mem::size_of::<StateKey>() + k.key.capacity() + c.as_ref().map_or(0, Cell::memory))
+            .sum();
+        Some((memory.cells.len(), bytes))
     }
 }
