@@ -38,12 +38,51 @@ use cell::Union;
 pub use cell::{namespace, Cell, DistinctSet, Window, DISTINCT_EXACT};
 
 /// Where a declaration keeps one key's state.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct StateKey {
     /// The declaration.
     pub state: StateId,
     /// The key, as text (`a123`, `42`, an enum variant's name).
     pub key: String,
+    /// A hash of both, computed once ([`StateKey::new`]): maps of keys
+    /// ([`KeyMap`]) use it as it is instead of hashing the text again.
+    hash: u64,
+}
+
+impl StateKey {
+    /// The key `key` of declaration `state`.
+    pub fn new(state: StateId, key: String) -> StateKey {
+        let hash = stable_hash(key.as_bytes()) ^ u64::from(state.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        StateKey { state, key, hash }
+    }
+}
+
+impl std::hash::Hash for StateKey {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+/// A map by [`StateKey`] that hashes nothing: the key carries its hash.
+pub type KeyMap<V> = HashMap<StateKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
+/// The hasher of [`KeyMap`]: passes a key's precomputed hash through.
+#[derive(Default)]
+pub struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is used by `StateKey`; anything else is hashed.
+        self.0 ^= stable_hash(bytes);
+    }
+
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
 }
 
 /// What one record brings to one state declaration.
@@ -164,7 +203,7 @@ fn touch(interpreter: &Interpreter<'_>, id: StateId, def: &StateDef, record: &Va
         None => String::new(),
     };
     Ok(Touch {
-        key: StateKey { state: id, key },
+        key: StateKey::new(id, key),
         time,
         counts,
         value,
@@ -370,7 +409,7 @@ pub trait CellMap {
     fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell>;
 }
 
-impl CellMap for HashMap<StateKey, Option<Cell>> {
+impl CellMap for KeyMap<Option<Cell>> {
     fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell> {
         // Look up before inserting, so that a key already kept is not cloned.
         if !self.contains_key(key) {
@@ -471,7 +510,7 @@ pub(super) fn buckets(def: &StateDef) -> i64 {
 /// every other store is tested against.
 #[derive(Debug, Default, Clone)]
 pub struct StateMap {
-    cells: HashMap<StateKey, Option<Cell>>,
+    cells: KeyMap<Option<Cell>>,
     marks: Watermarks,
 }
 

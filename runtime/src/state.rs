@@ -11,14 +11,14 @@
 //! one at a time (the batch holds the store's lock), so no increment is
 //! ever lost or reordered, whatever the number of threads.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use qlp_compiler::outcome::Outcome;
 use qlp_compiler::program::Program;
-use qlp_compiler::state::{self, namespace, Cell, CellMap, Prepared, StateKey, StateValues, Watermarks};
+use qlp_compiler::state::{self, namespace, Cell, CellMap, KeyMap, Prepared, StateKey, StateValues, Watermarks};
 
 /// A store that failed (a disk or network error): the batch's records are
 /// not decided, and nothing of the batch is committed.
@@ -150,8 +150,8 @@ enum View<'s> {
 /// The batch's cells, remembering which changed.
 #[derive(Default)]
 struct Tracked {
-    cells: HashMap<StateKey, Option<Cell>>,
-    dirty: HashSet<StateKey>,
+    cells: KeyMap<Option<Cell>>,
+    dirty: HashSet<StateKey, std::hash::BuildHasherDefault<state::KeyHasher>>,
 }
 
 impl CellMap for Tracked {
@@ -199,7 +199,7 @@ impl<'s> Batch<'s> {
                 _guard: guard,
                 cells: Tracked {
                     cells: keys.into_iter().zip(loaded).collect(),
-                    dirty: HashSet::new(),
+                    dirty: HashSet::default(),
                 },
                 marks,
             },
@@ -292,7 +292,7 @@ pub struct MemoryStore {
 
 #[derive(Default)]
 struct MemoryCells {
-    cells: HashMap<StateKey, Option<Cell>>,
+    cells: KeyMap<Option<Cell>>,
     marks: Watermarks,
     commits: u64,
     cursor: Option<u64>,
