@@ -104,3 +104,25 @@ fn explain_shows_the_state_a_rule_read() {
         );
     }
 }
+
+/// Records are decoded for state with only the fields state declarations
+/// read: the touches are those of the whole record, on every sample record.
+#[test]
+fn partial_decoding_prepares_what_the_whole_record_does() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let set = qlp_runtime::PolicySet::load(&root.join("policies")).unwrap();
+    let record = set.record_type("Content").unwrap();
+    let samples = std::fs::read_to_string(root.join("policies/examples/records.jsonl")).unwrap();
+    let mut touched = 0;
+    for line in samples.lines() {
+        let row = set.ingest(record, line.as_bytes()).unwrap();
+        let whole = row.decode(set.program(), set.layout(), record).unwrap();
+        let expected = qlp_compiler::state::prepare(set.program(), record, &whole);
+        assert_eq!(set.prepare(record, &row), expected, "{line}");
+        touched += expected.touches.len();
+    }
+    assert!(
+        touched >= 300 * 5,
+        "the shipped policies keep state for every record: {touched}"
+    );
+}

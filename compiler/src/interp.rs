@@ -110,6 +110,9 @@ pub struct Interpreter<'p, O: Observer = NoObserver> {
     /// The values read from state for the record, by `StateId` (empty when
     /// the evaluation has no state: reads are then `NoState` errors).
     state: &'p [i64],
+    /// `fingerprint` results by text, so that one text normalized for
+    /// several state keys is normalized once (a few entries, by content).
+    fingerprints: std::cell::RefCell<Vec<(std::sync::Arc<str>, i64)>>,
 }
 
 impl<'p> Interpreter<'p> {
@@ -119,6 +122,7 @@ impl<'p> Interpreter<'p> {
             program,
             observer: NoObserver,
             state: &[],
+            fingerprints: std::cell::RefCell::default(),
         }
     }
 }
@@ -130,6 +134,7 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             program,
             observer,
             state: &[],
+            fingerprints: std::cell::RefCell::default(),
         }
     }
 
@@ -384,9 +389,30 @@ impl<'p, O: Observer> Interpreter<'p, O> {
                 self.observer.keywords(expr, set, s, count > 0);
                 Value::Int(count as i64)
             }
-            (Builtin::Fingerprint, [Value::Str(s)]) => Value::Int(crate::text::fingerprint(s)),
+            (Builtin::Fingerprint, [Value::Str(s)]) => Value::Int(self.fingerprint(s)),
             _ => return Err(bad()),
         })
+    }
+}
+
+impl<O: Observer> Interpreter<'_, O> {
+    /// `fingerprint(text)`, remembered for the texts this interpreter saw
+    /// last (the same text is often the key of several state declarations).
+    fn fingerprint(&self, text: &std::sync::Arc<str>) -> i64 {
+        const REMEMBERED: usize = 8;
+        let mut memo = self.fingerprints.borrow_mut();
+        if let Some((_, hash)) = memo
+            .iter()
+            .find(|(t, _)| std::sync::Arc::ptr_eq(t, text) || **t == **text)
+        {
+            return *hash;
+        }
+        let hash = crate::text::fingerprint(text);
+        if memo.len() == REMEMBERED {
+            memo.remove(0);
+        }
+        memo.push((text.clone(), hash));
+        hash
     }
 }
 

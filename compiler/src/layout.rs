@@ -192,6 +192,28 @@ impl Row {
     pub fn decode(&self, program: &Program, layout: &Layout, record: RecordId) -> Option<Value> {
         read_value(program, layout, &Type::Record(record), &self.bytes, 0)
     }
+
+    /// Reads the top-level fields of the row `wanted` marks; the others are
+    /// `Value::Absent` (for evaluations known to read only those).
+    pub fn decode_fields(
+        &self,
+        program: &Program,
+        layout: &Layout,
+        record: RecordId,
+        wanted: &[bool],
+    ) -> Option<Value> {
+        let def = program.record(record)?;
+        let mut fields = Vec::with_capacity(def.fields.len());
+        for (index, field) in def.fields.iter().enumerate() {
+            if wanted.get(index).copied().unwrap_or(true) {
+                let offset = layout.field_offset(record, index as u32) as usize;
+                fields.push(read_value(program, layout, &field.ty, &self.bytes, offset)?);
+            } else {
+                fields.push(Value::Absent);
+            }
+        }
+        Some(Value::Record(fields.into()))
+    }
 }
 
 /// Reads one slot of type `ty` at byte `offset` of a row.

@@ -27,7 +27,7 @@ use std::collections::HashMap;
 
 use crate::interp::{EvalError, EvalErrorKind, Interpreter};
 use crate::outcome::{Conditions, Outcome};
-use crate::program::{Program, RecordId, StateDef, StateId, StateKind, TExpr};
+use crate::program::{Program, RecordId, StateDef, StateId, StateKind, TExpr, TExprKind};
 use crate::text::stable_hash;
 use crate::types::Type;
 use crate::value::Value;
@@ -162,6 +162,41 @@ pub fn states_of(program: &Program, record_type: RecordId) -> impl Iterator<Item
         .enumerate()
         .filter(move |(_, s)| s.record == record_type)
         .map(|(i, s)| (StateId(i as u32), s))
+}
+
+/// Which top-level fields of `record_type` the state declarations of the
+/// type read (`None`: the record is used whole, e.g. passed to a function),
+/// so that a record can be decoded for [`prepare`] without the rest.
+pub fn fields_read(program: &Program, record_type: RecordId) -> Option<Vec<bool>> {
+    fn mark(expr: &TExpr, fields: &mut Vec<bool>) -> bool {
+        match &expr.kind {
+            TExprKind::Field(base, index) if matches!(base.kind, TExprKind::Local(0)) => {
+                if let Some(field) = fields.get_mut(*index as usize) {
+                    *field = true;
+                }
+                true
+            }
+            TExprKind::Local(0) => false,
+            _ => expr.children().into_iter().all(|child| mark(child, fields)),
+        }
+    }
+    let n = program.record(record_type)?.fields.len();
+    let mut fields = vec![false; n];
+    for (_, def) in states_of(program, record_type) {
+        let items = [
+            Some(&def.key),
+            Some(&def.time),
+            def.when.as_ref(),
+            def.of.as_ref(),
+            def.id.as_ref(),
+        ];
+        for expr in items.into_iter().flatten() {
+            if !mark(expr, &mut fields) {
+                return None;
+            }
+        }
+    }
+    Some(fields)
 }
 
 /// Computes a record's touches with the interpreter: keys, times, `when:`,

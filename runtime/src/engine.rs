@@ -2,6 +2,7 @@
 //! from many threads without locks, and swap in a new policy set while
 //! evaluations run (hot reload).
 
+use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
 use std::sync::Arc;
@@ -49,6 +50,9 @@ pub struct PolicySet {
     program: Arc<Program>,
     compiled: Option<CompiledPolicySet>,
     plan: IngestPlan,
+    /// Per record type: the fields its state declarations read (`None`:
+    /// the whole record).
+    state_fields: HashMap<RecordId, Option<Vec<bool>>>,
 }
 
 impl fmt::Debug for PolicySet {
@@ -70,6 +74,7 @@ impl PolicySet {
         })?;
         let plan = IngestPlan::new(&program, Layout::new(&program));
         Ok(PolicySet {
+            state_fields: state_fields(&program),
             program,
             compiled: Some(compiled),
             plan,
@@ -82,6 +87,7 @@ impl PolicySet {
         let program = Arc::new(program);
         let plan = IngestPlan::new(&program, Layout::new(&program));
         PolicySet {
+            state_fields: state_fields(&program),
             program,
             compiled: None,
             plan,
@@ -188,7 +194,13 @@ impl PolicySet {
         if !self.is_stateful(record) {
             return Prepared::default();
         }
-        match row.decode(self.program(), self.plan.layout(), record) {
+        // Only the fields the state declarations read are decoded.
+        let wanted = self.state_fields.get(&record).and_then(Option::as_deref);
+        let value = match wanted {
+            Some(wanted) => row.decode_fields(self.program(), self.plan.layout(), record, wanted),
+            None => row.decode(self.program(), self.plan.layout(), record),
+        };
+        match value {
             Some(value) => qlp_compiler::state::prepare(self.program(), record, &value),
             None => Prepared::default(),
         }
@@ -315,6 +327,16 @@ impl PolicySet {
     pub fn layout(&self) -> &Layout {
         self.plan.layout()
     }
+}
+
+/// For each record type with state declarations, the fields they read.
+fn state_fields(program: &Program) -> HashMap<RecordId, Option<Vec<bool>>> {
+    program
+        .states
+        .iter()
+        .map(|s| s.record)
+        .map(|record| (record, qlp_compiler::state::fields_read(program, record)))
+        .collect()
 }
 
 /// The engine a service embeds. `Send + Sync`: share it (in an `Arc` or a
