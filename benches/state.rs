@@ -11,15 +11,19 @@
 use std::collections::HashMap;
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+
+#[path = "../tests/support/redis_server.rs"]
+mod redis_server;
+
 use qlp_compiler::outcome::Outcome;
 use qlp_compiler::program::Program;
 use qlp_compiler::state::{prepare, Prepared, StateValues};
 use qlp_compiler::{MemoryLoader, Value};
 use qlp_runtime::{Batch, EngineKind, PolicySet, RedisStore, State};
+use redis_server::Redis;
 
 const RECORDS: usize = 1024;
 
@@ -143,56 +147,6 @@ fn pipeline(c: &mut Criterion) {
         })
     });
     group.finish();
-}
-
-/// A `redis-server` of our own on a free loopback port, stopped on drop.
-struct Redis {
-    child: Child,
-    url: String,
-}
-
-impl Redis {
-    fn start() -> Option<Redis> {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .ok()?
-            .local_addr()
-            .ok()?
-            .port();
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn();
-        let Ok(child) = child else {
-            eprintln!("skipped the Redis benchmark: `redis-server` is not installed");
-            return None;
-        };
-        for _ in 0..500 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return Some(Redis {
-                    child,
-                    url: format!("redis://127.0.0.1:{port}/"),
-                });
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        None
-    }
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 criterion_group!(benches, counter, pipeline);

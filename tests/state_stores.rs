@@ -8,8 +8,12 @@
 
 use std::io::Write;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
+
+#[path = "support/redis_server.rs"]
+mod redis_server;
+
+use redis_server::Redis;
 
 fn qlp() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_qlp"));
@@ -59,67 +63,6 @@ fn eval(input: &Path, state: &str, extra: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// A `redis-server` of our own on a free loopback port, stopped on drop.
-struct Redis {
-    child: Child,
-    url: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Redis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis() -> Option<Redis> {
-    let required = std::env::var("QLP_REQUIRE_REDIS").is_ok_and(|v| v == "1");
-    let found = Command::new("redis-server")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !found {
-        assert!(!required, "QLP_REQUIRE_REDIS=1 but `redis-server` is not installed");
-        eprintln!("skipped: `redis-server` is not installed (apt-get install redis-server)");
-        return None;
-    }
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let dir = tempfile::tempdir().unwrap();
-    let child = Command::new("redis-server")
-        .args([
-            "--port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ])
-        .current_dir(dir.path())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let started = Instant::now();
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(
-            started.elapsed() < Duration::from_secs(10),
-            "redis-server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(Redis {
-        child,
-        url: format!("redis://127.0.0.1:{port}/"),
-        _dir: dir,
-    })
-}
-
 #[test]
 fn every_store_gives_the_same_decisions_on_a_100k_record_stream() {
     let dir = tempfile::tempdir().unwrap();
@@ -134,7 +77,7 @@ fn every_store_gives_the_same_decisions_on_a_100k_record_stream() {
     );
     let embedded = eval(&input, dir.path().join("state.redb").to_str().unwrap(), &[]);
     assert!(memory == embedded, "the embedded store differs from memory");
-    if let Some(redis) = redis() {
+    if let Some(redis) = Redis::start() {
         let shared = eval(&input, &redis.url, &[]);
         assert!(memory == shared, "the Redis store differs from memory");
     }

@@ -388,6 +388,20 @@ pub struct StateDef {
 }
 
 impl StateDef {
+    /// Its expressions of the record: `key:`, `time:`, and the `when:`,
+    /// `of:` and `id:` it has.
+    pub fn exprs(&self) -> impl Iterator<Item = &TExpr> {
+        [
+            Some(&self.key),
+            Some(&self.time),
+            self.when.as_ref(),
+            self.of.as_ref(),
+            self.id.as_ref(),
+        ]
+        .into_iter()
+        .flatten()
+    }
+
     /// The type a read of it gives.
     pub fn read_type(&self) -> Type {
         match self.kind {

@@ -145,6 +145,22 @@ impl StateValues {
     }
 }
 
+/// The values a rule's condition (reading `reads`) read for a record: each
+/// declaration, the record's touch of it (its key) and the value.
+pub fn values_read<'a>(
+    program: &'a Program,
+    reads: &'a [StateId],
+    prepared: &'a Prepared,
+    values: &'a StateValues,
+) -> impl Iterator<Item = (StateId, &'a StateDef, &'a Touch, Value)> {
+    reads.iter().filter_map(move |id| {
+        let def = program.states.get(id.index())?;
+        let touch = prepared.touch(*id)?;
+        let raw = *values.values.get(id.index())?;
+        Some((*id, def, touch, read_value(def.kind, raw)))
+    })
+}
+
 /// The typed value a read gives, from its raw word.
 pub fn read_value(kind: StateKind, raw: i64) -> Value {
     match kind {
@@ -183,14 +199,7 @@ pub fn fields_read(program: &Program, record_type: RecordId) -> Option<Vec<bool>
     let n = program.record(record_type)?.fields.len();
     let mut fields = vec![false; n];
     for (_, def) in states_of(program, record_type) {
-        let items = [
-            Some(&def.key),
-            Some(&def.time),
-            def.when.as_ref(),
-            def.of.as_ref(),
-            def.id.as_ref(),
-        ];
-        for expr in items.into_iter().flatten() {
+        for expr in def.exprs() {
             if !mark(expr, &mut fields) {
                 return None;
             }

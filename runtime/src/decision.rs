@@ -4,7 +4,7 @@
 use qlp_compiler::explain::{keyword_evidence, KeywordHit};
 use qlp_compiler::outcome::{Outcome, Subject};
 use qlp_compiler::program::{Program, RecordId, StateKind};
-use qlp_compiler::state::{read_value, Prepared, StateValues};
+use qlp_compiler::state::{values_read, Prepared, StateValues};
 use qlp_compiler::Value;
 use qlp_grammar::ast::ActionKind;
 use serde::Serialize;
@@ -243,15 +243,8 @@ impl Decision {
             let Some((_, rule)) = program.rule_ids().find(|(_, r)| r.name == fired.rule) else {
                 continue;
             };
-            for id in &rule.reads {
-                let (Some(def), Some(touch), Some(&raw)) = (
-                    program.states.get(id.index()),
-                    prepared.touch(*id),
-                    values.values.get(id.index()),
-                ) else {
-                    continue;
-                };
-                let value = match read_value(def.kind, raw) {
+            for (id, def, touch, value) in values_read(program, &rule.reads, prepared, values) {
+                let value = match value {
                     Value::Int(n) => serde_json::Value::from(n),
                     Value::Bool(b) => serde_json::Value::from(b),
                     Value::Time(t) => serde_json::Value::from(qlp_grammar::time::format_time(t)),

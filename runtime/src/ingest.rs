@@ -63,16 +63,7 @@ impl IngestPlan {
         }
         // State declarations read their keys, times and filters from records too.
         for def in &program.states {
-            let items = [
-                Some(&def.key),
-                Some(&def.time),
-                def.when.as_ref(),
-                def.of.as_ref(),
-                def.id.as_ref(),
-            ];
-            for expr in items.into_iter().flatten() {
-                collect(expr);
-            }
+            def.exprs().for_each(&mut collect);
         }
         // Fields tools read from rows: the record's id, and times that may serve as `now`.
         for (record_index, record) in program.records.iter().enumerate() {

@@ -116,15 +116,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         let (file, when, n_locals) = (rule.location.file, &rule.when, rule.n_locals);
         let explanation = explain_condition(program, file, when, n_locals, &value, now, &values.values);
         print_explanation(&explanation, 1);
-        for id in &rule.reads {
-            let (Some(def), Some(touch), Some(&raw)) = (
-                program.states.get(id.index()),
-                prepared.touch(*id),
-                values.values.get(id.index()),
-            ) else {
-                continue;
-            };
-            let value = qlp_compiler::state::read_value(def.kind, raw);
+        for (_, def, touch, value) in qlp_compiler::state::values_read(program, &rule.reads, &prepared, &values) {
             let shown = qlp_compiler::explain::show(program, &value, &def.read_type());
             println!(
                 "  {} `{}` for key `{}` is {shown}",
