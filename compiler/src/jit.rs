@@ -409,23 +409,17 @@ impl CompiledPolicySet {
         state: &StateValues,
         context: &mut EvalContext,
     ) -> Conditions {
-        let mut conditions = self.raw_conditions(record_type, row, now, state, context);
+        context.state.clear();
+        context.state.extend_from_slice(&state.values);
+        context.state.resize(self.program.states.len(), 0);
+        let mut conditions = self.raw_conditions(record_type, row, now, context);
         crate::state::apply_errors(&self.program, state, &mut conditions);
         conditions
     }
 
-    fn raw_conditions(
-        &self,
-        record_type: RecordId,
-        row: &Row,
-        now: i64,
-        state: &StateValues,
-        context: &mut EvalContext,
-    ) -> Conditions {
+    /// The conditions as the native code computed them, `context.state` set.
+    fn raw_conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
         let mut conditions = Conditions::default();
-        context.state.clear();
-        context.state.extend_from_slice(&state.values);
-        context.state.resize(self.program.states.len(), 0);
         match self.run(record_type, row, now, context) {
             Run::NoRules => return conditions,
             // A row this crate did not lay out for this type: report, never read it.
