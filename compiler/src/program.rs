@@ -379,6 +379,8 @@ pub struct StateDef {
     pub window: i64,
     /// The bucket width.
     pub bucket: i64,
+    /// Buckets a window: `window / bucket` (1 for first-seen and tags).
+    pub buckets: i64,
     /// `ttl:` — how long a tag lasts (tags).
     pub ttl: i64,
     /// How many local slots its expressions use.

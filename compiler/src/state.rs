@@ -92,6 +92,8 @@ pub struct Touch {
     pub key: StateKey,
     /// The record's event time (`time:`), in microseconds.
     pub time: i64,
+    /// The bucket of `time` (counters and distinct counts).
+    pub bucket: i64,
     /// Whether the record counts (`when:` held; always for the other kinds).
     pub counts: bool,
     /// `distinct`: the stable hash of `of:`.
@@ -249,6 +251,7 @@ fn touch(interpreter: &Interpreter<'_>, id: StateId, def: &StateDef, record: &Va
     Ok(Touch {
         key: StateKey::new(id, key),
         time,
+        bucket: bucket_of(def, time),
         counts,
         value,
         id: id_text,
@@ -276,23 +279,68 @@ fn key_text(value: &Value, ty: &Type, program: &Program) -> String {
     }
 }
 
-/// Each declaration's watermark: the newest event time it has seen.
+/// Each declaration's watermark: the newest event time it has seen, and
+/// the newest bucket no read can see any more (kept, not recomputed, since
+/// every read and write needs it).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Watermarks(pub Vec<Option<i64>>);
+pub struct Watermarks {
+    marks: Vec<Option<Mark>>,
+}
+
+/// One declaration's watermark.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    /// The newest event time seen.
+    pub time: i64,
+    /// Buckets at or before this one are behind every window a read sees.
+    pub floor: i64,
+}
 
 impl Watermarks {
-    /// The watermark of `state`.
-    pub fn get(&self, state: StateId) -> Option<i64> {
-        self.0.get(state.index()).copied().flatten()
+    /// Watermarks at the times `marks` (by `StateId`), as a store keeps them.
+    pub fn new(program: &Program, marks: Vec<Option<i64>>) -> Watermarks {
+        let marks = marks
+            .into_iter()
+            .enumerate()
+            .map(|(index, time)| {
+                let def = program.states.get(index)?;
+                time.map(|time| Mark {
+                    time,
+                    floor: floor(def, time),
+                })
+            })
+            .collect();
+        Watermarks { marks }
     }
 
-    /// Moves the watermark of `state` forward to `time`.
-    pub fn advance(&mut self, state: StateId, time: i64) {
-        if self.0.len() <= state.index() {
-            self.0.resize(state.index() + 1, None);
+    /// The times, by `StateId`, as a store keeps them.
+    pub fn times(&self) -> impl Iterator<Item = Option<i64>> + '_ {
+        self.marks.iter().map(|m| m.map(|m| m.time))
+    }
+
+    /// The watermark of `state`.
+    pub fn get(&self, state: StateId) -> Option<Mark> {
+        self.marks.get(state.index()).copied().flatten()
+    }
+
+    /// Moves the watermark of `state` forward to the touch's time.
+    fn advance(&mut self, state: StateId, def: &StateDef, touch: &Touch) {
+        if self.marks.len() <= state.index() {
+            self.marks.resize(state.index() + 1, None);
         }
-        if let Some(mark) = self.0.get_mut(state.index()) {
-            *mark = Some(mark.map_or(time, |m| m.max(time)));
+        if let Some(mark) = self.marks.get_mut(state.index()) {
+            // Buckets grow with time: the floor of the later time is the later floor.
+            let own_floor = touch.bucket.saturating_sub(buckets(def));
+            *mark = Some(match mark {
+                Some(m) => Mark {
+                    time: m.time.max(touch.time),
+                    floor: m.floor.max(own_floor),
+                },
+                None => Mark {
+                    time: touch.time,
+                    floor: own_floor,
+                },
+            });
         }
     }
 }
@@ -355,31 +403,29 @@ pub fn read_into<'c>(
     }
 }
 
-/// Whether a record at `time` is late for `def` with watermark `mark`.
-pub fn is_late(def: &StateDef, time: i64, mark: Option<i64>) -> bool {
+/// Whether a touch is late for `def` with watermark `mark`.
+pub fn is_late(def: &StateDef, touch: &Touch, mark: Option<Mark>) -> bool {
     let Some(mark) = mark else { return false };
     match def.kind {
-        StateKind::Counter | StateKind::Distinct => bucket_of(def, time) <= floor(def, mark),
-        StateKind::Tag => time <= mark.saturating_sub(def.ttl),
+        StateKind::Counter | StateKind::Distinct => touch.bucket <= mark.floor,
+        StateKind::Tag => touch.time <= mark.time.saturating_sub(def.ttl),
         StateKind::FirstSeen => false,
     }
 }
 
-/// The newest bucket no read can see once the watermark is `mark`.
-pub(super) fn floor(def: &StateDef, mark: i64) -> i64 {
-    bucket_of(def, mark).saturating_sub(buckets(def))
+/// The newest bucket no read can see once the watermark is at `time`.
+pub(super) fn floor(def: &StateDef, time: i64) -> i64 {
+    bucket_of(def, time).saturating_sub(buckets(def))
 }
 
 /// What a read of `def` gives for `touch`, with `cell` stored and the
 /// declaration's watermark at `mark`.
-pub fn read_cell(def: &StateDef, cell: Option<&Cell>, touch: &Touch, mark: Option<i64>) -> i64 {
+pub fn read_cell(def: &StateDef, cell: Option<&Cell>, touch: &Touch, mark: Option<Mark>) -> i64 {
     let own = i64::from(touch.counts);
-    let late = is_late(def, touch.time, mark);
-    let b = bucket_of(def, touch.time);
+    let late = is_late(def, touch, mark);
+    let b = touch.bucket;
     // Buckets after `low` and up to `b`: in the record's window and in the watermark's.
-    let low = mark
-        .map_or(i64::MIN, |m| floor(def, m))
-        .max(b.saturating_sub(buckets(def)));
+    let low = mark.map_or(i64::MIN, |m| m.floor).max(b.saturating_sub(buckets(def)));
     match (def.kind, cell) {
         (StateKind::Counter | StateKind::Distinct, _) if late => own,
         (StateKind::Counter, Some(Cell::Counter(window))) => window.sum_in(low, b).saturating_add(own),
@@ -418,7 +464,7 @@ pub fn write(
         let (Some(def), Ok(touch)) = (program.states.get(id.index()), touch) else {
             continue;
         };
-        if def.kind != StateKind::Tag && !is_late(def, touch.time, marks.get(*id)) {
+        if def.kind != StateKind::Tag && !is_late(def, touch, marks.get(*id)) {
             write_cell(def, cells.cell_mut(&touch.key), touch, marks.get(*id));
         }
     }
@@ -428,7 +474,7 @@ pub fn write(
             let (Some(def), Some(touch)) = (program.states.get(tag.index()), prepared.touch(tag)) else {
                 continue;
             };
-            if is_late(def, touch.time, marks.get(tag)) {
+            if is_late(def, touch, marks.get(tag)) {
                 continue;
             }
             let until = touch.time.saturating_add(action.duration.unwrap_or(def.ttl));
@@ -441,8 +487,8 @@ pub fn write(
         }
     }
     for (id, touch) in &prepared.touches {
-        if let Ok(touch) = touch {
-            marks.advance(*id, touch.time);
+        if let (Ok(touch), Some(def)) = (touch, program.states.get(id.index())) {
+            marks.advance(*id, def, touch);
         }
     }
 }
@@ -466,10 +512,11 @@ impl CellMap for KeyMap<Option<Cell>> {
 }
 
 /// Applies one (not late) touch to one cell.
-fn write_cell(def: &StateDef, cell: &mut Option<Cell>, touch: &Touch, mark: Option<i64>) {
-    let b = bucket_of(def, touch.time);
+fn write_cell(def: &StateDef, cell: &mut Option<Cell>, touch: &Touch, mark: Option<Mark>) {
+    let b = touch.bucket;
     // Buckets at or before `low` are behind the window of the new watermark.
-    let low = floor(def, mark.map_or(touch.time, |m| m.max(touch.time)));
+    let own_floor = b.saturating_sub(buckets(def));
+    let low = mark.map_or(own_floor, |m| m.floor.max(own_floor));
     match def.kind {
         StateKind::Counter if touch.counts => {
             if !matches!(cell, Some(Cell::Counter(_))) {
@@ -547,7 +594,7 @@ pub(super) fn bucket_of(def: &StateDef, time: i64) -> i64 {
 }
 
 pub(super) fn buckets(def: &StateDef) -> i64 {
-    (def.window / def.bucket.max(1)).max(1)
+    def.buckets.max(1)
 }
 
 /// State kept in a map in memory: the test runner's store, and the model

@@ -310,7 +310,7 @@ impl MemoryCells {
             self.cells.retain(|key, cell| {
                 let Some(cell) = cell else { return false };
                 match (program.states.get(key.state.index()), marks.get(key.state)) {
-                    (Some(def), Some(mark)) => !cell.expired(def, mark),
+                    (Some(def), Some(mark)) => !cell.expired(def, mark.time),
                     _ => true,
                 }
             });

@@ -145,6 +145,7 @@ impl<'a> Checker<'a> {
             id,
             window,
             bucket,
+            buckets: if bucket > 0 { (window / bucket).max(1) } else { 1 },
             ttl,
             n_locals,
             location: Location { file, span: decl.span },

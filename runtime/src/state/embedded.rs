@@ -7,7 +7,7 @@ use std::path::Path;
 use std::sync::Mutex;
 use std::sync::PoisonError;
 
-use qlp_compiler::program::Program;
+use qlp_compiler::program::{Program, StateId};
 use qlp_compiler::state::{namespace, Cell, StateKey, Watermarks};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -76,7 +76,7 @@ impl StateStore for EmbeddedStore {
             .iter()
             .map(|def| Ok(table.get(namespace(def).as_str()).map_err(error)?.map(|v| v.value())))
             .collect::<Result<Vec<Option<i64>>, StoreError>>()?;
-        Ok(Watermarks(marks))
+        Ok(Watermarks::new(program, marks))
     }
 
     fn commit(&self, program: &Program, changes: Changes) -> Result<(), StoreError> {
@@ -102,9 +102,9 @@ impl StateStore for EmbeddedStore {
                 }
             }
             let mut marks = txn.open_table(MARKS).map_err(error)?;
-            for (def, mark) in program.states.iter().zip(&changes.marks.0) {
+            for (def, mark) in program.states.iter().zip(changes.marks.times()) {
                 if let Some(mark) = mark {
-                    marks.insert(namespace(def).as_str(), *mark).map_err(error)?;
+                    marks.insert(namespace(def).as_str(), mark).map_err(error)?;
                 }
             }
             if let Some(cursor) = changes.cursor {
@@ -120,7 +120,12 @@ impl StateStore for EmbeddedStore {
                     .states
                     .iter()
                     .enumerate()
-                    .map(|(i, def)| (namespace(def), (i, changes.marks.0.get(i).copied().flatten())))
+                    .map(|(i, def)| {
+                        (
+                            namespace(def),
+                            (i, changes.marks.get(StateId(i as u32)).map(|m| m.time)),
+                        )
+                    })
                     .collect();
                 cells
                     .retain(|key, value| {

@@ -82,7 +82,7 @@ impl StateStore for RedisStore {
             .arg(&fields)
             .query(&mut *connection)
             .map_err(error)?;
-        Ok(Watermarks(marks))
+        Ok(Watermarks::new(program, marks))
     }
 
     fn commit(&self, program: &Program, changes: Changes) -> Result<(), StoreError> {
@@ -112,9 +112,9 @@ impl StateStore for RedisStore {
                 }
             }
         }
-        for (def, mark) in program.states.iter().zip(&changes.marks.0) {
+        for (def, mark) in program.states.iter().zip(changes.marks.times()) {
             if let Some(mark) = mark {
-                pipe.cmd("HSET").arg(MARKS_KEY).arg(namespace(def)).arg(*mark).ignore();
+                pipe.cmd("HSET").arg(MARKS_KEY).arg(namespace(def)).arg(mark).ignore();
             }
         }
         if let Some(cursor) = changes.cursor {
