@@ -196,6 +196,12 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let state = if set.is_stateful(record) {
         Some(State::open(&args.state)?)
     } else {
+        if args.state != "memory" && !args.quiet {
+            eprintln!(
+                "warning: the policies keep no state for this record type: `--state {}` is not used",
+                args.state
+            );
+        }
         None
     };
     let skip = match (&state, args.resume) {
@@ -265,6 +271,15 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let signal = stop.load(Ordering::SeqCst);
     if !args.quiet {
         summary.print(started.elapsed().as_secs_f64());
+        match state.as_ref().map(|s| s.store().size()) {
+            Some(Some((keys, bytes))) => eprintln!(
+                "state:      {keys} key(s), {} KiB ({})",
+                bytes.div_ceil(1024),
+                args.state
+            ),
+            Some(None) => eprintln!("state:      kept in {}", args.state),
+            None => {}
+        }
         if signal != 0 {
             eprintln!("stopped by a signal: the records read so far were decided and written");
         }
