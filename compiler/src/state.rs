@@ -269,7 +269,7 @@ fn bad(span: qlp_grammar::Span) -> EvalError {
 /// by name.
 fn key_text(value: &Value, ty: &Type, program: &Program) -> String {
     match (value, ty) {
-        (Value::Str(s), _) => s.to_string(),
+        (Value::Str(s), _) => bounded_key(s),
         (Value::Int(i), _) => i.to_string(),
         (Value::Enum(v), Type::Enum(e)) => program
             .enum_def(*e)
@@ -277,6 +277,29 @@ fn key_text(value: &Value, ty: &Type, program: &Program) -> String {
             .map_or_else(|| v.to_string(), |name| name.to_string()),
         (other, _) => format!("{other:?}"),
     }
+}
+
+/// Longest key (or `id:`) kept as it is, in bytes.
+pub const MAX_KEY_BYTES: usize = 256;
+
+/// A text key, bounded: a longer text is kept as its first 64 bytes (whole
+/// characters), `…#`, and the stable hash of the whole text, so that a
+/// hostile record cannot make a store keep megabytes per key.
+fn bounded_key(text: &str) -> String {
+    if text.len() <= MAX_KEY_BYTES {
+        return text.to_string();
+    }
+    let cut = text
+        .char_indices()
+        .map(|(i, _)| i)
+        .take_while(|i| *i <= 64)
+        .last()
+        .unwrap_or(0);
+    format!(
+        "{}…#{:016x}",
+        text.get(..cut).unwrap_or(""),
+        stable_hash(text.as_bytes())
+    )
 }
 
 /// Each declaration's watermark: the newest event time it has seen, and
@@ -626,5 +649,21 @@ impl StateMap {
     /// The stored cell of a key.
     pub fn cell(&self, key: &StateKey) -> Option<&Cell> {
         self.cells.get(key).and_then(Option::as_ref)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_keys_are_bounded_and_stay_distinct() {
+        assert_eq!(bounded_key("a123"), "a123");
+        let long = "转发".repeat(200);
+        let other = format!("{long}!");
+        let (a, b) = (bounded_key(&long), bounded_key(&other));
+        assert!(a.len() < 100 && b.len() < 100, "{a}");
+        assert_ne!(a, b);
+        assert!(a.starts_with("转发"), "{a}");
     }
 }
