@@ -126,3 +126,29 @@ fn partial_decoding_prepares_what_the_whole_record_does() {
         "the shipped policies keep state for every record: {touched}"
     );
 }
+
+/// A store file that is the input or the output is refused before anything
+/// is written: the records and the decisions stay as they were.
+#[test]
+fn the_store_is_never_the_input_or_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("events.jsonl");
+    let record = "{\"id\":\"e1\",\"kind\":\"push\",\"sender\":\"a\",\"text\":\"\",\"at\":\"2022-05-01T08:00:00Z\"}\n";
+    std::fs::write(&input, record).unwrap();
+    let output = dir.path().join("out.jsonl");
+    for (state, out) in [(&input, None), (&output, Some(&output))] {
+        let mut command = qlp();
+        command
+            .args(["eval", "-q", "-p", "tests/data/state", "--state"])
+            .arg(state)
+            .arg(&input);
+        if let Some(out) = out {
+            command.arg("-o").arg(out);
+        }
+        let result = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert!(!result.status.success(), "{stderr}");
+        assert!(stderr.contains("needs a file of its own"), "{stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(&input).unwrap(), record);
+}

@@ -409,9 +409,9 @@ impl CompiledPolicySet {
         state: &StateValues,
         context: &mut EvalContext,
     ) -> Conditions {
+        // `run` sizes the words to the program's declarations.
         context.state.clear();
         context.state.extend_from_slice(&state.values);
-        context.state.resize(self.program.states.len(), 0);
         let mut conditions = self.raw_conditions(record_type, row, now, context);
         crate::state::apply_errors(&self.program, state, &mut conditions);
         conditions

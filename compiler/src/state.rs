@@ -645,11 +645,6 @@ impl StateMap {
     pub fn write(&mut self, program: &Program, prepared: &Prepared, outcome: &Outcome) {
         write(program, prepared, outcome, &mut self.marks, &mut self.cells);
     }
-
-    /// The stored cell of a key.
-    pub fn cell(&self, key: &StateKey) -> Option<&Cell> {
-        self.cells.get(key).and_then(Option::as_ref)
-    }
 }
 
 #[cfg(test)]

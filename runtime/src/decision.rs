@@ -237,12 +237,18 @@ fn action_text(program: &Program, action: &qlp_compiler::program::Action) -> Str
 }
 
 impl Decision {
-    /// Adds to each fired rule the state values its condition read.
-    pub fn with_state(mut self, program: &Program, prepared: &Prepared, values: &StateValues) -> Decision {
-        for fired in &mut self.fired {
-            let Some((_, rule)) = program.rule_ids().find(|(_, r)| r.name == fired.rule) else {
-                continue;
-            };
+    /// Adds to each fired rule the state values its condition read
+    /// (`outcome` is the one the decision was built from).
+    pub fn with_state(
+        mut self,
+        program: &Program,
+        outcome: &Outcome,
+        prepared: &Prepared,
+        values: &StateValues,
+    ) -> Decision {
+        // `fired` follows `outcome.fired`, one entry per rule.
+        let rules = outcome.fired.iter().filter_map(|id| program.rule(*id));
+        for (fired, rule) in self.fired.iter_mut().zip(rules) {
             for (id, def, touch, value) in values_read(program, &rule.reads, prepared, values) {
                 let value = match value {
                     Value::Int(n) => serde_json::Value::from(n),

@@ -301,7 +301,7 @@ impl PolicySet {
             now,
             &values.values,
         )
-        .with_state(self.program(), prepared, values)
+        .with_state(self.program(), outcome, prepared, values)
     }
 
     /// A top-level field of a row, by name: the record's `id` and its `time`

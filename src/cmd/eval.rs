@@ -150,6 +150,23 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         _ => (Box::new(std::io::stdin()), None, stdin_id()),
     };
+    // A store file is a database: never the input or the output.
+    let store_path = (args.state != "memory" && !args.state.contains("://")).then(|| PathBuf::from(&args.state));
+    if let Some(store) = &store_path {
+        let store_id = std::fs::metadata(store).ok().map(|m| FileId::of(&m));
+        let output_id = args
+            .output
+            .as_ref()
+            .and_then(|o| std::fs::metadata(o).ok())
+            .map(|m| FileId::of(&m));
+        let clash = (store_id.is_some() && (store_id == input_id || store_id == output_id))
+            || args.output.as_deref() == Some(store.as_path());
+        anyhow::ensure!(
+            !clash,
+            "`--state {}` is the input or the output file: the state store needs a file of its own",
+            store.display()
+        );
+    }
     let writer: Box<dyn Write> = match &args.output {
         Some(path) => {
             // Opening for writing truncates: never do that to the input.
