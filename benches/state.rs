@@ -135,7 +135,10 @@ fn pipeline(c: &mut Criterion) {
         b.iter(|| {
             let state = State::memory();
             let rows: Vec<_> = lines.iter().map(|l| set.ingest(record, l).unwrap()).collect();
-            let prepared: Vec<Prepared> = rows.iter().map(|row| set.prepare(record, row)).collect();
+            let prepared: Vec<Prepared> = rows
+                .iter()
+                .map(|row| set.prepare(EngineKind::Jit, record, row, &mut context))
+                .collect();
             let mut batch = Batch::begin(&state, set.program(), &prepared).unwrap();
             for (row, p) in rows.iter().zip(&prepared) {
                 let values = batch.read(set.program(), p);

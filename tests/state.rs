@@ -118,7 +118,14 @@ fn partial_decoding_prepares_what_the_whole_record_does() {
         let row = set.ingest(record, line.as_bytes()).unwrap();
         let whole = row.decode(set.program(), set.layout(), record).unwrap();
         let expected = qlp_compiler::state::prepare(set.program(), record, &whole);
-        assert_eq!(set.prepare(record, &row), expected, "{line}");
+        let mut context = set.context();
+        for kind in [qlp_runtime::EngineKind::Interp, qlp_runtime::EngineKind::Jit] {
+            assert_eq!(
+                set.prepare(kind, record, &row, &mut context),
+                expected,
+                "{kind:?}: {line}"
+            );
+        }
         touched += expected.touches.len();
     }
     assert!(

@@ -38,8 +38,9 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use crate::interp::{EvalError, EvalErrorKind};
 use crate::layout::{Layout, Row};
 use crate::outcome::{campaign_active, Conditions, Outcome};
-use crate::program::{FnId, Program, RecordId, RuleId, TExpr, TExprKind};
-use crate::state::StateValues;
+use crate::program::{FnId, Program, RecordId, RuleId, StateDef, StateId, TExpr, TExprKind};
+use crate::state::{touch_of, KeyPart, Prepared, StateValues, TouchParts};
+use crate::types::Type;
 
 pub use helpers::EvalCtx;
 
@@ -159,6 +160,8 @@ pub struct CompiledPolicySet {
     program: Arc<Program>,
     layout: Layout,
     functions: HashMap<RecordId, EvalFn>,
+    /// By record type that feeds state: its compiled touch function.
+    touch_functions: HashMap<RecordId, EvalFn>,
     out_layout: OutLayout,
     /// The Cranelift IR of each function, for `qlp compile --emit clif`.
     clif: Vec<(String, String)>,
@@ -180,6 +183,7 @@ unsafe impl Sync for CompiledPolicySet {}
 impl Drop for CompiledPolicySet {
     fn drop(&mut self) {
         self.functions.clear();
+        self.touch_functions.clear();
         if let Some(module) = self.module.take() {
             // SAFETY: the function pointers into this module were cleared above
             // and `&mut self` guarantees no call is running.
@@ -338,6 +342,24 @@ impl CompiledPolicySet {
             })?;
             declared.push((record, id));
         }
+        let mut state_records: Vec<RecordId> = program.states.iter().map(|s| s.record).collect();
+        state_records.sort();
+        state_records.dedup();
+        let mut touch_declared: Vec<(RecordId, FuncId)> = Vec::new();
+        for record in state_records {
+            let mut signature = module.make_signature();
+            for _ in 0..3 {
+                signature.params.push(AbiParam::new(types::I64));
+            }
+            let name = format!("touch_{}", program.record(record).map_or("?", |r| r.name.as_str()));
+            let id = module
+                .declare_function(&name, Linkage::Local, &signature)
+                .map_err(|e| JitError(e.to_string()))?;
+            emitter.define(&mut module, id, name, signature, |codegen| {
+                codegen.touch_function(record)
+            })?;
+            touch_declared.push((record, id));
+        }
         let Emitter { constants, clif, .. } = emitter;
         module.finalize_definitions().map_err(|e| JitError(e.to_string()))?;
         let mut functions = HashMap::new();
@@ -349,11 +371,19 @@ impl CompiledPolicySet {
             let function = unsafe { std::mem::transmute::<*const u8, EvalFn>(code) };
             functions.insert(record, function);
         }
+        let mut touch_functions = HashMap::new();
+        for (record, id) in touch_declared {
+            let code = module.get_finalized_function(id);
+            // SAFETY: as above: defined with the signature (i64, i64, i64).
+            let function = unsafe { std::mem::transmute::<*const u8, EvalFn>(code) };
+            touch_functions.insert(record, function);
+        }
         Ok(CompiledPolicySet {
             no_state: crate::state::without_state(&program),
             program,
             layout,
             functions,
+            touch_functions,
             out_layout,
             clif,
             module: Some(module),
@@ -389,6 +419,7 @@ impl CompiledPolicySet {
             active_exempts: vec![0; self.out_layout.exempt_words.max(1)],
             active_at: None,
             state: vec![0; self.program.states.len()],
+            touches: Vec::new(),
         }
     }
 
@@ -429,24 +460,7 @@ impl CompiledPolicySet {
 
         let out = &context.out;
         let bit = |word: usize, index: usize| out.get(word).is_some_and(|w| w >> (index % 64) & 1 == 1);
-        let error = |word: usize| -> Option<EvalError> {
-            let kind = match out.get(word).copied().unwrap_or(0) {
-                0 => return None,
-                1 => EvalErrorKind::Overflow,
-                2 => EvalErrorKind::DivisionByZero,
-                3 => EvalErrorKind::OutOfRange,
-                5 => EvalErrorKind::Internal,
-                _ => EvalErrorKind::BadRecord,
-            };
-            let span = out.get(word + 1).copied().unwrap_or(0);
-            Some(EvalError {
-                kind,
-                span: qlp_grammar::Span {
-                    start: (span >> 32) as u32,
-                    end: span as u32,
-                },
-            })
-        };
+        let error = |word: usize| error_at(out, word);
         for (id, rule) in self.program.rule_ids() {
             if rule.record != record_type || !campaign_active(&self.program, rule.campaign, now) {
                 continue;
@@ -531,6 +545,93 @@ impl CompiledPolicySet {
         context.ctx.clear_scratch();
         Run::Done
     }
+
+    /// A row's touches of state, computed by native code: what
+    /// [`crate::state::prepare`] computes with the interpreter. `None` when
+    /// the record type keeps no state or the row does not fit its layout.
+    pub fn prepare(&self, record_type: RecordId, row: &Row, context: &mut EvalContext) -> Option<Prepared> {
+        use codegen::{ID, KEY, OF, TIME, TOUCH_WORDS, WHEN};
+        let function = self.touch_functions.get(&record_type)?;
+        // INVARIANT: native code only ever reads a row `validate` accepted.
+        if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
+            return None;
+        }
+        let defs: Vec<(StateId, &StateDef)> = crate::state::states_of(&self.program, record_type).collect();
+        context.touches.clear();
+        context.touches.resize(defs.len() * TOUCH_WORDS, 0);
+        context.ctx.program = Arc::as_ptr(&self.program);
+        // SAFETY: as in `run`; the touch function reads no masks, state or
+        // clock, and writes `TOUCH_WORDS` words per declaration of the type
+        // into `touches`, which has exactly that many.
+        unsafe { function(row.bytes().as_ptr(), &mut context.ctx, context.touches.as_mut_ptr()) };
+        let words = &context.touches;
+        let word = |at: usize| words.get(at).copied().unwrap_or(0);
+        // Strings point into the row, the constants or the scratch space,
+        // all alive until `clear_scratch` below.
+        let text = |at: usize| -> std::borrow::Cow<'_, str> {
+            let (ptr, len) = (word(at) as *const u8, word(at + 1) as usize);
+            if len == 0 {
+                return std::borrow::Cow::Borrowed("");
+            }
+            // SAFETY: compiled code stored a string slot: a pointer and length
+            // of live bytes (see above).
+            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(ptr, len) })
+        };
+        let touches = defs
+            .iter()
+            .enumerate()
+            .map(|(slot, (id, def))| {
+                let base = slot * TOUCH_WORDS;
+                if let Some(error) = error_at(words, base) {
+                    return (*id, Err(error));
+                }
+                let texts: Vec<Option<std::borrow::Cow<'_, str>>> = [KEY, OF, ID]
+                    .iter()
+                    .zip([Some(&def.key), def.of.as_ref(), def.id.as_ref()])
+                    .map(|(at, expr)| expr.filter(|e| e.ty == Type::String).map(|_| text(base + at)))
+                    .collect();
+                let part = |index: usize, at: usize, expr: Option<&TExpr>| -> Option<KeyPart<'_>> {
+                    let expr = expr?;
+                    Some(match (&expr.ty, texts.get(index).and_then(Option::as_ref)) {
+                        (_, Some(text)) => KeyPart::Str(text),
+                        (Type::Enum(_), None) => KeyPart::Enum(word(base + at) as u32),
+                        _ => KeyPart::Int(word(base + at) as i64),
+                    })
+                };
+                let parts = TouchParts {
+                    key: part(0, KEY, Some(&def.key)).unwrap_or(KeyPart::Int(0)),
+                    time: word(base + TIME) as i64,
+                    counts: word(base + WHEN) & 0xff != 0,
+                    of: part(1, OF, def.of.as_ref()),
+                    id: part(2, ID, def.id.as_ref()),
+                };
+                (*id, Ok(touch_of(&self.program, *id, def, &parts)))
+            })
+            .collect();
+        context.ctx.clear_scratch();
+        Some(Prepared { touches })
+    }
+}
+
+/// The run-time error native code stored at `out[word..word + 2]` (its
+/// kind, then its span), if any.
+fn error_at(out: &[u64], word: usize) -> Option<EvalError> {
+    let kind = match out.get(word).copied().unwrap_or(0) {
+        0 => return None,
+        1 => EvalErrorKind::Overflow,
+        2 => EvalErrorKind::DivisionByZero,
+        3 => EvalErrorKind::OutOfRange,
+        5 => EvalErrorKind::Internal,
+        _ => EvalErrorKind::BadRecord,
+    };
+    let span = out.get(word + 1).copied().unwrap_or(0);
+    Some(EvalError {
+        kind,
+        span: qlp_grammar::Span {
+            start: (span >> 32) as u32,
+            end: span as u32,
+        },
+    })
 }
 
 /// What happened when a row was run.
@@ -553,6 +654,8 @@ pub struct EvalContext {
     /// The state values of the record being evaluated, a word per state
     /// declaration: what `ctx.state` points at.
     state: Vec<i64>,
+    /// What the touch function writes.
+    touches: Vec<u64>,
 }
 
 impl EvalContext {
@@ -566,6 +669,7 @@ impl EvalContext {
             active_exempts: Vec::new(),
             active_at: None,
             state: Vec::new(),
+            touches: Vec::new(),
         }
     }
 

@@ -228,8 +228,7 @@ fn touch(interpreter: &Interpreter<'_>, id: StateId, def: &StateDef, record: &Va
         frame.resize(def.n_locals.max(1) as usize, Value::Absent);
         interpreter.eval_expr(expr, &mut frame, 0)
     };
-    let program = interpreter.program();
-    let key = key_text(&eval(&def.key)?, &def.key.ty, program);
+    let key = eval(&def.key)?;
     let Value::Time(time) = eval(&def.time)? else {
         return Err(bad(def.time.span));
     };
@@ -240,42 +239,92 @@ fn touch(interpreter: &Interpreter<'_>, id: StateId, def: &StateDef, record: &Va
         },
         None => true,
     };
-    let value = match &def.of {
-        Some(of) => stable_hash(key_text(&eval(of)?, &of.ty, program).as_bytes()),
-        None => 0,
-    };
-    let id_text = match &def.id {
-        Some(expr) => key_text(&eval(expr)?, &expr.ty, program),
-        None => String::new(),
-    };
-    Ok(Touch {
-        key: StateKey::new(id, key),
+    let of = def.of.as_ref().map(&mut eval).transpose()?;
+    let id_value = def.id.as_ref().map(&mut eval).transpose()?;
+    let parts = TouchParts {
+        key: part(&key, &def.key)?,
         time,
-        bucket: bucket_of(def, time),
         counts,
-        value,
-        id: id_text,
-    })
+        of: match (&of, &def.of) {
+            (Some(value), Some(expr)) => Some(part(value, expr)?),
+            _ => None,
+        },
+        id: match (&id_value, &def.id) {
+            (Some(value), Some(expr)) => Some(part(value, expr)?),
+            _ => None,
+        },
+    };
+    Ok(touch_of(interpreter.program(), id, def, &parts))
+}
+
+/// A key, `of:` or `id:` value as the interpreter computed it (the checker
+/// allows only these types).
+fn part<'v>(value: &'v Value, expr: &TExpr) -> Result<KeyPart<'v>, EvalError> {
+    match value {
+        Value::Str(s) => Ok(KeyPart::Str(s)),
+        Value::Int(i) => Ok(KeyPart::Int(*i)),
+        Value::Enum(v) => Ok(KeyPart::Enum(*v)),
+        _ => Err(bad(expr.span)),
+    }
+}
+
+/// A key, `of:` or `id:` value as an engine computed it.
+#[derive(Debug, Clone, Copy)]
+pub enum KeyPart<'a> {
+    /// A string (a key is bounded, see [`MAX_KEY_BYTES`]).
+    Str(&'a str),
+    /// An int.
+    Int(i64),
+    /// An enum variant's index.
+    Enum(u32),
+}
+
+/// What either engine computes of one record for one state declaration.
+#[derive(Debug, Clone, Copy)]
+pub struct TouchParts<'a> {
+    /// `key:`.
+    pub key: KeyPart<'a>,
+    /// `time:`.
+    pub time: i64,
+    /// `when:` (true without one).
+    pub counts: bool,
+    /// `of:`, for distinct counts.
+    pub of: Option<KeyPart<'a>>,
+    /// `id:`, for first-seen records.
+    pub id: Option<KeyPart<'a>>,
+}
+
+/// The touch both engines build from the parts they computed.
+pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchParts<'_>) -> Touch {
+    let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> String {
+        match part {
+            KeyPart::Str(s) => bounded_key(s),
+            KeyPart::Int(i) => i.to_string(),
+            KeyPart::Enum(v) => match expr.map(|e| &e.ty) {
+                Some(Type::Enum(e)) => program
+                    .enum_def(*e)
+                    .and_then(|d| d.variants.get(v as usize))
+                    .map_or_else(|| v.to_string(), |name| name.to_string()),
+                _ => v.to_string(),
+            },
+        }
+    };
+    Touch {
+        key: StateKey::new(id, text(parts.key, Some(&def.key))),
+        time: parts.time,
+        bucket: bucket_of(def, parts.time),
+        counts: parts.counts,
+        value: parts
+            .of
+            .map_or(0, |of| stable_hash(text(of, def.of.as_ref()).as_bytes())),
+        id: parts.id.map_or_else(String::new, |i| text(i, def.id.as_ref())),
+    }
 }
 
 fn bad(span: qlp_grammar::Span) -> EvalError {
     EvalError {
         kind: EvalErrorKind::BadRecord,
         span,
-    }
-}
-
-/// A key value as text: strings as they are, ints in decimal, enum variants
-/// by name.
-fn key_text(value: &Value, ty: &Type, program: &Program) -> String {
-    match (value, ty) {
-        (Value::Str(s), _) => bounded_key(s),
-        (Value::Int(i), _) => i.to_string(),
-        (Value::Enum(v), Type::Enum(e)) => program
-            .enum_def(*e)
-            .and_then(|d| d.variants.get(*v as usize))
-            .map_or_else(|| v.to_string(), |name| name.to_string()),
-        (other, _) => format!("{other:?}"),
     }
 }
 

@@ -189,10 +189,13 @@ impl PolicySet {
     }
 
     /// A row's touches of state (keys, event time, ...), computed by the
-    /// interpreter: nothing when the record type keeps no state.
-    pub fn prepare(&self, record: RecordId, row: &Row) -> Prepared {
+    /// chosen engine: nothing when the record type keeps no state.
+    pub fn prepare(&self, kind: EngineKind, record: RecordId, row: &Row, context: &mut EvalContext) -> Prepared {
         if !self.is_stateful(record) {
             return Prepared::default();
+        }
+        if let (EngineKind::Jit, Some(compiled)) = (kind, &self.compiled) {
+            return compiled.prepare(record, row, context).unwrap_or_default();
         }
         // Only the fields the state declarations read are decoded.
         let wanted = self.state_fields.get(&record).and_then(Option::as_deref);
@@ -261,7 +264,7 @@ impl PolicySet {
             Ok(row) => row,
             Err(e) => return Ok(Err(e)),
         };
-        let prepared = self.prepare(record, &row);
+        let prepared = self.prepare(kind, record, &row, context);
         let mut batch = Batch::begin(state, self.program(), [&prepared])?;
         let values = batch.read(self.program(), &prepared);
         let outcome = self.evaluate_with_state(kind, record, &row, now, &values, context);

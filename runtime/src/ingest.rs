@@ -41,7 +41,9 @@ impl std::error::Error for IngestError {}
 pub struct IngestPlan {
     layout: Layout,
     /// For each record type: field name → field index.
-    field_index: Vec<HashMap<String, usize>>,
+    field_index: Vec<FieldNames>,
+    /// For each record type: its fields sorted by name.
+    by_name: Vec<NameOrder>,
     /// For each record type and field: whether some rule, exemption or
     /// function reads it.
     used: Vec<Vec<bool>>,
@@ -77,10 +79,17 @@ impl IngestPlan {
         }
         IngestPlan {
             layout,
+            by_name: program.records.iter().map(NameOrder::new).collect(),
             field_index: program
                 .records
                 .iter()
-                .map(|r| r.fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect())
+                .map(|r| {
+                    r.fields
+                        .iter()
+                        .enumerate()
+                        .map(|(i, f)| (f.name.as_bytes().into(), i))
+                        .collect()
+                })
                 .collect(),
             used: program
                 .records
@@ -95,14 +104,26 @@ impl IngestPlan {
         }
     }
 
-    /// The index of field `key` of `record`; `hint` is where the previous
-    /// key was found, since records usually list fields in schema order.
-    fn field(&self, program: &Program, record: RecordId, key: &str, hint: usize) -> Option<usize> {
+    /// The index of field `key` of `record`. Records usually list their
+    /// fields in schema order or sorted by name, so the field after the
+    /// previous one, in either order, is tried before the table.
+    fn field(&self, program: &Program, record: RecordId, key: &str, previous: Option<usize>) -> Option<usize> {
         let fields = &program.record(record)?.fields;
-        if fields.get(hint).is_some_and(|f| f.name == key) {
-            return Some(hint);
+        let is_key = |index: usize| fields.get(index).is_some_and(|f| f.name == key);
+        let next = previous.map_or(0, |p| p + 1);
+        if is_key(next) {
+            return Some(next);
         }
-        self.field_index.get(record.index()).and_then(|m| m.get(key)).copied()
+        if let Some(order) = self.by_name.get(record.index()) {
+            let next_by_name = previous.and_then(|p| order.rank.get(p)).map_or(0, |rank| rank + 1);
+            if let Some(&index) = order.fields.get(next_by_name).filter(|&&i| is_key(i)) {
+                return Some(index);
+            }
+        }
+        self.field_index
+            .get(record.index())
+            .and_then(|m| m.get(key.as_bytes()))
+            .copied()
     }
 
     /// The row layout records are decoded into.
@@ -157,6 +178,92 @@ impl IngestPlan {
         bytes.extend_from_slice(fixed);
         bytes.extend_from_slice(arena);
         Ok(Row::from_bytes(bytes))
+    }
+}
+
+/// Field names to indices. Keys are short and looked up once per field of
+/// every record, so they are hashed with FNV-1a rather than SipHash (the
+/// names come from the policy, not from records: nothing to flood).
+type FieldNames = HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = self.0 ^ 0xcbf2_9ce4_8422_2325;
+        for &byte in bytes {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+/// A record type's fields sorted by name, and each field's place there.
+#[derive(Debug)]
+struct NameOrder {
+    fields: Vec<usize>,
+    rank: Vec<usize>,
+}
+
+impl NameOrder {
+    fn new(record: &qlp_compiler::program::RecordDef) -> NameOrder {
+        let mut fields: Vec<usize> = (0..record.fields.len()).collect();
+        fields.sort_by(|&a, &b| {
+            record
+                .fields
+                .get(a)
+                .map(|f| &f.name)
+                .cmp(&record.fields.get(b).map(|f| &f.name))
+        });
+        let mut rank = vec![0; fields.len()];
+        for (place, &field) in fields.iter().enumerate() {
+            if let Some(r) = rank.get_mut(field) {
+                *r = place;
+            }
+        }
+        NameOrder { fields, rank }
+    }
+}
+
+/// Which fields of one object were seen: a bit per field, on the stack for
+/// the usual sizes.
+enum Seen {
+    Small(u128),
+    Large(Vec<bool>),
+}
+
+impl Seen {
+    fn new(fields: usize) -> Seen {
+        if fields <= 128 {
+            Seen::Small(0)
+        } else {
+            Seen::Large(vec![false; fields])
+        }
+    }
+
+    /// Marks `index` seen; whether it was already.
+    fn insert(&mut self, index: usize) -> bool {
+        match self {
+            Seen::Small(bits) => {
+                let bit = 1u128 << (index % 128);
+                let was = *bits & bit != 0;
+                *bits |= bit;
+                was
+            }
+            Seen::Large(seen) => seen.get_mut(index).map(|s| std::mem::replace(s, true)).unwrap_or(false),
+        }
+    }
+
+    fn contains(&self, index: usize) -> bool {
+        match self {
+            Seen::Small(bits) => *bits & (1u128 << (index % 128)) != 0,
+            Seen::Large(seen) => seen.get(index).copied().unwrap_or(true),
+        }
     }
 }
 
@@ -444,24 +551,21 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         let Some(def) = self.program.record(record) else {
             return Err(self.fail("unknown record type"));
         };
-        let mut seen = vec![false; def.fields.len()];
-        let mut hint = 0;
+        let mut seen = Seen::new(def.fields.len());
+        let mut previous = None;
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
-            let Some(index) = self.plan.field(self.program, record, key.as_ref(), hint) else {
+            let Some(index) = self.plan.field(self.program, record, key.as_ref(), previous) else {
                 // Fields the schema does not declare are ignored.
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
-            if seen.get(index).copied().unwrap_or(false) {
+            if seen.insert(index) {
                 self.path.push(Segment::Field(record, index));
                 let error = self.fail("appears twice");
                 self.path.pop();
                 return Err(error);
             }
-            if let Some(s) = seen.get_mut(index) {
-                *s = true;
-            }
-            hint = index + 1;
+            previous = Some(index);
             let Some(field) = def.fields.get(index) else { continue };
             if !self
                 .plan
@@ -499,7 +603,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             self.path.pop();
         }
         for (index, field) in def.fields.iter().enumerate() {
-            if !seen.get(index).copied().unwrap_or(true) && !matches!(field.ty, Type::Optional(_)) {
+            if !seen.contains(index) && !matches!(field.ty, Type::Optional(_)) {
                 let name = field.ty.display(self.program).to_string();
                 self.path.push(Segment::Field(record, index));
                 let error = self.fail(format!("is missing (a required `{name}`)"));

@@ -494,6 +494,7 @@ fn ingest_line(
     input: &InputLine,
     fixed_now: Option<i64>,
     args: &EvalArgs,
+    context: &mut qlp_compiler::jit::EvalContext,
 ) -> Result<Option<Ingested>, Rejected> {
     let line = input.number;
     let bytes = match &input.text {
@@ -528,7 +529,7 @@ fn ingest_line(
         },
         (None, None) => 0,
     };
-    let prepared = set.prepare(record, &row);
+    let prepared = set.prepare(args.engine, record, &row, context);
     Ok(Some(Ingested {
         line,
         row,
@@ -580,7 +581,7 @@ fn decide_parallel(
         .par_iter()
         .map_init(
             || set.context(),
-            |context, line| match ingest_line(set, record, line, fixed_now, args) {
+            |context, line| match ingest_line(set, record, line, fixed_now, args, context) {
                 Ok(Some(input)) => decide(set, record, kind, &input, None, context).0,
                 Ok(None) => LineResult::Blank,
                 Err(rejected) => rejected.into(),
@@ -607,7 +608,10 @@ fn decide_in_order<'s>(
 ) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
     let ingested: Vec<Result<Option<Ingested>, Rejected>> = batch
         .par_iter()
-        .map(|line| ingest_line(set, record, line, fixed_now, args))
+        .map_init(
+            || set.context(),
+            |context, line| ingest_line(set, record, line, fixed_now, args, context),
+        )
         .collect();
     let prepared = ingested
         .iter()

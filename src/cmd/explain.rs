@@ -79,7 +79,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         Some(spec) => qlp_runtime::State::open(spec)?,
         None => qlp_runtime::State::memory(),
     };
-    let prepared = set.prepare(record, &row);
+    let prepared = set.prepare(qlp_runtime::EngineKind::Interp, record, &row, &mut context);
     let values = qlp_runtime::Batch::begin(&state, program, [&prepared])?.read(program, &prepared);
     let outcome = set.evaluate_with_state(qlp_runtime::EngineKind::Jit, record, &row, now, &values, &mut context);
     println!("record {} at {}", args.record.display(), format_time(now));

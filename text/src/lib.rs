@@ -79,6 +79,11 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
 pub fn fingerprint(text: &str) -> i64 {
     let mut normalized = String::with_capacity(text.len());
     normalize_into(text, &mut normalized);
+    fingerprint_of_normalized(&normalized)
+}
+
+/// [`fingerprint`] of a text already normalized.
+pub fn fingerprint_of_normalized(normalized: &str) -> i64 {
     (stable_hash(normalized.as_bytes()) >> 1) as i64
 }
 

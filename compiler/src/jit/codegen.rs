@@ -36,6 +36,9 @@ use crate::value::Value as Const;
 
 mod expr;
 mod ops;
+mod touch;
+
+pub(super) use touch::{ID, KEY, OF, TIME, TOUCH_WORDS, WHEN};
 
 const OVERFLOW: i64 = 1;
 const DIVISION_BY_ZERO: i64 = 2;
@@ -226,27 +229,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
         let rule_mask = self.b.ins().load(types::I64, flags(), ctx, CTX_ACTIVE_RULES);
         let exempt_mask = self.b.ins().load(types::I64, flags(), ctx, CTX_ACTIVE_EXEMPTS);
         self.masks = (rule_mask, exempt_mask);
-        // Memo slots for infallible one-parameter functions of this record type,
-        // their flags cleared on entry.
-        let memoizable: Vec<(FnId, u32)> = self
-            .program
-            .fns
-            .iter()
-            .enumerate()
-            .filter(|(_, f)| {
-                matches!(f.params.as_slice(), [(_, Type::Record(r))] if *r == record)
-                    && infallible(self.program, &f.body, 0)
-            })
-            .map(|(i, f)| (FnId(i as u32), 8 * (1 + flat_types(&f.ret).len() as u32)))
-            .collect();
-        for (id, size) in memoizable {
-            let slot = self
-                .b
-                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
-            let zero = self.b.ins().iconst(types::I64, 0);
-            self.b.ins().stack_store(types::I64, zero, slot, 0);
-            self.memo.insert(id, slot);
-        }
+        self.memo_slots(record);
         let rules: Vec<(usize, TExpr, u32)> = self
             .program
             .rule_ids()
@@ -281,6 +264,30 @@ impl<'a, 'b> Codegen<'a, 'b> {
         self.b.ins().return_(&[]);
         self.b.seal_all_blocks();
         Ok(())
+    }
+
+    /// Memo slots for infallible one-parameter functions of `record`, their
+    /// flags cleared on entry.
+    fn memo_slots(&mut self, record: RecordId) {
+        let memoizable: Vec<(FnId, u32)> = self
+            .program
+            .fns
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| {
+                matches!(f.params.as_slice(), [(_, Type::Record(r))] if *r == record)
+                    && infallible(self.program, &f.body, 0)
+            })
+            .map(|(i, f)| (FnId(i as u32), 8 * (1 + flat_types(&f.ret).len() as u32)))
+            .collect();
+        for (id, size) in memoizable {
+            let slot = self
+                .b
+                .create_sized_stack_slot(StackSlotData::new(StackSlotKind::ExplicitSlot, size, 3));
+            let zero = self.b.ins().iconst(types::I64, 0);
+            self.b.ins().stack_store(types::I64, zero, slot, 0);
+            self.memo.insert(id, slot);
+        }
     }
 
     /// Finishes the function after `record_function`.

@@ -29,7 +29,7 @@ pub struct EvalCtx {
     pub state: *const i64,
     /// Strings made during one evaluation (`lower`, `+`); boxed so they do
     /// not move while the evaluation runs.
-    scratch: Vec<Box<str>>,
+    scratch: Vec<Box<[u8]>>,
     /// Texts of this record prepared for keyword matching, by the (pointer,
     /// length) of the original and the match mode: a text is normalized and
     /// scanned once per record however many keyword sets are matched against it.
@@ -78,34 +78,38 @@ impl EvalCtx {
         self.spare.append(&mut self.texts);
     }
 
-    /// The text at (`ptr`, `len`) prepared for `mode` and scanned with the
-    /// merged automaton of that mode, computed once per record.
-    fn scanned(&mut self, program: &Program, ptr: *const u8, len: u64, mode: MatchMode) -> Option<&TextEntry> {
+    /// The index in `texts` of the text at (`ptr`, `len`) prepared for
+    /// `mode`, prepared once per record.
+    fn prepared(&mut self, ptr: *const u8, len: u64, mode: MatchMode) -> usize {
         let key = ptr as usize;
-        let index = match self
+        if let Some(index) = self
             .texts
             .iter()
             .position(|e| e.ptr == key && e.len == len && e.mode == mode)
         {
-            Some(index) => index,
-            None => {
-                if self.texts.len() >= NORMALIZED_CACHE {
-                    if let Some(entry) = self.texts.pop() {
-                        self.spare.push(entry);
-                    }
-                }
-                let mut entry = self.spare.pop().unwrap_or_default();
-                entry.ptr = key;
-                entry.len = len;
-                entry.mode = mode;
-                entry.prepared.clear();
-                entry.scanned = false;
-                // SAFETY: see `bytes`; compiled code passes string slots it may read.
-                prepare_bytes_into(unsafe { bytes(ptr, len) }, mode, &mut entry.prepared, None);
-                self.texts.push(entry);
-                self.texts.len() - 1
+            return index;
+        }
+        if self.texts.len() >= NORMALIZED_CACHE {
+            if let Some(entry) = self.texts.pop() {
+                self.spare.push(entry);
             }
-        };
+        }
+        let mut entry = self.spare.pop().unwrap_or_default();
+        entry.ptr = key;
+        entry.len = len;
+        entry.mode = mode;
+        entry.prepared.clear();
+        entry.scanned = false;
+        // SAFETY: see `bytes`; compiled code passes string slots it may read.
+        prepare_bytes_into(unsafe { bytes(ptr, len) }, mode, &mut entry.prepared, None);
+        self.texts.push(entry);
+        self.texts.len() - 1
+    }
+
+    /// The text at (`ptr`, `len`) prepared for `mode` and scanned with the
+    /// merged automaton of that mode, computed once per record.
+    fn scanned(&mut self, program: &Program, ptr: *const u8, len: u64, mode: MatchMode) -> Option<&TextEntry> {
+        let index = self.prepared(ptr, len, mode);
         let entry = self.texts.get_mut(index)?;
         if !entry.scanned {
             if let Some(merged) = program
@@ -132,7 +136,12 @@ unsafe fn text<'a>(ptr: *const u8, len: u64) -> std::borrow::Cow<'a, str> {
     }
     // SAFETY: guaranteed by the caller, see above.
     let bytes = unsafe { std::slice::from_raw_parts(ptr, len as usize) };
-    String::from_utf8_lossy(bytes)
+    // Rows hold valid UTF-8 (ingestion checks it): validation is the fast
+    // path, the lossy conversion only for rows built otherwise.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
 }
 
 /// What a helper returns when it could not compute (a panic caught, a
@@ -254,11 +263,17 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
 }
 
 // INVARIANT: a fingerprint is non-negative, so never `FAILED`.
-extern "C" fn qlp_fingerprint(ptr: *const u8, len: u64) -> i64 {
+extern "C" fn qlp_fingerprint(ctx: *mut EvalCtx, ptr: *const u8, len: u64) -> i64 {
     guard(FAILED, || {
-        // SAFETY: see `text`.
-        let text = unsafe { text(ptr, len) };
-        crate::text::fingerprint(&text)
+        // SAFETY: compiled code passes its live context, used by one thread.
+        let Some(ctx) = (unsafe { ctx.as_mut() }) else {
+            return FAILED;
+        };
+        // The normalized text is the one keyword matching scans: shared.
+        let index = ctx.prepared(ptr, len, MatchMode::Normalized);
+        ctx.texts
+            .get(index)
+            .map_or(FAILED, |entry| crate::text::fingerprint_of_normalized(&entry.prepared))
     })
 }
 
@@ -306,8 +321,8 @@ extern "C" fn qlp_in_strings(ctx: *const EvalCtx, set: u64, ptr: *const u8, len:
 ///
 /// # Safety
 /// `ctx` must be the live context and `out` point at two writable words.
-unsafe fn give(ctx: *mut EvalCtx, value: String, out: *mut u64) {
-    let value = value.into_boxed_str();
+unsafe fn give(ctx: *mut EvalCtx, value: Vec<u8>, out: *mut u64) {
+    let value = value.into_boxed_slice();
     // SAFETY: guaranteed by the caller.
     unsafe {
         *out = value.as_ptr() as u64;
@@ -327,18 +342,21 @@ extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, 
             _ => text.trim().to_string(),
         };
         // SAFETY: compiled code passes its context and a two-word stack slot.
-        unsafe { give(ctx, mapped, out) };
+        unsafe { give(ctx, mapped.into_bytes(), out) };
         0
     })
 }
 
 extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const u8, b_len: u64, out: *mut u64) -> i64 {
     guard(FAILED, || {
-        // SAFETY: see `text`.
-        let (a, b) = unsafe { (text(a, a_len), text(b, b_len)) };
-        let mut joined = String::with_capacity(a.len() + b.len());
-        joined.push_str(&a);
-        joined.push_str(&b);
+        // Bytes joined as they are, not validated again: rows hold valid
+        // UTF-8 (ingestion and `Row::encode` make nothing else), so the
+        // result is valid too, and readers take invalid bytes as U+FFFD.
+        // SAFETY: see `bytes`.
+        let (a, b) = unsafe { (bytes(a, a_len), bytes(b, b_len)) };
+        let mut joined = Vec::with_capacity(a.len() + b.len());
+        joined.extend_from_slice(a);
+        joined.extend_from_slice(b);
         // SAFETY: compiled code passes its context and a two-word stack slot.
         unsafe { give(ctx, joined, out) };
         0
@@ -402,7 +420,7 @@ pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
         str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[I64])?,
         concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[I64])?,
         fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
-        fingerprint: declare("qlp_fingerprint", &[I64, I64], &[I64])?,
+        fingerprint: declare("qlp_fingerprint", &[I64, I64, I64], &[I64])?,
     })
 }
 

@@ -435,7 +435,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 call_args.extend(first);
                 vec![self.call_checked(self.helpers.count_matches, &call_args, span)?]
             }
-            Builtin::Fingerprint => vec![self.call_checked(self.helpers.fingerprint, &first, span)?],
+            Builtin::Fingerprint => {
+                let mut call_args = vec![self.ctx];
+                call_args.extend(first);
+                vec![self.call_checked(self.helpers.fingerprint, &call_args, span)?]
+            }
         })
     }
 }
