@@ -8,6 +8,12 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+/// Evaluation allocates small, short-lived buffers per record (rows,
+/// touches, decisions); mimalloc's thread-local free lists serve them at a
+/// fraction of the system allocator's cost.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "qlp", version, about = "Policy-as-code for content-governance campaigns")]
 struct Cli {

@@ -155,21 +155,36 @@ pub fn prepare_into(text: &str, mode: MatchMode, out: &mut String, origin: Optio
 
 /// Like [`prepare_into`] for UTF-8 bytes; invalid sequences read as U+FFFD
 /// (and so match nothing), so the bytes need no separate validation pass.
-pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, mut origin: Option<&mut Vec<u32>>) {
+pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, origin: Option<&mut Vec<u32>>) {
     use bstr::ByteSlice;
+    // Valid UTF-8 (what rows hold) is checked at SIMD speed and decoded by
+    // the standard library; only invalid bytes take `bstr`'s decoder.
+    match std::str::from_utf8(bytes) {
+        Ok(text) => prepare_chars(text.char_indices(), mode, out, origin),
+        Err(_) => prepare_chars(bytes.char_indices().map(|(start, _, c)| (start, c)), mode, out, origin),
+    }
+}
+
+/// [`prepare_bytes_into`] over decoded characters and their byte offsets.
+#[inline(always)]
+fn prepare_chars(
+    chars: impl Iterator<Item = (usize, char)>,
+    mode: MatchMode,
+    out: &mut String,
+    mut origin: Option<&mut Vec<u32>>,
+) {
     if mode == MatchMode::Exact {
-        for (start, end, c) in bytes.char_indices() {
+        for (start, c) in chars {
             let before = out.len();
             out.push(c);
             if let Some(origin) = origin.as_deref_mut() {
                 origin.extend(std::iter::repeat_n(start as u32, out.len() - before));
             }
-            let _ = end;
         }
         return;
     }
     let table: &[char] = &SIMPLIFIED;
-    for (offset, _, original) in bytes.char_indices() {
+    for (offset, original) in chars {
         let before = out.len();
         let code = original as u32;
         if mode == MatchMode::Normalized && origin.is_none() {
