@@ -147,3 +147,88 @@ fn a_killed_run_resumed_on_a_durable_store_counts_as_a_clean_run() {
         assert_eq!(got, expected);
     }
 }
+
+/// Two processes on one Redis (two connections here), their batches
+/// interleaved on the same counter keys: every increment is kept, since a
+/// commit adds what its batch counted (`HINCRBY`) instead of replacing the
+/// counter; and tags are readable values with a time to live.
+#[test]
+fn processes_sharing_redis_keep_each_others_increments() {
+    use qlp_compiler::outcome::Outcome;
+    use qlp_compiler::state::prepare;
+    use qlp_compiler::{MemoryLoader, Value};
+    use qlp_runtime::{Batch, State};
+    use std::sync::Arc;
+
+    let Some(redis) = Redis::start() else { return };
+    let source = r#"
+record Event { id: string  sender: string  at: time }
+counter pushes(e: Event) { key: e.sender  time: e.at  window: 1h  bucket: 1m }
+tag flooding(e: Event) { key: e.sender  time: e.at  ttl: 1d }
+rule flood(e: Event) { when: pushes(e) > 3 then: limit, tag(flooding) }
+rule known(e: Event) { when: flooding(e) then: review }
+"#;
+    let loader = MemoryLoader::new().with("p.qlp", source.to_string());
+    let program = qlp_compiler::check(&[std::path::PathBuf::from("p.qlp")], &loader)
+        .program
+        .unwrap();
+    let event = program.record_by_name("Event").unwrap();
+    let pushes = program.states.iter().position(|s| s.name == "pushes").unwrap();
+    let touch = |i: i64, sender: &str| {
+        let record = Value::Record(Arc::from(vec![
+            Value::Str(Arc::from(format!("e{i}"))),
+            Value::Str(Arc::from(sender)),
+            Value::Time(1_650_000_000_000_000 + i * 1_000_000),
+        ]));
+        prepare(&program, event, &record)
+    };
+    let (a, b) = (State::open(&redis.url).unwrap(), State::open(&redis.url).unwrap());
+    // Both load the same keys before either commits; each counts two
+    // records of sender s1, one of them also one of s2.
+    let (a_records, b_records) = (
+        [touch(0, "s1"), touch(1, "s1"), touch(2, "s2")],
+        [touch(3, "s1"), touch(4, "s1")],
+    );
+    let mut batch_a = Batch::begin(&a, &program, &a_records).unwrap();
+    let mut batch_b = Batch::begin(&b, &program, &b_records).unwrap();
+    for p in &a_records {
+        batch_a.write(&program, p, &Outcome::default());
+    }
+    for p in &b_records {
+        batch_b.write(&program, p, &Outcome::default());
+    }
+    batch_a.commit(&program, None).unwrap();
+    batch_b.commit(&program, None).unwrap();
+
+    // A fifth record of s1 counts the four before it: none was lost.
+    let fifth = touch(5, "s1");
+    let batch = Batch::begin(&a, &program, [&fifth]).unwrap();
+    assert_eq!(batch.read(&program, &fifth).values[pushes], 5);
+    drop(batch);
+    let sixth = touch(6, "s2");
+    let batch = Batch::begin(&b, &program, [&sixth]).unwrap();
+    assert_eq!(batch.read(&program, &sixth).values[pushes], 2);
+    drop(batch);
+
+    // The flood fires on the fifth and tags s1: the tag is its end time, with a ttl.
+    let fired = qlp_compiler::outcome::Outcome::from_conditions(
+        &program,
+        &qlp_compiler::outcome::Conditions {
+            rules: vec![(qlp_compiler::program::RuleId(0), Ok(true))],
+            exempts: Vec::new(),
+        },
+    );
+    let mut batch = Batch::begin(&a, &program, [&fifth]).unwrap();
+    batch.write(&program, &fifth, &fired);
+    batch.commit(&program, None).unwrap();
+    let client = redis::Client::open(redis.url.as_str()).unwrap();
+    let mut connection = client.get_connection().unwrap();
+    let keys: Vec<String> = redis::cmd("KEYS").arg("qlp:t:*").query(&mut connection).unwrap();
+    assert_eq!(keys.len(), 1, "{keys:?}");
+    let expires: i64 = redis::cmd("GET").arg(&keys[0]).query(&mut connection).unwrap();
+    assert_eq!(expires, 1_650_000_000_000_000 + 5 * 1_000_000 + 86_400_000_000);
+    let ttl: i64 = redis::cmd("PTTL").arg(&keys[0]).query(&mut connection).unwrap();
+    assert!(ttl > 0, "the tag has a time to live");
+    let counters: Vec<String> = redis::cmd("KEYS").arg("qlp:n:*").query(&mut connection).unwrap();
+    assert_eq!(counters.len(), 2, "a hash per counter key: {counters:?}");
+}

@@ -45,9 +45,10 @@ pub struct Changes {
     pub cursor: Option<u64>,
 }
 
-/// Keeps cells and watermarks. Implementations are plain key-value storage:
-/// they never interpret a cell, and key it by [`store_key`] so that cells
-/// outlive the policy set that wrote them.
+/// Keeps cells and watermarks. Implementations key cells by [`store_key`]
+/// so that cells outlive the policy set that wrote them, and give back
+/// what was committed: the semantics are in `qlp_compiler::state`, not in a
+/// store (Redis keeps counters as hashes of buckets, the same values).
 pub trait StateStore: Send + Sync {
     /// The cells of `keys`, in order (`None`: the key has no state).
     fn load(&self, program: &Program, keys: &[StateKey]) -> Result<Vec<Option<Cell>>, StoreError>;
