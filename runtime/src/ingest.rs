@@ -156,7 +156,6 @@ impl IngestPlan {
         fixed.clear();
         fixed.resize(size, 0);
         let mut failure = None;
-        let mut deserializer = serde_json::Deserializer::from_slice(json);
         let seed = Slot {
             plan: self,
             program,
@@ -167,7 +166,19 @@ impl IngestPlan {
             path,
             failure: &mut failure,
         };
-        let result = seed.deserialize(&mut deserializer).and_then(|()| deserializer.end());
+        // A line of valid UTF-8 (checked at once, at memory speed) is parsed
+        // as text, whose strings need no check of their own; other lines as
+        // bytes, so that the error says where the bad byte is.
+        let result = match std::str::from_utf8(json) {
+            Ok(text) => {
+                let mut deserializer = serde_json::Deserializer::from_str(text);
+                seed.deserialize(&mut deserializer).and_then(|()| deserializer.end())
+            }
+            Err(_) => {
+                let mut deserializer = serde_json::Deserializer::from_slice(json);
+                seed.deserialize(&mut deserializer).and_then(|()| deserializer.end())
+            }
+        };
         if let Err(error) = result {
             return Err(failure.unwrap_or_else(|| IngestError {
                 path: String::new(),
