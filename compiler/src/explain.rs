@@ -34,10 +34,26 @@ pub struct KeywordHit {
     pub end: usize,
 }
 
+/// Keyword hits kept per rule and searched text: a record with a keyword
+/// on every line would otherwise make a decision many times its own size.
+/// The rest are counted (see [`KeywordEvidence::omitted`]).
+pub const MAX_HITS_PER_FIELD: usize = 16;
+
+/// The keyword hits behind a condition, and how many more there were.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeywordEvidence {
+    /// At most [`MAX_HITS_PER_FIELD`] hits per searched text, by position.
+    pub hits: Vec<KeywordHit>,
+    /// For each searched text (as written) that had more hits: how many
+    /// were left out.
+    pub omitted: Vec<(String, usize)>,
+}
+
 /// The keyword hits behind a condition, evaluated on `record` at `now`
 /// with reads of state giving `state` (see `Interpreter::with_state`):
 /// every search that found something while the interpreter evaluated it
-/// (short-circuited branches search nothing). `file` is the file the
+/// (short-circuited branches search nothing), the first
+/// [`MAX_HITS_PER_FIELD`] of each searched text. `file` is the file the
 /// condition is written in.
 pub fn keyword_evidence(
     program: &Program,
@@ -47,20 +63,21 @@ pub fn keyword_evidence(
     record: &Value,
     now: i64,
     state: &[i64],
-) -> Vec<KeywordHit> {
+) -> KeywordEvidence {
     let observer = EvidenceObserver {
         program,
         files: RefCell::new(vec![file]),
-        hits: RefCell::new(Vec::new()),
+        evidence: RefCell::new(KeywordEvidence::default()),
     };
     let interpreter = Interpreter::with_observer(program, &observer).with_state(state);
     let mut frame = record_frame(record, n_locals);
     // An error ends the run; the searches made before it are still evidence.
     let _ = interpreter.eval_expr(when, &mut frame, now);
-    let mut hits = observer.hits.into_inner();
-    hits.sort_by(|a, b| (a.start, &a.keyword).cmp(&(b.start, &b.keyword)));
-    hits.dedup();
-    hits
+    let mut evidence = observer.evidence.into_inner();
+    evidence
+        .hits
+        .sort_by(|a, b| (a.start, &a.keyword).cmp(&(b.start, &b.keyword)));
+    evidence
 }
 
 /// Collects the hits of every keyword search that matched, attributing
@@ -70,7 +87,7 @@ struct EvidenceObserver<'p> {
     /// The file of the body being evaluated: the condition's, then each
     /// called function's.
     files: RefCell<Vec<FileId>>,
-    hits: RefCell<Vec<KeywordHit>>,
+    evidence: RefCell<KeywordEvidence>,
 }
 
 impl Observer for EvidenceObserver<'_> {
@@ -103,17 +120,40 @@ impl Observer for EvidenceObserver<'_> {
             .unwrap_or("text")
             .to_string();
         let normalized = prepare_mapped(original, keyword_set.matcher.mode());
-        let mut hits = self.hits.borrow_mut();
-        for (pattern, start, end) in keyword_set.matcher.find_all_prepared(&normalized.text) {
+        let mut evidence = self.evidence.borrow_mut();
+        let KeywordEvidence { hits, omitted } = &mut *evidence;
+        let mut kept = hits.iter().filter(|h| h.field == field).count();
+        let mut left_out = 0;
+        for (pattern, start, end) in keyword_set.matcher.find_iter_prepared(&normalized.text) {
             let (from, to) = normalized.original_range(start, end, original);
+            let keyword = keyword_set.entries.get(pattern).map_or("", String::as_str);
+            // A search evaluated twice (a function called by two branches)
+            // finds the same hits: each is evidence once.
+            let seen = |h: &KeywordHit| {
+                h.start == from && h.end == to && h.keyword == keyword && h.field == field && h.set == keyword_set.name
+            };
+            if hits.iter().any(seen) {
+                continue;
+            }
+            if kept == MAX_HITS_PER_FIELD {
+                left_out += 1;
+                continue;
+            }
+            kept += 1;
             hits.push(KeywordHit {
                 set: keyword_set.name.clone(),
                 field: field.clone(),
-                keyword: keyword_set.entries.get(pattern).cloned().unwrap_or_default(),
+                keyword: keyword.to_string(),
                 matched: original.get(from..to).unwrap_or("").to_string(),
                 start: from,
                 end: to,
             });
+        }
+        if left_out > 0 {
+            match omitted.iter_mut().find(|(f, _)| *f == field) {
+                Some((_, count)) => *count += left_out,
+                None => omitted.push((field, left_out)),
+            }
         }
     }
 }

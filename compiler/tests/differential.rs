@@ -736,7 +736,7 @@ fn explanations_match_the_interpreter(
         // Evidence comes from searches the interpreter made: none at all
         // when the rule's only keyword searches were skipped, and every hit
         // is the text it names.
-        for hit in keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, record, now, &[]) {
+        for hit in keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, record, now, &[]).hits {
             prop_assert!(hit.start <= hit.end, "{:?}", hit);
             prop_assert!(!hit.keyword.is_empty(), "{:?}", hit);
         }

@@ -1,7 +1,7 @@
 //! Decisions: what happens to a record and why, in a stable JSON shape
 //! (documented in `docs/decisions.md`).
 
-use qlp_compiler::explain::{keyword_evidence, KeywordHit};
+use qlp_compiler::explain::{keyword_evidence, KeywordEvidence, KeywordHit};
 use qlp_compiler::outcome::{Outcome, Subject};
 use qlp_compiler::program::{Program, RecordId, StateKind};
 use qlp_compiler::state::{values_read, Prepared, StateValues};
@@ -49,9 +49,14 @@ pub struct FiredRule {
     /// The rule's reason text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// Keywords behind the decision, with where they are in the original text.
+    /// Keywords behind the decision, with where they are in the original
+    /// text: at most `MAX_HITS_PER_FIELD` (16) per searched text.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub evidence: Vec<Evidence>,
+    /// For a searched text with more hits than that (as written, `c.text`):
+    /// how many were left out of `evidence`.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub evidence_omitted: std::collections::BTreeMap<String, usize>,
     /// The state values the rule's condition read: `37` posts by `a123`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub state: Vec<StateEvidence>,
@@ -137,17 +142,14 @@ impl Decision {
                 }
             }
             let campaign = rule.campaign.and_then(|c| program.campaign(c));
-            let evidence = if has_keywords(&rule.when, program) {
+            let found = if has_keywords(&rule.when, program) {
                 let value = record_value.get_or_insert_with(|| record.take().and_then(|f| f()));
                 value
                     .as_ref()
                     .map(|v| keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, v, now, state))
                     .unwrap_or_default()
-                    .into_iter()
-                    .map(Evidence::from)
-                    .collect()
             } else {
-                Vec::new()
+                KeywordEvidence::default()
             };
             fired.push(FiredRule {
                 rule: rule.name.clone(),
@@ -155,7 +157,8 @@ impl Decision {
                 campaign_title: campaign.and_then(|c| c.title.clone()),
                 actions: rule.actions.iter().map(|a| action_text(program, a)).collect(),
                 reason: rule.reason.clone(),
-                evidence,
+                evidence: found.hits.into_iter().map(Evidence::from).collect(),
+                evidence_omitted: found.omitted.into_iter().collect(),
                 state: Vec::new(),
             });
         }

@@ -125,11 +125,15 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
                 touch.key.key
             );
         }
-        for hit in keyword_evidence(program, file, when, n_locals, &value, now, &values.values) {
+        let evidence = keyword_evidence(program, file, when, n_locals, &value, now, &values.values);
+        for hit in &evidence.hits {
             println!(
                 "  keyword `{}` from `{}` matched {:?} in {} at bytes {}..{}",
                 hit.keyword, hit.set, hit.matched, hit.field, hit.start, hit.end
             );
+        }
+        for (field, count) in &evidence.omitted {
+            println!("  ... and {count} more keyword match(es) in {field}");
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -374,11 +374,15 @@ impl KeywordMatcher {
     /// Every occurrence (overlapping) of a keyword in a prepared text:
     /// keyword index and byte range in the prepared text.
     pub fn find_all_prepared(&self, prepared: &str) -> Vec<(usize, usize, usize)> {
+        self.find_iter_prepared(prepared).collect()
+    }
+
+    /// [`KeywordMatcher::find_all_prepared`], one occurrence at a time.
+    pub fn find_iter_prepared<'t>(&'t self, prepared: &'t str) -> impl Iterator<Item = (usize, usize, usize)> + 't {
         self.automaton
             .find_overlapping_iter(prepared)
             .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-            .filter(|(p, s, e)| self.mode != MatchMode::Word || self.at_word_boundaries(prepared, *p, *s, *e))
-            .collect()
+            .filter(move |(p, s, e)| self.mode != MatchMode::Word || self.at_word_boundaries(prepared, *p, *s, *e))
     }
 
     /// Indices of the distinct keywords that occur in a prepared text.
