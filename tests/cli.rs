@@ -206,3 +206,47 @@ fn a_closed_pipe_ends_quietly() {
         assert_ne!(status.code(), Some(101), "`qlp {}`", args.join(" "));
     }
 }
+
+#[test]
+fn bench_reports_every_stage_over_passes_with_min_and_median() {
+    let out = qlp(&[
+        "bench",
+        "-p",
+        "policies",
+        "--now-from",
+        "created_at",
+        "--passes",
+        "2",
+        "policies/examples/records.jsonl",
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.contains("300 records"), "{stdout}");
+    assert!(stdout.contains("2 passes per stage"), "{stdout}");
+    // The shipped policies keep state for `Content`: its stages are measured too.
+    for stage in [
+        "ingest (JSON -> row)",
+        "state keys (JIT)",
+        "state read + write (memory)",
+        "evaluate, JIT",
+        "evaluate, interpreter",
+        "decision + JSON out",
+        "eval on one core (sum, JIT)",
+    ] {
+        let line = stdout
+            .lines()
+            .find(|l| l.starts_with(stage))
+            .unwrap_or_else(|| panic!("no {stage:?} in:\n{stdout}"));
+        let ns: f64 = line[stage.len()..].split_whitespace().next().unwrap().parse().unwrap();
+        assert!(ns > 0.0, "{line}");
+    }
+    let out = qlp(&[
+        "bench",
+        "-p",
+        "policies",
+        "--passes",
+        "0",
+        "policies/examples/records.jsonl",
+    ]);
+    assert!(!out.status.success(), "zero passes measure nothing");
+}

@@ -1,12 +1,17 @@
-//! `qlp bench`: throughput of ingestion and of evaluation, separately, on
-//! one core.
+//! `qlp bench`: what each stage of `qlp eval` costs per record, on one
+//! core, over several passes (minimum and median), so that a change can be
+//! told from noise and the stage to work on is named.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
-use qlp_runtime::EngineKind;
+use qlp_compiler::layout::Row;
+use qlp_compiler::outcome::Outcome;
+use qlp_compiler::state::{Prepared, StateValues};
+use qlp_compiler::Value;
+use qlp_runtime::{Batch, EngineKind, PolicySet, State};
 
 use crate::cmd::{load_policies, parse_now, record_type};
 
@@ -20,8 +25,44 @@ pub struct BenchArgs {
     #[arg(long = "type", short = 't')]
     pub record_type: Option<String>,
     /// The evaluation clock (default: 2022-06-01).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "now_from")]
     pub now: Option<String>,
+    /// Evaluate each record at the time in this field (as `qlp eval --now-from`).
+    #[arg(long)]
+    pub now_from: Option<String>,
+    /// Passes over the records per stage; the minimum and the median are reported.
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub passes: u32,
+}
+
+/// The seconds each pass of one stage took.
+struct Stage {
+    name: &'static str,
+    passes: Vec<f64>,
+}
+
+impl Stage {
+    fn min(&self) -> f64 {
+        self.passes.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    fn median(&self) -> f64 {
+        let mut sorted = self.passes.clone();
+        sorted.sort_by(f64::total_cmp);
+        sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+    }
+}
+
+/// Runs `pass` `passes` times, timing each.
+fn measure(name: &'static str, passes: u32, mut pass: impl FnMut()) -> Stage {
+    let passes = (0..passes)
+        .map(|_| {
+            let started = Instant::now();
+            pass();
+            started.elapsed().as_secs_f64()
+        })
+        .collect();
+    Stage { name, passes }
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -29,72 +70,136 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let record = record_type(&set, args.record_type.as_deref())?;
-    let now = parse_now(args.now.as_deref().unwrap_or("2022-06-01"))?;
+    let fixed_now = parse_now(args.now.as_deref().unwrap_or("2022-06-01"))?;
     let data = std::fs::read(&args.input).with_context(|| format!("cannot read `{}`", args.input.display()))?;
     let lines: Vec<&[u8]> = data
         .split(|b| *b == b'\n')
         .filter(|l| !l.iter().all(u8::is_ascii_whitespace))
         .collect();
-    let megabytes = data.len() as f64 / 1e6;
-
-    let started = Instant::now();
-    let rows: Vec<_> = lines.iter().filter_map(|l| set.ingest(record, l).ok()).collect();
-    let ingest = started.elapsed().as_secs_f64();
+    let rows: Vec<Row> = lines.iter().filter_map(|l| set.ingest(record, l).ok()).collect();
     let rejected = lines.len() - rows.len();
-
-    let mut context = set.context();
-    let mut fired = 0usize;
-    let started = Instant::now();
-    for row in &rows {
-        fired += set
-            .compiled()
-            .context("the policies were not compiled")?
-            .evaluate_bits(record, row, now, &mut context)
+    let nows: Vec<i64> = match &args.now_from {
+        Some(field) => rows
             .iter()
-            .map(|w| w.count_ones() as usize)
-            .sum::<usize>();
-    }
-    let jit = started.elapsed().as_secs_f64();
+            .map(|row| match set.field(record, row, field) {
+                Some(Value::Time(t)) => Ok(t),
+                _ => anyhow::bail!("`--now-from {field}`: a record has no time in `{field}`"),
+            })
+            .collect::<anyhow::Result<_>>()?,
+        None => vec![fixed_now; rows.len()],
+    };
+    let passes = args.passes;
+    let mut context = set.context();
+    let compiled = set.compiled().context("the policies were not compiled")?;
+    let mut stages = Vec::new();
 
-    let started = Instant::now();
-    for row in &rows {
-        std::hint::black_box(set.evaluate(EngineKind::Interp, record, row, now, &mut context));
+    stages.push(measure("ingest (JSON -> row)", passes, || {
+        for line in &lines {
+            std::hint::black_box(set.ingest(record, line).ok());
+        }
+    }));
+    let stateful = set.is_stateful(record);
+    let prepared: Vec<Prepared> = rows
+        .iter()
+        .map(|row| set.prepare(EngineKind::Jit, record, row, &mut context))
+        .collect();
+    // Outcomes with state, in input order: what the state stage writes.
+    let (values, outcomes) = stateful_run(&set, record, &rows, &nows, &prepared, &mut context)?;
+    if stateful {
+        stages.push(measure("state keys (JIT)", passes, || {
+            for row in &rows {
+                std::hint::black_box(set.prepare(EngineKind::Jit, record, row, &mut context));
+            }
+        }));
+        let mut read = StateValues::default();
+        stages.push(measure("state read + write (memory)", passes, || {
+            let state = State::memory();
+            let committed = Batch::begin(&state, set.program(), &prepared).and_then(|mut batch| {
+                for (p, outcome) in prepared.iter().zip(&outcomes) {
+                    batch.read_into(set.program(), p, &mut read);
+                    batch.write(set.program(), p, outcome);
+                }
+                batch.commit(set.program(), None)
+            });
+            std::hint::black_box(committed.is_ok());
+        }));
     }
-    let interp = started.elapsed().as_secs_f64();
-
-    let started = Instant::now();
-    for row in &rows {
-        let outcome = set.evaluate(EngineKind::Jit, record, row, now, &mut context);
-        std::hint::black_box(serde_json::to_string(&set.decision(record, row, &outcome, now)).ok());
-    }
-    let decide = started.elapsed().as_secs_f64();
+    stages.push(measure("evaluate, JIT", passes, || {
+        for ((row, now), values) in rows.iter().zip(&nows).zip(&values) {
+            std::hint::black_box(compiled.conditions_with_state(record, row, *now, values, &mut context));
+        }
+    }));
+    stages.push(measure("evaluate, interpreter", passes, || {
+        for ((row, now), values) in rows.iter().zip(&nows).zip(&values) {
+            std::hint::black_box(set.evaluate_with_state(EngineKind::Interp, record, row, *now, values, &mut context));
+        }
+    }));
+    stages.push(measure("decision + JSON out", passes, || {
+        for (((row, now), (outcome, values)), p) in
+            rows.iter().zip(&nows).zip(outcomes.iter().zip(&values)).zip(&prepared)
+        {
+            let decision = set.decision_with_state(record, row, outcome, *now, p, values);
+            std::hint::black_box(serde_json::to_string(&decision).ok());
+        }
+    }));
 
     let n = rows.len() as f64;
+    let fired: usize = outcomes.iter().map(|o| o.fired.len()).sum();
+    println!(
+        "{} records ({:.1} MB, {:.0} bytes each), {rejected} rejected, {fired} rule firings; {passes} passes per stage",
+        rows.len(),
+        data.len() as f64 / 1e6,
+        data.len() as f64 / lines.len().max(1) as f64
+    );
+    println!(
+        "{:<30} {:>12} {:>12} {:>14}",
+        "stage", "min ns/rec", "median", "records/s"
+    );
     let per = |secs: f64| if n > 0.0 { secs / n * 1e9 } else { 0.0 };
+    let mut pipeline = 0.0;
+    for stage in &stages {
+        println!(
+            "{:<30} {:>12.0} {:>12.0} {:>14.0}",
+            stage.name,
+            per(stage.min()),
+            per(stage.median()),
+            n / stage.min()
+        );
+        if stage.name != "evaluate, interpreter" {
+            pipeline += stage.min();
+        }
+    }
     println!(
-        "{} records ({megabytes:.1} MB), {rejected} rejected, {fired} rule firings",
-        rows.len()
-    );
-    println!(
-        "ingest (JSON -> row):        {:>10.0} records/s  {:>8.1} MB/s  {:>8.0} ns/record",
-        n / ingest,
-        megabytes / ingest,
-        per(ingest)
-    );
-    println!(
-        "evaluate, JIT (rule bits):   {:>10.0} records/s  {:>8.0} ns/record",
-        n / jit,
-        per(jit)
-    );
-    println!(
-        "evaluate, interpreter:       {:>10.0} records/s  {:>8.0} ns/record",
-        n / interp,
-        per(interp)
-    );
-    println!(
-        "JIT + decision + JSON out:   {:>10.0} records/s  {:>8.0} ns/record",
-        n / decide,
-        per(decide)
+        "{:<30} {:>12.0} {:>12} {:>14.0}",
+        "eval on one core (sum, JIT)",
+        per(pipeline),
+        "",
+        n / pipeline
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Each row's state values and outcome when the rows are evaluated in
+/// order with a fresh memory store (the values of a record type that keeps
+/// no state are empty).
+fn stateful_run(
+    set: &PolicySet,
+    record: qlp_compiler::program::RecordId,
+    rows: &[Row],
+    nows: &[i64],
+    prepared: &[Prepared],
+    context: &mut qlp_compiler::jit::EvalContext,
+) -> anyhow::Result<(Vec<StateValues>, Vec<Outcome>)> {
+    let state = State::memory();
+    let mut batch = Batch::begin(&state, set.program(), prepared)?;
+    let mut values = Vec::with_capacity(rows.len());
+    let mut outcomes = Vec::with_capacity(rows.len());
+    for ((row, now), p) in rows.iter().zip(nows).zip(prepared) {
+        let read = batch.read(set.program(), p);
+        let outcome = set.evaluate_with_state(EngineKind::Jit, record, row, *now, &read, context);
+        batch.write(set.program(), p, &outcome);
+        values.push(read);
+        outcomes.push(outcome);
+    }
+    Ok((values, outcomes))
 }
