@@ -564,7 +564,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         };
         let mut seen = Seen::new(def.fields.len());
         let mut previous = None;
-        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+        while let Some(key) = map.next_key_seed(KeySeed)? {
             let Some(index) = self.plan.field(self.program, record, key.as_ref(), previous) else {
                 // Fields the schema does not declare are ignored.
                 map.next_value::<IgnoredAny>()?;
@@ -623,6 +623,34 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             }
         }
         Ok(())
+    }
+}
+
+/// A field name, borrowed from the input when it has no escapes (serde's
+/// own `Cow<str>` always copies).
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_string()))
     }
 }
 
