@@ -28,7 +28,10 @@ const BATCH: usize = 2048;
 /// Bytes of records per batch, whatever their number.
 const BATCH_BYTES: usize = 64 << 20;
 /// Lines the reader thread may read ahead of evaluation.
-const READ_AHEAD: usize = 256;
+const READ_AHEAD: usize = 4096;
+/// Lines the reader thread hands over at once (fewer when no more input is
+/// ready): one channel message per line would cost a thread wake-up each.
+const CHUNK: usize = 64;
 /// The longest a record waits for others to fill its batch: a live feed
 /// gets each decision within this (plus evaluation) of the record arriving.
 pub const LATENCY: Duration = Duration::from_millis(50);
@@ -206,7 +209,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             .and_then(|_| signal_hook::flag::register_usize(signal, stop.clone(), signal as usize))
             .context("cannot install the signal handler")?;
     }
-    let lines = spawn_reader(reader, max_record_bytes);
+    let mut lines = spawn_reader(reader, max_record_bytes);
 
     let kind = args.engine;
     // Records that read or feed state go through the store in input order.
@@ -233,7 +236,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let mut finished = false;
     while !finished {
         batch.clear();
-        finished = next_batch(&lines, &mut batch, &stop);
+        finished = next_batch(&mut lines, &mut batch, &stop);
         // INVARIANT: line numbers count every input line, so a resumed run
         // skips exactly the lines the committed batches consumed.
         batch.retain(|line| line.number as u64 > skip);
@@ -327,41 +330,62 @@ struct InputLine {
     text: Result<Vec<u8>, u64>,
 }
 
-/// What the reader thread sends: a line, or why it stopped.
+/// What the reader thread sends: lines, or why it stopped.
 enum Incoming {
-    Line(InputLine),
+    Lines(Vec<InputLine>),
     Failed(std::io::Error),
+}
+
+/// The lines the reader thread sent, and those received but not yet in a batch.
+struct Lines {
+    receiver: Receiver<Incoming>,
+    pending: std::collections::VecDeque<InputLine>,
 }
 
 /// Reads lines on a thread of their own, so that the evaluator can tell
 /// "no record yet" from "the input is slow" and never blocks on a read.
-fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Receiver<Incoming> {
-    let (sender, receiver) = sync_channel(READ_AHEAD);
+fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Lines {
+    let (sender, receiver) = sync_channel(READ_AHEAD / CHUNK);
     std::thread::spawn(move || {
         let mut reader = BufReader::with_capacity(1 << 16, reader);
         let mut number = 0usize;
+        let mut chunk = Vec::with_capacity(CHUNK);
         loop {
             let mut line = Vec::new();
-            let incoming = match read_bounded_line(&mut reader, &mut line, max_record_bytes) {
+            match read_bounded_line(&mut reader, &mut line, max_record_bytes) {
                 Ok(0) => break,
                 Ok(bytes) => {
                     number += 1;
                     let too_long = bytes as u64 > max_record_bytes.saturating_add(1);
-                    Incoming::Line(InputLine {
+                    chunk.push(InputLine {
                         number,
                         bytes,
                         text: if too_long { Err(max_record_bytes) } else { Ok(line) },
-                    })
+                    });
                 }
-                Err(error) => Incoming::Failed(error),
-            };
-            let failed = matches!(incoming, Incoming::Failed(_));
-            if sender.send(incoming).is_err() || failed {
-                break;
+                Err(error) => {
+                    let _ = sender.send(Incoming::Lines(std::mem::take(&mut chunk)));
+                    let _ = sender.send(Incoming::Failed(error));
+                    return;
+                }
+            }
+            // INVARIANT: lines are handed over before a read that may wait
+            // for input, so a live feed's records are never held back here.
+            if chunk.len() >= CHUNK || reader.buffer().is_empty() {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                if sender.send(Incoming::Lines(full)).is_err() {
+                    return;
+                }
             }
         }
+        if !chunk.is_empty() {
+            let _ = sender.send(Incoming::Lines(chunk));
+        }
     });
-    receiver
+    Lines {
+        receiver,
+        pending: std::collections::VecDeque::new(),
+    }
 }
 
 /// Reads one line into `line`, keeping at most `limit + 1` bytes of it (the
@@ -398,16 +422,23 @@ fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>, limit: u64) 
 /// to look at the stop flag), then takes what arrives within [`LATENCY`],
 /// up to [`BATCH`] lines. Returns true when the input has ended or a signal
 /// asked to stop; the lines already read are still in `batch`.
-fn next_batch(lines: &Receiver<Incoming>, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
+fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
     let mut deadline: Option<Instant> = None;
     let mut batch_bytes = 0usize;
     loop {
         if stop.load(Ordering::SeqCst) != 0 {
             // Records already read are decided; nothing more is read.
-            while let Ok(Incoming::Line(line)) = lines.try_recv() {
-                batch.push(line);
+            batch.extend(lines.pending.drain(..));
+            while let Ok(Incoming::Lines(more)) = lines.receiver.try_recv() {
+                batch.extend(more);
             }
             return true;
+        }
+        while batch.len() < BATCH && batch_bytes < BATCH_BYTES {
+            let Some(line) = lines.pending.pop_front() else { break };
+            batch_bytes = batch_bytes.saturating_add(line.bytes);
+            batch.push(line);
+            deadline.get_or_insert_with(|| Instant::now() + LATENCY);
         }
         if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
             return false;
@@ -422,17 +453,16 @@ fn next_batch(lines: &Receiver<Incoming>, batch: &mut Vec<InputLine>, stop: &Ato
                 left.min(TICK)
             }
         };
-        match lines.recv_timeout(wait) {
-            Ok(Incoming::Line(line)) => {
-                batch_bytes = batch_bytes.saturating_add(line.bytes);
-                batch.push(line);
-                deadline.get_or_insert_with(|| Instant::now() + LATENCY);
-            }
+        match lines.receiver.recv_timeout(wait) {
+            Ok(Incoming::Lines(more)) => lines.pending.extend(more),
             Ok(Incoming::Failed(error)) => {
                 eprintln!("error: cannot read the input: {error}");
+                // The lines read before the failure are still decided.
+                batch.extend(lines.pending.drain(..));
                 return true;
             }
             Err(RecvTimeoutError::Timeout) => {}
+            // INVARIANT: `pending` is empty here (the batch is not full).
             Err(RecvTimeoutError::Disconnected) => return true,
         }
     }
