@@ -232,25 +232,61 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let mut context = set.context();
     let started = Instant::now();
     let mut summary = Summary::default();
-    let mut batch: Vec<InputLine> = Vec::with_capacity(BATCH);
     let mut finished = false;
-    while !finished {
-        batch.clear();
-        finished = next_batch(&mut lines, &mut batch, &stop);
-        // INVARIANT: line numbers count every input line, so a resumed run
-        // skips exactly the lines the committed batches consumed.
-        batch.retain(|line| line.number as u64 > skip);
-        if batch.is_empty() {
-            continue;
-        }
+    // INVARIANT: line numbers count every input line, so a resumed run
+    // skips exactly the lines the committed batches consumed.
+    let unconsumed = |line: &InputLine| line.number as u64 > skip;
+    // A batch of a stateful type decoded while the one before it was decided.
+    let mut prefetched: Option<(Vec<InputLine>, Decoded)> = None;
+    while !finished || prefetched.is_some() {
+        let (batch, decoded) = match prefetched.take() {
+            Some((batch, decoded)) => (batch, Some(decoded)),
+            None => {
+                let mut batch = Vec::with_capacity(BATCH);
+                finished = next_batch(&mut lines, &mut batch, &stop);
+                batch.retain(unconsumed);
+                if batch.is_empty() {
+                    continue;
+                }
+                let decoded = state
+                    .is_some()
+                    .then(|| decode_batch(&set, record, &batch, fixed_now, args));
+                (batch, decoded)
+            }
+        };
         let read_bytes: u64 = batch.iter().map(|l| l.bytes as u64).sum();
-        let (results, pending) = match &state {
-            Some(state) => {
-                let (results, pending) =
-                    decide_in_order(&set, record, kind, &batch, fixed_now, args, state, &mut context)?;
+        let (results, pending) = match (&state, decoded) {
+            (Some(state), Some(decoded)) => {
+                // The records are decided in order on this thread while the
+                // lines already read (never waiting for more) are decoded on
+                // the others: a stream is decided at the speed of its
+                // sequential part.
+                let (decided, next) = std::thread::scope(|scope| {
+                    let prefetch = (!finished).then(|| {
+                        scope.spawn(|| {
+                            let mut next = Vec::new();
+                            let ended = take_ready(&mut lines, &mut next, &stop);
+                            next.retain(unconsumed);
+                            let decoded = decode_batch(&set, record, &next, fixed_now, args);
+                            (ended, next, decoded)
+                        })
+                    });
+                    let decided = decide_in_order(&set, record, kind, decoded, state, &mut context);
+                    let next = prefetch.map(|thread| thread.join());
+                    (decided, next)
+                });
+                if let Some(next) = next {
+                    let (ended, next, decoded) =
+                        next.map_err(|_| anyhow::anyhow!("the thread decoding records failed"))?;
+                    finished |= ended;
+                    if !next.is_empty() {
+                        prefetched = Some((next, decoded));
+                    }
+                }
+                let (results, pending) = decided?;
                 (results, Some(pending))
             }
-            None => (decide_parallel(&set, record, kind, &batch, fixed_now, args), None),
+            _ => (decide_parallel(&set, record, kind, &batch, fixed_now, args), None),
         };
         // INVARIANT: `results` is in input order (rayon's collect keeps it),
         // so decisions are written in the order the records came.
@@ -468,6 +504,40 @@ fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize)
     }
 }
 
+/// Moves the lines already read into `batch`, up to [`BATCH`], without
+/// waiting for more. Returns true when the input has ended or a signal
+/// asked to stop (then every line read is taken).
+fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
+    if stop.load(Ordering::SeqCst) != 0 {
+        batch.extend(lines.pending.drain(..));
+        while let Ok(Incoming::Lines(more)) = lines.receiver.try_recv() {
+            batch.extend(more);
+        }
+        return true;
+    }
+    let mut batch_bytes = 0usize;
+    loop {
+        while batch.len() < BATCH && batch_bytes < BATCH_BYTES {
+            let Some(line) = lines.pending.pop_front() else { break };
+            batch_bytes = batch_bytes.saturating_add(line.bytes);
+            batch.push(line);
+        }
+        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+            return false;
+        }
+        match lines.receiver.try_recv() {
+            Ok(Incoming::Lines(more)) => lines.pending.extend(more),
+            Ok(Incoming::Failed(error)) => {
+                eprintln!("error: cannot read the input: {error}");
+                batch.extend(lines.pending.drain(..));
+                return true;
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => return false,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return true,
+        }
+    }
+}
+
 /// The device and inode of a file, to tell whether two paths are one file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct FileId {
@@ -620,40 +690,51 @@ fn decide_parallel(
         .collect()
 }
 
-/// Decides a batch of records that read or feed state: decoded in
-/// parallel, then read, evaluated and written one record at a time, in
-/// input order, through one batch of the store, which the caller commits
-/// once the decisions are written (so a kill loses no committed count, and
-/// at worst repeats one batch's decisions on `--resume`).
-#[expect(clippy::too_many_arguments, reason = "one batch's whole context")]
-fn decide_in_order<'s>(
+/// A batch's lines decoded, with their keys, event times and filters of
+/// state computed, in parallel.
+type Decoded = Vec<Result<Option<Ingested>, Rejected>>;
+
+fn decode_batch(
     set: &PolicySet,
     record: RecordId,
-    kind: qlp_runtime::EngineKind,
     batch: &[InputLine],
     fixed_now: Option<i64>,
     args: &EvalArgs,
-    state: &'s State,
-    context: &mut qlp_compiler::jit::EvalContext,
-) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
-    let ingested: Vec<Result<Option<Ingested>, Rejected>> = batch
+) -> Decoded {
+    batch
         .par_iter()
         .map_init(
             || set.context(),
             |context, line| ingest_line(set, record, line, fixed_now, args, context),
         )
-        .collect();
-    let prepared = ingested
+        .collect()
+}
+
+/// Decides a batch of records that read or feed state, decoded by
+/// [`decode_batch`]: read, evaluated and written one record at a time, in
+/// input order, through one batch of the store, which the caller commits
+/// once the decisions are written (so a kill loses no committed count, and
+/// at worst repeats one batch's decisions on `--resume`).
+fn decide_in_order<'s>(
+    set: &PolicySet,
+    record: RecordId,
+    kind: qlp_runtime::EngineKind,
+    decoded: Decoded,
+    state: &'s State,
+    context: &mut qlp_compiler::jit::EvalContext,
+) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
+    let prepared = decoded
         .iter()
         .filter_map(|i| i.as_ref().ok().and_then(Option::as_ref))
         .map(|i| &i.prepared);
     let mut store = Batch::begin(state, set.program(), prepared)?;
     let program = set.program();
-    let results = ingested
+    let mut values = StateValues::default();
+    let results = decoded
         .into_iter()
         .map(|item| match item {
             Ok(Some(input)) => {
-                let values = store.read(program, &input.prepared);
+                store.read_into(program, &input.prepared, &mut values);
                 let (result, outcome) = decide(set, record, kind, &input, Some(&values), context);
                 store.write(program, &input.prepared, &outcome);
                 result
