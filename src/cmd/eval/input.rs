@@ -1,0 +1,203 @@
+//! The input of `qlp eval`: lines read on a thread of their own, handed
+//! over in chunks, and gathered into batches.
+
+use std::io::{BufRead, BufReader, Read};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// Records per parallel batch: bounds memory whatever the input size.
+pub(super) const BATCH: usize = 2048;
+/// Bytes of records per batch, whatever their number.
+const BATCH_BYTES: usize = 64 << 20;
+/// Lines the reader thread may read ahead of evaluation.
+const READ_AHEAD: usize = 4096;
+/// Lines the reader thread hands over at once (fewer when no more input is
+/// ready): one channel message per line would cost a thread wake-up each.
+const CHUNK: usize = 64;
+/// The longest a record waits for others to fill its batch: a live feed
+/// gets each decision within this (plus evaluation) of the record arriving.
+pub const LATENCY: Duration = Duration::from_millis(50);
+/// How often a wait for input looks at the stop flag.
+const TICK: Duration = Duration::from_millis(100);
+
+/// One input line, as the reader thread hands it over.
+pub(super) struct InputLine {
+    pub(super) number: usize,
+    /// The line's length in bytes, newline included.
+    pub(super) bytes: usize,
+    /// The line, or the record limit it exceeded (it was read and dropped).
+    pub(super) text: Result<Vec<u8>, u64>,
+}
+
+/// What the reader thread sends: lines, or why it stopped.
+enum Incoming {
+    Lines(Vec<InputLine>),
+    Failed(std::io::Error),
+}
+
+/// The lines the reader thread sent, and those received but not yet in a batch.
+pub(super) struct Lines {
+    receiver: Receiver<Incoming>,
+    pending: std::collections::VecDeque<InputLine>,
+}
+
+/// Reads lines on a thread of their own, so that the evaluator can tell
+/// "no record yet" from "the input is slow" and never blocks on a read.
+pub(super) fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Lines {
+    let (sender, receiver) = sync_channel(READ_AHEAD / CHUNK);
+    std::thread::spawn(move || {
+        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let mut number = 0usize;
+        let mut chunk = Vec::with_capacity(CHUNK);
+        loop {
+            let mut line = Vec::new();
+            match read_bounded_line(&mut reader, &mut line, max_record_bytes) {
+                Ok(0) => break,
+                Ok(bytes) => {
+                    number += 1;
+                    let too_long = bytes as u64 > max_record_bytes.saturating_add(1);
+                    chunk.push(InputLine {
+                        number,
+                        bytes,
+                        text: if too_long { Err(max_record_bytes) } else { Ok(line) },
+                    });
+                }
+                Err(error) => {
+                    let _ = sender.send(Incoming::Lines(std::mem::take(&mut chunk)));
+                    let _ = sender.send(Incoming::Failed(error));
+                    return;
+                }
+            }
+            // INVARIANT: lines are handed over before a read that may wait
+            // for input, so a live feed's records are never held back here.
+            if chunk.len() >= CHUNK || reader.buffer().is_empty() {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(CHUNK));
+                if sender.send(Incoming::Lines(full)).is_err() {
+                    return;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = sender.send(Incoming::Lines(chunk));
+        }
+    });
+    Lines {
+        receiver,
+        pending: std::collections::VecDeque::new(),
+    }
+}
+
+/// Reads one line into `line`, keeping at most `limit + 1` bytes of it (the
+/// rest is read and dropped), and returns its whole length, newline
+/// included; 0 at the end of the input.
+fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>, limit: u64) -> std::io::Result<usize> {
+    let keep = usize::try_from(limit.saturating_add(1)).unwrap_or(usize::MAX);
+    let mut total = 0usize;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(total);
+        }
+        let (chunk, done) = match memchr::memchr(b'\n', available) {
+            Some(at) => (available.get(..=at).unwrap_or(available), true),
+            None => (available, false),
+        };
+        let room = keep.saturating_sub(line.len());
+        line.extend_from_slice(chunk.get(..room.min(chunk.len())).unwrap_or(&[]));
+        let used = chunk.len();
+        total = total.saturating_add(used);
+        reader.consume(used);
+        if done {
+            return Ok(total);
+        }
+    }
+}
+
+/// Fills `batch` with the lines available: waits for a first line (waking
+/// to look at the stop flag), then takes what arrives within [`LATENCY`],
+/// up to [`BATCH`] lines. Returns true when the input has ended or a signal
+/// asked to stop; the lines already read are still in `batch`.
+pub(super) fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
+    let mut deadline: Option<Instant> = None;
+    let mut batch_bytes = 0usize;
+    loop {
+        if stop.load(Ordering::SeqCst) != 0 {
+            // Records already read are decided; nothing more is read.
+            batch.extend(lines.pending.drain(..));
+            while let Ok(Incoming::Lines(more)) = lines.receiver.try_recv() {
+                batch.extend(more);
+            }
+            return true;
+        }
+        while batch.len() < BATCH && batch_bytes < BATCH_BYTES {
+            let Some(line) = lines.pending.pop_front() else { break };
+            batch_bytes = batch_bytes.saturating_add(line.bytes);
+            batch.push(line);
+            deadline.get_or_insert_with(|| Instant::now() + LATENCY);
+        }
+        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+            return false;
+        }
+        let wait = match deadline {
+            None => TICK,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return false;
+                }
+                left.min(TICK)
+            }
+        };
+        match lines.receiver.recv_timeout(wait) {
+            Ok(Incoming::Lines(more)) => lines.pending.extend(more),
+            Ok(Incoming::Failed(error)) => {
+                eprintln!("error: cannot read the input: {error}");
+                // The lines read before the failure are still decided.
+                batch.extend(lines.pending.drain(..));
+                return true;
+            }
+            Err(RecvTimeoutError::Timeout) => {}
+            // INVARIANT: `pending` is empty here (the batch is not full).
+            Err(RecvTimeoutError::Disconnected) => return true,
+        }
+    }
+}
+
+/// Moves the lines already read into `batch`, up to [`BATCH`], without
+/// waiting for more. Returns true when the input has ended or a signal
+/// asked to stop (then every line read is taken).
+pub(super) fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
+    if stop.load(Ordering::SeqCst) != 0 {
+        batch.extend(lines.pending.drain(..));
+        while let Ok(Incoming::Lines(more)) = lines.receiver.try_recv() {
+            batch.extend(more);
+        }
+        return true;
+    }
+    let mut batch_bytes = 0usize;
+    loop {
+        while batch.len() < BATCH && batch_bytes < BATCH_BYTES {
+            let Some(line) = lines.pending.pop_front() else { break };
+            batch_bytes = batch_bytes.saturating_add(line.bytes);
+            batch.push(line);
+        }
+        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+            return false;
+        }
+        match lines.receiver.try_recv() {
+            Ok(Incoming::Lines(more)) => lines.pending.extend(more),
+            Ok(Incoming::Failed(error)) => {
+                eprintln!("error: cannot read the input: {error}");
+                batch.extend(lines.pending.drain(..));
+                return true;
+            }
+            Err(std::sync::mpsc::TryRecvError::Empty) => return false,
+            Err(std::sync::mpsc::TryRecvError::Disconnected) => return true,
+        }
+    }
+}
