@@ -5,7 +5,13 @@
 //! ```sh
 //! cargo run --example gen -- --seed 7 --count 300 > policies/examples/records.jsonl
 //! cargo run --example gen -- --count 100000 --texts ../shared/data/cold/test.csv > /tmp/bench.jsonl
+//! cargo run --example gen -- --follows --count 3000 > policies/examples/follows.jsonl
 //! ```
+//!
+//! `--follows` writes `Follow` events instead: follows of 200 accounts over
+//! June 2022, mostly by old accounts, with a planted burst (1,200 accounts
+//! registered days before following one account within six hours) and a
+//! near miss (as many follows of another account, most by old accounts).
 //!
 //! Texts are the project's own templates; `--texts` draws ordinary texts
 //! from the `TEXT` column of a CSV file instead (for benchmarks). Records
@@ -113,7 +119,6 @@ impl Generator {
             "verification": rng.pick(&["none", "none", "personal", "personal", "organization"]),
             "created_at": format!("20{:02}-0{}-1{}", rng.range(15, 22), rng.range(1, 10), rng.range(0, 10)),
             "followers": followers,
-            "follower_delta_24h": rng.range(0, (followers / 100).max(1)),
             "inactive_follower_ratio": (rng.range(0, 30) as f64) / 100.0,
             "age": if rng.chance(70) { Value::from(rng.range(18, 70)) } else { Value::Null },
             "strikes": if rng.chance(90) { 0 } else { 1 },
@@ -244,13 +249,15 @@ fn main() {
     let mut seed = 7u64;
     let mut count = 300u64;
     let mut texts_path = None;
+    let mut follows = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--seed" => seed = args.next().and_then(|v| v.parse().ok()).expect("--seed N"),
             "--count" => count = args.next().and_then(|v| v.parse().ok()).expect("--count N"),
             "--texts" => texts_path = args.next(),
-            other => panic!("unknown argument `{other}`; use --seed N, --count N, --texts CSV"),
+            "--follows" => follows = true,
+            other => panic!("unknown argument `{other}`; use --seed N, --count N, --texts CSV, --follows"),
         }
     }
     let texts = match texts_path {
@@ -268,6 +275,10 @@ fn main() {
         rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
         texts,
     };
+    if follows {
+        write_all(follow_events(&mut generator.rng, count), "at");
+        return;
+    }
     let bursts = if count >= 100 {
         bursts(&mut generator)
     } else {
@@ -284,12 +295,55 @@ fn main() {
         records.push(record);
     }
     records.extend(bursts);
-    // A stream comes in time order (the sort is stable: ties keep their order).
-    records.sort_by(|a, b| a["created_at"].as_str().cmp(&b["created_at"].as_str()));
+    write_all(records, "created_at");
+}
+
+/// Writes records in time order by `time` (the sort is stable: ties keep
+/// their order), as a platform's stream comes.
+fn write_all(mut records: Vec<Value>, time: &str) {
+    records.sort_by(|a, b| a[time].as_str().cmp(&b[time].as_str()));
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     for record in records {
         writeln!(out, "{record}").unwrap();
     }
+}
+
+/// `count` follow events (at least the 2,700 planted ones): background
+/// follows of 200 accounts over June 2022 by accounts registered years
+/// before; 1,200 accounts registered in the three days before following
+/// `a00042` between 08:00 and 14:00 on June 15 (a burst); 1,500 follows of
+/// `a00043` on June 16 of which only 600 are by new accounts (a near miss).
+fn follow_events(rng: &mut Rng, count: u64) -> Vec<Value> {
+    let follow = |id: usize, at: String, followee: String, follower: String, created: String| json!({ "id": format!("f{id:06}"), "at": at, "followee": followee, "follower": follower, "follower_created_at": created });
+    let mut out = Vec::new();
+    for i in 0..1_200u64 {
+        let at = format!("2022-06-15T{:02}:{:02}:{:02}Z", 8 + i / 200, i % 200 * 3 / 10, i % 60);
+        let created = format!("2022-06-{:02}", 12 + rng.below(3));
+        out.push(follow(out.len(), at, "a00042".into(), format!("n{i:05}"), created));
+    }
+    for i in 0..1_500u64 {
+        let at = format!("2022-06-16T{:02}:{:02}:{:02}Z", 8 + i / 250, i % 250 * 6 / 25, i % 60);
+        let created = if i % 5 < 2 {
+            format!("2022-06-{:02}", 13 + rng.below(3))
+        } else {
+            format!("20{}-0{}-1{}", rng.range(15, 21), rng.range(1, 10), rng.range(0, 10))
+        };
+        out.push(follow(out.len(), at, "a00043".into(), format!("m{i:05}"), created));
+    }
+    while (out.len() as u64) < count {
+        let at = format!(
+            "2022-06-{:02}T{:02}:{:02}:{:02}Z",
+            rng.range(1, 31),
+            rng.below(24),
+            rng.below(60),
+            rng.below(60)
+        );
+        let followee = format!("a{:05}", rng.below(200));
+        let follower = format!("u{:06}", rng.below(1_000_000));
+        let created = format!("20{}-0{}-1{}", rng.range(15, 22), rng.range(1, 10), rng.range(0, 10));
+        out.push(follow(out.len(), at, followee, follower, created));
+    }
+    out
 }
 
 /// Records that fire the stateful rules as a sequence: eight pushes by one

@@ -213,6 +213,8 @@ fn bench_reports_every_stage_over_passes_with_min_and_median() {
         "bench",
         "-p",
         "policies",
+        "--type",
+        "Content",
         "--now-from",
         "created_at",
         "--passes",

@@ -376,3 +376,29 @@ fn the_interpreter_alone_gives_the_same_decisions() {
     let set = qlp_runtime::PolicySet::load_tree_for(&tree, &policies, qlp_runtime::EngineKind::Interp).unwrap();
     assert!(set.compiled().is_none());
 }
+
+/// Follower growth is counted from follow events: the sample stream's
+/// planted burst fires from its thousandth new follower on, and the near
+/// miss (as many follows, most by old accounts) never does.
+#[test]
+fn the_follows_sample_fires_follower_growth_for_the_burst_only() {
+    let out = qlp()
+        .args(["eval", "-p", "policies", "--type", "Follow", "--now-from", "at"])
+        .arg("policies/examples/follows.jsonl")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let fired: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|d| d["decision"]["fired"].as_array().is_some_and(|f| !f.is_empty()))
+        .collect();
+    assert_eq!(fired.len(), 201, "the 1,000th to the 1,200th follow of the burst");
+    for decision in &fired {
+        let rule = &decision["decision"]["fired"][0];
+        assert_eq!(rule["rule"], "abnormal_follower_growth");
+        assert_eq!(rule["state"][0]["key"], "a00042", "{decision}");
+        assert!(rule["state"][1]["value"].as_i64().unwrap() >= 1000);
+    }
+}

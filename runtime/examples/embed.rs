@@ -22,7 +22,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         "tips_total": 880.0, "tippers": 4, "minor_tippers": 1, "max_single_tip": 500.0,
         "scores": {},
         "author": { "id": "a-1", "kind": "personal", "nickname": "主播小A", "verification": "none",
-                    "created_at": "2021-01-01", "followers": 3000, "follower_delta_24h": 10,
+                    "created_at": "2021-01-01", "followers": 3000, 
                     "strikes": 0, "banned_before": false, "linked_banned_accounts": 0, "real_name_shown": true }
     }"#
     .as_bytes();
