@@ -530,6 +530,19 @@ mod tests {
     }
 
     #[test]
+    fn the_change_bitmap_gives_fast2s_conversion_for_every_ideograph() {
+        // The bitmap says "unchanged" without reading the table: check it
+        // against `fast2s` itself, character by character.
+        for code in (TABLE_START..=TABLE_END).chain(COMPAT_START..=COMPAT_END) {
+            let Some(c) = char::from_u32(code) else { continue };
+            let mut buffer = [0u8; 4];
+            let expected = fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c);
+            assert_eq!(simplify(c), expected, "U+{code:04X}");
+        }
+        assert!(CHANGED.iter().map(|w| w.count_ones()).sum::<u32>() > 2000, "the traditional characters are marked");
+    }
+
+    #[test]
     fn fast_paths_agree_with_the_general_path() {
         // The mapped form takes the general path for every character.
         let ranges = [
