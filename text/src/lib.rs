@@ -539,7 +539,10 @@ mod tests {
             let expected = fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c);
             assert_eq!(simplify(c), expected, "U+{code:04X}");
         }
-        assert!(CHANGED.iter().map(|w| w.count_ones()).sum::<u32>() > 2000, "the traditional characters are marked");
+        assert!(
+            CHANGED.iter().map(|w| w.count_ones()).sum::<u32>() > 2000,
+            "the traditional characters are marked"
+        );
     }
 
     #[test]
