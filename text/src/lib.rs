@@ -333,6 +333,10 @@ fn push_normalized(c: char, out: &mut String) -> bool {
 pub struct KeywordMatcher {
     mode: MatchMode,
     automaton: AhoCorasick,
+    /// The same keywords, leftmost-first: "is there any" has the same
+    /// answer, and this match kind keeps aho-corasick's SIMD prefilter
+    /// (`Standard`, which overlapping searches need, turns it off).
+    any: AhoCorasick,
     /// Prepared keywords, by pattern index.
     keywords: Vec<String>,
 }
@@ -350,9 +354,14 @@ impl KeywordMatcher {
                 AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords)
             })
             .map_err(|error| error.to_string())?;
+        let any = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&keywords)
+            .map_err(|error| error.to_string())?;
         Ok(KeywordMatcher {
             mode,
             automaton,
+            any,
             keywords,
         })
     }
@@ -362,9 +371,9 @@ impl KeywordMatcher {
         self.mode
     }
 
-    /// Heap bytes used by the automaton.
+    /// Heap bytes used by the automata.
     pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage()
+        self.automaton.memory_usage() + self.any.memory_usage()
     }
 
     /// The keywords as normalized for matching, by pattern index.
@@ -383,7 +392,7 @@ impl KeywordMatcher {
             return false;
         }
         if self.mode != MatchMode::Word {
-            return self.automaton.is_match(prepared);
+            return self.any.is_match(prepared);
         }
         self.automaton
             .find_overlapping_iter(prepared)
