@@ -17,6 +17,10 @@
 
 #![warn(missing_docs)]
 
+mod prefilter;
+
+pub use prefilter::RawPrefilter;
+
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
 use unicode_normalization::UnicodeNormalization;
 
@@ -337,6 +341,9 @@ pub struct KeywordMatcher {
     /// answer, and this match kind keeps aho-corasick's SIMD prefilter
     /// (`Standard`, which overlapping searches need, turns it off).
     any: AhoCorasick,
+    /// In the `normalized` mode: the test that rules a raw text out without
+    /// normalizing it.
+    raw: Option<RawPrefilter>,
     /// Prepared keywords, by pattern index.
     keywords: Vec<String>,
 }
@@ -358,12 +365,23 @@ impl KeywordMatcher {
             .match_kind(MatchKind::LeftmostFirst)
             .build(&keywords)
             .map_err(|error| error.to_string())?;
+        let raw = match mode {
+            MatchMode::Normalized => RawPrefilter::new(&keywords),
+            MatchMode::Word | MatchMode::Exact => None,
+        };
         Ok(KeywordMatcher {
             mode,
             automaton,
             any,
+            raw,
             keywords,
         })
+    }
+
+    /// Whether the raw text (before normalization) may contain a keyword:
+    /// false only when it cannot, so that matching may skip it.
+    pub fn may_match_raw(&self, raw: &[u8]) -> bool {
+        self.raw.as_ref().is_none_or(|prefilter| prefilter.may_match(raw))
     }
 
     /// The match mode the automaton was built for.

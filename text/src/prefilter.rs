@@ -1,0 +1,138 @@
+//! A test on the raw text that rules out a keyword set without normalizing
+//! the text: normalization maps each character on its own, so a normalized
+//! text can contain a keyword only if the raw text contains, for one of the
+//! keywords, a character whose normalized form holds that keyword's
+//! *marker* (one character of it, chosen to be rare). The characters whose
+//! normalized form holds a given character (its traditional forms,
+//! full-width and circled forms, capitals, compatibility characters) are
+//! found once, by normalizing every code point where normalization can
+//! change one.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use crate::MatchMode;
+
+/// Code points whose normalized form may differ from themselves: the basic
+/// and supplementary planes and the CJK compatibility supplement. Beyond
+/// them are ideographs, their own normalized form.
+const SCANNED: [std::ops::RangeInclusive<u32>; 3] = [0..=0xFFFF, 0x10000..=0x1FFFF, 0x2F800..=0x2FA1F];
+
+/// For each character, the other characters whose normalized form holds it.
+static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
+    let mut preimages: HashMap<char, Vec<char>> = HashMap::new();
+    let mut out = String::new();
+    let mut buffer = [0u8; 4];
+    for code in SCANNED.into_iter().flatten() {
+        let Some(c) = char::from_u32(code) else { continue };
+        out.clear();
+        crate::prepare_bytes_into(
+            c.encode_utf8(&mut buffer).as_bytes(),
+            MatchMode::Normalized,
+            &mut out,
+            None,
+        );
+        if out.chars().eq(std::iter::once(c)) {
+            continue;
+        }
+        for d in out.chars() {
+            let list = preimages.entry(d).or_default();
+            if list.last() != Some(&c) {
+                list.push(c);
+            }
+        }
+    }
+    preimages
+});
+
+/// Frequent characters of Chinese text (and Latin vowels), avoided as
+/// markers when a keyword has a rarer one.
+const COMMON: &str = "的一是不了人我在有他这中大来上个国到说们为子和你地出道也时年得就那要下以生会自着去之过家学对可她里后小么心多天而能好都然没日于起还发成事只作当想看文无开手十用主行方又如前所本见经头面公同三已老从动两长知民样现分将外但身些与高意进把法此实回二理美点月明其种声全工己话儿者向情部正名定女问力机给等几很业最间新什打便位因重被走电四第门相次东政海口使教西再平真听世气信北少关并内加化由却代军产入先山五太水万市眼体别处总才场师书比住员九笑性通目华报立马命张活难神数件安表原车白应路期叫死常提感金何更反合放做系计或司利受光王果亲界及今京务制解各任至清物台象记边共风战干接它许八特觉望直服毛林题建南度统色字请交爱让认算论百吃义科怎元社术结六功指思非流每青管夫连远资队跟带花快条院变联言权往展该领传近留红治决周保达办运武半候七必城父强步完革深区即求品士转量空甚众技轻程告江语英基派满式李息写呢识极令黄德收脸钱党倒未持取设始版双历越史商千片容研像找友孩站广改议形委早房音火际则首单据导影失拿网香似斯专石若兵弟谁校读志飞观争究包组造落视济喜离虽坏兴切府阿iaeou";
+
+static COMMON_SET: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| COMMON.chars().collect());
+
+/// The raw-text test of one keyword set in the `normalized` mode.
+#[derive(Debug, Clone)]
+pub struct RawPrefilter {
+    /// A bit per code point of the basic plane that can produce a marker.
+    basic: Vec<u64>,
+    /// The others, sorted.
+    astral: Vec<u32>,
+}
+
+impl RawPrefilter {
+    /// The test for keywords already normalized (`None` when one is empty).
+    pub fn new(keywords: &[String]) -> Option<RawPrefilter> {
+        let mut prefilter = RawPrefilter {
+            basic: vec![0; 0x10000 / 64],
+            astral: Vec::new(),
+        };
+        for keyword in keywords {
+            let marker = marker(keyword)?;
+            prefilter.add(marker);
+            for c in PREIMAGES.get(&marker).into_iter().flatten() {
+                prefilter.add(*c);
+            }
+        }
+        prefilter.astral.sort_unstable();
+        prefilter.astral.dedup();
+        Some(prefilter)
+    }
+
+    fn add(&mut self, c: char) {
+        let code = c as u32;
+        match self.basic.get_mut(code as usize / 64) {
+            Some(word) if code < 0x10000 => *word |= 1 << (code % 64),
+            _ => self.astral.push(code),
+        }
+    }
+
+    fn holds(&self, c: char) -> bool {
+        let code = c as u32;
+        if code < 0x10000 {
+            self.basic
+                .get(code as usize / 64)
+                .is_some_and(|w| w >> (code % 64) & 1 == 1)
+        } else {
+            self.astral.binary_search(&code).is_ok()
+        }
+    }
+
+    /// Whether the raw text (UTF-8; invalid bytes read as U+FFFD, which
+    /// normalizes to nothing) may contain a keyword once normalized. Never
+    /// false when it does.
+    pub fn may_match(&self, bytes: &[u8]) -> bool {
+        use bstr::ByteSlice;
+        match std::str::from_utf8(bytes) {
+            Ok(text) => text.chars().any(|c| self.holds(c)),
+            Err(_) => bytes.chars().any(|c| self.holds(c)),
+        }
+    }
+}
+
+/// The character of a normalized keyword least likely in ordinary text: not
+/// a common one when the keyword has another, and the last such (the last
+/// character of a Chinese phrase is often its rarer noun).
+fn marker(keyword: &str) -> Option<char> {
+    keyword
+        .chars()
+        .rev()
+        .find(|c| !COMMON_SET.contains(c))
+        .or_else(|| keyword.chars().last())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize;
+
+    #[test]
+    fn every_spelling_that_normalizes_to_a_keyword_passes() {
+        let keywords: Vec<String> = ["赌博", "bet", "下注"].iter().map(|k| normalize(k)).collect();
+        let prefilter = RawPrefilter::new(&keywords).unwrap();
+        for text in ["賭博", "ＢＥＴ now", "Ⓑⓔⓣ", "赌 博", "下.注", "B\u{200B}ET", "𝐛𝐞𝐭"] {
+            assert!(prefilter.may_match(text.as_bytes()), "{text}");
+        }
+        assert!(!prefilter.may_match("今天天气很好，一起去公园".as_bytes()));
+    }
+}

@@ -1,0 +1,53 @@
+//! The raw-text test never rules out a text that holds a keyword once
+//! normalized, on random texts that mix every evasion the normalization
+//! folds: traditional characters, full-width, circled and mathematical
+//! letters, capitals, compatibility ideographs, invisible characters,
+//! punctuation and spaces between characters.
+
+// Test helpers may fail loudly: a failure is the test failing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
+
+use proptest::prelude::*;
+use qlp_text::{normalize, KeywordMatcher, MatchMode};
+
+/// Characters texts and keywords are drawn from.
+const ALPHABET: &[&str] = &[
+    "赌", "賭", "博", "下", "注", "註", "网", "網", "彩", "票", "刷", "单", "單", "水", "军", "軍", "b", "B", "ｂ",
+    "Ｂ", "ⓑ", "Ⓑ", "𝐛", "e", "E", "ｅ", "ⓔ", "t", "T", "ｔ", "Ⓣ", "𝐭", "1", "①", "１", "k", "㎏", "g", "\u{200B}",
+    "\u{FEFF}", " ", "，", "。", "!", "-", "·", "的", "是", "天", "好", "ｇ", "ﬁ", "f", "i", "兀", "⼤", "大", "е",
+];
+
+fn piece() -> impl Strategy<Value = String> {
+    prop::sample::select(ALPHABET).prop_map(str::to_string)
+}
+
+fn text() -> impl Strategy<Value = String> {
+    prop::collection::vec(piece(), 0..40).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn a_text_that_matches_is_never_ruled_out(
+        keywords in prop::collection::vec(prop::collection::vec(piece(), 1..4).prop_map(|p| p.concat()), 1..6),
+        text in text(),
+    ) {
+        let mut normalized: Vec<String> = keywords.iter().map(|k| normalize(k)).filter(|k| !k.is_empty()).collect();
+        normalized.sort();
+        normalized.dedup();
+        prop_assume!(!normalized.is_empty());
+        let matcher = KeywordMatcher::new(normalized, MatchMode::Normalized).unwrap();
+        if matcher.is_match(&text) {
+            prop_assert!(matcher.may_match_raw(text.as_bytes()), "{:?} matches {:?}", text, matcher.keywords());
+        }
+    }
+}
+
+#[test]
+fn ordinary_text_is_ruled_out_without_normalizing() {
+    let words = ["赌博", "博彩", "网赌", "下注", "刷单", "水军"];
+    let matcher = KeywordMatcher::new(words.iter().map(|w| normalize(w)).collect(), MatchMode::Normalized).unwrap();
+    assert!(!matcher.may_match_raw("今天和朋友去西湖玩了，风景很美，推荐大家周末去走走".as_bytes()));
+    assert!(matcher.may_match_raw("来賭.博吧".as_bytes()));
+}
