@@ -51,51 +51,51 @@ const COMMON: &str = "的一是不了人我在有他这中大来上个国到说�
 
 static COMMON_SET: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| COMMON.chars().collect());
 
-/// The raw-text test of one keyword set in the `normalized` mode.
+/// The raw-text test of one keyword set in the `normalized` mode. Each
+/// keyword has two markers (two of its characters; one when it has one) and
+/// falls in one of 64 groups; a text passes when, for some group, it holds
+/// a character that produces a first marker of the group and one that
+/// produces a second (a keyword present puts both of its own there).
 #[derive(Debug, Clone)]
 pub struct RawPrefilter {
-    /// A bit per code point of the basic plane that can produce a marker.
+    /// For each character that produces a marker: the groups whose first
+    /// markers it produces, and those whose second.
+    masks: HashMap<char, (u64, u64)>,
+    /// Whether a code point of the basic plane is in `masks`: most
+    /// characters of a text are answered by this bit alone.
     basic: Vec<u64>,
-    /// The others, sorted.
-    astral: Vec<u32>,
 }
 
 impl RawPrefilter {
     /// The test for keywords already normalized (`None` when one is empty).
     pub fn new(keywords: &[String]) -> Option<RawPrefilter> {
         let mut prefilter = RawPrefilter {
+            masks: HashMap::new(),
             basic: vec![0; 0x10000 / 64],
-            astral: Vec::new(),
         };
-        for keyword in keywords {
-            let marker = marker(keyword)?;
-            prefilter.add(marker);
-            for c in PREIMAGES.get(&marker).into_iter().flatten() {
-                prefilter.add(*c);
+        for (index, keyword) in keywords.iter().enumerate() {
+            let group = 1u64 << (index % 64);
+            let (first, second) = markers(keyword)?;
+            for (marker, is_second) in [(first, false), (second, true)] {
+                let producers = std::iter::once(marker).chain(PREIMAGES.get(&marker).into_iter().flatten().copied());
+                for c in producers {
+                    let masks = prefilter.masks.entry(c).or_default();
+                    if is_second {
+                        masks.1 |= group;
+                    } else {
+                        masks.0 |= group;
+                    }
+                    if let Some(word) = prefilter
+                        .basic
+                        .get_mut(c as usize / 64)
+                        .filter(|_| (c as u32) < 0x10000)
+                    {
+                        *word |= 1 << (c as u32 % 64);
+                    }
+                }
             }
         }
-        prefilter.astral.sort_unstable();
-        prefilter.astral.dedup();
         Some(prefilter)
-    }
-
-    fn add(&mut self, c: char) {
-        let code = c as u32;
-        match self.basic.get_mut(code as usize / 64) {
-            Some(word) if code < 0x10000 => *word |= 1 << (code % 64),
-            _ => self.astral.push(code),
-        }
-    }
-
-    fn holds(&self, c: char) -> bool {
-        let code = c as u32;
-        if code < 0x10000 {
-            self.basic
-                .get(code as usize / 64)
-                .is_some_and(|w| w >> (code % 64) & 1 == 1)
-        } else {
-            self.astral.binary_search(&code).is_ok()
-        }
     }
 
     /// Whether the raw text (UTF-8; invalid bytes read as U+FFFD, which
@@ -104,21 +104,45 @@ impl RawPrefilter {
     pub fn may_match(&self, bytes: &[u8]) -> bool {
         use bstr::ByteSlice;
         match std::str::from_utf8(bytes) {
-            Ok(text) => text.chars().any(|c| self.holds(c)),
-            Err(_) => bytes.chars().any(|c| self.holds(c)),
+            Ok(text) => self.scan(text.chars()),
+            Err(_) => self.scan(bytes.chars()),
         }
+    }
+
+    fn scan(&self, chars: impl Iterator<Item = char>) -> bool {
+        let (mut firsts, mut seconds) = (0u64, 0u64);
+        for c in chars {
+            let code = c as u32;
+            if code < 0x10000
+                && !self
+                    .basic
+                    .get(code as usize / 64)
+                    .is_some_and(|w| w >> (code % 64) & 1 == 1)
+            {
+                continue;
+            }
+            if let Some((first, second)) = self.masks.get(&c) {
+                firsts |= first;
+                seconds |= second;
+                if firsts & seconds != 0 {
+                    return true;
+                }
+            }
+        }
+        false
     }
 }
 
-/// The character of a normalized keyword least likely in ordinary text: not
-/// a common one when the keyword has another, and the last such (the last
-/// character of a Chinese phrase is often its rarer noun).
-fn marker(keyword: &str) -> Option<char> {
-    keyword
-        .chars()
-        .rev()
-        .find(|c| !COMMON_SET.contains(c))
-        .or_else(|| keyword.chars().last())
+/// Two characters of a normalized keyword least likely in ordinary text
+/// (not common ones when it has others; later ones first: the last
+/// characters of a Chinese phrase are often its rarer noun).
+fn markers(keyword: &str) -> Option<(char, char)> {
+    let mut chars: Vec<char> = keyword.chars().rev().collect();
+    // Stable: rare characters first, each kind in reverse order.
+    chars.sort_by_key(|c| COMMON_SET.contains(c));
+    chars.dedup();
+    let first = *chars.first()?;
+    Some((first, chars.get(1).copied().unwrap_or(first)))
 }
 
 #[cfg(test)]
