@@ -113,12 +113,8 @@ impl RawPrefilter {
         let (mut firsts, mut seconds) = (0u64, 0u64);
         for c in chars {
             let code = c as u32;
-            if code < 0x10000
-                && !self
-                    .basic
-                    .get(code as usize / 64)
-                    .is_some_and(|w| w >> (code % 64) & 1 == 1)
-            {
+            let produces_none = |w: &u64| w >> (code % 64) & 1 == 0;
+            if code < 0x10000 && self.basic.get(code as usize / 64).is_none_or(produces_none) {
                 continue;
             }
             if let Some((first, second)) = self.masks.get(&c) {
