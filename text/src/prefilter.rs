@@ -58,44 +58,67 @@ static COMMON_SET: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| 
 /// produces a second (a keyword present puts both of its own there).
 #[derive(Debug, Clone)]
 pub struct RawPrefilter {
-    /// For each character that produces a marker: the groups whose first
-    /// markers it produces, and those whose second.
-    masks: HashMap<char, (u64, u64)>,
-    /// Whether a code point of the basic plane is in `masks`: most
-    /// characters of a text are answered by this bit alone.
+    /// Whether a code point of the basic plane produces a marker, a bit
+    /// each: most characters of a text are answered by this bit alone.
     basic: Vec<u64>,
+    /// For each word of `basic`, how many bits the words before it set:
+    /// where a character's masks are in `basic_masks`.
+    rank: Vec<u32>,
+    /// For each producing character of the basic plane, in code order: the
+    /// groups whose first markers it produces, and those whose second.
+    basic_masks: Vec<(u64, u64)>,
+    /// The same for characters beyond the basic plane (few).
+    astral: HashMap<char, (u64, u64)>,
 }
 
 impl RawPrefilter {
     /// The test for keywords already normalized (`None` when one is empty).
     pub fn new(keywords: &[String]) -> Option<RawPrefilter> {
-        let mut prefilter = RawPrefilter {
-            masks: HashMap::new(),
-            basic: vec![0; 0x10000 / 64],
-        };
+        let mut masks: std::collections::BTreeMap<char, (u64, u64)> = std::collections::BTreeMap::new();
         for (index, keyword) in keywords.iter().enumerate() {
             let group = 1u64 << (index % 64);
             let (first, second) = markers(keyword)?;
             for (marker, is_second) in [(first, false), (second, true)] {
                 let producers = std::iter::once(marker).chain(PREIMAGES.get(&marker).into_iter().flatten().copied());
                 for c in producers {
-                    let masks = prefilter.masks.entry(c).or_default();
+                    let entry = masks.entry(c).or_default();
                     if is_second {
-                        masks.1 |= group;
+                        entry.1 |= group;
                     } else {
-                        masks.0 |= group;
-                    }
-                    if let Some(word) = prefilter
-                        .basic
-                        .get_mut(c as usize / 64)
-                        .filter(|_| (c as u32) < 0x10000)
-                    {
-                        *word |= 1 << (c as u32 % 64);
+                        entry.0 |= group;
                     }
                 }
             }
         }
-        Some(prefilter)
+        let mut basic = vec![0u64; 0x10000 / 64];
+        let mut basic_masks = Vec::new();
+        let mut astral = HashMap::new();
+        // In code order, so that a character's place is its rank.
+        for (c, entry) in masks {
+            match basic.get_mut(c as usize / 64).filter(|_| (c as u32) < 0x10000) {
+                Some(word) => {
+                    *word |= 1 << (c as u32 % 64);
+                    basic_masks.push(entry);
+                }
+                None => {
+                    astral.insert(c, entry);
+                }
+            }
+        }
+        let rank = basic
+            .iter()
+            .scan(0u32, |before, word| {
+                let here = *before;
+                *before += word.count_ones();
+                Some(here)
+            })
+            .collect();
+        Some(RawPrefilter {
+            basic,
+            rank,
+            basic_masks,
+            astral,
+        })
     }
 
     /// Whether the raw text (UTF-8; invalid bytes read as U+FFFD, which
@@ -109,15 +132,27 @@ impl RawPrefilter {
         }
     }
 
+    /// The masks of the groups `c` produces markers of.
+    #[inline(always)]
+    fn masks(&self, c: char) -> Option<(u64, u64)> {
+        let code = c as u32;
+        if code >= 0x10000 {
+            return self.astral.get(&c).copied();
+        }
+        let at = code as usize / 64;
+        let word = *self.basic.get(at)?;
+        let bit = 1u64 << (code % 64);
+        if word & bit == 0 {
+            return None;
+        }
+        let place = self.rank.get(at).copied().unwrap_or(0) + (word & (bit - 1)).count_ones();
+        self.basic_masks.get(place as usize).copied()
+    }
+
     fn scan(&self, chars: impl Iterator<Item = char>) -> bool {
         let (mut firsts, mut seconds) = (0u64, 0u64);
         for c in chars {
-            let code = c as u32;
-            let produces_none = |w: &u64| w >> (code % 64) & 1 == 0;
-            if code < 0x10000 && self.basic.get(code as usize / 64).is_none_or(produces_none) {
-                continue;
-            }
-            if let Some((first, second)) = self.masks.get(&c) {
+            if let Some((first, second)) = self.masks(c) {
                 firsts |= first;
                 seconds |= second;
                 if firsts & seconds != 0 {
