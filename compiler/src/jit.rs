@@ -328,16 +328,26 @@ impl CompiledPolicySet {
             })?;
         }
 
-        for record in record_types {
+        // Each record type's function `(row, ctx, out)`, named `{prefix}_{Record}`.
+        let define_record = |module: &mut JITModule,
+                             emitter: &mut Emitter<'_>,
+                             prefix: &str,
+                             record: RecordId,
+                             build: fn(&mut codegen::Codegen<'_, '_>, RecordId) -> Result<(), JitError>|
+         -> Result<FuncId, JitError> {
             let mut signature = module.make_signature();
             for _ in 0..3 {
                 signature.params.push(AbiParam::new(types::I64));
             }
-            let name = format!("eval_{}", program.record(record).map_or("?", |r| r.name.as_str()));
+            let name = format!("{prefix}_{}", program.record(record).map_or("?", |r| r.name.as_str()));
             let id = module
                 .declare_function(&name, Linkage::Local, &signature)
                 .map_err(|e| JitError(e.to_string()))?;
-            emitter.define(&mut module, id, name, signature, |codegen| {
+            emitter.define(module, id, name, signature, |codegen| build(codegen, record))?;
+            Ok(id)
+        };
+        for record in record_types {
+            let id = define_record(&mut module, &mut emitter, "eval", record, |codegen, record| {
                 codegen.record_function(record)
             })?;
             declared.push((record, id));
@@ -347,15 +357,7 @@ impl CompiledPolicySet {
         state_records.dedup();
         let mut touch_declared: Vec<(RecordId, FuncId)> = Vec::new();
         for record in state_records {
-            let mut signature = module.make_signature();
-            for _ in 0..3 {
-                signature.params.push(AbiParam::new(types::I64));
-            }
-            let name = format!("touch_{}", program.record(record).map_or("?", |r| r.name.as_str()));
-            let id = module
-                .declare_function(&name, Linkage::Local, &signature)
-                .map_err(|e| JitError(e.to_string()))?;
-            emitter.define(&mut module, id, name, signature, |codegen| {
+            let id = define_record(&mut module, &mut emitter, "touch", record, |codegen, record| {
                 codegen.touch_function(record)
             })?;
             touch_declared.push((record, id));

@@ -217,15 +217,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
 
     /// Emits the whole function for one record type.
     pub(super) fn record_function(&mut self, record: RecordId) -> Result<()> {
-        let entry = self.b.create_block();
-        self.b.append_block_params_for_function_params(entry);
-        self.b.switch_to_block(entry);
-        let params = self.b.block_params(entry).to_vec();
-        let (Some(&row), Some(&ctx), Some(&out)) = (params.first(), params.get(1), params.get(2)) else {
-            return Err(JitError(String::from("bad signature")));
-        };
-        self.ctx = ctx;
-        self.row = row;
+        let (row, ctx, out) = self.record_entry()?;
         let rule_mask = self.b.ins().load(types::I64, flags(), ctx, CTX_ACTIVE_RULES);
         let exempt_mask = self.b.ins().load(types::I64, flags(), ctx, CTX_ACTIVE_EXEMPTS);
         self.masks = (rule_mask, exempt_mask);
@@ -264,6 +256,21 @@ impl<'a, 'b> Codegen<'a, 'b> {
         self.b.ins().return_(&[]);
         self.b.seal_all_blocks();
         Ok(())
+    }
+
+    /// The entry block of a record type's function `(row, ctx, out)`: its
+    /// parameters, `ctx` and `row` set.
+    fn record_entry(&mut self) -> Result<(Value, Value, Value)> {
+        let entry = self.b.create_block();
+        self.b.append_block_params_for_function_params(entry);
+        self.b.switch_to_block(entry);
+        let params = self.b.block_params(entry).to_vec();
+        let (Some(&row), Some(&ctx), Some(&out)) = (params.first(), params.get(1), params.get(2)) else {
+            return Err(JitError(String::from("bad signature")));
+        };
+        self.ctx = ctx;
+        self.row = row;
+        Ok((row, ctx, out))
     }
 
     /// Memo slots for infallible one-parameter functions of `record`, their

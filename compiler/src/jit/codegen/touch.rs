@@ -5,7 +5,6 @@
 use cranelift_codegen::ir::{types, InstBuilder, Value};
 
 use super::{flags, Codegen, Result};
-use crate::jit::JitError;
 use crate::program::{RecordId, StateDef, TExpr};
 use crate::state::states_of;
 
@@ -25,15 +24,7 @@ impl Codegen<'_, '_> {
     /// Emits the touch function of `record`: `(row, ctx, out)`, `out`
     /// zeroed by the caller, `TOUCH_WORDS` words per declaration.
     pub(in crate::jit) fn touch_function(&mut self, record: RecordId) -> Result<()> {
-        let entry = self.b.create_block();
-        self.b.append_block_params_for_function_params(entry);
-        self.b.switch_to_block(entry);
-        let params = self.b.block_params(entry).to_vec();
-        let (Some(&row), Some(&ctx), Some(&out)) = (params.first(), params.get(1), params.get(2)) else {
-            return Err(JitError(String::from("bad signature")));
-        };
-        self.ctx = ctx;
-        self.row = row;
+        let (row, _, out) = self.record_entry()?;
         self.memo_slots(record);
         let defs: Vec<StateDef> = states_of(self.program, record).map(|(_, def)| def.clone()).collect();
         for (slot, def) in defs.iter().enumerate() {
