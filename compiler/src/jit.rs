@@ -38,7 +38,7 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use crate::interp::{EvalError, EvalErrorKind};
 use crate::layout::{Layout, Row};
 use crate::outcome::{campaign_active, Conditions, Outcome};
-use crate::program::{FnId, Program, RecordId, RuleId, StateDef, StateId, TExpr, TExprKind};
+use crate::program::{FnId, Program, RecordId, RuleId, TExpr, TExprKind};
 use crate::state::{touch_of, KeyPart, Prepared, StateValues, TouchParts};
 use crate::types::Type;
 
@@ -558,9 +558,9 @@ impl CompiledPolicySet {
         if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
             return None;
         }
-        let defs: Vec<(StateId, &StateDef)> = crate::state::states_of(&self.program, record_type).collect();
+        let defs = || crate::state::states_of(&self.program, record_type);
         context.touches.clear();
-        context.touches.resize(defs.len() * TOUCH_WORDS, 0);
+        context.touches.resize(defs().count() * TOUCH_WORDS, 0);
         context.ctx.program = Arc::as_ptr(&self.program);
         // SAFETY: as in `run`; the touch function reads no masks, state or
         // clock, and writes `TOUCH_WORDS` words per declaration of the type
@@ -579,19 +579,17 @@ impl CompiledPolicySet {
             // of live bytes (see above).
             String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(ptr, len) })
         };
-        let touches = defs
-            .iter()
+        let touches = defs()
             .enumerate()
             .map(|(slot, (id, def))| {
                 let base = slot * TOUCH_WORDS;
                 if let Some(error) = error_at(words, base) {
-                    return (*id, Err(error));
+                    return (id, Err(error));
                 }
-                let texts: Vec<Option<std::borrow::Cow<'_, str>>> = [KEY, OF, ID]
-                    .iter()
-                    .zip([Some(&def.key), def.of.as_ref(), def.id.as_ref()])
-                    .map(|(at, expr)| expr.filter(|e| e.ty == Type::String).map(|_| text(base + at)))
-                    .collect();
+                // No allocation per record: three slots on the stack.
+                let texts: [Option<std::borrow::Cow<'_, str>>; 3] =
+                    [(KEY, Some(&def.key)), (OF, def.of.as_ref()), (ID, def.id.as_ref())]
+                        .map(|(at, expr)| expr.filter(|e| e.ty == Type::String).map(|_| text(base + at)));
                 let part = |index: usize, at: usize, expr: Option<&TExpr>| -> Option<KeyPart<'_>> {
                     let expr = expr?;
                     Some(match (&expr.ty, texts.get(index).and_then(Option::as_ref)) {
@@ -607,7 +605,7 @@ impl CompiledPolicySet {
                     of: part(1, OF, def.of.as_ref()),
                     id: part(2, ID, def.id.as_ref()),
                 };
-                (*id, Ok(touch_of(&self.program, *id, def, &parts)))
+                (id, Ok(touch_of(&self.program, id, def, &parts)))
             })
             .collect();
         context.ctx.clear_scratch();

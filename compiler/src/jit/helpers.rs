@@ -237,11 +237,18 @@ fn with_keywords(
         // A text the raw test rules out holds no keyword: no match, no
         // count, and no normalization (the interpreter, the specification,
         // always normalizes: the differential test checks the two agree).
+        // A text already prepared for this record is matched from there:
+        // the raw test would scan it again for nothing.
+        let mode = keyword_set.matcher.mode();
+        let cached = ctx
+            .texts
+            .iter()
+            .any(|e| e.ptr == ptr as usize && e.len == len && e.mode == mode);
         // SAFETY: see `bytes`.
-        if !keyword_set.matcher.may_match_raw(unsafe { bytes(ptr, len) }) {
+        if !cached && !keyword_set.matcher.may_match_raw(unsafe { bytes(ptr, len) }) {
             return 0;
         }
-        match ctx.scanned(program, ptr, len, keyword_set.matcher.mode()) {
+        match ctx.scanned(program, ptr, len, mode) {
             Some(entry) => f(&keyword_set.matcher, entry),
             None => FAILED,
         }
