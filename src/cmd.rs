@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod backtest;
 pub mod bench;
 pub mod check;
 pub mod compile;
@@ -14,24 +15,26 @@ use std::path::Path;
 use anyhow::{bail, Context};
 use qlp_compiler::program::RecordId;
 use qlp_compiler::Engine;
-use qlp_runtime::PolicySet;
+use qlp_runtime::{PolicySet, Selection};
 
 use crate::render::{print_diagnostics, Format};
 
 /// Loads a policy directory; prints its diagnostics and returns `None` if it has errors.
 pub fn load_policies(path: &Path) -> anyhow::Result<Option<PolicySet>> {
     let workspace = crate::config::Workspace::open(&[path.to_path_buf()], None)?;
-    load_policies_in(&workspace, path, Engine::Jit)
+    load_policies_in(&workspace, path, Engine::Jit, &Selection::default())
 }
 
 /// Loads the policy directory `path` of an opened workspace, as
-/// [`load_policies`]; for [`Engine::Interp`] nothing is compiled.
+/// [`load_policies`], running the rules `selection` names; for
+/// [`Engine::Interp`] nothing is compiled.
 pub fn load_policies_in(
     workspace: &crate::config::Workspace,
     path: &Path,
     kind: Engine,
+    selection: &Selection,
 ) -> anyhow::Result<Option<PolicySet>> {
-    match PolicySet::load_tree_for(&workspace.tree, path, kind) {
+    match PolicySet::load_selected(&workspace.tree, path, kind, selection) {
         Ok(set) => Ok(Some(set)),
         Err(error) if !error.diagnostics.is_empty() => {
             print_diagnostics(&error.diagnostics, &error.sources, Format::Human)?;

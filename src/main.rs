@@ -31,6 +31,9 @@ enum Command {
     Compile(cmd::compile::CompileArgs),
     /// Evaluate JSONL records: decisions out, a summary at the end.
     Eval(cmd::eval::EvalArgs),
+    /// Measure policies on labelled records (precision, recall, F1 per
+    /// rule and campaign), and compare two versions on the same records.
+    Backtest(cmd::backtest::BacktestArgs),
     /// Explain every rule's result on one record.
     Explain(cmd::explain::ExplainArgs),
     /// Measure ingestion and evaluation throughput on a file.
@@ -54,6 +57,7 @@ fn main() -> ExitCode {
         Command::Test(args) => cmd::test::run(&args),
         Command::Compile(args) => cmd::compile::run(&args),
         Command::Eval(args) => cmd::eval::run(&args),
+        Command::Backtest(args) => cmd::backtest::run(&args),
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Lint(args) => cmd::lint::run(&args),

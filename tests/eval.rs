@@ -402,3 +402,52 @@ fn the_follows_sample_fires_follower_growth_for_the_burst_only() {
         assert!(rule["state"][1]["value"].as_i64().unwrap() >= 1000);
     }
 }
+
+#[test]
+fn selection_flags_choose_the_rules_and_the_summary_is_written_as_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.json");
+    let run = |extra: &[&str]| {
+        let output = qlp()
+            .args(["eval", "-p", "tests/data/backtest/v1", "--now-from", "created_at", "-q"])
+            .args(extra)
+            .arg("--summary-json")
+            .arg(&summary)
+            .arg("tests/data/backtest/records.jsonl")
+            .output()
+            .unwrap();
+        assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+        serde_json::from_slice::<serde_json::Value>(&std::fs::read(&summary).unwrap()).unwrap()
+    };
+    let all = run(&[]);
+    assert_eq!(all["records"], 9);
+    assert_eq!(all["rules"]["gambling_post"], 3);
+    assert_eq!(all["rules"]["ads_post"], 3);
+    assert_eq!(all["campaigns"]["gambling_2022"], 3);
+    let ads = run(&["--rule", "ads_post"]);
+    assert_eq!(ads["rules"]["gambling_post"], serde_json::Value::Null);
+    assert_eq!(ads["verdicts"]["review"], 3);
+    let gambling = run(&["--campaign", "gambling_2022", "--all-active"]);
+    assert_eq!(gambling["rules"]["gambling_post"], 4, "the August post too");
+    assert_eq!(gambling["rules"]["ads_post"], serde_json::Value::Null);
+
+    let output = qlp()
+        .args([
+            "eval",
+            "-p",
+            "tests/data/backtest/v1",
+            "--now",
+            "2022-05-01",
+            "--campaign",
+            "gambling",
+        ])
+        .arg("tests/data/backtest/records.jsonl")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("no campaign `gambling`; the policies declare: gambling_2022, ads_2022"),
+        "{stderr}"
+    );
+}

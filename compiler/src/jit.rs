@@ -464,7 +464,7 @@ impl CompiledPolicySet {
         let bit = |word: usize, index: usize| out.get(word).is_some_and(|w| w >> (index % 64) & 1 == 1);
         let error = |word: usize| error_at(out, word);
         for (id, rule) in self.program.rule_ids() {
-            if rule.record != record_type || !campaign_active(&self.program, rule.campaign, now) {
+            if rule.record != record_type || !self.program.rule_active(rule, now) {
                 continue;
             }
             let index = id.index();
@@ -680,7 +680,7 @@ impl EvalContext {
         self.active_rules.fill(0);
         self.active_exempts.fill(0);
         for (id, rule) in program.rule_ids() {
-            if campaign_active(program, rule.campaign, now) {
+            if program.rule_active(rule, now) {
                 set_bit(&mut self.active_rules, id.index());
             }
         }

@@ -175,7 +175,7 @@ pub fn conditions_with_state<O: Observer>(
     let interpreter = Interpreter::with_observer(program, observer).with_state(&state.values);
     let mut conditions = Conditions::default();
     for (id, rule) in program.rule_ids() {
-        if rule.record == record_type && campaign_active(program, rule.campaign, now) {
+        if rule.record == record_type && program.rule_active(rule, now) {
             conditions.rules.push((id, interpreter.eval_rule(rule, record, now)));
         }
     }

@@ -257,7 +257,7 @@ fn vacuous(program: &Program, test: &TestDef, expectation: &Expectation) -> Opti
     let inactive = |id: &RuleId| {
         program
             .rule(*id)
-            .is_some_and(|rule| !crate::outcome::campaign_active(program, rule.campaign, test.now))
+            .is_some_and(|rule| !program.rule_active(rule, test.now))
     };
     let about: Vec<RuleId> = match expectation {
         Expectation::NotFires(rules) => rules.clone(),

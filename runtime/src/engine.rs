@@ -12,7 +12,7 @@ use qlp_compiler::interp::NoObserver;
 use qlp_compiler::jit::{CompiledPolicySet, EvalContext};
 use qlp_compiler::layout::{Layout, Row};
 use qlp_compiler::outcome::{conditions_with_state, evaluate, undecodable, Outcome};
-use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::program::{Program, RecordId, Selection};
 use qlp_compiler::state::{Prepared, StateValues};
 use qlp_grammar::{Diagnostic, SourceMap};
 
@@ -113,7 +113,25 @@ impl PolicySet {
     /// As [`PolicySet::load_tree`]; with [`EngineKind::Interp`] nothing is
     /// compiled to native code.
     pub fn load_tree_for(tree: &PolicyTree, path: &Path, kind: EngineKind) -> Result<PolicySet, LoadError> {
-        let checked = qlp_compiler::check(&tree.files, &tree.loader);
+        PolicySet::load_selected(tree, path, kind, &Selection::default())
+    }
+
+    /// As [`PolicySet::load_tree_for`], running only the rules `selection`
+    /// names (and every campaign, with `all_active`, whatever the time).
+    pub fn load_selected(
+        tree: &PolicyTree,
+        path: &Path,
+        kind: EngineKind,
+        selection: &Selection,
+    ) -> Result<PolicySet, LoadError> {
+        let mut checked = qlp_compiler::check(&tree.files, &tree.loader);
+        if let Some(program) = &mut checked.program {
+            program.select(selection).map_err(|message| LoadError {
+                message,
+                sources: SourceMap::new(),
+                diagnostics: Vec::new(),
+            })?;
+        }
         match checked.program {
             Some(program) if kind == EngineKind::Interp => Ok(PolicySet::interpreted(program)),
             Some(program) => PolicySet::new(program),

@@ -27,4 +27,5 @@ pub use decision::Decision;
 pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
 pub use fs::{policy_files, FsLoader, Limits, PolicyTree};
 pub use ingest::IngestError;
+pub use qlp_compiler::program::Selection;
 pub use state::{Batch, EmbeddedStore, MemoryStore, RedisStore, State, StateStore, StoreError};

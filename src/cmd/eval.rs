@@ -12,19 +12,16 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
-use qlp_compiler::outcome::Outcome;
-use qlp_compiler::program::RecordId;
-use qlp_compiler::state::{Prepared, StateValues};
-use qlp_compiler::Value;
-use qlp_runtime::{Batch, Decision, PolicySet, State};
-use rayon::prelude::*;
+use qlp_runtime::{Decision, State};
 use signal_hook::consts::{SIGINT, SIGTERM};
 
 use crate::cmd::{load_policies_in, parse_now, record_type};
 
-mod input;
+pub(crate) mod input;
+pub(crate) mod stream;
 
-use input::{next_batch, spawn_reader, take_ready, InputLine, BATCH};
+use input::spawn_reader;
+use stream::{Clock, LineResult, Stream};
 /// The largest record (one input line), unless `--max-record-bytes` or
 /// `[limits] record_bytes` in `qlp.toml` says otherwise.
 pub const DEFAULT_MAX_RECORD_BYTES: u64 = 4 << 20;
@@ -71,25 +68,44 @@ pub struct EvalArgs {
     /// already committed (after a crash or a kill, give it the same input).
     #[arg(long, requires = "state")]
     pub resume: bool,
+    #[command(flatten)]
+    pub selection: SelectionArgs,
+    /// Also write the summary (counts per verdict, rule and campaign) as
+    /// JSON to this file.
+    #[arg(long, value_name = "FILE")]
+    pub summary_json: Option<PathBuf>,
 }
 
-/// One line of output: the input line number, the record's `id`, its decision.
-#[derive(serde::Serialize)]
-struct OutputLine<'a> {
-    line: usize,
-    id: Option<&'a str>,
-    decision: &'a Decision,
+/// `--campaign`, `--rule`, `--all-active`: which rules run, and when.
+#[derive(clap::Args, Debug, Clone, Default)]
+pub struct SelectionArgs {
+    /// Run only the rules of this campaign (repeatable; with `--rule`, both).
+    #[arg(long = "campaign", value_name = "NAME")]
+    pub campaigns: Vec<String>,
+    /// Run only this rule (repeatable).
+    #[arg(long = "rule", value_name = "NAME")]
+    pub rules: Vec<String>,
+    /// Evaluate every campaign as active, whatever the time: replaying
+    /// records from before or after a campaign's period.
+    #[arg(long)]
+    pub all_active: bool,
 }
 
-/// What happened to one input line.
-enum LineResult {
-    Decided { json: String, decision: Decision },
-    Rejected { line: usize, message: String },
-    Blank,
+impl SelectionArgs {
+    pub fn selection(&self) -> qlp_runtime::Selection {
+        qlp_runtime::Selection {
+            campaigns: self.campaigns.clone(),
+            rules: self.rules.clone(),
+            all_active: self.all_active,
+            lenient: false,
+        }
+    }
 }
 
-#[derive(Default)]
-struct Summary {
+/// What a run decided, in total: printed at the end, and written as JSON
+/// with `--summary-json`.
+#[derive(Default, serde::Serialize)]
+pub struct Summary {
     records: usize,
     rejected: usize,
     verdicts: BTreeMap<String, usize>,
@@ -107,7 +123,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         args.max_failed_share
     );
     let workspace = crate::config::Workspace::open(std::slice::from_ref(&args.policies), None)?;
-    let Some(set) = load_policies_in(&workspace, &args.policies, args.engine)? else {
+    let Some(set) = load_policies_in(&workspace, &args.policies, args.engine, &args.selection.selection())? else {
         return Ok(ExitCode::from(1));
     };
     let max_record_bytes = args
@@ -217,71 +233,28 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         (None, true) => anyhow::bail!("`--resume` needs policies that keep state for this record type"),
         _ => 0,
     };
-    let mut context = set.context();
     let started = Instant::now();
     let mut summary = Summary::default();
-    let mut finished = false;
-    // INVARIANT: line numbers count every input line, so a resumed run
-    // skips exactly the lines the committed batches consumed.
-    let unconsumed = |line: &InputLine| line.number as u64 > skip;
-    // A batch of a stateful type decoded while the one before it was decided.
-    let mut prefetched: Option<(Vec<InputLine>, Decoded)> = None;
-    while !finished || prefetched.is_some() {
-        let (batch, decoded) = match prefetched.take() {
-            Some((batch, decoded)) => (batch, Some(decoded)),
-            None => {
-                let mut batch = Vec::with_capacity(BATCH);
-                finished = next_batch(&mut lines, &mut batch, &stop);
-                batch.retain(unconsumed);
-                if batch.is_empty() {
-                    continue;
-                }
-                let decoded = state
-                    .is_some()
-                    .then(|| decode_batch(&set, record, &batch, fixed_now, args));
-                (batch, decoded)
-            }
-        };
-        let read_bytes: u64 = batch.iter().map(|l| l.bytes as u64).sum();
-        let (results, pending) = match (&state, decoded) {
-            (Some(state), Some(decoded)) => {
-                // The records are decided in order on this thread while the
-                // lines already read (never waiting for more) are decoded on
-                // the others: a stream is decided at the speed of its
-                // sequential part.
-                let (decided, next) = std::thread::scope(|scope| {
-                    let prefetch = (!finished).then(|| {
-                        scope.spawn(|| {
-                            let mut next = Vec::new();
-                            let ended = take_ready(&mut lines, &mut next, &stop);
-                            next.retain(unconsumed);
-                            let decoded = decode_batch(&set, record, &next, fixed_now, args);
-                            (ended, next, decoded)
-                        })
-                    });
-                    let decided = decide_in_order(&set, record, kind, decoded, state, &mut context);
-                    let next = prefetch.map(|thread| thread.join());
-                    (decided, next)
-                });
-                if let Some(next) = next {
-                    let (ended, next, decoded) =
-                        next.map_err(|_| anyhow::anyhow!("the thread decoding records failed"))?;
-                    finished |= ended;
-                    if !next.is_empty() {
-                        prefetched = Some((next, decoded));
-                    }
-                }
-                let (results, pending) = decided?;
-                (results, Some(pending))
-            }
-            _ => (decide_parallel(&set, record, kind, &batch, fixed_now, args), None),
-        };
-        // INVARIANT: `results` is in input order (rayon's collect keeps it),
-        // so decisions are written in the order the records came.
+    let clock = match (fixed_now, &args.now_from) {
+        (Some(now), _) => Clock::Fixed(now),
+        (None, Some(field)) => Clock::Field(field.clone()),
+        (None, None) => Clock::Fixed(0),
+    };
+    let stream = Stream {
+        set: &set,
+        record,
+        kind,
+        clock,
+        state: state.as_ref(),
+        skip,
+        render: true,
+        keep_input: false,
+    };
+    stream.run(&mut lines, &stop, |results, read_bytes| {
         for result in results {
             match result {
-                LineResult::Decided { json, decision } => {
-                    writer.write_all(json.as_bytes())?;
+                LineResult::Decided { json, decision, .. } => {
+                    writer.write_all(json.unwrap_or_default().as_bytes())?;
                     writer.write_all(b"\n")?;
                     summary.add(&decision);
                 }
@@ -298,21 +271,21 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         // A live feed gets its decisions now, not when a buffer fills.
         writer.flush()?;
-        // INVARIANT: a batch's state is committed after its decisions are
-        // written: what was committed has been reported.
-        if let Some(pending) = pending {
-            pending.commit(set.program(), batch.last().map(|line| line.number as u64))?;
-        }
         if let Some(bar) = &progress {
             bar.inc(read_bytes);
             bar.set_message(format!("{} records", summary.records));
         }
-    }
+        Ok(())
+    })?;
     writer.flush()?;
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
     let signal = stop.load(Ordering::SeqCst);
+    if let Some(path) = &args.summary_json {
+        let json = serde_json::to_vec_pretty(&summary)?;
+        std::fs::write(path, json).with_context(|| format!("cannot write `{}`", path.display()))?;
+    }
     if !args.quiet {
         summary.print(started.elapsed().as_secs_f64());
         match state.as_ref().map(|s| s.store().size()) {
@@ -368,189 +341,6 @@ fn stdin_id() -> Option<FileId> {
     let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
     let metadata = File::from(fd).metadata().ok()?;
     metadata.is_file().then(|| FileId::of(&metadata))
-}
-
-/// A line read and decoded, ready to evaluate.
-struct Ingested {
-    line: usize,
-    row: qlp_compiler::layout::Row,
-    now: i64,
-    /// Its touches of state (empty when the record type keeps none).
-    prepared: Prepared,
-}
-
-/// A line that could not be decided, and why.
-struct Rejected {
-    line: usize,
-    message: String,
-}
-
-impl From<Rejected> for LineResult {
-    fn from(rejected: Rejected) -> LineResult {
-        LineResult::Rejected {
-            line: rejected.line,
-            message: rejected.message,
-        }
-    }
-}
-
-/// Decodes a line: a row to evaluate, or why the line is rejected.
-fn ingest_line(
-    set: &PolicySet,
-    record: RecordId,
-    input: &InputLine,
-    fixed_now: Option<i64>,
-    args: &EvalArgs,
-    context: &mut qlp_compiler::jit::EvalContext,
-) -> Result<Option<Ingested>, Rejected> {
-    let line = input.number;
-    let bytes = match &input.text {
-        Ok(bytes) => bytes,
-        Err(limit) => {
-            return Err(Rejected {
-                line,
-                message: format!(
-                    "the record is {} bytes, more than the limit of {limit} (`--max-record-bytes`)",
-                    input.bytes
-                ),
-            })
-        }
-    };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Ok(None);
-    }
-    let row = set.ingest(record, bytes).map_err(|error| Rejected {
-        line,
-        message: error.to_string(),
-    })?;
-    let now = match (fixed_now, &args.now_from) {
-        (Some(now), _) => now,
-        (None, Some(field)) => match set.field(record, &row, field) {
-            Some(Value::Time(t)) => t,
-            _ => {
-                return Err(Rejected {
-                    line,
-                    message: format!("`{field}` is missing, so there is no time to evaluate at"),
-                })
-            }
-        },
-        (None, None) => 0,
-    };
-    let prepared = set.prepare(args.engine, record, &row, context);
-    Ok(Some(Ingested {
-        line,
-        row,
-        now,
-        prepared,
-    }))
-}
-
-/// Evaluates a decoded line, reads of state giving `state`.
-fn decide(
-    set: &PolicySet,
-    record: RecordId,
-    kind: qlp_runtime::EngineKind,
-    input: &Ingested,
-    state: Option<&StateValues>,
-    context: &mut qlp_compiler::jit::EvalContext,
-) -> (LineResult, Outcome) {
-    let outcome = match state {
-        Some(state) => set.evaluate_with_state(kind, record, &input.row, input.now, state, context),
-        None => set.evaluate(kind, record, &input.row, input.now, context),
-    };
-    let decision = match state {
-        Some(state) => set.decision_with_state(record, &input.row, &outcome, input.now, &input.prepared, state),
-        None => set.decision(record, &input.row, &outcome, input.now),
-    };
-    let id = match set.field(record, &input.row, "id") {
-        Some(Value::Str(id)) => Some(id.to_string()),
-        _ => None,
-    };
-    let json = serde_json::to_string(&OutputLine {
-        line: input.line,
-        id: id.as_deref(),
-        decision: &decision,
-    })
-    .unwrap_or_default();
-    (LineResult::Decided { json, decision }, outcome)
-}
-
-/// Decides a batch of records of a type without state, in parallel.
-fn decide_parallel(
-    set: &PolicySet,
-    record: RecordId,
-    kind: qlp_runtime::EngineKind,
-    batch: &[InputLine],
-    fixed_now: Option<i64>,
-    args: &EvalArgs,
-) -> Vec<LineResult> {
-    batch
-        .par_iter()
-        .map_init(
-            || set.context(),
-            |context, line| match ingest_line(set, record, line, fixed_now, args, context) {
-                Ok(Some(input)) => decide(set, record, kind, &input, None, context).0,
-                Ok(None) => LineResult::Blank,
-                Err(rejected) => rejected.into(),
-            },
-        )
-        .collect()
-}
-
-/// A batch's lines decoded, with their keys, event times and filters of
-/// state computed, in parallel.
-type Decoded = Vec<Result<Option<Ingested>, Rejected>>;
-
-fn decode_batch(
-    set: &PolicySet,
-    record: RecordId,
-    batch: &[InputLine],
-    fixed_now: Option<i64>,
-    args: &EvalArgs,
-) -> Decoded {
-    batch
-        .par_iter()
-        .map_init(
-            || set.context(),
-            |context, line| ingest_line(set, record, line, fixed_now, args, context),
-        )
-        .collect()
-}
-
-/// Decides a batch of records that read or feed state, decoded by
-/// [`decode_batch`]: read, evaluated and written one record at a time, in
-/// input order, through one batch of the store, which the caller commits
-/// once the decisions are written (so a kill loses no committed count, and
-/// at worst repeats one batch's decisions on `--resume`).
-fn decide_in_order<'s>(
-    set: &PolicySet,
-    record: RecordId,
-    kind: qlp_runtime::EngineKind,
-    decoded: Decoded,
-    state: &'s State,
-    context: &mut qlp_compiler::jit::EvalContext,
-) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
-    let prepared = decoded
-        .iter()
-        .filter_map(|i| i.as_ref().ok().and_then(Option::as_ref))
-        .map(|i| &i.prepared);
-    let mut store = Batch::begin(state, set.program(), prepared)?;
-    let program = set.program();
-    let mut values = StateValues::default();
-    let results = decoded
-        .into_iter()
-        .map(|item| match item {
-            Ok(Some(input)) => {
-                store.read_into(program, &input.prepared, &mut values);
-                let (result, outcome) = decide(set, record, kind, &input, Some(&values), context);
-                store.write(program, &input.prepared, &outcome);
-                result
-            }
-            Ok(None) => LineResult::Blank,
-            Err(rejected) => rejected.into(),
-        })
-        .collect();
-    Ok((results, store))
 }
 
 fn system_now() -> i64 {

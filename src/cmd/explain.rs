@@ -5,7 +5,6 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use qlp_compiler::explain::{explain_condition, keyword_evidence, Explanation};
-use qlp_compiler::outcome::campaign_active;
 use qlp_grammar::time::format_time;
 
 use crate::cmd::{load_policies, parse_now, record_type};
@@ -95,7 +94,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
         }
         println!();
         let campaign = rule.campaign.and_then(|c| program.campaign(c));
-        let status = if !campaign_active(program, rule.campaign, now) {
+        let status = if !program.rule_active(rule, now) {
             "inactive (campaign period)"
         } else if outcome.fired.contains(&id) {
             "FIRES"

@@ -136,6 +136,7 @@ impl<'a> Checker<'a> {
                 actions,
                 reason: items.reason.map(|r| r.value.clone()),
                 n_locals,
+                selected: true,
                 location: Location { file, span: decl.span },
             });
         }

@@ -7,7 +7,7 @@ use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 /// Records per parallel batch: bounds memory whatever the input size.
-pub(super) const BATCH: usize = 2048;
+pub(crate) const BATCH: usize = 2048;
 /// Bytes of records per batch, whatever their number.
 const BATCH_BYTES: usize = 64 << 20;
 /// Lines the reader thread may read ahead of evaluation.
@@ -22,12 +22,12 @@ pub const LATENCY: Duration = Duration::from_millis(50);
 const TICK: Duration = Duration::from_millis(100);
 
 /// One input line, as the reader thread hands it over.
-pub(super) struct InputLine {
-    pub(super) number: usize,
+pub(crate) struct InputLine {
+    pub(crate) number: usize,
     /// The line's length in bytes, newline included.
-    pub(super) bytes: usize,
+    pub(crate) bytes: usize,
     /// The line, or the record limit it exceeded (it was read and dropped).
-    pub(super) text: Result<Vec<u8>, u64>,
+    pub(crate) text: Result<Vec<u8>, u64>,
 }
 
 /// What the reader thread sends: lines, or why it stopped.
@@ -37,14 +37,14 @@ enum Incoming {
 }
 
 /// The lines the reader thread sent, and those received but not yet in a batch.
-pub(super) struct Lines {
+pub(crate) struct Lines {
     receiver: Receiver<Incoming>,
     pending: std::collections::VecDeque<InputLine>,
 }
 
 /// Reads lines on a thread of their own, so that the evaluator can tell
 /// "no record yet" from "the input is slow" and never blocks on a read.
-pub(super) fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Lines {
+pub(crate) fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Lines {
     let (sender, receiver) = sync_channel(READ_AHEAD / CHUNK);
     std::thread::spawn(move || {
         let mut reader = BufReader::with_capacity(1 << 16, reader);
@@ -122,7 +122,7 @@ fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>, limit: u64) 
 /// to look at the stop flag), then takes what arrives within [`LATENCY`],
 /// up to [`BATCH`] lines. Returns true when the input has ended or a signal
 /// asked to stop; the lines already read are still in `batch`.
-pub(super) fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
+pub(crate) fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
     let mut deadline: Option<Instant> = None;
     let mut batch_bytes = 0usize;
     loop {
@@ -171,7 +171,7 @@ pub(super) fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &A
 /// Moves the lines already read into `batch`, up to [`BATCH`], without
 /// waiting for more. Returns true when the input has ended or a signal
 /// asked to stop (then every line read is taken).
-pub(super) fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
+pub(crate) fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
     if stop.load(Ordering::SeqCst) != 0 {
         batch.extend(lines.pending.drain(..));
         while let Ok(Incoming::Lines(more)) = lines.receiver.try_recv() {

@@ -1,0 +1,324 @@
+//! The evaluation loop every command that decides a stream shares (`qlp
+//! eval`, `qlp backtest`): batches of lines decoded and decided, in
+//! parallel for record types without state and in input order through the
+//! store for those with it, results handed over in input order.
+
+use std::sync::atomic::AtomicUsize;
+
+use qlp_compiler::outcome::Outcome;
+use qlp_compiler::program::RecordId;
+use qlp_compiler::state::{Prepared, StateValues};
+use qlp_compiler::Value;
+use qlp_runtime::{Batch, Decision, EngineKind, PolicySet, State};
+use rayon::prelude::*;
+
+use super::input::{next_batch, take_ready, InputLine, Lines, BATCH};
+
+/// The time each record is evaluated at.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    /// One time for every record.
+    Fixed(i64),
+    /// The time in this field of each record (`--now-from created_at`).
+    Field(String),
+}
+
+/// One line of output: the input line number, the record's `id`, its decision.
+#[derive(serde::Serialize)]
+struct OutputLine<'a> {
+    line: usize,
+    id: Option<&'a str>,
+    decision: &'a Decision,
+}
+
+/// What happened to one input line.
+pub enum LineResult {
+    Decided {
+        line: usize,
+        id: Option<String>,
+        /// The output line (without its newline), when the stream writes them.
+        json: Option<String>,
+        decision: Decision,
+        /// The input line, when the stream keeps them.
+        input: Option<Vec<u8>>,
+    },
+    Rejected {
+        line: usize,
+        message: String,
+    },
+    Blank,
+}
+
+/// How a stream is decided.
+pub struct Stream<'a> {
+    pub set: &'a PolicySet,
+    pub record: RecordId,
+    pub kind: EngineKind,
+    pub clock: Clock,
+    /// The store, when the record type reads or feeds state.
+    pub state: Option<&'a State>,
+    /// Lines up to this number were committed by an earlier run (`--resume`).
+    pub skip: u64,
+    /// Whether decisions are rendered as output lines (`LineResult::Decided::json`).
+    pub render: bool,
+    /// Whether input lines are handed back with their decisions.
+    pub keep_input: bool,
+}
+
+impl Stream<'_> {
+    /// Decides every line `lines` delivers, handing each batch's results,
+    /// in input order, with the bytes it read, to `emit`; a batch's state
+    /// is committed after `emit` returns.
+    pub fn run(
+        &self,
+        lines: &mut Lines,
+        stop: &AtomicUsize,
+        mut emit: impl FnMut(Vec<LineResult>, u64) -> anyhow::Result<()>,
+    ) -> anyhow::Result<()> {
+        let set = self.set;
+        let mut context = set.context();
+        let mut finished = false;
+        // INVARIANT: line numbers count every input line, so a resumed run
+        // skips exactly the lines the committed batches consumed.
+        let unconsumed = |line: &InputLine| line.number as u64 > self.skip;
+        // A batch of a stateful type decoded while the one before it was decided.
+        let mut prefetched: Option<(Vec<InputLine>, Decoded)> = None;
+        while !finished || prefetched.is_some() {
+            let (batch, decoded) = match prefetched.take() {
+                Some((batch, decoded)) => (batch, Some(decoded)),
+                None => {
+                    let mut batch = Vec::with_capacity(BATCH);
+                    finished = next_batch(lines, &mut batch, stop);
+                    batch.retain(unconsumed);
+                    if batch.is_empty() {
+                        continue;
+                    }
+                    let decoded = self.state.is_some().then(|| self.decode_batch(&batch));
+                    (batch, decoded)
+                }
+            };
+            let read_bytes: u64 = batch.iter().map(|l| l.bytes as u64).sum();
+            let (results, pending) = match (self.state, decoded) {
+                (Some(state), Some(decoded)) => {
+                    // The records are decided in order on this thread while the
+                    // lines already read (never waiting for more) are decoded on
+                    // the others: a stream is decided at the speed of its
+                    // sequential part.
+                    let (decided, next) = std::thread::scope(|scope| {
+                        let prefetch = (!finished).then(|| {
+                            scope.spawn(|| {
+                                let mut next = Vec::new();
+                                let ended = take_ready(lines, &mut next, stop);
+                                next.retain(unconsumed);
+                                let decoded = self.decode_batch(&next);
+                                (ended, next, decoded)
+                            })
+                        });
+                        let decided = self.decide_in_order(decoded, state, &mut context);
+                        let next = prefetch.map(|thread| thread.join());
+                        (decided, next)
+                    });
+                    if let Some(next) = next {
+                        let (ended, next, decoded) =
+                            next.map_err(|_| anyhow::anyhow!("the thread decoding records failed"))?;
+                        finished |= ended;
+                        if !next.is_empty() {
+                            prefetched = Some((next, decoded));
+                        }
+                    }
+                    let (results, pending) = decided?;
+                    (results, Some(pending))
+                }
+                _ => (self.decide_parallel(&batch), None),
+            };
+            // INVARIANT: `results` is in input order (rayon's collect keeps
+            // it), so decisions are handed over in the order the records came.
+            emit(results, read_bytes)?;
+            // INVARIANT: a batch's state is committed after its decisions are
+            // written: what was committed has been reported.
+            if let Some(pending) = pending {
+                pending.commit(set.program(), batch.last().map(|line| line.number as u64))?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Decodes a line: a row to evaluate, or why the line is rejected.
+    fn ingest_line(
+        &self,
+        input: &InputLine,
+        context: &mut qlp_compiler::jit::EvalContext,
+    ) -> Result<Option<Ingested>, Rejected> {
+        let (set, record) = (self.set, self.record);
+        let line = input.number;
+        let bytes = match &input.text {
+            Ok(bytes) => bytes.as_slice(),
+            Err(limit) => {
+                return Err(Rejected {
+                    line,
+                    message: format!(
+                        "the record is {} bytes, more than the limit of {limit} (`--max-record-bytes`)",
+                        input.bytes
+                    ),
+                })
+            }
+        };
+        // A byte-order mark (editors on Windows write one) starts the file, not the record.
+        let bytes = match line {
+            1 => bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes),
+            _ => bytes,
+        };
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let row = set.ingest(record, bytes).map_err(|error| Rejected {
+            line,
+            message: error.to_string(),
+        })?;
+        let now = match &self.clock {
+            Clock::Fixed(now) => *now,
+            Clock::Field(field) => match set.field(record, &row, field) {
+                Some(Value::Time(t)) => t,
+                _ => {
+                    return Err(Rejected {
+                        line,
+                        message: format!("`{field}` is missing, so there is no time to evaluate at"),
+                    })
+                }
+            },
+        };
+        let prepared = set.prepare(self.kind, record, &row, context);
+        Ok(Some(Ingested {
+            line,
+            row,
+            now,
+            prepared,
+            text: self.keep_input.then(|| bytes.to_vec()),
+        }))
+    }
+
+    /// Evaluates a decoded line, reads of state giving `state`.
+    fn decide(
+        &self,
+        input: &Ingested,
+        state: Option<&StateValues>,
+        context: &mut qlp_compiler::jit::EvalContext,
+    ) -> (LineResult, Outcome) {
+        let (set, record, kind) = (self.set, self.record, self.kind);
+        let outcome = match state {
+            Some(state) => set.evaluate_with_state(kind, record, &input.row, input.now, state, context),
+            None => set.evaluate(kind, record, &input.row, input.now, context),
+        };
+        let decision = match state {
+            Some(state) => set.decision_with_state(record, &input.row, &outcome, input.now, &input.prepared, state),
+            None => set.decision(record, &input.row, &outcome, input.now),
+        };
+        let id = match set.field(record, &input.row, "id") {
+            Some(Value::Str(id)) => Some(id.to_string()),
+            _ => None,
+        };
+        let json = self.render.then(|| {
+            serde_json::to_string(&OutputLine {
+                line: input.line,
+                id: id.as_deref(),
+                decision: &decision,
+            })
+            .unwrap_or_default()
+        });
+        let result = LineResult::Decided {
+            line: input.line,
+            id,
+            json,
+            decision,
+            input: input.text.clone(),
+        };
+        (result, outcome)
+    }
+
+    /// Decides a batch of records of a type without state, in parallel.
+    fn decide_parallel(&self, batch: &[InputLine]) -> Vec<LineResult> {
+        batch
+            .par_iter()
+            .map_init(
+                || self.set.context(),
+                |context, line| match self.ingest_line(line, context) {
+                    Ok(Some(input)) => self.decide(&input, None, context).0,
+                    Ok(None) => LineResult::Blank,
+                    Err(rejected) => rejected.into(),
+                },
+            )
+            .collect()
+    }
+
+    /// A batch's lines decoded, with their keys, event times and filters of
+    /// state computed, in parallel.
+    fn decode_batch(&self, batch: &[InputLine]) -> Decoded {
+        batch
+            .par_iter()
+            .map_init(|| self.set.context(), |context, line| self.ingest_line(line, context))
+            .collect()
+    }
+
+    /// Decides a batch of records that read or feed state, decoded by
+    /// [`Stream::decode_batch`]: read, evaluated and written one record at
+    /// a time, in input order, through one batch of the store, which the
+    /// caller commits once the decisions are written (so a kill loses no
+    /// committed count, and at worst repeats one batch's decisions on
+    /// `--resume`).
+    fn decide_in_order<'s>(
+        &self,
+        decoded: Decoded,
+        state: &'s State,
+        context: &mut qlp_compiler::jit::EvalContext,
+    ) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
+        let program = self.set.program();
+        let prepared = decoded
+            .iter()
+            .filter_map(|i| i.as_ref().ok().and_then(Option::as_ref))
+            .map(|i| &i.prepared);
+        let mut store = Batch::begin(state, program, prepared)?;
+        let mut values = StateValues::default();
+        let results = decoded
+            .into_iter()
+            .map(|item| match item {
+                Ok(Some(input)) => {
+                    store.read_into(program, &input.prepared, &mut values);
+                    let (result, outcome) = self.decide(&input, Some(&values), context);
+                    store.write(program, &input.prepared, &outcome);
+                    result
+                }
+                Ok(None) => LineResult::Blank,
+                Err(rejected) => rejected.into(),
+            })
+            .collect();
+        Ok((results, store))
+    }
+}
+
+/// A line read and decoded, ready to evaluate.
+struct Ingested {
+    line: usize,
+    row: qlp_compiler::layout::Row,
+    now: i64,
+    /// Its touches of state (empty when the record type keeps none).
+    prepared: Prepared,
+    /// The line, when the stream keeps them.
+    text: Option<Vec<u8>>,
+}
+
+/// A line that could not be decided, and why.
+struct Rejected {
+    line: usize,
+    message: String,
+}
+
+impl From<Rejected> for LineResult {
+    fn from(rejected: Rejected) -> LineResult {
+        LineResult::Rejected {
+            line: rejected.line,
+            message: rejected.message,
+        }
+    }
+}
+
+type Decoded = Vec<Result<Option<Ingested>, Rejected>>;
