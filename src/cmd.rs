@@ -8,6 +8,7 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod lint;
+pub mod schema;
 pub mod test;
 
 use std::path::Path;
@@ -70,9 +71,10 @@ pub fn record_type(set: &PolicySet, name: Option<&str>) -> anyhow::Result<Record
     }
 }
 
-/// Parses `--now`: an RFC 3339 time or a date.
-pub fn parse_now(text: &str) -> anyhow::Result<i64> {
-    qlp_grammar::time::parse_time(text).map_err(|e| anyhow::anyhow!("--now: {e}"))
+/// Parses `--now`: an RFC 3339 time or a date; without an offset, in the
+/// policy set's time zone.
+pub fn parse_now(text: &str, set: &PolicySet) -> anyhow::Result<i64> {
+    qlp_grammar::time::parse_time_in(text, &set.program().zone).map_err(|e| anyhow::anyhow!("--now: {e}"))
 }
 
 /// Parses `--engine jit|interp` into the one backend enum.

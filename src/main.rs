@@ -34,6 +34,9 @@ enum Command {
     /// Measure policies on labelled records (precision, recall, F1 per
     /// rule and campaign), and compare two versions on the same records.
     Backtest(cmd::backtest::BacktestArgs),
+    /// The records the policies expect: a template, JSON Schema, or a
+    /// check that a file of records conforms.
+    Schema(cmd::schema::SchemaArgs),
     /// Explain every rule's result on one record.
     Explain(cmd::explain::ExplainArgs),
     /// Measure ingestion and evaluation throughput on a file.
@@ -58,6 +61,7 @@ fn main() -> ExitCode {
         Command::Compile(args) => cmd::compile::run(&args),
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Backtest(args) => cmd::backtest::run(&args),
+        Command::Schema(args) => cmd::schema::run(&args),
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Lint(args) => cmd::lint::run(&args),

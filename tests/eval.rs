@@ -207,6 +207,7 @@ fn a_100_mb_stream_is_evaluated_in_bounded_memory() {
     assert!(written >= target);
     assert_eq!(output_lines, records, "every record got a decision");
     // The input is 100 MiB; streaming in batches keeps the process far below that.
+    eprintln!("peak resident memory {peak} KiB");
     assert!(peak > 0 && peak < 80 * 1024, "peak resident memory {peak} KiB");
 }
 
@@ -450,4 +451,73 @@ fn selection_flags_choose_the_rules_and_the_summary_is_written_as_json() {
         stderr.contains("no campaign `gambling`; the policies declare: gambling_2022, ads_2022"),
         "{stderr}"
     );
+}
+
+/// A file saved with a byte-order mark, a truncated line, a record with
+/// several problems and one with an unknown field: each reported with its
+/// file line (and column), the rest decided.
+#[test]
+fn records_are_reported_by_file_line_with_every_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in.jsonl");
+    let lines = [
+        "\u{feff}{\"id\":\"p1\",\"text\":\"博彩\",\"created_at\":\"2022-05-01T10:00:00\"}",
+        "{\"id\":\"p2\",\"text\":\"博彩\",\"created_at\":\"2022-05-",
+        "{\"id\":\"p3\",\"text\":5}",
+        "{\"id\":\"p4\",\"txet\":\"博彩\",\"text\":\"博彩\",\"created_at\":1651370400}",
+    ];
+    std::fs::write(&input, lines.join("\n") + "\n").unwrap();
+    let output = qlp()
+        .args([
+            "eval",
+            "-p",
+            "tests/data/backtest/v1",
+            "--now-from",
+            "created_at",
+            "--max-failed-share",
+            "1",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let decided: Vec<serde_json::Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let ids: Vec<&str> = decided.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["p1", "p4"], "the byte-order mark does not lose the first record");
+    assert_eq!(decided[0]["decision"]["verdict"], "remove");
+    assert!(
+        stderr.contains("error: line 2: invalid JSON: the record ends early, at column 46"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "error: line 3: `text`: expected `string`, found a number; `created_at`: is missing (a required `time`)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("warning: line 4: `txet`: is not a field of `Post` (did you mean `text`?)"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("unknown fields, ignored: txet (1)"), "{stderr}");
+
+    let strict = qlp()
+        .args([
+            "eval",
+            "-p",
+            "tests/data/backtest/v1",
+            "--now-from",
+            "created_at",
+            "--strict",
+            "-q",
+        ])
+        .arg(&input)
+        .output()
+        .unwrap();
+    assert_eq!(strict.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&strict.stderr).contains("error: line 4: `txet`: is not a field of `Post`"));
 }

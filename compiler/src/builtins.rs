@@ -10,12 +10,29 @@ pub struct BuiltinFn {
     pub name: &'static str,
     /// How many arguments it takes.
     pub arity: usize,
+    /// How many more it may take.
+    pub optional: usize,
     /// Its signature and what it does, for help lines and docs.
     pub signature: &'static str,
 }
 
 const fn builtin(name: &'static str, arity: usize, signature: &'static str) -> BuiltinFn {
-    BuiltinFn { name, arity, signature }
+    BuiltinFn {
+        name,
+        arity,
+        optional: 0,
+        signature,
+    }
+}
+
+/// A clock function: a time, and optionally the zone to read it in.
+const fn clock(name: &'static str, signature: &'static str) -> BuiltinFn {
+    BuiltinFn {
+        name,
+        arity: 1,
+        optional: 1,
+        signature,
+    }
 }
 
 /// Every built-in function.
@@ -48,6 +65,18 @@ pub const BUILTINS: &[BuiltinFn] = &[
         "count_matches",
         2,
         "`count_matches(text: string, KEYWORDS) -> int` counts the distinct keywords found",
+    ),
+    clock(
+        "hour_of",
+        "`hour_of(time) -> int`: the hour (0 to 23) on the clocks of the policy set's `time_zone`; `hour_of(t, \"Asia/Tokyo\")` in another zone",
+    ),
+    clock(
+        "weekday_of",
+        "`weekday_of(time) -> int`: the day of the week, 1 (Monday) to 7 (Sunday), in the policy set's `time_zone` (or a zone given second)",
+    ),
+    clock(
+        "day_of",
+        "`day_of(time) -> time`: the start (local midnight) of the day, in the policy set's `time_zone` (or a zone given second)",
     ),
     builtin(
         "fingerprint",
@@ -90,6 +119,9 @@ mod tests {
             ("max", "max(1, 2) == 2"),
             ("count_matches", "count_matches(\"赌博\", k) == 1"),
             ("fingerprint", "fingerprint(\"赌 博\") == fingerprint(\"賭博\")"),
+            ("hour_of", "hour_of(2022-07-01T23:30:00Z) == 23"),
+            ("weekday_of", "weekday_of(2022-07-01T23:30:00Z, \"Asia/Shanghai\") == 6"),
+            ("day_of", "day_of(2022-07-01T23:30:00Z) == 2022-07-01"),
         ];
         assert_eq!(calls.len(), super::BUILTINS.len());
         for (name, call) in calls {

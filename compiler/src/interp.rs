@@ -390,6 +390,13 @@ impl<'p, O: Observer> Interpreter<'p, O> {
                 Value::Int(count as i64)
             }
             (Builtin::Fingerprint, [Value::Str(s)]) => Value::Int(self.fingerprint(s)),
+            (Builtin::Clock(part, zone), [Value::Time(t)]) => {
+                let value = part.of(self.program.clock_zone(zone), *t);
+                match part {
+                    crate::program::ClockPart::Day => Value::Time(value),
+                    _ => Value::Int(value),
+                }
+            }
             _ => return Err(bad()),
         })
     }

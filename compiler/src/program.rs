@@ -9,6 +9,9 @@ use crate::text::KeywordMatcher;
 use crate::types::Type;
 use crate::value::Value;
 
+mod selection;
+pub use selection::Selection;
+
 macro_rules! id_type {
     ($($name:ident),*) => {$(
         /// An index into one of the program's tables.
@@ -130,6 +133,8 @@ pub struct FieldDef {
     pub name: String,
     /// Its type.
     pub ty: Type,
+    /// The value a record without it takes (`strikes: int = 0`).
+    pub default: Option<Value>,
     /// Where it is declared.
     pub span: Span,
 }
@@ -219,28 +224,6 @@ impl CampaignDef {
     /// Whether the campaign is active at `now` (always, without a period).
     pub fn is_active(&self, now: i64) -> bool {
         self.active.is_none_or(|(start, end)| start <= now && now < end)
-    }
-}
-
-/// Which rules run, and whether campaign periods count: what `qlp eval`,
-/// `qlp backtest` and embedders choose before compiling a program.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Selection {
-    /// Run only the rules of these campaigns (and those named in `rules`).
-    pub campaigns: Vec<String>,
-    /// Run only these rules (and those of the campaigns in `campaigns`).
-    pub rules: Vec<String>,
-    /// Every campaign is active whatever the time (replaying old data).
-    pub all_active: bool,
-    /// Names the program lacks are ignored rather than an error (comparing
-    /// two versions of the policies, where a rule may be new).
-    pub lenient: bool,
-}
-
-impl Selection {
-    /// Whether it changes nothing.
-    pub fn is_everything(&self) -> bool {
-        self.campaigns.is_empty() && self.rules.is_empty() && !self.all_active
     }
 }
 
@@ -444,6 +427,11 @@ impl StateDef {
 pub struct Program {
     /// The source files, to render diagnostics.
     pub sources: SourceMap,
+    /// The zone its dates and wall-clock times are read in (`time_zone`),
+    /// and the one `hour_of`, `weekday_of` and `day_of` use.
+    pub zone: qlp_grammar::time::Zone,
+    /// Zones named in calls (`hour_of(t, "Asia/Tokyo")`), by index.
+    pub zones: Vec<qlp_grammar::time::Zone>,
     /// The parsed files, by `FileId`, for tools that work on syntax (lint, fmt).
     pub files: Vec<ast::File>,
     /// Enums, by `EnumId`.
@@ -512,49 +500,6 @@ impl Program {
     /// Every rule with its id.
     pub fn rule_ids(&self) -> impl Iterator<Item = (RuleId, &RuleDef)> {
         self.rules.iter().enumerate().map(|(i, r)| (RuleId(i as u32), r))
-    }
-
-    /// Applies a selection: rules left out stop running, and with
-    /// `all_active` no campaign has a period. A name that is neither a
-    /// campaign nor a rule is an error naming what exists.
-    pub fn select(&mut self, selection: &Selection) -> Result<(), String> {
-        for name in selection.campaigns.iter().filter(|_| !selection.lenient) {
-            if !self.campaigns.iter().any(|c| c.name == *name) {
-                let names: Vec<&str> = self.campaigns.iter().map(|c| c.name.as_str()).collect();
-                return Err(format!(
-                    "no campaign `{name}`; the policies declare: {}",
-                    names.join(", ")
-                ));
-            }
-        }
-        for name in selection.rules.iter().filter(|_| !selection.lenient) {
-            if !self.rules.iter().any(|r| r.name == *name) {
-                let hint = crate::resolve::suggest(name, self.rules.iter().map(|r| r.name.as_str()))
-                    .map(|s| format!(" (did you mean `{s}`?)"))
-                    .unwrap_or_default();
-                return Err(format!("no rule `{name}`{hint}"));
-            }
-        }
-        if !selection.campaigns.is_empty() || !selection.rules.is_empty() {
-            for rule in &mut self.rules {
-                let in_campaign = rule
-                    .campaign
-                    .and_then(|id| self.campaigns.get(id.index()))
-                    .is_some_and(|c| selection.campaigns.contains(&c.name));
-                rule.selected = in_campaign || selection.rules.contains(&rule.name);
-            }
-        }
-        if selection.all_active {
-            for campaign in &mut self.campaigns {
-                campaign.active = None;
-            }
-        }
-        Ok(())
-    }
-
-    /// Whether `rule` runs at `now`: it is selected and its campaign is active.
-    pub fn rule_active(&self, rule: &RuleDef, now: i64) -> bool {
-        rule.selected && crate::outcome::campaign_active(self, rule.campaign, now)
     }
 
     /// Every exemption with its id.
@@ -686,6 +631,31 @@ pub enum Builtin {
     CountMatches(KeywordSetId),
     /// `fingerprint(string)`: see [`crate::text::fingerprint`].
     Fingerprint,
+    /// `hour_of(t)`, `weekday_of(t)`, `day_of(t)`: a part of a time on the
+    /// clocks of the policy set's zone, or of `Program::zones[i]`.
+    Clock(ClockPart, Option<u32>),
+}
+
+/// What [`Builtin::Clock`] reads of a time in a zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClockPart {
+    /// The hour, 0 to 23.
+    Hour,
+    /// The day of the week, 1 (Monday) to 7 (Sunday).
+    Weekday,
+    /// The start of the day (local midnight), a time.
+    Day,
+}
+
+impl ClockPart {
+    /// The part of `micros` on `zone`'s clocks.
+    pub fn of(self, zone: &qlp_grammar::time::Zone, micros: i64) -> i64 {
+        match self {
+            ClockPart::Hour => zone.hour(micros),
+            ClockPart::Weekday => zone.weekday(micros),
+            ClockPart::Day => zone.day_start(micros),
+        }
+    }
 }
 
 /// What a typed expression computes.

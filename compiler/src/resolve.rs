@@ -106,7 +106,7 @@ impl Scope {
             scope.visible.push(files.visible_files(file));
             for (item_index, item) in ast.items.iter().enumerate() {
                 let kind = match item {
-                    Item::Import(_) | Item::Test(_) => continue,
+                    Item::Import(_) | Item::Test(_) | Item::TimeZone(_) => continue,
                     Item::Enum(_) => DeclKind::Enum,
                     Item::Record(_) => DeclKind::Record,
                     Item::Keywords(_) => DeclKind::Keywords,

@@ -125,6 +125,7 @@ impl<'a> Checker<'a> {
 
     /// Runs every stage of checking, in dependency order.
     pub(crate) fn check_all(&mut self) {
+        self.declare_time_zone();
         self.declare_enums();
         self.declare_records();
         self.resolve_record_fields();
@@ -135,6 +136,7 @@ impl<'a> Checker<'a> {
         for index in self.const_order() {
             self.check_const(index);
         }
+        self.check_field_defaults();
         self.declare_fns();
         self.check_fn_bodies();
         self.check_call_graph();

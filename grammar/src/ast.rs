@@ -46,13 +46,25 @@ pub enum Item {
     State(StateDecl),
     /// `test "name" { ... }`
     Test(TestDecl),
+    /// `time_zone "Asia/Shanghai"`
+    TimeZone(TimeZoneDecl),
+}
+
+/// `time_zone "Asia/Shanghai"`: the zone the policy set's dates and
+/// wall-clock times are read in (UTC without one).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimeZoneDecl {
+    /// The IANA zone name, as written.
+    pub zone: StrLit,
+    /// Where it is in the file.
+    pub span: Span,
 }
 
 impl Item {
     /// The declared name, for items that declare one.
     pub fn name(&self) -> Option<&Ident> {
         match self {
-            Item::Import(_) | Item::Test(_) => None,
+            Item::Import(_) | Item::Test(_) | Item::TimeZone(_) => None,
             Item::Enum(d) => Some(&d.name),
             Item::Record(d) => Some(&d.name),
             Item::Keywords(d) => Some(&d.name),
@@ -79,6 +91,7 @@ impl Item {
             Item::Exempt(d) => d.span,
             Item::State(d) => d.span,
             Item::Test(d) => d.span,
+            Item::TimeZone(d) => d.span,
         }
     }
 }
@@ -130,6 +143,8 @@ pub struct FieldDecl {
     pub name: Ident,
     /// Its type.
     pub ty: TypeExpr,
+    /// The value a record without the field takes (`strikes: int = 0`).
+    pub default: Option<Value>,
     /// Where it is in the file.
     pub span: Span,
 }
@@ -244,11 +259,11 @@ pub enum CampaignProp {
     MaxAction(ActionKindLit),
 }
 
-/// A time literal, as microseconds, and whether it was a date alone.
+/// A time literal, and whether it was a date alone.
 #[derive(Debug, Clone, PartialEq)]
 pub struct TimeLit {
-    /// Microseconds since the Unix epoch.
-    pub micros: i64,
+    /// The instant, or the wall-clock time read in the policy set's zone.
+    pub value: crate::time::Written,
     /// Written as a date alone (`2022-12-31`): as the end of a period it
     /// includes that whole day.
     pub date_only: bool,
@@ -525,7 +540,7 @@ pub enum ExprKind {
     /// `true` or `false`.
     Bool(bool),
     /// Microseconds since the Unix epoch.
-    Time(i64),
+    Time(crate::time::Written),
     /// Microseconds.
     Duration(i64),
     /// `now`, the evaluation clock.

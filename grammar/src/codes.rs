@@ -128,6 +128,21 @@ pub const CODES: &[Code] = &[
         "a call of a function that nothing declares",
     ),
     code("qlp::unknown_field", "schema", "a record has no field of that name"),
+    code(
+        "qlp::unknown_time_zone",
+        "schema",
+        "`time_zone` or a clock function names a zone the IANA database does not have",
+    ),
+    code(
+        "qlp::time_zone_conflict",
+        "schema",
+        "two files of one policy set declare different time zones",
+    ),
+    code(
+        "qlp::zone_not_literal",
+        "types",
+        "a clock function's zone is not a string literal",
+    ),
     code("qlp::unknown_variant", "schema", "an enum has no variant of that name"),
     code(
         "qlp::ambiguous_variant",

@@ -9,7 +9,7 @@
 use crate::ast::{File, Item};
 use crate::diagnostic::Diagnostic;
 use crate::parse::parse_file;
-use crate::print::{print_item, print_type};
+use crate::print::print_item;
 use crate::source::FileId;
 use crate::span::Span;
 
@@ -224,7 +224,7 @@ fn format_record(text: &str, record: &crate::ast::RecordDecl, comments: &[&Comme
         let trailing: Vec<String> = trailing.iter().map(|c| comment_text(text, c)).collect();
         lines.push((
             before.iter().map(|c| comment_text(text, c)).collect(),
-            format!("{}: {}", field.name.name, print_type(&field.ty)),
+            crate::print::print_field(field),
             (!trailing.is_empty()).then(|| trailing.join(" ")),
         ));
         remaining = later;

@@ -21,7 +21,7 @@ use crate::diagnostic::Diagnostic;
 use crate::scan::{self, TokenKind};
 use crate::source::FileId;
 use crate::span::Span;
-use crate::time::{parse_duration, parse_time};
+use crate::time::{parse_duration, parse_written};
 
 /// The pest parser generated from `qlp.pest`; its `Rule` enum names every
 /// rule of the grammar.
@@ -207,6 +207,13 @@ impl Builder {
                     span,
                 })
             }
+            Rule::time_zone_decl => {
+                skip_keyword(&mut inner);
+                Item::TimeZone(crate::ast::TimeZoneDecl {
+                    zone: self.string(inner.next().expect("time zone"))?,
+                    span,
+                })
+            }
             Rule::enum_decl => {
                 skip_keyword(&mut inner);
                 let name = self.ident(inner.next().expect("enum name"));
@@ -222,9 +229,11 @@ impl Builder {
                     let mut parts = field.into_inner();
                     let name = self.ident(parts.next().expect("field name"));
                     let ty = self.type_expr(parts.next().expect("field type"));
+                    let default = parts.next().and_then(|value| self.value(value));
                     fields.push(FieldDecl {
                         name,
                         ty,
+                        default,
                         span: field_span,
                     });
                 }
@@ -655,9 +664,9 @@ impl Builder {
 
     fn time_lit(&mut self, pair: Pair<'_, Rule>) -> Option<TimeLit> {
         let span = self.span(&pair);
-        match parse_time(pair.as_str()) {
-            Ok(micros) => Some(TimeLit {
-                micros,
+        match parse_written(pair.as_str()) {
+            Ok(value) => Some(TimeLit {
+                value,
                 date_only: !pair.as_str().contains('T'),
                 span,
             }),

@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::ast::*;
-use crate::time::{format_duration, format_time};
+use crate::time::{format_duration, format_written};
 
 const INDENT: &str = "  ";
 /// Inline keyword lists longer than this are printed one entry per line.
@@ -36,6 +36,9 @@ pub(crate) fn print_item(out: &mut String, item: &Item) {
         Item::Import(import) => {
             let _ = write!(out, "import {}", quote(&import.path.value));
         }
+        Item::TimeZone(decl) => {
+            let _ = write!(out, "time_zone {}", quote(&decl.zone.value));
+        }
         Item::Enum(decl) => {
             let variants: Vec<&str> = decl.variants.iter().map(|v| v.name.as_str()).collect();
             let _ = write!(out, "enum {} {{ {} }}", decl.name.name, variants.join(", "));
@@ -43,7 +46,7 @@ pub(crate) fn print_item(out: &mut String, item: &Item) {
         Item::Record(decl) => {
             let _ = writeln!(out, "record {} {{", decl.name.name);
             for field in &decl.fields {
-                let _ = writeln!(out, "{INDENT}{}: {}", field.name.name, print_type(&field.ty));
+                let _ = writeln!(out, "{INDENT}{}", print_field(field));
             }
             out.push('}');
         }
@@ -102,8 +105,8 @@ pub(crate) fn print_item(out: &mut String, item: &Item) {
                         let _ = writeln!(
                             out,
                             "{INDENT}active: {} .. {}",
-                            format_time(start.micros),
-                            format_time(end.micros)
+                            format_written(start.value),
+                            format_written(end.value)
                         );
                     }
                     CampaignProp::MaxAction(kind) => {
@@ -218,6 +221,19 @@ fn print_expectation(expectation: &Expectation) -> String {
         Expectation::Fires(rules) => names(rules),
         Expectation::NotFires(rules) => format!("not {}", names(rules)),
         Expectation::Errors(rules) => format!("error {}", names(rules)),
+    }
+}
+
+/// A field declaration: `strikes: int = 0`.
+pub fn print_field(field: &crate::ast::FieldDecl) -> String {
+    match &field.default {
+        Some(default) => format!(
+            "{}: {} = {}",
+            field.name.name,
+            print_type(&field.ty),
+            print_value(default)
+        ),
+        None => format!("{}: {}", field.name.name, print_type(&field.ty)),
     }
 }
 
@@ -348,7 +364,7 @@ fn write_expr(out: &mut String, expr: &Expr) {
         ExprKind::Bool(value) => {
             let _ = write!(out, "{value}");
         }
-        ExprKind::Time(micros) => out.push_str(&format_time(*micros)),
+        ExprKind::Time(value) => out.push_str(&format_written(*value)),
         ExprKind::Duration(micros) => out.push_str(&format_duration(*micros)),
         ExprKind::Now => out.push_str("now"),
         ExprKind::Name(name) => out.push_str(&name.name),

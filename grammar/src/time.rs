@@ -14,170 +14,237 @@ const UNITS: [(&str, i64); 7] = [
     ("us", 1),
 ];
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+/// A time zone in which dates and times without an offset are read: UTC,
+/// or an IANA zone such as `Asia/Shanghai`, from the time-zone database
+/// bundled with qlp (a machine without `/usr/share/zoneinfo` reads times
+/// the same way).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Zone {
+    name: String,
+    tz: jiff::tz::TimeZone,
 }
 
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        _ => 28,
+impl Default for Zone {
+    fn default() -> Zone {
+        Zone::utc()
     }
 }
 
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    pos: usize,
+impl Zone {
+    /// Coordinated Universal Time: what a policy set without a `time_zone` uses.
+    pub fn utc() -> Zone {
+        Zone {
+            name: String::from("UTC"),
+            tz: jiff::tz::TimeZone::UTC,
+        }
+    }
+
+    /// The IANA zone `name` (`Asia/Shanghai`, `UTC`).
+    pub fn named(name: &str) -> Result<Zone, String> {
+        if name.eq_ignore_ascii_case("utc") {
+            return Ok(Zone::utc());
+        }
+        jiff::tz::db()
+            .get(name)
+            .map(|tz| Zone {
+                name: name.to_string(),
+                tz,
+            })
+            .map_err(|_| format!("`{name}` is not a time zone of the IANA database (like `Asia/Shanghai` or `UTC`)"))
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The instant of a civil (wall-clock) time in this zone; a time that
+    /// a clock change skips or repeats is read as before the change.
+    fn instant_of(&self, civil: jiff::civil::DateTime) -> Result<i64, String> {
+        self.tz
+            .to_ambiguous_zoned_datetime(civil)
+            .compatible()
+            .map(|zoned| zoned.timestamp().as_microsecond())
+            .map_err(|e| format!("`{civil}` is out of range in {}: {e}", self.name))
+    }
+
+    /// The wall-clock time of an instant in this zone (`None` out of range:
+    /// years beyond -9999..=9999).
+    pub fn civil(&self, micros: i64) -> Option<jiff::civil::DateTime> {
+        let timestamp = jiff::Timestamp::from_microsecond(micros).ok()?;
+        Some(self.tz.to_datetime(timestamp))
+    }
+
+    /// The hour (0 to 23) of an instant on this zone's clocks.
+    pub fn hour(&self, micros: i64) -> i64 {
+        self.civil(micros).map_or(0, |c| i64::from(c.hour()))
+    }
+
+    /// The day of the week of an instant in this zone, 1 (Monday) to 7 (Sunday).
+    pub fn weekday(&self, micros: i64) -> i64 {
+        self.civil(micros)
+            .map_or(0, |c| i64::from(c.weekday().to_monday_one_offset()))
+    }
+
+    /// The start (local midnight) of the day of an instant in this zone.
+    pub fn day_start(&self, micros: i64) -> i64 {
+        self.civil(micros)
+            .and_then(|c| {
+                self.tz
+                    .to_ambiguous_zoned_datetime(c.date().to_datetime(jiff::civil::Time::midnight()))
+                    .compatible()
+                    .ok()
+            })
+            .map_or(micros, |zoned| zoned.timestamp().as_microsecond())
+    }
 }
 
-impl Cursor<'_> {
-    fn digits(&mut self, n: usize) -> Option<i64> {
-        let slice = self.bytes.get(self.pos..self.pos + n)?;
-        if !slice.iter().all(u8::is_ascii_digit) {
-            return None;
-        }
-        self.pos += n;
-        Some(slice.iter().fold(0, |acc, b| acc * 10 + i64::from(b - b'0')))
-    }
-
-    fn eat(&mut self, byte: u8) -> bool {
-        if self.bytes.get(self.pos) == Some(&byte) {
-            self.pos += 1;
-            true
-        } else {
-            false
-        }
-    }
-
-    fn peek(&self) -> Option<u8> {
-        self.bytes.get(self.pos).copied()
-    }
+/// A time as written: an instant (it had `Z` or an offset), or a civil
+/// time to be read in a zone (a date alone, or a time without an offset),
+/// kept as microseconds as if that zone were UTC.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Written {
+    /// Microseconds since the Unix epoch.
+    Instant(i64),
+    /// A wall-clock time, as microseconds since 1970-01-01T00:00 on that clock.
+    Local(i64),
 }
 
-/// Parses `2022-03-17`, `2022-03-17T08:30:00Z`, `2022-03-17T08:30:00.5+08:00`
-/// (a date alone is midnight UTC) into microseconds since the Unix epoch.
-pub fn parse_time(text: &str) -> Result<i64, String> {
-    let mut c = Cursor {
-        bytes: text.as_bytes(),
-        pos: 0,
-    };
-    let bad = || format!("`{text}` is not a date or an RFC 3339 time");
-    let year = c.digits(4).ok_or_else(bad)?;
-    if !c.eat(b'-') {
-        return Err(bad());
-    }
-    let month = c.digits(2).ok_or_else(bad)?;
-    if !c.eat(b'-') {
-        return Err(bad());
-    }
-    let day = c.digits(2).ok_or_else(bad)?;
-    if !(1..=12).contains(&month) || day < 1 || day > days_in_month(year, month) {
-        return Err(format!("`{text}` is not a valid calendar date"));
-    }
-    let mut micros = days_from_civil(year, month, day) * 86_400 * MICROS_PER_SECOND;
-    if c.peek().is_none() {
-        return Ok(micros);
-    }
-    if !(c.eat(b'T') || c.eat(b't') || c.eat(b' ')) {
-        return Err(bad());
-    }
-    let hour = c.digits(2).ok_or_else(bad)?;
-    if !c.eat(b':') {
-        return Err(bad());
-    }
-    let minute = c.digits(2).ok_or_else(bad)?;
-    let second = if c.eat(b':') { c.digits(2).ok_or_else(bad)? } else { 0 };
-    if hour > 23 || minute > 59 || second > 60 {
-        return Err(format!("`{text}` has an hour, minute or second out of range"));
-    }
-    micros += (hour * 3600 + minute * 60 + second) * MICROS_PER_SECOND;
-    if c.eat(b'.') {
-        let mut scale = 100_000;
-        let mut any = false;
-        while let Some(d) = c.peek().filter(u8::is_ascii_digit) {
-            micros += i64::from(d - b'0') * scale;
-            scale /= 10;
-            c.pos += 1;
-            any = true;
-        }
-        if !any {
-            return Err(bad());
-        }
-    }
-    let offset = match c.peek() {
-        Some(b'Z' | b'z') => {
-            c.pos += 1;
-            0
-        }
-        Some(sign @ (b'+' | b'-')) => {
-            c.pos += 1;
-            let h = c.digits(2).ok_or_else(bad)?;
-            if !c.eat(b':') {
-                return Err(bad());
+impl Written {
+    /// The instant it means in `zone`.
+    pub fn in_zone(self, zone: &Zone) -> Result<i64, String> {
+        match self {
+            Written::Instant(micros) => Ok(micros),
+            Written::Local(civil) => {
+                let civil = Zone::utc()
+                    .civil(civil)
+                    .ok_or_else(|| String::from("the time is out of range"))?;
+                zone.instant_of(civil)
             }
-            let m = c.digits(2).ok_or_else(bad)?;
-            if h > 23 || m > 59 {
+        }
+    }
+}
+
+/// Reads `2022-03-17`, `2022-03-17T08:30:00Z`, `2022-03-17 08:30:00.5+08:00`,
+/// `2022-03-17T08:30:00+0800` or `2022-03-17T08:30` (no offset: a civil
+/// time), without choosing a zone for the civil forms.
+pub fn parse_written(text: &str) -> Result<Written, String> {
+    let bad = |detail: String| format!("`{text}` is not a date or an RFC 3339 time ({detail})");
+    check_offset(text)?;
+    // jiff reads the RFC 3339 / ISO 8601 forms; `+0800` is an ISO 8601 offset.
+    let pieces = jiff::fmt::temporal::Pieces::parse(text).map_err(|e| bad(e.to_string()))?;
+    if pieces.time_zone_annotation().is_some() {
+        return Err(bad(String::from("a `[zone]` annotation is not read: give an offset")));
+    }
+    let time = pieces.time().unwrap_or(jiff::civil::Time::midnight());
+    let civil = pieces.date().to_datetime(time);
+    let as_utc = jiff::tz::TimeZone::UTC
+        .to_ambiguous_zoned_datetime(civil)
+        .compatible()
+        .map_err(|e| bad(e.to_string()))?
+        .timestamp()
+        .as_microsecond();
+    match pieces.offset() {
+        None => Ok(Written::Local(as_utc)),
+        Some(jiff::fmt::temporal::PiecesOffset::Zulu) => Ok(Written::Instant(as_utc)),
+        Some(offset) => {
+            let seconds = match offset {
+                jiff::fmt::temporal::PiecesOffset::Numeric(numeric) => numeric.offset().seconds(),
+                _ => 0,
+            };
+            if seconds.abs() >= 24 * 3600 {
+                let (sign, minutes) = (if seconds < 0 { '-' } else { '+' }, seconds.abs() / 60);
                 return Err(format!(
-                    "`{text}` has the offset {}{h:02}:{m:02}: offsets run from -23:59 to +23:59",
-                    char::from(sign)
+                    "`{text}` has the offset {sign}{:02}:{:02}: offsets run from -23:59 to +23:59",
+                    minutes / 60,
+                    minutes % 60
                 ));
             }
-            let minutes = h * 60 + m;
-            if sign == b'+' {
-                minutes
-            } else {
-                -minutes
-            }
+            Ok(Written::Instant(as_utc - i64::from(seconds) * MICROS_PER_SECOND))
         }
-        _ => return Err(format!("`{text}` needs a time zone: `Z` or an offset like `+08:00`")),
-    };
-    if c.pos != text.len() {
-        return Err(bad());
     }
-    Ok(micros - offset * 60 * MICROS_PER_SECOND)
+}
+
+/// An offset at the end of `text` (`+08:00`, `-0530`) out of the range
+/// -23:59..=+23:59, said as such (jiff's own message is about parsing).
+fn check_offset(text: &str) -> Result<(), String> {
+    // Only after a time of day (`2022-05-01T08:00+25:00`): a date's own `-`
+    // is not an offset.
+    let bytes = text.as_bytes();
+    if bytes.len() < 22 {
+        return Ok(());
+    }
+    let tail = bytes.get(bytes.len() - 6..).unwrap_or_default();
+    let [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] = tail else {
+        return Ok(());
+    };
+    if ![h1, h2, m1, m2].iter().all(|b| b.is_ascii_digit()) {
+        return Ok(());
+    }
+    let (h, m) = (
+        i64::from(h1 - b'0') * 10 + i64::from(h2 - b'0'),
+        i64::from(m1 - b'0') * 10 + i64::from(m2 - b'0'),
+    );
+    if h > 23 || m > 59 {
+        return Err(format!(
+            "`{text}` has the offset {}{h:02}:{m:02}: offsets run from -23:59 to +23:59",
+            char::from(*sign)
+        ));
+    }
+    Ok(())
+}
+
+/// Parses a time as [`parse_written`] does, reading civil times in `zone`.
+pub fn parse_time_in(text: &str, zone: &Zone) -> Result<i64, String> {
+    parse_written(text)?.in_zone(zone)
+}
+
+/// Parses a time as [`parse_written`] does, reading civil times in UTC.
+pub fn parse_time(text: &str) -> Result<i64, String> {
+    parse_time_in(text, &Zone::utc())
 }
 
 /// Formats microseconds since the Unix epoch as RFC 3339 in UTC, as short as
 /// is exact: `2022-03-17`, `2022-03-17T08:30:00Z`, `2022-03-17T08:30:00.25Z`.
 pub fn format_time(micros: i64) -> String {
-    let days = micros.div_euclid(86_400 * MICROS_PER_SECOND);
-    let in_day = micros.rem_euclid(86_400 * MICROS_PER_SECOND);
-    let (year, month, day) = civil_from_days(days);
-    let date = format!("{year:04}-{month:02}-{day:02}");
-    if in_day == 0 {
-        return date;
-    }
-    let secs = in_day / MICROS_PER_SECOND;
-    let frac = in_day % MICROS_PER_SECOND;
-    let (h, m, s) = (secs / 3600, secs / 60 % 60, secs % 60);
-    if frac == 0 {
+    let Some(civil) = Zone::utc().civil(micros) else {
+        return format!("{micros}us since 1970-01-01T00:00:00Z");
+    };
+    let date = format!("{:04}-{:02}-{:02}", civil.year(), civil.month(), civil.day());
+    let (h, m, s) = (civil.hour(), civil.minute(), civil.second());
+    let frac = micros.rem_euclid(MICROS_PER_SECOND);
+    if (h, m, s, frac) == (0, 0, 0, 0) {
+        date
+    } else if frac == 0 {
         format!("{date}T{h:02}:{m:02}:{s:02}Z")
     } else {
         let frac = format!("{frac:06}");
         format!("{date}T{h:02}:{m:02}:{s:02}.{}Z", frac.trim_end_matches('0'))
     }
+}
+
+/// Formats a time as a policy writes it: an instant in UTC (`...Z`), a
+/// wall-clock time without an offset.
+pub fn format_written(value: Written) -> String {
+    match value {
+        // Never a date alone: that would read as a wall-clock date.
+        Written::Instant(micros) => {
+            let text = format_time(micros);
+            if text.len() == 10 {
+                format!("{text}T00:00:00Z")
+            } else {
+                text
+            }
+        }
+        Written::Local(civil) => format_local(civil),
+    }
+}
+
+/// Formats a civil time (microseconds as if its zone were UTC) the way a
+/// policy writes it: `2022-03-17`, `2022-03-17T22:00:00`.
+pub fn format_local(civil: i64) -> String {
+    let utc = format_time(civil);
+    utc.strip_suffix('Z').map(str::to_string).unwrap_or(utc)
 }
 
 /// Parses `30m`, `24h`, `7d`, `1h30m`, `500ms` into microseconds.
@@ -255,7 +322,6 @@ mod tests {
             "2022-02-30",
             "2022-13-01",
             "2022-01-01T25:00:00Z",
-            "2022-01-01T10:00:00",
             "2022-01-01T10:00:00+25:00",
             "2022-01-01T10:00:00+99:99",
             "2022-01-01T10:00:00+23:60",
@@ -272,6 +338,48 @@ mod tests {
         ] {
             assert!(parse_time(text).is_ok(), "{text}");
         }
+    }
+
+    #[test]
+    fn civil_times_are_read_in_a_zone() {
+        let shanghai = Zone::named("Asia/Shanghai").unwrap();
+        let utc_midnight = parse_time("2022-07-01").unwrap();
+        assert_eq!(
+            parse_time_in("2022-07-01", &shanghai).unwrap(),
+            utc_midnight - 8 * 3600 * MICROS_PER_SECOND
+        );
+        assert_eq!(
+            parse_time_in("2022-07-01T22:00:00", &shanghai).unwrap(),
+            parse_time("2022-07-01T14:00:00Z").unwrap()
+        );
+        // An offset wins over the zone; `+0800` is `+08:00`; a space may separate date and time.
+        for text in [
+            "2022-07-01T22:00:00+08:00",
+            "2022-07-01T22:00:00+0800",
+            "2022-07-01 22:00:00+08:00",
+        ] {
+            assert_eq!(
+                parse_time_in(text, &Zone::utc()).unwrap(),
+                parse_time("2022-07-01T14:00:00Z").unwrap(),
+                "{text}"
+            );
+        }
+        let night = parse_time("2022-07-01T15:30:00Z").unwrap();
+        assert_eq!(shanghai.hour(night), 23);
+        assert_eq!(Zone::utc().hour(night), 15);
+        assert_eq!(shanghai.weekday(night), 5, "a Friday");
+        assert_eq!(
+            shanghai.day_start(night),
+            parse_time_in("2022-07-01", &shanghai).unwrap()
+        );
+        let after_midnight = parse_time("2022-07-01T16:30:00Z").unwrap();
+        assert_eq!(shanghai.hour(after_midnight), 0);
+        assert_eq!(shanghai.weekday(after_midnight), 6);
+        assert!(Zone::named("Mars/Olympus").unwrap_err().contains("IANA"));
+        assert_eq!(
+            format_local(parse_time("2022-07-01T22:00:00Z").unwrap()),
+            "2022-07-01T22:00:00"
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@
 use proptest::prelude::*;
 use qlp_grammar::ast::*;
 use qlp_grammar::print::{needs_parens, Position};
+use qlp_grammar::time::Written;
 use qlp_grammar::{parse_expr, parse_file, print_expr, print_file, FileId, Span};
 
 fn ident_strategy() -> impl Strategy<Value = Ident> + Clone {
@@ -49,7 +50,10 @@ fn leaf_strategy() -> impl Strategy<Value = Expr> {
         "[赌博 \"\\\\\n\t\u{200B}a-z]{0,8}".prop_map(|s| expr(ExprKind::Str(s))),
         any::<bool>().prop_map(|b| expr(ExprKind::Bool(b))),
         // Years 1000 to 9999.
-        (-30_610_224_000_000_000i64..253_402_300_799_000_000).prop_map(|t| expr(ExprKind::Time(t))),
+        // Instants, and wall-clock times read in the set's zone.
+        (-30_610_224_000_000_000i64..253_402_300_799_000_000, any::<bool>()).prop_map(|(t, local)| expr(
+            ExprKind::Time(if local { Written::Local(t) } else { Written::Instant(t) })
+        )),
         prop_oneof![
             (0i64..1_000_000_000_000_000),
             (0i64..1000).prop_map(|d| d * 86_400_000_000)
@@ -333,7 +337,7 @@ fn item_strategy() -> impl Strategy<Value = Item> {
             .prop_map(|(name, ty, value, count)| Item::Test(TestDecl {
                 name,
                 items: vec![
-                    TestItem::Now(expr(ExprKind::Time(0))),
+                    TestItem::Now(expr(ExprKind::Time(Written::Instant(0)))),
                     TestItem::Given {
                         count,
                         ty,

@@ -23,6 +23,7 @@ mod default_hides_missing;
 mod duplicate_keyword;
 mod empty_regex_match;
 mod float_equality;
+mod keyword_only_severe;
 mod mixed_script_identifier;
 mod rule_without_campaign;
 mod rule_without_reason;
@@ -212,6 +213,7 @@ registry! {
     "QLP124" "unused-campaign" Warning unused_campaign,
     "QLP125" "test-without-now" Warning test_without_now,
     "QLP126" "unused-state" Warning unused_state,
+    "QLP127" "keyword-only-severe" Warning keyword_only_severe,
 }
 
 /// Finds a lint by code (`QLP104`) or name (`unused-import`).

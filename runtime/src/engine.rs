@@ -18,7 +18,7 @@ use qlp_grammar::{Diagnostic, SourceMap};
 
 use crate::decision::Decision;
 use crate::fs::{Limits, PolicyTree};
-use crate::ingest::{IngestError, IngestPlan};
+use crate::ingest::{IngestError, IngestPlan, Problem};
 use crate::state::{Batch, State, StoreError};
 
 /// Policies that could not be loaded: every diagnostic, with the sources to
@@ -175,7 +175,22 @@ impl PolicySet {
         types
     }
 
-    /// Decodes one JSON record into a row.
+    /// Decodes one JSON record into a row, reporting every problem of the
+    /// record at once; each field the schema does not declare is added to
+    /// `warnings`, or with `strict` is a problem (see
+    /// [`crate::ingest::IngestPlan::ingest_checked`]).
+    pub fn ingest_checked(
+        &self,
+        record: RecordId,
+        json: &[u8],
+        strict: bool,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<Row, IngestError> {
+        self.plan.ingest_checked(&self.program, record, json, strict, warnings)
+    }
+
+    /// Decodes a JSON record into a row laid out for this set, ignoring
+    /// fields the schema does not declare.
     pub fn ingest(&self, record: RecordId, json: &[u8]) -> Result<Row, IngestError> {
         self.plan.ingest(self.program(), record, json)
     }
@@ -459,10 +474,10 @@ impl Evaluator<'_> {
             self.set = current;
         }
         let Some(record) = self.record else {
-            return Err(IngestError {
-                path: String::new(),
-                message: format!("the policies have no record type `{}`", self.record_type),
-            });
+            return Err(IngestError::new(
+                "",
+                format!("the policies have no record type `{}`", self.record_type),
+            ));
         };
         let state = &self.engine.state;
         match self
@@ -470,10 +485,7 @@ impl Evaluator<'_> {
             .decide_with_state(self.kind, record, json, now, state, &mut self.context)
         {
             Ok(result) => result,
-            Err(store) => Err(IngestError {
-                path: String::new(),
-                message: store.to_string(),
-            }),
+            Err(store) => Err(IngestError::new("", store.to_string())),
         }
     }
 

@@ -6,24 +6,30 @@
 //! A record that does not fit the schema gets an [`IngestError`] naming the
 //! field path; nothing panics on any input.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+mod fields;
+mod values;
+
+use fields::{FieldNames, NameOrder, Seen};
 use std::fmt;
+use values::{default_json, epoch_micros, json_message};
 
 use qlp_compiler::layout::{write_u64, Layout, Row};
 use qlp_compiler::program::{Program, RecordId, TExpr, TExprKind};
 use qlp_compiler::Type;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-/// Why a record could not be read.
+/// One thing wrong with a record (or, as a warning, odd about it).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IngestError {
+pub struct Problem {
     /// Where in the record: `author.age`, `tags[2]`; empty for the record itself.
     pub path: String,
     /// What is wrong with the value there.
     pub message: String,
 }
 
-impl fmt::Display for IngestError {
+impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.path.is_empty() {
             f.write_str(&self.message)
@@ -33,7 +39,67 @@ impl fmt::Display for IngestError {
     }
 }
 
+/// Why a record could not be read: every problem found in it, in the
+/// order of the record, up to [`MAX_PROBLEMS`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IngestError {
+    /// The problems (never empty).
+    pub problems: Vec<Problem>,
+    /// Problems found beyond the first [`MAX_PROBLEMS`].
+    pub more: usize,
+}
+
+/// The most problems of one record reported (and warnings kept).
+pub const MAX_PROBLEMS: usize = 16;
+
+impl IngestError {
+    /// A record with one problem.
+    pub fn new(path: impl Into<String>, message: impl Into<String>) -> IngestError {
+        IngestError {
+            problems: vec![Problem {
+                path: path.into(),
+                message: message.into(),
+            }],
+            more: 0,
+        }
+    }
+}
+
+impl fmt::Display for IngestError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (index, problem) in self.problems.iter().enumerate() {
+            if index > 0 {
+                f.write_str("; ")?;
+            }
+            write!(f, "{problem}")?;
+        }
+        if self.more > 0 {
+            write!(f, " (and {} more)", self.more)?;
+        }
+        Ok(())
+    }
+}
+
 impl std::error::Error for IngestError {}
+
+/// What ingestion found while decoding one record.
+struct Findings {
+    problems: Vec<Problem>,
+    more: usize,
+    /// Fields the schema does not declare, as warnings (problems under `strict`).
+    warnings: Vec<Problem>,
+    strict: bool,
+}
+
+impl Findings {
+    fn problem(&mut self, problem: Problem) {
+        if self.problems.len() < MAX_PROBLEMS {
+            self.problems.push(problem);
+        } else {
+            self.more += 1;
+        }
+    }
+}
 
 /// What ingestion needs to know about a program: the layout, field names
 /// and which fields rules read.
@@ -45,8 +111,11 @@ pub struct IngestPlan {
     /// For each record type: its fields sorted by name.
     by_name: Vec<NameOrder>,
     /// For each record type and field: whether some rule, exemption or
-    /// function reads it.
+    /// function reads it (the others are checked, not stored).
     used: Vec<Vec<bool>>,
+    /// For each record type and field: its default as JSON, decoded like
+    /// a value the record gave when the record leaves it out.
+    defaults: Vec<Vec<Option<String>>>,
 }
 
 impl IngestPlan {
@@ -79,6 +148,17 @@ impl IngestPlan {
         }
         IngestPlan {
             layout,
+            defaults: program
+                .records
+                .iter()
+                .map(|record| {
+                    record
+                        .fields
+                        .iter()
+                        .map(|f| f.default.as_ref().map(|v| default_json(program, &f.ty, v).to_string()))
+                        .collect()
+                })
+                .collect(),
             by_name: program.records.iter().map(NameOrder::new).collect(),
             field_index: program
                 .records
@@ -131,18 +211,43 @@ impl IngestPlan {
         &self.layout
     }
 
-    /// Decodes one JSON record of type `record` into a row.
+    /// Decodes one JSON record of type `record` into a row. Fields the
+    /// schema does not declare are ignored.
     pub fn ingest(&self, program: &Program, record: RecordId, json: &[u8]) -> Result<Row, IngestError> {
+        self.ingest_checked(program, record, json, false, &mut Vec::new())
+    }
+
+    /// Decodes one JSON record of type `record` into a row, reporting every
+    /// problem of the record at once. Each field the schema does not
+    /// declare is a warning added to `warnings` (at most [`MAX_PROBLEMS`]),
+    /// or, when `strict`, a problem.
+    pub fn ingest_checked(
+        &self,
+        program: &Program,
+        record: RecordId,
+        json: &[u8],
+        strict: bool,
+        warnings: &mut Vec<Problem>,
+    ) -> Result<Row, IngestError> {
         // The arena and the path are per-thread scratch, reused across records.
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
             let (fixed, arena, path) = &mut *scratch;
             arena.clear();
             path.clear();
-            self.ingest_with(program, record, json, fixed, arena, path)
+            let mut findings = Findings {
+                problems: Vec::new(),
+                more: 0,
+                warnings: std::mem::take(warnings),
+                strict,
+            };
+            let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings);
+            *warnings = findings.warnings;
+            result
         })
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn ingest_with(
         &self,
         program: &Program,
@@ -151,11 +256,11 @@ impl IngestPlan {
         fixed: &mut Vec<u8>,
         arena: &mut Vec<u8>,
         path: &mut Vec<Segment>,
+        findings: &mut Findings,
     ) -> Result<Row, IngestError> {
         let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
         fixed.clear();
         fixed.resize(size, 0);
-        let mut failure = None;
         let seed = Slot {
             plan: self,
             program,
@@ -164,7 +269,8 @@ impl IngestPlan {
             arena,
             base: size,
             path,
-            failure: &mut failure,
+            findings,
+            store: true,
         };
         // A line of valid UTF-8 (checked at once, at memory speed) is parsed
         // as text, whose strings need no check of their own; other lines as
@@ -180,10 +286,16 @@ impl IngestPlan {
             }
         };
         if let Err(error) = result {
-            return Err(failure.unwrap_or_else(|| IngestError {
+            findings.problem(Problem {
                 path: String::new(),
-                message: json_message(&error),
-            }));
+                message: json_message(&error, json),
+            });
+        }
+        if !findings.problems.is_empty() {
+            return Err(IngestError {
+                problems: std::mem::take(&mut findings.problems),
+                more: findings.more,
+            });
         }
         let mut bytes = Vec::with_capacity(size + arena.len());
         bytes.extend_from_slice(fixed);
@@ -192,105 +304,9 @@ impl IngestPlan {
     }
 }
 
-/// Field names to indices. Keys are short and looked up once per field of
-/// every record, so they are hashed with FNV-1a rather than SipHash (the
-/// names come from the policy, not from records: nothing to flood).
-type FieldNames = HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<Fnv>>;
-
-#[derive(Default)]
-struct Fnv(u64);
-
-impl std::hash::Hasher for Fnv {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        let mut hash = self.0 ^ 0xcbf2_9ce4_8422_2325;
-        for &byte in bytes {
-            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
-        }
-        self.0 = hash;
-    }
-}
-
-/// A record type's fields sorted by name, and each field's place there.
-#[derive(Debug)]
-struct NameOrder {
-    fields: Vec<usize>,
-    rank: Vec<usize>,
-}
-
-impl NameOrder {
-    fn new(record: &qlp_compiler::program::RecordDef) -> NameOrder {
-        let mut fields: Vec<usize> = (0..record.fields.len()).collect();
-        fields.sort_by(|&a, &b| {
-            record
-                .fields
-                .get(a)
-                .map(|f| &f.name)
-                .cmp(&record.fields.get(b).map(|f| &f.name))
-        });
-        let mut rank = vec![0; fields.len()];
-        for (place, &field) in fields.iter().enumerate() {
-            if let Some(r) = rank.get_mut(field) {
-                *r = place;
-            }
-        }
-        NameOrder { fields, rank }
-    }
-}
-
-/// Which fields of one object were seen: a bit per field, on the stack for
-/// the usual sizes.
-enum Seen {
-    Small(u128),
-    Large(Vec<bool>),
-}
-
-impl Seen {
-    fn new(fields: usize) -> Seen {
-        if fields <= 128 {
-            Seen::Small(0)
-        } else {
-            Seen::Large(vec![false; fields])
-        }
-    }
-
-    /// Marks `index` seen; whether it was already.
-    fn insert(&mut self, index: usize) -> bool {
-        match self {
-            Seen::Small(bits) => {
-                let bit = 1u128 << (index % 128);
-                let was = *bits & bit != 0;
-                *bits |= bit;
-                was
-            }
-            Seen::Large(seen) => seen.get_mut(index).map(|s| std::mem::replace(s, true)).unwrap_or(false),
-        }
-    }
-
-    fn contains(&self, index: usize) -> bool {
-        match self {
-            Seen::Small(bits) => *bits & (1u128 << (index % 128)) != 0,
-            Seen::Large(seen) => seen.get(index).copied().unwrap_or(true),
-        }
-    }
-}
-
 thread_local! {
     static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>, Vec<Segment>)> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
-}
-
-/// serde_json's message, said as a problem with the record.
-fn json_message(error: &serde_json::Error) -> String {
-    let text = error.to_string();
-    match error.classify() {
-        serde_json::error::Category::Eof => String::from("invalid JSON: the record ends early"),
-        serde_json::error::Category::Syntax => format!("invalid JSON: {text}"),
-        _ => text,
-    }
 }
 
 fn collect_fields(expr: &TExpr, used: &mut HashSet<(RecordId, u32)>) {
@@ -333,7 +349,12 @@ fn render_path(program: &Program, path: &[Segment]) -> String {
 
 /// Decodes one value of type `ty` into `slot` (exactly its size), appending
 /// strings and list elements to `arena`, whose first byte is at offset
-/// `base` of the finished row.
+/// `base` of the finished row. With `store` false the value is checked
+/// against its type and nothing is written (a field no rule reads).
+///
+/// A value of the wrong type is a problem added to `findings`, and decoding
+/// goes on with the next value, so that a record's every problem is
+/// reported at once; only invalid JSON stops it.
 struct Slot<'a, 'p> {
     plan: &'p IngestPlan,
     program: &'p Program,
@@ -342,31 +363,98 @@ struct Slot<'a, 'p> {
     arena: &'a mut Vec<u8>,
     base: usize,
     path: &'a mut Vec<Segment>,
-    failure: &'a mut Option<IngestError>,
+    findings: &'a mut Findings,
+    store: bool,
 }
 
-impl Slot<'_, '_> {
-    fn fail<E: de::Error>(&mut self, message: impl Into<String>) -> E {
-        let error = IngestError {
+impl<'a, 'p> Slot<'a, 'p> {
+    /// The slot for a value inside this one: of type `ty`, written to `slot`.
+    fn child<'b>(&'b mut self, ty: &'p Type, slot: &'b mut [u8], store: bool) -> Slot<'b, 'p> {
+        Slot {
+            plan: self.plan,
+            program: self.program,
+            ty,
+            slot,
+            arena: self.arena,
+            base: self.base,
+            path: self.path,
+            findings: self.findings,
+            store,
+        }
+    }
+
+    /// Notes a problem with the value here; decoding goes on.
+    fn problem(&mut self, message: impl Into<String>) {
+        let problem = Problem {
             path: render_path(self.program, self.path),
             message: message.into(),
         };
-        let text = error.to_string();
-        if self.failure.is_none() {
-            *self.failure = Some(error);
-        }
-        E::custom(text)
+        self.findings.problem(problem);
+    }
+
+    /// Notes a problem with field `index` of `record`.
+    fn field_problem(&mut self, record: RecordId, index: usize, message: String) {
+        self.path.push(Segment::Field(record, index));
+        self.problem(message);
+        self.path.pop();
+    }
+
+    fn mismatch(&mut self, found: &str) {
+        let name = self.type_name();
+        self.problem(format!("expected `{name}`, found {found}"));
     }
 
     fn type_name(&self) -> String {
         self.ty.display(self.program).to_string()
     }
 
+    fn write(&mut self, at: usize, word: u64) {
+        write_u64(self.slot, at, word);
+    }
+
     fn append(&mut self, data: &[u8]) -> u64 {
+        if !self.store {
+            return 0;
+        }
         let at = self.arena.len().next_multiple_of(8);
         self.arena.resize(at, 0);
         self.arena.extend_from_slice(data);
         (self.base + at) as u64
+    }
+
+    /// Whether field `index` of `record` is stored (some rule reads it).
+    fn used(&self, record: RecordId, index: usize) -> bool {
+        self.plan
+            .used
+            .get(record.index())
+            .and_then(|u| u.get(index))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// A key the schema does not declare: a warning, or under `strict` a problem.
+    fn unknown_field(&mut self, def: &qlp_compiler::program::RecordDef, key: &str) {
+        // Keys come from records: bounded before they are compared or shown.
+        let shown: String = key.chars().take(64).collect();
+        let ellipsis = if shown.len() < key.len() { "…" } else { "" };
+        let mut path = render_path(self.program, self.path);
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(&shown);
+        path.push_str(ellipsis);
+        let hint = qlp_compiler::resolve::suggest(&shown, def.fields.iter().map(|f| f.name.as_str()))
+            .map(|name| format!(" (did you mean `{name}`?)"))
+            .unwrap_or_default();
+        let problem = Problem {
+            path,
+            message: format!("is not a field of `{}`{hint}", def.name),
+        };
+        if self.findings.strict {
+            self.findings.problem(problem);
+        } else if self.findings.warnings.len() < MAX_PROBLEMS {
+            self.findings.warnings.push(problem);
+        }
     }
 }
 
@@ -392,96 +480,75 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
 
     fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
         match self.ty {
-            Type::Bool => {
-                write_u64(self.slot, 0, u64::from(v));
-                Ok(())
-            }
-            _ => Err(self.mismatch("a boolean")),
+            Type::Bool => self.write(0, u64::from(v)),
+            _ => self.mismatch("a boolean"),
         }
+        Ok(())
     }
 
     fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
         match self.ty {
-            Type::Int => {
-                write_u64(self.slot, 0, v as u64);
-                Ok(())
-            }
-            Type::Float => {
-                write_u64(self.slot, 0, (v as f64).to_bits());
-                Ok(())
-            }
-            _ => Err(self.mismatch("a number")),
+            Type::Int => self.write(0, v as u64),
+            Type::Float => self.write(0, (v as f64).to_bits()),
+            Type::Time => self.visit_f64(v as f64)?,
+            _ => self.mismatch("a number"),
         }
+        Ok(())
     }
 
     fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
         match (self.ty, i64::try_from(v)) {
-            (Type::Int, Ok(v)) => self.visit_i64(v),
-            (Type::Int, Err(_)) => Err(self.fail(format!("{v} does not fit a 64-bit `int`"))),
-            (Type::Float, _) => {
-                write_u64(self.slot, 0, (v as f64).to_bits());
-                Ok(())
-            }
-            _ => Err(self.mismatch("a number")),
+            (Type::Int | Type::Time, Ok(v)) => return self.visit_i64(v),
+            (Type::Int, Err(_)) => self.problem(format!("{v} does not fit a 64-bit `int`")),
+            (Type::Float | Type::Time, _) => return self.visit_f64(v as f64),
+            _ => self.mismatch("a number"),
         }
+        Ok(())
     }
 
     fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
         match self.ty {
-            Type::Float => {
-                write_u64(self.slot, 0, v.to_bits());
-                Ok(())
-            }
-            Type::Int => Err(self.fail(format!("expected an integer, found {v}"))),
-            _ => Err(self.mismatch("a number")),
+            Type::Float => self.write(0, v.to_bits()),
+            Type::Int => self.problem(format!("expected an integer, found {v}")),
+            Type::Time => match epoch_micros(v) {
+                Ok(micros) => self.write(0, micros as u64),
+                Err(message) => self.problem(message),
+            },
+            _ => self.mismatch("a number"),
         }
+        Ok(())
     }
 
     fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
         match self.ty {
             Type::String => {
                 let offset = self.append(v.as_bytes());
-                write_u64(self.slot, 0, offset);
-                write_u64(self.slot, 8, v.len() as u64);
-                Ok(())
+                self.write(0, offset);
+                self.write(8, v.len() as u64);
             }
-            Type::Time => match qlp_grammar::time::parse_time(v) {
-                Ok(micros) => {
-                    write_u64(self.slot, 0, micros as u64);
-                    Ok(())
-                }
-                Err(message) => Err(self.fail(message)),
+            Type::Time => match qlp_grammar::time::parse_time_in(v, &self.program.zone) {
+                Ok(micros) => self.write(0, micros as u64),
+                Err(message) => self.problem(message),
             },
             Type::Duration => match qlp_grammar::time::parse_duration(v) {
-                Ok(micros) => {
-                    write_u64(self.slot, 0, micros as u64);
-                    Ok(())
-                }
-                Err(message) => Err(self.fail(message)),
+                Ok(micros) => self.write(0, micros as u64),
+                Err(message) => self.problem(message),
             },
-            Type::Enum(id) => match self
-                .program
-                .enum_def(*id)
-                .and_then(|e| e.variants.iter().position(|name| name == v))
-                .map(|i| i as u32)
-                .as_ref()
-            {
-                Some(index) => {
-                    write_u64(self.slot, 0, u64::from(*index));
-                    Ok(())
+            Type::Enum(id) => {
+                let def = self.program.enum_def(*id);
+                match def.and_then(|e| e.variants.iter().position(|name| name == v)) {
+                    Some(index) => self.write(0, index as u64),
+                    None => {
+                        let variants = def.map(|e| e.variants.join(", ")).unwrap_or_default();
+                        let name = self.type_name();
+                        let shown: String = v.chars().take(64).collect();
+                        self.problem(format!("`{shown}` is not a `{name}` (one of: {variants})"));
+                    }
                 }
-                None => {
-                    let variants = self
-                        .program
-                        .enum_def(*id)
-                        .map(|e| e.variants.join(", "))
-                        .unwrap_or_default();
-                    let name = self.type_name();
-                    Err(self.fail(format!("`{v}` is not a `{name}` (one of: {variants})")))
-                }
-            },
-            _ => Err(self.mismatch("a string")),
+            }
+            _ => self.mismatch("a string"),
         }
+        Ok(())
     }
 
     fn visit_none<E: de::Error>(self) -> Result<(), E> {
@@ -489,40 +556,37 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
     }
 
     fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
-        match self.ty {
-            // Presence stays 0.
-            Type::Optional(_) => Ok(()),
-            _ => {
-                let name = self.type_name();
-                Err(self.fail(format!("is null, but `{name}` is not optional")))
-            }
+        // An optional's presence stays 0.
+        if !matches!(self.ty, Type::Optional(_)) {
+            let name = self.type_name();
+            self.problem(format!("is null, but `{name}` is not optional"));
         }
+        Ok(())
     }
 
-    fn visit_some<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+    fn visit_some<D: de::Deserializer<'de>>(mut self, deserializer: D) -> Result<(), D::Error> {
         let Type::Optional(inner) = self.ty else {
             return Err(de::Error::custom("unexpected optional"));
         };
-        write_u64(self.slot, 0, 1);
-        let slot = self.slot.get_mut(8..).unwrap_or(&mut []);
-        Slot {
-            plan: self.plan,
-            program: self.program,
-            ty: inner,
-            slot,
-            arena: self.arena,
-            base: self.base,
-            path: self.path,
-            failure: self.failure,
-        }
-        .deserialize(deserializer)
+        self.write(0, 1);
+        let store = self.store;
+        let slot = std::mem::take(&mut self.slot);
+        let slot = slot.get_mut(8..).unwrap_or(&mut []);
+        self.child(inner, slot, store).deserialize(deserializer)
     }
 
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let Type::List(element) = self.ty else {
-            return Err(self.mismatch("a list"));
+            self.mismatch("a list");
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            return Ok(());
         };
-        let stride = self.plan.layout.size_of(element) as usize;
+        let store = self.store;
+        let stride = if store {
+            self.plan.layout.size_of(element) as usize
+        } else {
+            0
+        };
         // Elements are decoded into their own buffer, whose strings go to the
         // shared arena; the buffer is appended once the list is complete.
         let mut elements: Vec<u8> = Vec::new();
@@ -531,16 +595,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             elements.resize((count + 1) * stride, 0);
             let slot = elements.get_mut(count * stride..).unwrap_or(&mut []);
             self.path.push(Segment::Index(count));
-            let next = seq.next_element_seed(Slot {
-                plan: self.plan,
-                program: self.program,
-                ty: element,
-                slot,
-                arena: self.arena,
-                base: self.base,
-                path: self.path,
-                failure: self.failure,
-            })?;
+            let next = seq.next_element_seed(self.child(element, slot, store))?;
             self.path.pop();
             if next.is_none() {
                 break;
@@ -549,80 +604,98 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         }
         elements.truncate(count * stride);
         let offset = self.append(&elements);
-        write_u64(self.slot, 0, offset);
-        write_u64(self.slot, 8, count as u64);
+        self.write(0, offset);
+        self.write(8, count as u64);
         Ok(())
     }
 
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let Type::Record(record) = self.ty else {
-            return Err(self.mismatch("an object"));
+            self.mismatch("an object");
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            return Ok(());
         };
         let record = *record;
         let Some(def) = self.program.record(record) else {
-            return Err(self.fail("unknown record type"));
+            return Err(de::Error::custom("unknown record type"));
         };
         let mut seen = Seen::new(def.fields.len());
         let mut previous = None;
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let Some(index) = self.plan.field(self.program, record, key.as_ref(), previous) else {
-                // Fields the schema does not declare are ignored.
+                self.unknown_field(def, key.as_ref());
                 map.next_value::<IgnoredAny>()?;
                 continue;
             };
             if seen.insert(index) {
-                self.path.push(Segment::Field(record, index));
-                let error = self.fail("appears twice");
-                self.path.pop();
-                return Err(error);
+                self.field_problem(record, index, String::from("appears twice"));
+                map.next_value::<IgnoredAny>()?;
+                continue;
             }
             previous = Some(index);
             let Some(field) = def.fields.get(index) else { continue };
-            if !self
-                .plan
-                .used
-                .get(record.index())
-                .and_then(|u| u.get(index))
-                .copied()
-                .unwrap_or(false)
-            {
-                // No rule reads it: check it is there, not what it holds.
-                let value: Option<IgnoredAny> = map.next_value()?;
-                if value.is_none() && !matches!(field.ty, Type::Optional(_)) {
-                    self.path.push(Segment::Field(record, index));
-                    let name = field.ty.display(self.program).to_string();
-                    let error = self.fail(format!("is null, but `{name}` is not optional"));
-                    self.path.pop();
-                    return Err(error);
-                }
-                continue;
-            }
-            let offset = self.plan.layout.field_offset(record, index as u32) as usize;
-            let size = self.plan.layout.size_of(&field.ty) as usize;
+            // A field no rule reads is checked against its type, not stored.
+            let store = self.store && self.used(record, index);
+            let (offset, size) = if store {
+                let offset = self.plan.layout.field_offset(record, index as u32) as usize;
+                (offset, self.plan.layout.size_of(&field.ty) as usize)
+            } else {
+                (0, 0)
+            };
             self.path.push(Segment::Field(record, index));
-            let slot = self.slot.get_mut(offset..offset + size).unwrap_or(&mut []);
-            map.next_value_seed(Slot {
-                plan: self.plan,
-                program: self.program,
-                ty: &field.ty,
-                slot,
-                arena: self.arena,
-                base: self.base,
-                path: self.path,
-                failure: self.failure,
-            })?;
+            let slot = std::mem::take(&mut self.slot);
+            let field_slot = slot.get_mut(offset..offset + size).unwrap_or(&mut []);
+            map.next_value_seed(self.child(&field.ty, field_slot, store))?;
+            self.slot = slot;
             self.path.pop();
         }
         for (index, field) in def.fields.iter().enumerate() {
-            if !seen.contains(index) && !matches!(field.ty, Type::Optional(_)) {
+            if seen.contains(index) {
+                continue;
+            }
+            if let Some(Some(json)) = self.plan.defaults.get(record.index()).and_then(|d| d.get(index)) {
+                self.decode_default(record, index, field, json);
+                continue;
+            }
+            if !matches!(field.ty, Type::Optional(_)) {
                 let name = field.ty.display(self.program).to_string();
-                self.path.push(Segment::Field(record, index));
-                let error = self.fail(format!("is missing (a required `{name}`)"));
-                self.path.pop();
-                return Err(error);
+                self.field_problem(record, index, format!("is missing (a required `{name}`)"));
             }
         }
         Ok(())
+    }
+}
+
+impl Slot<'_, '_> {
+    /// Writes field `index`'s default (checked with the policies, so it fits).
+    fn decode_default(&mut self, record: RecordId, index: usize, field: &qlp_compiler::program::FieldDef, json: &str) {
+        if !(self.store && self.used(record, index)) {
+            return;
+        }
+        let offset = self.plan.layout.field_offset(record, index as u32) as usize;
+        let size = self.plan.layout.size_of(&field.ty) as usize;
+        self.path.push(Segment::Field(record, index));
+        let slot = std::mem::take(&mut self.slot);
+        let field_slot = slot.get_mut(offset..offset + size).unwrap_or(&mut []);
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let plan = self.plan;
+        let program = self.program;
+        let child = Slot {
+            plan,
+            program,
+            ty: &field.ty,
+            slot: field_slot,
+            arena: self.arena,
+            base: self.base,
+            path: self.path,
+            findings: self.findings,
+            store: true,
+        };
+        if let Err(error) = child.deserialize(&mut deserializer) {
+            self.problem(format!("its default does not decode: {error}"));
+        }
+        self.slot = slot;
+        self.path.pop();
     }
 }
 
@@ -651,12 +724,5 @@ impl<'de> Visitor<'de> for KeySeed {
 
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
         Ok(std::borrow::Cow::Owned(v.to_string()))
-    }
-}
-
-impl Slot<'_, '_> {
-    fn mismatch<E: de::Error>(&mut self, found: &str) -> E {
-        let name = self.type_name();
-        self.fail(format!("expected `{name}`, found {found}"))
     }
 }

@@ -26,6 +26,6 @@ pub mod state;
 pub use decision::Decision;
 pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
 pub use fs::{policy_files, FsLoader, Limits, PolicyTree};
-pub use ingest::IngestError;
+pub use ingest::{IngestError, Problem};
 pub use qlp_compiler::program::Selection;
 pub use state::{Batch, EmbeddedStore, MemoryStore, RedisStore, State, StateStore, StoreError};

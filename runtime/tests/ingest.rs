@@ -69,7 +69,7 @@ fn a_good_record_decodes_to_its_values() {
     assert_eq!(fields[7], Value::List(vec![Value::str("a"), Value::str("赌博")].into()));
     assert_eq!(fields[8], Value::Record(vec![Value::str("王"), Value::Int(20)].into()));
     assert_eq!(fields[9], Value::Absent);
-    // No rule reads `unused`: it is checked for presence but not stored.
+    // No rule reads `unused`: it is checked against its type but not stored.
     assert_eq!(fields[10], Value::str(""));
     let mut context = set.context();
     let jit = set.evaluate(EngineKind::Jit, record, &row, 0, &mut context);
@@ -140,8 +140,23 @@ fn errors_name_the_field_path() {
             GOOD.replace(r#""id":"i1","#, r#""id":"i1","id":"i2","#),
             "`id`: appears twice",
         ),
-        (String::from("not json"), "invalid JSON"),
-        (String::from(r#"{"id": "x""#), "invalid JSON: the record ends early"),
+        (
+            GOOD.replace(r#""unused":"skipped""#, r#""unused":5"#),
+            "`unused`: expected `string`, found a number",
+        ),
+        (
+            GOOD.replace(r#""unused":"skipped""#, r#""unused":["a"]"#),
+            "`unused`: expected `string`, found a list",
+        ),
+        (String::from("not json"), "invalid JSON at column 2: expected ident"),
+        (
+            String::from(r#"{"id": "x""#),
+            "invalid JSON: the record ends early, at column 11",
+        ),
+        (
+            String::from(r#"{"id": "赌博", x}"#),
+            "invalid JSON at column 14: key must be a string",
+        ),
         (String::from("[1, 2]"), "expected `Item`"),
         (
             GOOD.replace(
@@ -200,4 +215,208 @@ fn shipped_sample_records_agree_on_both_engines() {
         fired += jit.fired.len();
     }
     assert!(fired > 50, "the planted violations fire ({fired})");
+}
+
+/// A record with several problems reports them all, in record order.
+#[test]
+fn every_problem_of_a_record_is_reported_at_once() {
+    let json = GOOD
+        .replace(r#""count":3,"#, "")
+        .replace(r#""score":0.9"#, r#""score":"high""#)
+        .replace(r#""kind":"live""#, r#""kind":"stream""#)
+        .replace(r#"{"name":"x"}"#, r#"{"nom":"x"}"#)
+        .replace(r#""at":"2022-05-01T08:00:00+08:00","#, "");
+    let set = set();
+    let record = set.record_type("Item").unwrap();
+    let error = set.ingest(record, json.as_bytes()).unwrap_err();
+    let problems: Vec<String> = error.problems.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        problems,
+        [
+            "`kind`: `stream` is not a `Kind` (one of: post, live)",
+            "`score`: expected `float`, found a string",
+            "`others[0].name`: is missing (a required `string`)",
+            "`count`: is missing (a required `int`)",
+            "`at`: is missing (a required `time`)",
+        ]
+    );
+    // One problem displays as it always did; several are joined.
+    assert!(error
+        .to_string()
+        .starts_with("`kind`: `stream` is not a `Kind` (one of: post, live); `score`"));
+
+    // A record wrong everywhere reports a bounded number of problems.
+    let fields: Vec<String> = (0..100).map(|i| format!(r#""tags":{i}"#)).collect();
+    let error = set
+        .ingest(record, format!("{{{}}}", fields.join(",")).as_bytes())
+        .unwrap_err();
+    assert_eq!(error.problems.len(), qlp_runtime::ingest::MAX_PROBLEMS);
+    assert!(error.more > 0 && error.to_string().ends_with(&format!("(and {} more)", error.more)));
+}
+
+const DEFAULTS: &str = r#"
+enum Tier { free, paid }
+record Meta { source: string = "app"  score: float? }
+record Post {
+  id: string
+  text: string = ""
+  likes: int = 0
+  tier: Tier = paid
+  tags: [string] = ["new"]
+  meta: Meta = { score: 0.5 }
+  since: time = 2022-01-01T00:00:00Z
+  window: duration = 1h30m
+  note: string?
+}
+rule r(p: Post) {
+  when: p.likes > 10 and p.tier == paid and len(p.tags) > 0 and p.meta.source == "app"
+    and (p.meta.score ?? 0.0) > 0.1 and p.since < 2023-01-01 and p.window > 1h and p.text == "" and p.note is none
+  then: review
+}
+test "a post with only its id and likes takes every default" {
+  given Post { id: "t", likes: 11 }
+  expect r
+}
+"#;
+
+fn defaults_set() -> PolicySet {
+    let loader = MemoryLoader::new().with("p.qlp", DEFAULTS);
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    assert!(
+        checked.diagnostics.iter().all(|d| !d.is_error()),
+        "{:?}",
+        checked.diagnostics
+    );
+    PolicySet::new(checked.program.unwrap()).unwrap()
+}
+
+#[test]
+fn a_record_may_leave_out_fields_with_defaults() {
+    let set = defaults_set();
+    let record = set.record_type("Post").unwrap();
+    let row = set.ingest(record, br#"{"id": "p1", "likes": 11}"#).unwrap();
+    let Value::Record(fields) = row.decode(set.program(), set.layout(), record).unwrap() else {
+        panic!()
+    };
+    assert_eq!(fields[1], Value::str(""));
+    assert_eq!(fields[2], Value::Int(11), "a given value wins");
+    assert_eq!(fields[3], Value::Enum(1));
+    assert_eq!(fields[4], Value::List(vec![Value::str("new")].into()));
+    assert_eq!(
+        fields[5],
+        Value::Record(vec![Value::str("app"), Value::Float(0.5)].into())
+    );
+    assert_eq!(fields[7], Value::Duration(90 * 60 * 1_000_000));
+    assert_eq!(fields[8], Value::Absent);
+    let mut context = set.context();
+    let now = qlp_grammar::time::parse_time("2022-06-01").unwrap();
+    for kind in [EngineKind::Jit, EngineKind::Interp] {
+        assert_eq!(set.evaluate(kind, record, &row, now, &mut context).fired.len(), 1);
+    }
+    // Inside a nested record too; `id` has no default.
+    let row = set.ingest(record, br#"{"id": "p2", "meta": {"score": null}}"#).unwrap();
+    let Value::Record(fields) = row.decode(set.program(), set.layout(), record).unwrap() else {
+        panic!()
+    };
+    assert_eq!(fields[5], Value::Record(vec![Value::str("app"), Value::Absent].into()));
+    let error = set.ingest(record, br#"{"likes": 1}"#).unwrap_err().to_string();
+    assert_eq!(error, "`id`: is missing (a required `string`)");
+    // The language's tests take the defaults too.
+    let loader = MemoryLoader::new().with("p.qlp", DEFAULTS);
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    let program = checked.program.unwrap();
+    let results = qlp_compiler::policy_test::run_tests(&program);
+    assert_eq!(results.len(), 1);
+    assert!(results.iter().all(|r| r.passed()), "{results:?}");
+}
+
+#[test]
+fn a_default_of_the_wrong_type_is_a_policy_error() {
+    for (field, expected) in [
+        ("likes: int = \"none\"", "expected `int`"),
+        ("tier: Tier = gold", "gold"),
+        ("since: time = 5", "expected `time`"),
+        ("tags: [string] = [1]", "expected `string`"),
+    ] {
+        let source = format!("enum Tier {{ free, paid }}\nrecord Post {{\n  id: string\n  {field}\n}}\n");
+        let loader = MemoryLoader::new().with("p.qlp", source.as_str());
+        let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+        let messages: Vec<String> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.message.clone())
+            .collect();
+        assert!(messages.iter().any(|m| m.contains(expected)), "{field}: {messages:?}");
+    }
+}
+
+#[test]
+fn times_are_read_in_every_documented_form() {
+    let set = defaults_set();
+    let record = set.record_type("Post").unwrap();
+    let expected = qlp_grammar::time::parse_time("2022-05-01T02:00:00Z").unwrap();
+    for since in [
+        r#""2022-05-01T02:00:00Z""#,
+        r#""2022-05-01T10:00:00+08:00""#,
+        r#""2022-05-01T10:00:00+0800""#,
+        r#""2022-05-01 10:00:00+08:00""#,
+        "1651370400",
+        "1651370400000",
+        "1651370400.0",
+    ] {
+        let json = format!(r#"{{"id": "p", "since": {since}}}"#);
+        let row = set
+            .ingest(record, json.as_bytes())
+            .unwrap_or_else(|e| panic!("{since}: {e}"));
+        assert_eq!(set.field(record, &row, "since"), Some(Value::Time(expected)), "{since}");
+    }
+    let midnight = qlp_grammar::time::parse_time("2022-05-01T00:00:00Z").unwrap();
+    let row = set.ingest(record, br#"{"id": "p", "since": "2022-05-01"}"#).unwrap();
+    assert_eq!(set.field(record, &row, "since"), Some(Value::Time(midnight)));
+    let error = set
+        .ingest(record, br#"{"id": "p", "since": 1e20}"#)
+        .unwrap_err()
+        .to_string();
+    assert!(error.contains("too large for epoch seconds or milliseconds"), "{error}");
+}
+
+#[test]
+fn unknown_fields_are_warnings_with_a_suggestion_or_errors_when_strict() {
+    let set = set();
+    let record = set.record_type("Item").unwrap();
+    let json = GOOD.replace(r#""note":null"#, r#""nota":"x","note":null"#);
+    let mut warnings = Vec::new();
+    set.ingest_checked(record, json.as_bytes(), false, &mut warnings)
+        .unwrap();
+    let warnings: Vec<String> = warnings.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        warnings,
+        [
+            "`nota`: is not a field of `Item` (did you mean `note`?)",
+            "`extra`: is not a field of `Item`",
+        ]
+    );
+    let nested = GOOD.replace(r#""age":20"#, r#""age":20,"agee":1"#);
+    let mut warnings = Vec::new();
+    set.ingest_checked(record, nested.as_bytes(), false, &mut warnings)
+        .unwrap();
+    assert_eq!(
+        warnings[0].to_string(),
+        "`author.agee`: is not a field of `Author` (did you mean `age`?)"
+    );
+    let error = set
+        .ingest_checked(record, json.as_bytes(), true, &mut Vec::new())
+        .unwrap_err()
+        .to_string();
+    assert_eq!(
+        error,
+        "`nota`: is not a field of `Item` (did you mean `note`?); `extra`: is not a field of `Item`"
+    );
+    // A hostile key is shown shortened.
+    let long = GOOD.replace(r#""note":null"#, &format!(r#""{}":1,"note":null"#, "k".repeat(10_000)));
+    let mut warnings = Vec::new();
+    set.ingest_checked(record, long.as_bytes(), false, &mut warnings)
+        .unwrap();
+    assert!(warnings[0].path.chars().count() < 100);
 }

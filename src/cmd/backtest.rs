@@ -212,7 +212,7 @@ fn clock(set: &PolicySet, record: RecordId, as_of: Option<&str>) -> anyhow::Resu
     };
     match as_of {
         Some(field) if is_time(field) => Ok((Clock::Field(field.to_string()), format!("each record's `{field}`"))),
-        Some(text) => match qlp_grammar::time::parse_time(text) {
+        Some(text) => match qlp_grammar::time::parse_time_in(text, &set.program().zone) {
             Ok(now) => Ok((Clock::Fixed(now), text.to_string())),
             Err(error) => anyhow::bail!(
                 "`--as-of {text}` is neither a `time` field of `{}` nor a time ({error})",
@@ -265,7 +265,9 @@ fn decide_file(
         skip: 0,
         render: false,
         keep_input: true,
+        strict: false,
     };
+    let mut unknown = crate::cmd::eval::stream::UnknownFields::default();
     let mut rejected = 0;
     let stop = AtomicUsize::new(0);
     stream.run(&mut lines, &stop, |results, _| {
@@ -276,8 +278,14 @@ fn decide_file(
                     id,
                     decision,
                     input,
+                    warnings,
                     ..
-                } => each(line, id.as_deref(), &decision, input.as_deref()),
+                } => {
+                    for text in unknown.note(line, &warnings) {
+                        eprintln!("{text}");
+                    }
+                    each(line, id.as_deref(), &decision, input.as_deref());
+                }
                 LineResult::Rejected { line, message } => {
                     rejected += 1;
                     eprintln!("error: line {line}: {message}");

@@ -70,7 +70,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     };
     let record = record_type(&set, args.record_type.as_deref())?;
-    let fixed_now = parse_now(args.now.as_deref().unwrap_or("2022-06-01"))?;
+    let fixed_now = parse_now(args.now.as_deref().unwrap_or("2022-06-01"), &set)?;
     let data = std::fs::read(&args.input).with_context(|| format!("cannot read `{}`", args.input.display()))?;
     let lines: Vec<&[u8]> = data
         .split(|b| *b == b'\n')

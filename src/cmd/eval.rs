@@ -21,7 +21,7 @@ pub(crate) mod input;
 pub(crate) mod stream;
 
 use input::spawn_reader;
-use stream::{Clock, LineResult, Stream};
+use stream::{Clock, LineResult, Stream, UnknownFields};
 /// The largest record (one input line), unless `--max-record-bytes` or
 /// `[limits] record_bytes` in `qlp.toml` says otherwise.
 pub const DEFAULT_MAX_RECORD_BYTES: u64 = 4 << 20;
@@ -70,6 +70,10 @@ pub struct EvalArgs {
     pub resume: bool,
     #[command(flatten)]
     pub selection: SelectionArgs,
+    /// Reject records with fields the schema does not declare (by default
+    /// each such field is a warning, once per field, and ignored).
+    #[arg(long)]
+    pub strict: bool,
     /// Also write the summary (counts per verdict, rule and campaign) as
     /// JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -132,7 +136,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or(DEFAULT_MAX_RECORD_BYTES);
     let record = record_type(&set, args.record_type.as_deref())?;
     let fixed_now = match (&args.now, &args.now_from) {
-        (Some(text), _) => Some(parse_now(text)?),
+        (Some(text), _) => Some(parse_now(text, &set)?),
         (None, Some(_)) => None,
         (None, None) => Some(system_now()),
     };
@@ -249,11 +253,25 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         skip,
         render: true,
         keep_input: false,
+        strict: args.strict,
     };
+    let mut unknown = UnknownFields::default();
     stream.run(&mut lines, &stop, |results, read_bytes| {
         for result in results {
             match result {
-                LineResult::Decided { json, decision, .. } => {
+                LineResult::Decided {
+                    line,
+                    json,
+                    decision,
+                    warnings,
+                    ..
+                } => {
+                    for text in unknown.note(line, &warnings) {
+                        match &progress {
+                            Some(bar) => bar.println(text),
+                            None => eprintln!("{text}"),
+                        }
+                    }
                     writer.write_all(json.unwrap_or_default().as_bytes())?;
                     writer.write_all(b"\n")?;
                     summary.add(&decision);
@@ -296,6 +314,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
             ),
             Some(None) => eprintln!("state:      kept in {}", args.state),
             None => {}
+        }
+        if let Some(line) = unknown.summary() {
+            eprintln!("{line}");
         }
         if signal != 0 {
             eprintln!("stopped by a signal: the records read so far were decided and written");

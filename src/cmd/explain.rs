@@ -44,6 +44,10 @@ fn read_record(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         "`{}` is larger than the record limit of {limit} bytes",
         path.display()
     );
+    // A byte-order mark starts the file, not the record.
+    if json.starts_with("\u{feff}".as_bytes()) {
+        json.drain(..3);
+    }
     Ok(json)
 }
 
@@ -62,7 +66,7 @@ pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {
     };
     let program = set.program();
     let now = match &args.now {
-        Some(text) => parse_now(text)?,
+        Some(text) => parse_now(text, &set)?,
         None => match set.field(record, &row, "created_at") {
             Some(qlp_compiler::Value::Time(t)) => t,
             _ => 0,

@@ -377,6 +377,25 @@ extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const 
     })
 }
 
+/// `hour_of`, `weekday_of`, `day_of`: `part` is a `ClockPart` in
+/// declaration order, `zone` an index of `Program::zones` or -1 for the
+/// set's zone.
+extern "C" fn qlp_clock(ctx: *const EvalCtx, part: u64, zone: i64, micros: i64) -> i64 {
+    use crate::program::ClockPart;
+    guard(FAILED, || {
+        // SAFETY: see `program`.
+        let Some(program) = (unsafe { program(ctx) }) else {
+            return FAILED;
+        };
+        let part = match part {
+            0 => ClockPart::Hour,
+            1 => ClockPart::Weekday,
+            _ => ClockPart::Day,
+        };
+        part.of(program.clock_zone(u32::try_from(zone).ok()), micros)
+    })
+}
+
 extern "C" fn qlp_fmod(a: f64, b: f64) -> f64 {
     a % b
 }
@@ -395,6 +414,7 @@ pub struct HelperIds {
     pub concat: FuncId,
     pub fmod: FuncId,
     pub fingerprint: FuncId,
+    pub clock: FuncId,
 }
 
 pub fn register(builder: &mut JITBuilder) {
@@ -410,6 +430,7 @@ pub fn register(builder: &mut JITBuilder) {
     builder.symbol("qlp_concat", qlp_concat as *const u8);
     builder.symbol("qlp_fmod", qlp_fmod as *const u8);
     builder.symbol("qlp_fingerprint", qlp_fingerprint as *const u8);
+    builder.symbol("qlp_clock", qlp_clock as *const u8);
 }
 
 pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
@@ -435,6 +456,7 @@ pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
         concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[I64])?,
         fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
         fingerprint: declare("qlp_fingerprint", &[I64, I64, I64], &[I64])?,
+        clock: declare("qlp_clock", &[I64, I64, I64, I64], &[I64])?,
     })
 }
 

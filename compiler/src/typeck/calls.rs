@@ -112,16 +112,15 @@ impl BodyChecker<'_, '_> {
     pub(super) fn builtin_call(&mut self, name: &ast::Ident, args: &[ast::Expr], span: Span) -> Option<TExpr> {
         let info = crate::builtins::find(&name.name)?;
         let arity = info.arity;
-        if args.len() != arity {
+        if args.len() < arity || args.len() > arity + info.optional {
+            let takes = match info.optional {
+                0 => format!("{arity} argument{}", if arity == 1 { "" } else { "s" }),
+                more => format!("{arity} to {} arguments", arity + more),
+            };
             self.error(
                 "qlp::wrong_arity",
                 span,
-                format!(
-                    "`{}` takes {arity} argument{}, but {} were given",
-                    name.name,
-                    if arity == 1 { "" } else { "s" },
-                    args.len()
-                ),
+                format!("`{}` takes {takes}, but {} were given", name.name, args.len()),
             )
             .help = Some(info.signature.to_string());
             return Some(error_expr(span));
@@ -229,6 +228,19 @@ impl BodyChecker<'_, '_> {
                 let set = self.keyword_set_ref(args.get(1)?)?;
                 (Builtin::CountMatches(set), vec![text], Type::Int)
             }
+            "hour_of" | "weekday_of" | "day_of" => {
+                let time = self.builtin_arg(args, 0, &Type::Time)?;
+                let zone = match args.get(1) {
+                    Some(zone) => Some(self.zone_arg(zone)?),
+                    None => None,
+                };
+                let (part, ty) = match name.name.as_str() {
+                    "hour_of" => (ClockPart::Hour, Type::Int),
+                    "weekday_of" => (ClockPart::Weekday, Type::Int),
+                    _ => (ClockPart::Day, Type::Time),
+                };
+                (Builtin::Clock(part, zone), vec![time], ty)
+            }
             "fingerprint" => (
                 Builtin::Fingerprint,
                 vec![self.builtin_arg(args, 0, &string)?],
@@ -238,6 +250,37 @@ impl BodyChecker<'_, '_> {
             _ => return None,
         };
         Some(texpr(TExprKind::Builtin(builtin, checked), ty, span))
+    }
+
+    /// A zone named in a call: a string literal of an IANA zone, added to
+    /// the program's table once.
+    fn zone_arg(&mut self, arg: &ast::Expr) -> Option<u32> {
+        let ast::ExprKind::Str(name) = &arg.kind else {
+            self.error(
+                "qlp::zone_not_literal",
+                arg.span,
+                "a time zone is named by a string literal",
+            )
+            .help = Some(String::from(
+                "write the zone's IANA name: `hour_of(c.created_at, \"Asia/Shanghai\")`",
+            ));
+            return None;
+        };
+        match qlp_grammar::time::Zone::named(name) {
+            Ok(zone) => {
+                let zones = &mut self.program.zones;
+                let index = zones.iter().position(|z| *z == zone).unwrap_or_else(|| {
+                    zones.push(zone);
+                    zones.len() - 1
+                });
+                Some(index as u32)
+            }
+            Err(message) => {
+                self.error("qlp::unknown_time_zone", arg.span, message).help =
+                    Some(String::from("name an IANA zone, like `Asia/Shanghai`"));
+                None
+            }
+        }
     }
 
     pub(super) fn builtin_arg(&mut self, args: &[ast::Expr], index: usize, ty: &Type) -> Option<TExpr> {

@@ -27,7 +27,13 @@ impl BodyChecker<'_, '_> {
             ExprKind::Float(value) => texpr(TExprKind::Const(Value::Float(*value)), Type::Float, span),
             ExprKind::Str(value) => texpr(TExprKind::Const(Value::str(value)), Type::String, span),
             ExprKind::Bool(value) => texpr(TExprKind::Const(Value::Bool(*value)), Type::Bool, span),
-            ExprKind::Time(value) => texpr(TExprKind::Const(Value::Time(*value)), Type::Time, span),
+            ExprKind::Time(value) => match value.in_zone(&self.program.zone) {
+                Ok(micros) => texpr(TExprKind::Const(Value::Time(micros)), Type::Time, span),
+                Err(message) => {
+                    self.error("qlp::bad_time", span, message);
+                    texpr(TExprKind::Const(Value::Time(0)), Type::Time, span)
+                }
+            },
             ExprKind::Duration(value) => texpr(TExprKind::Const(Value::Duration(*value)), Type::Duration, span),
             ExprKind::Now => {
                 if !self.allow_now {

@@ -52,6 +52,43 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Checks each field's default (`strikes: int = 0`) against its type:
+    /// once every record and constant is known, since a default may be a
+    /// record value or name a constant.
+    pub(super) fn check_field_defaults(&mut self) {
+        let declarations = self.scope.declarations(DeclKind::Record).to_vec();
+        for (record_index, (file, index)) in declarations.into_iter().enumerate() {
+            let Some(Item::Record(decl)) = self.item(file, index).cloned() else {
+                continue;
+            };
+            self.file = file;
+            for field in &decl.fields {
+                let Some(default) = &field.default else { continue };
+                let Some(ty) = self
+                    .program
+                    .records
+                    .get(record_index)
+                    .and_then(|r| r.fields.iter().find(|f| f.name == field.name.name))
+                    .map(|f| f.ty.clone())
+                else {
+                    continue;
+                };
+                let (value, ok) = self.given_value(&ty, default, 0);
+                if !ok {
+                    continue;
+                }
+                let slot = self
+                    .program
+                    .records
+                    .get_mut(record_index)
+                    .and_then(|r| r.fields.iter_mut().find(|f| f.name == field.name.name));
+                if let Some(slot) = slot {
+                    slot.default = Some(value);
+                }
+            }
+        }
+    }
+
     pub(super) fn resolve_record_fields(&mut self) {
         let declarations = self.scope.declarations(DeclKind::Record);
         for (record_index, &(file, index)) in declarations.iter().enumerate() {
@@ -74,6 +111,7 @@ impl<'a> Checker<'a> {
                 fields.push(FieldDef {
                     name: field.name.name.clone(),
                     ty,
+                    default: None,
                     span: field.span,
                 });
             }

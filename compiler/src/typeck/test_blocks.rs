@@ -257,7 +257,7 @@ impl<'a> Checker<'a> {
         let values: Vec<Value> = fields
             .into_iter()
             .zip(&def.fields)
-            .map(|(given, field)| given.unwrap_or_else(|| self.default_value(&field.ty)))
+            .map(|(given, field)| given.unwrap_or_else(|| self.field_default(field)))
             .collect();
         (Value::Record(values.into()), ok)
     }
@@ -311,7 +311,13 @@ impl<'a> Checker<'a> {
         }
     }
 
-    /// The value an unspecified field takes in a test.
+    /// The value an unspecified field takes in a test: its declared
+    /// default, or its type's.
+    fn field_default(&self, field: &crate::program::FieldDef) -> Value {
+        field.default.clone().unwrap_or_else(|| self.default_value(&field.ty))
+    }
+
+    /// The value an unspecified field of type `ty` takes in a test.
     pub(super) fn default_value(&self, ty: &Type) -> Value {
         match ty {
             Type::Bool => Value::Bool(false),
@@ -327,7 +333,7 @@ impl<'a> Checker<'a> {
                 let fields: Vec<Value> = self
                     .program
                     .record(*id)
-                    .map(|r| r.fields.iter().map(|f| self.default_value(&f.ty)).collect())
+                    .map(|r| r.fields.iter().map(|f| self.field_default(f)).collect())
                     .unwrap_or_default();
                 Value::Record(fields.into())
             }

@@ -198,7 +198,7 @@ impl Builder {
                     None
                 }
             },
-            Rule::time => self.time_lit(pair).and_then(|t| leaf(ExprKind::Time(t.micros))),
+            Rule::time => self.time_lit(pair).and_then(|t| leaf(ExprKind::Time(t.value))),
             Rule::duration => self.duration(&pair).and_then(|d| leaf(ExprKind::Duration(d))),
             Rule::string => self.string(pair).and_then(|s| leaf(ExprKind::Str(s.value))),
             Rule::bool => leaf(ExprKind::Bool(pair.as_str().trim() == "true")),

@@ -9,7 +9,7 @@ use qlp_compiler::outcome::Outcome;
 use qlp_compiler::program::RecordId;
 use qlp_compiler::state::{Prepared, StateValues};
 use qlp_compiler::Value;
-use qlp_runtime::{Batch, Decision, EngineKind, PolicySet, State};
+use qlp_runtime::{Batch, Decision, EngineKind, PolicySet, Problem, State};
 use rayon::prelude::*;
 
 use super::input::{next_batch, take_ready, InputLine, Lines, BATCH};
@@ -38,9 +38,11 @@ pub enum LineResult {
         id: Option<String>,
         /// The output line (without its newline), when the stream writes them.
         json: Option<String>,
-        decision: Decision,
+        decision: Box<Decision>,
         /// The input line, when the stream keeps them.
         input: Option<Vec<u8>>,
+        /// Fields the schema does not declare.
+        warnings: Vec<Problem>,
     },
     Rejected {
         line: usize,
@@ -63,6 +65,9 @@ pub struct Stream<'a> {
     pub render: bool,
     /// Whether input lines are handed back with their decisions.
     pub keep_input: bool,
+    /// Whether a field the schema does not declare rejects the record
+    /// (otherwise it is a warning).
+    pub strict: bool,
 }
 
 impl Stream<'_> {
@@ -163,6 +168,9 @@ impl Stream<'_> {
                 })
             }
         };
+        // The line ends the record: a newline (or CRLF) is not part of it.
+        let bytes = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         // A byte-order mark (editors on Windows write one) starts the file, not the record.
         let bytes = match line {
             1 => bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes),
@@ -171,10 +179,13 @@ impl Stream<'_> {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let row = set.ingest(record, bytes).map_err(|error| Rejected {
-            line,
-            message: error.to_string(),
-        })?;
+        let mut warnings = Vec::new();
+        let row = set
+            .ingest_checked(record, bytes, self.strict, &mut warnings)
+            .map_err(|error| Rejected {
+                line,
+                message: error.to_string(),
+            })?;
         let now = match &self.clock {
             Clock::Fixed(now) => *now,
             Clock::Field(field) => match set.field(record, &row, field) {
@@ -194,6 +205,7 @@ impl Stream<'_> {
             now,
             prepared,
             text: self.keep_input.then(|| bytes.to_vec()),
+            warnings,
         }))
     }
 
@@ -229,8 +241,9 @@ impl Stream<'_> {
             line: input.line,
             id,
             json,
-            decision,
+            decision: Box::new(decision),
             input: input.text.clone(),
+            warnings: input.warnings.clone(),
         };
         (result, outcome)
     }
@@ -304,6 +317,7 @@ struct Ingested {
     prepared: Prepared,
     /// The line, when the stream keeps them.
     text: Option<Vec<u8>>,
+    warnings: Vec<Problem>,
 }
 
 /// A line that could not be decided, and why.
@@ -322,3 +336,74 @@ impl From<Rejected> for LineResult {
 }
 
 type Decoded = Vec<Result<Option<Ingested>, Rejected>>;
+
+/// Fields records carry that the schema does not declare: each path is
+/// reported the first time it is seen, and counted for the summary (a
+/// misspelled optional field would otherwise pass silently as absent).
+#[derive(Default)]
+pub struct UnknownFields {
+    /// Path (list indices as `[]`) → records, and the message of the first.
+    seen: std::collections::BTreeMap<String, (usize, String)>,
+    /// Records with a path beyond the ones tracked.
+    untracked: usize,
+}
+
+/// Distinct unknown paths tracked (the rest are counted together).
+const TRACKED_PATHS: usize = 100;
+
+impl UnknownFields {
+    /// Notes a record's warnings; returns the lines to print now (paths
+    /// not seen before).
+    pub fn note(&mut self, line: usize, warnings: &[Problem]) -> Vec<String> {
+        let mut print = Vec::new();
+        for warning in warnings {
+            let key = generic_path(&warning.path);
+            let tracked = self.seen.len();
+            match self.seen.get_mut(&key) {
+                Some((records, _)) => *records += 1,
+                None if tracked < TRACKED_PATHS => {
+                    print.push(format!(
+                        "warning: line {line}: {warning}; it is ignored (`--strict` rejects such records)"
+                    ));
+                    self.seen.insert(key, (1, warning.to_string()));
+                }
+                None => self.untracked += 1,
+            }
+        }
+        print
+    }
+
+    /// The summary's line, when there were unknown fields.
+    pub fn summary(&self) -> Option<String> {
+        if self.seen.is_empty() {
+            return None;
+        }
+        let mut paths: Vec<String> = self
+            .seen
+            .iter()
+            .map(|(path, (records, _))| format!("{path} ({records})"))
+            .collect();
+        if self.untracked > 0 {
+            paths.push(format!("{} more", self.untracked));
+        }
+        Some(format!("unknown fields, ignored: {}", paths.join(", ")))
+    }
+}
+
+/// `others[3].nom` → `others[].nom`: one entry per field, whatever the element.
+fn generic_path(path: &str) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut in_index = false;
+    for c in path.chars() {
+        match c {
+            '[' => {
+                in_index = true;
+                out.push_str("[]");
+            }
+            ']' => in_index = false,
+            c if !in_index => out.push(c),
+            _ => {}
+        }
+    }
+    out
+}

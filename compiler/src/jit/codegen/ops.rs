@@ -440,6 +440,13 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 call_args.extend(first);
                 vec![self.call_checked(self.helpers.fingerprint, &call_args, span)?]
             }
+            Builtin::Clock(part, zone) => {
+                let part = self.b.ins().iconst(types::I64, part as i64);
+                let zone = self.b.ins().iconst(types::I64, zone.map_or(-1, i64::from));
+                let mut call_args = vec![self.ctx, part, zone];
+                call_args.extend(first);
+                vec![self.call_checked(self.helpers.clock, &call_args, span)?]
+            }
         })
     }
 }

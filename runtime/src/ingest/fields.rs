@@ -1,0 +1,90 @@
+//! Finding a record's fields by name, fast: the table, the order records
+//! usually list them in, and which were seen.
+
+use std::collections::HashMap;
+
+/// Field names to indices. Keys are short and looked up once per field of
+/// every record, so they are hashed with FNV-1a rather than SipHash (the
+/// names come from the policy, not from records: nothing to flood).
+pub(super) type FieldNames = HashMap<Box<[u8]>, usize, std::hash::BuildHasherDefault<Fnv>>;
+
+#[derive(Default)]
+pub(super) struct Fnv(u64);
+
+impl std::hash::Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut hash = self.0 ^ 0xcbf2_9ce4_8422_2325;
+        for &byte in bytes {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = hash;
+    }
+}
+
+/// A record type's fields sorted by name, and each field's place there.
+#[derive(Debug)]
+pub(super) struct NameOrder {
+    pub(super) fields: Vec<usize>,
+    pub(super) rank: Vec<usize>,
+}
+
+impl NameOrder {
+    pub(super) fn new(record: &qlp_compiler::program::RecordDef) -> NameOrder {
+        let mut fields: Vec<usize> = (0..record.fields.len()).collect();
+        fields.sort_by(|&a, &b| {
+            record
+                .fields
+                .get(a)
+                .map(|f| &f.name)
+                .cmp(&record.fields.get(b).map(|f| &f.name))
+        });
+        let mut rank = vec![0; fields.len()];
+        for (place, &field) in fields.iter().enumerate() {
+            if let Some(r) = rank.get_mut(field) {
+                *r = place;
+            }
+        }
+        NameOrder { fields, rank }
+    }
+}
+
+/// Which fields of one object were seen: a bit per field, on the stack for
+/// the usual sizes.
+pub(super) enum Seen {
+    Small(u128),
+    Large(Vec<bool>),
+}
+
+impl Seen {
+    pub(super) fn new(fields: usize) -> Seen {
+        if fields <= 128 {
+            Seen::Small(0)
+        } else {
+            Seen::Large(vec![false; fields])
+        }
+    }
+
+    /// Marks `index` seen; whether it was already.
+    pub(super) fn insert(&mut self, index: usize) -> bool {
+        match self {
+            Seen::Small(bits) => {
+                let bit = 1u128 << (index % 128);
+                let was = *bits & bit != 0;
+                *bits |= bit;
+                was
+            }
+            Seen::Large(seen) => seen.get_mut(index).map(|s| std::mem::replace(s, true)).unwrap_or(false),
+        }
+    }
+
+    pub(super) fn contains(&self, index: usize) -> bool {
+        match self {
+            Seen::Small(bits) => *bits & (1u128 << (index % 128)) != 0,
+            Seen::Large(seen) => seen.get(index).copied().unwrap_or(true),
+        }
+    }
+}
