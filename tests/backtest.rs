@@ -189,6 +189,17 @@ fn a_baseline_shows_which_decisions_a_change_changes() {
             .unwrap()
             .clone()
     };
+    let campaign = comparison["campaigns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["rule"] == "ads_2022")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (&campaign["baseline_fired"], &campaign["fired"], &campaign["stopped"]),
+        (&3.into(), &1.into(), &2.into())
+    );
     let ads = rule("ads_post");
     assert_eq!(
         (&ads["baseline_fired"], &ads["fired"], &ads["started"], &ads["stopped"]),

@@ -15,15 +15,21 @@ pub struct Old {
     verdict: String,
     /// Names of the rules that fired, sorted.
     fired: Vec<String>,
+    /// Names of the campaigns some rule of which fired, sorted.
+    campaigns: Vec<String>,
 }
 
 impl Old {
     pub fn of(decision: &Decision) -> Old {
         let mut fired: Vec<String> = decision.fired.iter().map(|f| f.rule.clone()).collect();
         fired.sort();
+        let mut campaigns: Vec<String> = decision.fired.iter().filter_map(|f| f.campaign.clone()).collect();
+        campaigns.sort();
+        campaigns.dedup();
         Old {
             verdict: decision.verdict.clone(),
             fired,
+            campaigns,
         }
     }
 }
@@ -37,9 +43,10 @@ pub struct VerdictChange {
     pub examples: Vec<Sample>,
 }
 
-/// One rule's firings in both versions.
+/// One rule's (or campaign's) firings in both versions.
 #[derive(Debug, Clone, Default, serde::Serialize)]
 pub struct RuleChange {
+    /// The rule's name, or the campaign's in [`Comparison::campaigns`].
     pub rule: String,
     /// Records it fired on with the baseline policies, and with the new ones.
     pub baseline_fired: usize,
@@ -63,6 +70,9 @@ pub struct Comparison {
     /// Rules whose firings differ, by name (a rule only one version has
     /// fires 0 times in the other).
     pub rules: Vec<RuleChange>,
+    /// Campaigns whose firings differ (a campaign fires on a record when
+    /// one of its rules does), by name.
+    pub campaigns: Vec<RuleChange>,
     /// The baseline measured against the same labels, when there are any.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub baseline_targets: Vec<Target>,
@@ -77,6 +87,7 @@ pub struct Comparer<'a> {
     comparison: Comparison,
     verdicts: BTreeMap<(String, String), VerdictChange>,
     rules: BTreeMap<String, RuleChange>,
+    campaigns: BTreeMap<String, RuleChange>,
 }
 
 impl<'a> Comparer<'a> {
@@ -88,9 +99,13 @@ impl<'a> Comparer<'a> {
         samples: usize,
     ) -> Self {
         let mut rules: BTreeMap<String, RuleChange> = BTreeMap::new();
+        let mut campaigns: BTreeMap<String, RuleChange> = BTreeMap::new();
         for decision in old.values() {
             for rule in &decision.fired {
                 rules.entry(rule.clone()).or_default().baseline_fired += 1;
+            }
+            for campaign in &decision.campaigns {
+                campaigns.entry(campaign.clone()).or_default().baseline_fired += 1;
             }
         }
         Comparer {
@@ -104,20 +119,25 @@ impl<'a> Comparer<'a> {
                 changed: 0,
                 verdict_changes: Vec::new(),
                 rules: Vec::new(),
+                campaigns: Vec::new(),
                 baseline_targets: Vec::new(),
             },
             verdicts: BTreeMap::new(),
             rules,
+            campaigns,
         }
     }
 
     pub fn add(&mut self, line: usize, id: Option<&str>, decision: &Decision, input: Option<&[u8]>) {
-        for fired in &decision.fired {
-            self.rules.entry(fired.rule.clone()).or_default().fired += 1;
+        let new = Old::of(decision);
+        for rule in &new.fired {
+            self.rules.entry(rule.clone()).or_default().fired += 1;
+        }
+        for campaign in &new.campaigns {
+            self.campaigns.entry(campaign.clone()).or_default().fired += 1;
         }
         let Some(old) = self.old.get(&line) else { return };
         self.comparison.compared += 1;
-        let new = Old::of(decision);
         if new.verdict == old.verdict && new.fired == old.fired {
             return;
         }
@@ -141,18 +161,24 @@ impl<'a> Comparer<'a> {
                 change.examples.push(example());
             }
         }
-        for rule in new.fired.iter().filter(|r| !old.fired.contains(r)) {
-            let change = self.rules.entry(rule.clone()).or_default();
-            change.started += 1;
-            if change.started_examples.len() < self.samples {
-                change.started_examples.push(example());
+        let samples = self.samples;
+        for (changes, now, before) in [
+            (&mut self.rules, &new.fired, &old.fired),
+            (&mut self.campaigns, &new.campaigns, &old.campaigns),
+        ] {
+            for name in now.iter().filter(|r| !before.contains(r)) {
+                let change = changes.entry(name.clone()).or_default();
+                change.started += 1;
+                if change.started_examples.len() < samples {
+                    change.started_examples.push(example());
+                }
             }
-        }
-        for rule in old.fired.iter().filter(|r| !new.fired.contains(r)) {
-            let change = self.rules.entry(rule.clone()).or_default();
-            change.stopped += 1;
-            if change.stopped_examples.len() < self.samples {
-                change.stopped_examples.push(example());
+            for name in before.iter().filter(|r| !now.contains(r)) {
+                let change = changes.entry(name.clone()).or_default();
+                change.stopped += 1;
+                if change.stopped_examples.len() < samples {
+                    change.stopped_examples.push(example());
+                }
             }
         }
     }
@@ -161,12 +187,15 @@ impl<'a> Comparer<'a> {
         let mut verdicts: Vec<VerdictChange> = self.verdicts.into_values().collect();
         verdicts.sort_by_key(|change| std::cmp::Reverse(change.records));
         self.comparison.verdict_changes = verdicts;
-        self.comparison.rules = self
-            .rules
-            .into_iter()
-            .filter(|(_, change)| change.started + change.stopped > 0 || change.fired != change.baseline_fired)
-            .map(|(rule, change)| RuleChange { rule, ..change })
-            .collect();
+        let changed = |changes: BTreeMap<String, RuleChange>| -> Vec<RuleChange> {
+            changes
+                .into_iter()
+                .filter(|(_, change)| change.started + change.stopped > 0 || change.fired != change.baseline_fired)
+                .map(|(rule, change)| RuleChange { rule, ..change })
+                .collect()
+        };
+        self.comparison.rules = changed(self.rules);
+        self.comparison.campaigns = changed(self.campaigns);
         self.comparison.baseline_targets = baseline_targets;
         self.comparison
     }

@@ -152,24 +152,21 @@ fn comparison_table(out: &mut String, comparison: &Comparison) {
             .collect();
         let _ = writeln!(out, "verdicts: {}", changes.join(", "));
     }
-    if !comparison.rules.is_empty() {
-        let width = comparison
-            .rules
-            .iter()
-            .map(|r| r.rule.chars().count())
-            .max()
-            .unwrap_or(4)
-            .max(4);
+    for (title, changes) in [("campaign", &comparison.campaigns), ("rule", &comparison.rules)] {
+        if changes.is_empty() {
+            continue;
+        }
+        let width = changes.iter().map(|r| r.rule.chars().count()).max().unwrap_or(8).max(8);
         let _ = writeln!(
             out,
-            "{:width$}  {:>8} {:>8} {:>8} {:>8}",
-            "rule", "before", "after", "started", "stopped"
+            "{title:width$}  {:>8} {:>8} {:>8} {:>8}",
+            "before", "after", "started", "stopped"
         );
-        for rule in &comparison.rules {
+        for change in changes {
             let _ = writeln!(
                 out,
                 "{:width$}  {:>8} {:>8} {:>8} {:>8}",
-                rule.rule, rule.baseline_fired, rule.fired, rule.started, rule.stopped
+                change.rule, change.baseline_fired, change.fired, change.started, change.stopped
             );
         }
     }
@@ -255,19 +252,23 @@ fn comparison_html(out: &mut String, comparison: &Comparison) {
         }
         out.push_str("</table>\n");
     }
-    if !comparison.rules.is_empty() {
-        out.push_str(
-            "<table><tr><th>rule</th><th>fired before</th><th>after</th><th>started</th><th>stopped</th></tr>\n",
+    for (title, changes) in [("campaign", &comparison.campaigns), ("rule", &comparison.rules)] {
+        if changes.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "<table><tr><th>{title}</th><th>fired before</th><th>after</th><th>started</th><th>stopped</th></tr>"
         );
-        for rule in &comparison.rules {
+        for change in changes {
             let _ = writeln!(
                 out,
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                escape(&rule.rule),
-                rule.baseline_fired,
-                rule.fired,
-                rule.started,
-                rule.stopped
+                escape(&change.rule),
+                change.baseline_fired,
+                change.fired,
+                change.started,
+                change.stopped
             );
         }
         out.push_str("</table>\n");
