@@ -9,6 +9,7 @@ pub mod explain;
 pub mod fmt;
 pub mod lint;
 pub mod schema;
+pub mod serve;
 pub mod test;
 
 use std::path::Path;

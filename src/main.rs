@@ -37,6 +37,9 @@ enum Command {
     /// The records the policies expect: a template, JSON Schema, or a
     /// check that a file of records conforms.
     Schema(cmd::schema::SchemaArgs),
+    /// Serve decisions over HTTP: decide, explain, metrics, decision logs,
+    /// shadow policies, reload on change.
+    Serve(cmd::serve::ServeArgs),
     /// Explain every rule's result on one record.
     Explain(cmd::explain::ExplainArgs),
     /// Measure ingestion and evaluation throughput on a file.
@@ -62,6 +65,7 @@ fn main() -> ExitCode {
         Command::Eval(args) => cmd::eval::run(&args),
         Command::Backtest(args) => cmd::backtest::run(&args),
         Command::Schema(args) => cmd::schema::run(&args),
+        Command::Serve(args) => cmd::serve::run(&args),
         Command::Explain(args) => cmd::explain::run(&args),
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Lint(args) => cmd::lint::run(&args),

@@ -53,6 +53,8 @@ pub struct PolicySet {
     /// Per record type: the fields its state declarations read (`None`:
     /// the whole record).
     state_fields: HashMap<RecordId, Option<Vec<bool>>>,
+    /// A hash of the policy sources and keyword lists: see [`PolicySet::version`].
+    version: String,
 }
 
 impl fmt::Debug for PolicySet {
@@ -75,6 +77,7 @@ impl PolicySet {
         let plan = IngestPlan::new(&program, Layout::new(&program));
         Ok(PolicySet {
             state_fields: state_fields(&program),
+            version: content_hash(&program),
             program,
             compiled: Some(compiled),
             plan,
@@ -88,6 +91,7 @@ impl PolicySet {
         let plan = IngestPlan::new(&program, Layout::new(&program));
         PolicySet {
             state_fields: state_fields(&program),
+            version: content_hash(&program),
             program,
             compiled: None,
             plan,
@@ -144,6 +148,14 @@ impl PolicySet {
                 })
             }
         }
+    }
+
+    /// The policy set's version: 16 hex digits of a hash (FNV-1a, 64 bits)
+    /// of every policy file's name and text and every keyword set's entries.
+    /// Two sets with the same sources have the same version, on any machine;
+    /// decision logs and `qlp serve` name the set that decided by it.
+    pub fn version(&self) -> &str {
+        &self.version
     }
 
     /// The checked program.
@@ -297,15 +309,31 @@ impl PolicySet {
             Ok(row) => row,
             Err(e) => return Ok(Err(e)),
         };
-        let prepared = self.prepare(kind, record, &row, context);
+        self.decide_row(kind, record, &row, now, state, context).map(Ok)
+    }
+
+    /// Evaluates and explains a decoded record: with state (read, evaluate,
+    /// write and commit as a batch of one) when its type keeps any.
+    pub fn decide_row(
+        &self,
+        kind: EngineKind,
+        record: RecordId,
+        row: &Row,
+        now: i64,
+        state: &State,
+        context: &mut EvalContext,
+    ) -> Result<Decision, StoreError> {
+        if !self.is_stateful(record) {
+            let outcome = self.evaluate(kind, record, row, now, context);
+            return Ok(self.decision(record, row, &outcome, now));
+        }
+        let prepared = self.prepare(kind, record, row, context);
         let mut batch = Batch::begin(state, self.program(), [&prepared])?;
         let values = batch.read(self.program(), &prepared);
-        let outcome = self.evaluate_with_state(kind, record, &row, now, &values, context);
+        let outcome = self.evaluate_with_state(kind, record, row, now, &values, context);
         batch.write(self.program(), &prepared, &outcome);
         batch.commit(self.program(), None)?;
-        Ok(Ok(
-            self.decision_with_state(record, &row, &outcome, now, &prepared, &values)
-        ))
+        Ok(self.decision_with_state(record, row, &outcome, now, &prepared, &values))
     }
 
     /// The decision for an outcome (decoding the row only if evidence needs it).
@@ -363,6 +391,33 @@ impl PolicySet {
     pub fn layout(&self) -> &Layout {
         self.plan.layout()
     }
+}
+
+/// See [`PolicySet::version`].
+fn content_hash(program: &Program) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut eat = |bytes: &[u8]| {
+        for &byte in bytes.iter().chain(&[0xff]) {
+            hash = (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    };
+    let mut files: Vec<(&str, &str)> = program
+        .sources
+        .files()
+        .map(|(_, f)| (f.name.as_str(), f.text.as_str()))
+        .collect();
+    files.sort();
+    for (name, text) in files {
+        eat(name.as_bytes());
+        eat(text.as_bytes());
+    }
+    for set in &program.keyword_sets {
+        eat(set.name.as_bytes());
+        for entry in &set.entries {
+            eat(entry.as_bytes());
+        }
+    }
+    format!("{hash:016x}")
 }
 
 /// For each record type with state declarations, the fields they read.
