@@ -15,7 +15,11 @@ use clap::{Parser, Subcommand};
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
-#[command(name = "qlp", version, about = "Policy-as-code for content-governance campaigns")]
+#[command(
+    name = "qlp",
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("QLP_COMMIT"), ")"),
+    about = "Policy-as-code for content-governance campaigns"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -252,3 +252,109 @@ fn bench_reports_every_stage_over_passes_with_min_and_median() {
     ]);
     assert!(!out.status.success(), "zero passes measure nothing");
 }
+
+#[test]
+fn test_results_for_machines_a_filter_and_lcov_coverage() {
+    let out = qlp(&["test", "policies", "--filter", "minor streaming", "--format", "json"]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let lines: Vec<serde_json::Value> = text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let (summary, tests) = lines.split_last().unwrap();
+    assert!(tests.len() >= 5);
+    assert!(tests
+        .iter()
+        .all(|t| t["name"].as_str().unwrap().contains("minor streaming") && t["passed"] == true));
+    assert_eq!(summary["passed"], tests.len());
+
+    let out = qlp(&["test", "policies", "--filter", "minor streaming", "--format", "junit"]);
+    let xml = text(&out.stdout);
+    assert!(
+        xml.starts_with("<?xml") && xml.contains("<testsuite name=\"qlp\""),
+        "{xml}"
+    );
+    assert_eq!(xml.matches("<testcase ").count(), tests.len());
+
+    let out = qlp(&["test", "policies", "--filter", "no such test"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(text(&out.stderr).contains("no test name contains `no such test`"));
+
+    let dir = tempfile::tempdir().unwrap();
+    let lcov = dir.path().join("coverage.info");
+    let out = qlp(&["test", "policies", "--lcov", lcov.to_str().unwrap()]);
+    assert!(out.status.success());
+    let info = std::fs::read_to_string(&lcov).unwrap();
+    assert!(info.contains("SF:policies/2022/04_minors_summer.qlp"), "{info}");
+    assert!(info.contains("FNDA:1,minor_streaming_at_night"));
+    assert_eq!(info.matches("end_of_record").count(), info.matches("SF:").count());
+
+    let out = qlp(&["test", "policies", "--min-coverage", "150"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out.stderr).contains("a percentage runs from 0 to 100"));
+}
+
+#[test]
+fn the_version_names_the_commit() {
+    let out = qlp(&["--version"]);
+    let version = text(&out.stdout);
+    assert!(version.starts_with("qlp 0.1.0 ("), "{version}");
+    let commit = version
+        .trim()
+        .trim_end_matches(')')
+        .rsplit('(')
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        commit == "unknown commit" || (commit.len() == 12 && commit.chars().all(|c| c.is_ascii_hexdigit())),
+        "{version}"
+    );
+}
+
+#[test]
+fn eval_refuses_a_json_array_and_warns_when_no_campaign_is_active() {
+    let dir = tempfile::tempdir().unwrap();
+    let array = dir.path().join("records.json");
+    std::fs::write(&array, "[\n  {\"id\": \"a\"},\n  {\"id\": \"b\"}\n]\n").unwrap();
+    let out = qlp(&[
+        "eval",
+        "-p",
+        "tests/data/backtest/v1",
+        "--now",
+        "2022-05-01",
+        array.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the input is a JSON array, but qlp reads JSON Lines"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr.matches("error:").count(),
+        1,
+        "one error, not one per line: {stderr}"
+    );
+
+    let out = qlp(&[
+        "eval",
+        "-q",
+        "-p",
+        "tests/data/backtest/v1",
+        "tests/data/backtest/records.jsonl",
+    ]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("warning: no campaign is active at"), "{stderr}");
+    assert!(stderr.contains("no `--now` or `--now-from` was given"), "{stderr}");
+    let out = qlp(&[
+        "eval",
+        "-q",
+        "-p",
+        "tests/data/backtest/v1",
+        "--now",
+        "2022-05-01",
+        "tests/data/backtest/records.jsonl",
+    ]);
+    assert!(!text(&out.stderr).contains("warning: no campaign"));
+}

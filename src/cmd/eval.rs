@@ -140,6 +140,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         (None, Some(_)) => None,
         (None, None) => Some(system_now()),
     };
+    if let Some(now) = fixed_now {
+        warn_if_no_campaign_is_active(&set, record, now, args.now.is_none());
+    }
     if let Some(field) = &args.now_from {
         let def = set.program().record(record).context("unknown record type")?;
         let ok = def
@@ -362,6 +365,39 @@ fn stdin_id() -> Option<FileId> {
     let fd = std::io::stdin().as_fd().try_clone_to_owned().ok()?;
     let metadata = File::from(fd).metadata().ok()?;
     metadata.is_file().then(|| FileId::of(&metadata))
+}
+
+/// A clock at which none of the record type's campaigns is active decides
+/// every record `allow` (the 2021 and 2022 campaigns are over): said loudly.
+fn warn_if_no_campaign_is_active(
+    set: &qlp_runtime::PolicySet,
+    record: qlp_compiler::program::RecordId,
+    now: i64,
+    wall_clock: bool,
+) {
+    let program = set.program();
+    let rules: Vec<_> = program
+        .rules
+        .iter()
+        .filter(|r| r.record == record && r.selected)
+        .collect();
+    let with_campaign = rules.iter().filter(|r| r.campaign.is_some()).count();
+    if with_campaign == 0
+        || rules
+            .iter()
+            .any(|r| r.campaign.is_some() && program.rule_active(r, now))
+    {
+        return;
+    }
+    let clock = if wall_clock {
+        "the current time: no `--now` or `--now-from` was given"
+    } else {
+        "the `--now` given"
+    };
+    eprintln!(
+        "warning: no campaign is active at {}, {clock}; the {with_campaign} rule(s) of campaigns will not fire; give `--now TIME` inside a campaign's period, `--now-from FIELD` to use each record's own time, or `--all-active`",
+        qlp_grammar::time::format_time(now)
+    );
 }
 
 fn system_now() -> i64 {

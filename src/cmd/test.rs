@@ -30,6 +30,17 @@ pub struct TestArgs {
     /// CI job that tests nothing should not pass).
     #[arg(long)]
     pub allow_empty: bool,
+    /// Run only the tests whose name contains this text.
+    #[arg(long, value_name = "TEXT")]
+    pub filter: Option<String>,
+    /// `human`, `json` (one object per test, then a summary object) or
+    /// `junit` (JUnit XML, for CI test reports).
+    #[arg(long, default_value = "human", value_parser = ["human", "json", "junit"])]
+    pub format: String,
+    /// Also write the coverage as lcov (rules as functions, condition
+    /// outcomes as branches) to this file (implies `--coverage`).
+    #[arg(long, value_name = "FILE")]
+    pub lcov: Option<PathBuf>,
 }
 
 fn percent(text: &str) -> Result<f64, String> {
@@ -43,11 +54,19 @@ fn percent(text: &str) -> Result<f64, String> {
 
 pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     let checked = Workspace::open(&args.paths, None)?.check();
-    let Some(program) = checked.program else {
+    let Some(mut program) = checked.program else {
         print_diagnostics(&checked.diagnostics, &checked.sources, Format::Human)?;
         eprintln!("the policies have errors: no test was run");
         return Ok(ExitCode::from(1));
     };
+    if let Some(filter) = &args.filter {
+        let before = program.tests.len();
+        program.tests.retain(|test| test.name.contains(filter.as_str()));
+        if program.tests.is_empty() {
+            eprintln!("error: no test name contains `{filter}` (of {before} test(s))");
+            return Ok(ExitCode::from(1));
+        }
+    }
     if program.tests.is_empty() {
         let n_files = checked.sources.files().count();
         if args.allow_empty {
@@ -72,25 +91,61 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
             (&interp_program, results)
         }
     };
-    let mut failed = 0;
-    for result in &results {
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    let place = |result: &qlp_compiler::policy_test::TestResult| {
         let (line, _) = program
             .sources
             .line_col(result.location.file, result.location.span.start);
-        let place = format!("{}:{line}", program.sources.name(result.location.file));
+        (program.sources.name(result.location.file).to_string(), line)
+    };
+    match args.format.as_str() {
+        "json" => {
+            for result in &results {
+                let (file, line) = place(result);
+                let object = serde_json::json!({
+                    "name": result.name, "file": file, "line": line,
+                    "passed": result.passed(), "failures": result.failures,
+                });
+                println!("{object}");
+            }
+            println!(
+                "{}",
+                serde_json::json!({"passed": results.len() - failed, "failed": failed})
+            );
+            return Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        "junit" => {
+            print!("{}", junit(&results, &place));
+            return Ok(if failed == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            });
+        }
+        _ => {}
+    }
+    for result in &results {
+        let (file, line) = place(result);
         if result.passed() {
-            println!("ok    {place}  {}", result.name);
+            println!("ok    {file}:{line}  {}", result.name);
         } else {
-            failed += 1;
-            println!("FAIL  {place}  {}", result.name);
+            println!("FAIL  {file}:{line}  {}", result.name);
             for failure in &result.failures {
                 println!("        {failure}");
             }
         }
     }
     let mut below = false;
-    if args.coverage || args.min_coverage.is_some() {
+    if args.coverage || args.min_coverage.is_some() || args.lcov.is_some() {
         let coverage = qlp_compiler::policy_test::coverage(program);
+        if let Some(path) = &args.lcov {
+            std::fs::write(path, lcov(program, &coverage))
+                .map_err(|e| anyhow::anyhow!("cannot write `{}`: {e}", path.display()))?;
+        }
         let fired = coverage.rules_fired.iter().filter(|f| **f).count();
         let (covered, total) = coverage.branch_counts();
         println!(
@@ -132,4 +187,91 @@ pub fn run(args: &TestArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
+}
+
+/// Test results as JUnit XML: one test suite, one test case per test.
+fn junit(
+    results: &[qlp_compiler::policy_test::TestResult],
+    place: &dyn Fn(&qlp_compiler::policy_test::TestResult) -> (String, usize),
+) -> String {
+    let escape = |text: &str| {
+        text.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+            .replace('"', "&quot;")
+    };
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    let mut out = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+    out.push_str(&format!(
+        "<testsuites tests=\"{}\" failures=\"{failed}\">\n<testsuite name=\"qlp\" tests=\"{}\" failures=\"{failed}\">\n",
+        results.len(),
+        results.len()
+    ));
+    for result in results {
+        let (file, line) = place(result);
+        out.push_str(&format!(
+            "  <testcase name=\"{}\" classname=\"{}\" file=\"{}\" line=\"{line}\"",
+            escape(&result.name),
+            escape(&file),
+            escape(&file)
+        ));
+        if result.passed() {
+            out.push_str("/>\n");
+        } else {
+            out.push_str(&format!(
+                ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>\n",
+                escape(result.failures.first().map_or("failed", String::as_str)),
+                escape(&result.failures.join("\n"))
+            ));
+        }
+    }
+    out.push_str("</testsuite>\n</testsuites>\n");
+    out
+}
+
+/// Coverage as lcov: each rule a function (hit when a test fired it) and a
+/// line, each condition outcome a branch on the rule's line.
+fn lcov(program: &qlp_compiler::Program, coverage: &qlp_compiler::policy_test::Coverage) -> String {
+    use std::collections::BTreeMap;
+    use std::fmt::Write as _;
+    let mut by_file: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    for (index, rule) in program.rules.iter().enumerate() {
+        by_file
+            .entry(program.sources.name(rule.location.file).to_string())
+            .or_default()
+            .push(index);
+    }
+    let mut out = String::new();
+    for (file, rules) in by_file {
+        let _ = writeln!(out, "TN:qlp\nSF:{file}");
+        let (mut hit_fns, mut branches, mut hit_branches) = (0, 0, 0);
+        for &index in &rules {
+            let Some(rule) = program.rules.get(index) else { continue };
+            let line = program.sources.line_col(rule.location.file, rule.location.span.start).0;
+            let fired = coverage.rules_fired.get(index).copied().unwrap_or(false);
+            hit_fns += usize::from(fired);
+            let _ = writeln!(
+                out,
+                "FN:{line},{}\nFNDA:{},{}",
+                rule.name,
+                usize::from(fired),
+                rule.name
+            );
+            for (block, branch) in coverage.branches.get(index).into_iter().flatten().enumerate() {
+                for (way, taken) in branch.seen.iter().enumerate() {
+                    branches += 1;
+                    hit_branches += usize::from(*taken);
+                    let _ = writeln!(out, "BRDA:{line},{block},{way},{}", usize::from(*taken));
+                }
+            }
+            let _ = writeln!(out, "DA:{line},{}", usize::from(fired));
+        }
+        let _ = writeln!(
+            out,
+            "FNF:{}\nFNH:{hit_fns}\nBRF:{branches}\nBRH:{hit_branches}\nLF:{}\nLH:{hit_fns}\nend_of_record",
+            rules.len(),
+            rules.len()
+        );
+    }
+    out
 }

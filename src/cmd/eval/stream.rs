@@ -98,6 +98,7 @@ impl Stream<'_> {
                     if batch.is_empty() {
                         continue;
                     }
+                    json_array_check(&batch)?;
                     let decoded = self.state.is_some().then(|| self.decode_batch(&batch));
                     (batch, decoded)
                 }
@@ -306,6 +307,22 @@ impl Stream<'_> {
             .collect();
         Ok((results, store))
     }
+}
+
+/// A file that starts a JSON array is not JSON Lines: said once, before
+/// every physical line of a pretty-printed array is reported on its own.
+fn json_array_check(batch: &[InputLine]) -> anyhow::Result<()> {
+    let Some(first) = batch.first().filter(|line| line.number == 1) else {
+        return Ok(());
+    };
+    let Ok(bytes) = &first.text else { return Ok(()) };
+    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    if bytes.trim_ascii_start().starts_with(b"[") {
+        anyhow::bail!(
+            "line 1: the input is a JSON array, but qlp reads JSON Lines: one record (a JSON object) per line; convert it with `jq -c '.[]' FILE`"
+        );
+    }
+    Ok(())
 }
 
 /// A line read and decoded, ready to evaluate.
