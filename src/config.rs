@@ -31,6 +31,9 @@ pub struct LintConfig {
     #[serde(default)]
     pub ignore: Vec<String>,
     pub today: Option<String>,
+    /// Where the lint pages (`docs/lints/*.md`) are published: SARIF's
+    /// `helpUri` is this plus `/NAME.md`.
+    pub docs_url: Option<String>,
 }
 
 /// `[limits]`: every bound on what qlp reads, in bytes (see `docs/security.md`).

@@ -203,3 +203,91 @@ fn a_repeated_keyword_is_one_finding_with_one_code() {
     assert_eq!(findings[0]["code"], "QLP108");
     std::fs::remove_dir_all(dir).ok();
 }
+
+#[test]
+fn unknown_codes_in_suppressions_are_reported_and_the_help_names_the_code() {
+    let policy = POLICY.replace(
+        "keywords unused_words",
+        "// qlp: allow(QLP999, unused-keyword) reason: typo'd\nkeywords unused_words",
+    );
+    let policy = policy.replace(
+        "  when: c.text has_any words and c.score == 0.5",
+        "  // qlp: allow(float-equality)\n  when: c.text has_any words and c.score == 0.5",
+    );
+    let dir = workspace("unknown-suppression", &policy);
+    let out = qlp(&dir, &["lint", "p.qlp"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("`QLP999` is not a lint: this suppression suppresses nothing"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("`unused-keyword` is not a lint"), "{stderr}");
+    assert!(stderr.contains("did you mean `unused-keywords`?"), "{stderr}");
+    assert!(
+        stderr.contains("never used"),
+        "a misspelled suppression suppresses nothing: {stderr}"
+    );
+    assert!(
+        stderr.contains("write `// qlp: allow(float-equality) reason:"),
+        "{stderr}"
+    );
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn machine_formats_carry_check_errors_and_columns_count_characters() {
+    let policy = POLICY.replace(
+        "c.score == 0.5\n",
+        "c.score == 0.5 and c.text == \"中文中文\" and c.nope\n",
+    );
+    let dir = workspace("check-errors", &policy);
+    let out = qlp(&dir, &["lint", "--format", "sarif", "p.qlp"]);
+    assert_eq!(out.status.code(), Some(1));
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_valid_sarif(&log);
+    let results = log["runs"][0]["results"].as_array().unwrap();
+    assert_eq!(results.len(), 1, "{log:#}");
+    assert_eq!(results[0]["ruleId"], "qlp::unknown_field");
+    let region = &results[0]["locations"][0]["physicalLocation"]["region"];
+    let line = policy
+        .lines()
+        .nth(region["startLine"].as_u64().unwrap() as usize - 1)
+        .unwrap();
+    let chars_before: usize = line[..line.find("nope").unwrap()].chars().count();
+    assert_eq!(
+        region["startColumn"].as_u64().unwrap() as usize,
+        chars_before + 1,
+        "a character column"
+    );
+    assert!(
+        log["runs"][0]["tool"]["driver"]["rules"][0].get("helpUri").is_none(),
+        "no placeholder URL"
+    );
+    assert!(log["runs"][0]["tool"]["driver"]["rules"][0]["help"]["markdown"].is_string());
+
+    let out = qlp(&dir, &["lint", "--format", "json", "p.qlp"]);
+    let json: Value = serde_json::from_str(String::from_utf8_lossy(&out.stdout).lines().next().unwrap()).unwrap();
+    assert_eq!(json["code"], "qlp::unknown_field");
+    let out = qlp(&dir, &["lint", "--format", "github", "p.qlp"]);
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("::error file=p.qlp"));
+    // People see the same column as machines.
+    let out = qlp(&dir, &["check", "p.qlp"]);
+    let human = String::from_utf8_lossy(&out.stderr);
+    let column = json["column"].as_u64().unwrap();
+    assert!(human.contains(&format!("p.qlp:{}:{column}]", json["line"])), "{human}");
+
+    std::fs::write(
+        dir.join("qlp.toml"),
+        "[lint]\ndocs_url = \"https://example.org/qlp/lints/\"\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("p.qlp"), POLICY).unwrap();
+    let out = qlp(&dir, &["lint", "--format", "sarif", "p.qlp"]);
+    let log: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        log["runs"][0]["tool"]["driver"]["rules"][0]["helpUri"],
+        "https://example.org/qlp/lints/unused-keywords.md"
+    );
+    std::fs::remove_dir_all(dir).ok();
+}

@@ -12,8 +12,10 @@ fn expected_files() -> Vec<(String, String)> {
     let mut files = Vec::new();
     let mut index = String::from(
         "# Lints\n\nGenerated from `lint/src/*.rs` by `tests/lint_docs.rs`; do not edit by hand.\n\n\
-         | code | name | default | what it reports |\n|---|---|---|---|\n",
+         | code | name | default | what it reports |\n|---|---|---|---|\n\
+         | QLP100 | [`suppressions`](suppressions.md) | error | A suppression without a reason, or naming no lint. |\n",
     );
+    files.push((String::from("suppressions.md"), qlp_lint::SUPPRESSIONS_DOC.to_string()));
     for lint in REGISTRY {
         index.push_str(&format!(
             "| {} | [`{}`]({}.md) | {} | {} |\n",

@@ -123,7 +123,10 @@ impl Diagnostic {
         if snippet_fits {
             return SourcedDiagnostic {
                 diagnostic: self.clone(),
-                source: Some(miette::NamedSource::new(file.name.clone(), file.text.clone())),
+                source: Some(CharColumns {
+                    name: file.name.clone(),
+                    text: file.text.clone(),
+                }),
             };
         }
         let mut diagnostic = self.clone();
@@ -172,11 +175,49 @@ fn snippet_lines_fit(text: &str, span: Span) -> bool {
         .all(|line| line.len() <= MAX_SNIPPET_LINE)
 }
 
+/// A source file as miette reads it, with columns counted in characters
+/// (as `qlp check --format json`, SARIF and editors count them), not in
+/// bytes: on a line of Chinese text the two differ.
+#[derive(Debug)]
+struct CharColumns {
+    name: String,
+    text: String,
+}
+
+impl miette::SourceCode for CharColumns {
+    fn read_span<'a>(
+        &'a self,
+        span: &miette::SourceSpan,
+        before: usize,
+        after: usize,
+    ) -> Result<Box<dyn miette::SpanContents<'a> + 'a>, miette::MietteError> {
+        let contents = self.text.read_span(span, before, after)?;
+        // The column miette prints in `[file:line:column]` is that of the
+        // span's start, read with no context lines.
+        let column = if before == 0 && after == 0 {
+            let start = contents.span().offset().min(self.text.len());
+            let before_start = self.text.get(..start).unwrap_or("");
+            let line_start = before_start.rfind('\n').map_or(0, |i| i + 1);
+            before_start.get(line_start..).map_or(0, |s| s.chars().count())
+        } else {
+            contents.column()
+        };
+        Ok(Box::new(miette::MietteSpanContents::new_named(
+            self.name.clone(),
+            contents.data(),
+            *contents.span(),
+            contents.line(),
+            column,
+            contents.line_count(),
+        )))
+    }
+}
+
 /// A diagnostic with its source attached: what miette renders.
 #[derive(Debug)]
 pub struct SourcedDiagnostic {
     diagnostic: Diagnostic,
-    source: Option<miette::NamedSource<String>>,
+    source: Option<CharColumns>,
 }
 
 impl fmt::Display for SourcedDiagnostic {

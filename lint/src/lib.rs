@@ -216,6 +216,45 @@ registry! {
     "QLP127" "keyword-only-severe" Warning keyword_only_severe,
 }
 
+/// The documentation of `QLP100`, the findings about suppressions
+/// themselves (reported by `qlp lint`, not a lint one can turn off).
+pub const SUPPRESSIONS_DOC: &str = "# QLP100 `suppressions`
+
+Default level: error. Not a lint of the policies: a finding about a suppression comment itself, which cannot be turned off.
+
+## What it does
+A finding is suppressed by a comment on its line or the line above:
+
+```qlp
+// qlp: allow(QLP110) reason: `赌` alone is what this list is for
+keywords single_characters = [\"赌\"]
+```
+
+The comment names one or more lints, by code (`QLP110`) or name
+(`short-keyword`), separated by commas, then `reason:` and why. `QLP100`
+reports:
+
+- a suppression without a reason (`suppression-without-reason`): it
+  suppresses nothing until it says why;
+- a code or name that is no lint (`unknown-lint-in-suppression`), with the
+  lint it may be a misspelling of: such a suppression would silently
+  suppress nothing.
+
+## Why is this bad?
+A suppression is a decision a reviewer should be able to read; one that
+names no lint hides that it does nothing.
+
+## Example
+```qlp
+// qlp: allow(QLP999)
+```
+
+Use instead:
+```qlp
+// qlp: allow(QLP110) reason: one-character list on purpose
+```
+";
+
 /// Finds a lint by code (`QLP104`) or name (`unused-import`).
 pub fn find(key: &str) -> Option<&'static Lint> {
     REGISTRY

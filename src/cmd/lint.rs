@@ -93,12 +93,28 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
             .map_or(0, |d| d.as_micros() as i64),
     };
 
+    let docs_url = config.lint.docs_url.as_deref();
     let mut fixed_any = false;
     for round in 0..4 {
         let workspace = Workspace::open(&args.paths, args.config.as_deref())?;
         let checked = workspace.check();
         let Some(program) = checked.program else {
-            print_diagnostics(&checked.diagnostics, &checked.sources, render::Format::Human)?;
+            // Machine formats carry the check's errors too: CI must not
+            // upload an empty report for policies that do not compile.
+            if args.format == LintFormat::Human {
+                print_diagnostics(&checked.diagnostics, &checked.sources, render::Format::Human)?;
+            } else {
+                let findings: Vec<Finding> = checked
+                    .diagnostics
+                    .iter()
+                    .map(|d| Finding {
+                        diagnostic: d.clone(),
+                        name: "check",
+                        fix: None,
+                    })
+                    .collect();
+                print_findings(&findings, &checked.sources, args.format, docs_url)?;
+            }
             eprintln!("the policies have errors: fix them before linting");
             return Ok(ExitCode::from(1));
         };
@@ -121,6 +137,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let mut findings = apply_suppressions(findings, &program.sources);
+        findings.extend(unknown_suppressions(&program.sources));
         findings.retain(|f| !ignored(&config.lint.ignore, program.sources.name(f.diagnostic.file)));
         findings.sort_by_key(|f| (f.diagnostic.file, f.diagnostic.span.start));
 
@@ -133,7 +150,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
             }
         }
         let _ = fixed_any;
-        print_findings(&findings, &program.sources, args.format)?;
+        print_findings(&findings, &program.sources, args.format, docs_url)?;
         let worst = findings.iter().map(|f| f.diagnostic.severity).max();
         let failed = match (args.fail_level, worst) {
             (FailLevel::Never, _) | (_, None) => false,
@@ -196,7 +213,10 @@ fn apply_suppressions(findings: Vec<Finding>, sources: &SourceMap) -> Vec<Findin
                         "a suppression needs a reason",
                     )
                     .with_label("suppression-without-reason")
-                    .with_help("write `// qlp: allow(QLP104) reason: why this is fine here`"),
+                    .with_help(format!(
+                        "write `// qlp: allow({}) reason: why this is fine here`",
+                        codes.trim()
+                    )),
                     name: "suppression-without-reason",
                     fix: None,
                 });
@@ -237,7 +257,52 @@ fn apply_fixes(findings: &[Finding], sources: &SourceMap, files: &FsLoader) -> a
     Ok(applied)
 }
 
-fn print_findings(findings: &[Finding], sources: &SourceMap, format: LintFormat) -> anyhow::Result<()> {
+/// `QLP100` for every code or name in a suppression that is no lint: such a
+/// suppression silently suppresses nothing.
+fn unknown_suppressions(sources: &SourceMap) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for (file, source) in sources.files() {
+        let mut offset = 0;
+        for line in source.text.split_inclusive('\n') {
+            let line_start = offset;
+            offset += line.len();
+            let Some(at) = line.find("qlp: allow(") else { continue };
+            let rest = line.get(at + "qlp: allow(".len()..).unwrap_or("");
+            let Some(close) = rest.find(')') else { continue };
+            for name in rest.get(..close).unwrap_or("").split(',').map(str::trim) {
+                if name.is_empty() || lint::find(name).is_some() || name.eq_ignore_ascii_case("QLP100") {
+                    continue;
+                }
+                let shown: String = name.chars().take(40).collect();
+                let names = REGISTRY.iter().flat_map(|l| [l.code, l.name]);
+                let hint = qlp_compiler::resolve::suggest(&shown, names)
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                let start = line_start + at;
+                out.push(Finding {
+                    diagnostic: Diagnostic::error(
+                        "QLP100",
+                        file,
+                        Span::new(start, start + "qlp: allow(".len() + close + 1),
+                        format!("`{shown}` is not a lint: this suppression suppresses nothing"),
+                    )
+                    .with_label("unknown-lint-in-suppression")
+                    .with_help(format!("{hint}`qlp lint --list` lists the codes and names")),
+                    name: "unknown-lint-in-suppression",
+                    fix: None,
+                });
+            }
+        }
+    }
+    out
+}
+
+fn print_findings(
+    findings: &[Finding],
+    sources: &SourceMap,
+    format: LintFormat,
+    docs_url: Option<&str>,
+) -> anyhow::Result<()> {
     match format {
         LintFormat::Human => {
             for finding in findings {
@@ -280,26 +345,56 @@ fn print_findings(findings: &[Finding], sources: &SourceMap, format: LintFormat)
                 );
             }
         }
-        LintFormat::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(findings, sources))?),
+        LintFormat::Sarif => println!("{}", serde_json::to_string_pretty(&sarif(findings, sources, docs_url))?),
     }
     Ok(())
 }
 
-/// A SARIF 2.1.0 log of the findings.
-pub fn sarif_log(diagnostics: &[(Diagnostic, &'static str)], sources: &SourceMap) -> serde_json::Value {
-    let rules: Vec<serde_json::Value> = REGISTRY
+/// A SARIF 2.1.0 log of the findings. Each rule carries its documentation
+/// as `help` (what code-scanning UIs show); `helpUri` only when `[lint]
+/// docs_url` in `qlp.toml` says where the lint pages are published.
+pub fn sarif_log(
+    diagnostics: &[(Diagnostic, &'static str)],
+    sources: &SourceMap,
+    docs_url: Option<&str>,
+) -> serde_json::Value {
+    let mut rules: Vec<serde_json::Value> = REGISTRY
         .iter()
         .map(|l| {
-            json!({
+            let mut rule = json!({
                 "id": l.code,
                 "name": l.name,
                 "shortDescription": { "text": l.summary() },
                 "fullDescription": { "text": l.doc() },
-                "helpUri": format!("https://qlp.invalid/docs/lints/{}.md", l.name),
+                "help": { "text": l.doc(), "markdown": l.doc() },
                 "defaultConfiguration": { "level": sarif_level(l.default_level) },
-            })
+            });
+            if let (Some(base), Some(object)) = (docs_url, rule.as_object_mut()) {
+                let base = base.trim_end_matches('/');
+                object.insert(String::from("helpUri"), json!(format!("{base}/{}.md", l.name)));
+            }
+            rule
         })
         .collect();
+    // Codes that are not lints (check errors, QLP100) get descriptors too,
+    // so every result points at its rule.
+    let mut ids: Vec<String> = REGISTRY.iter().map(|l| l.code.to_string()).collect();
+    for (d, name) in diagnostics {
+        if ids.iter().any(|id| id == d.code) {
+            continue;
+        }
+        let summary = qlp_grammar::codes::CODES
+            .iter()
+            .find(|c| c.code == d.code)
+            .map_or(*name, |c| c.summary);
+        rules.push(json!({
+            "id": d.code,
+            "name": name,
+            "shortDescription": { "text": summary },
+            "defaultConfiguration": { "level": "error" },
+        }));
+        ids.push(d.code.to_string());
+    }
     let results: Vec<serde_json::Value> = diagnostics
         .iter()
         .map(|(d, name)| {
@@ -321,9 +416,7 @@ pub fn sarif_log(diagnostics: &[(Diagnostic, &'static str)], sources: &SourceMap
                 }],
                 "properties": { "name": name },
             });
-            if let (Some(index), Some(object)) =
-                (REGISTRY.iter().position(|l| l.code == d.code), result.as_object_mut())
-            {
+            if let (Some(index), Some(object)) = (ids.iter().position(|id| id == d.code), result.as_object_mut()) {
                 object.insert(String::from("ruleIndex"), json!(index));
             }
             result
@@ -334,15 +427,16 @@ pub fn sarif_log(diagnostics: &[(Diagnostic, &'static str)], sources: &SourceMap
         "version": "2.1.0",
         "runs": [{
             "tool": { "driver": { "name": "qlp", "version": env!("CARGO_PKG_VERSION"), "rules": rules } },
+            "columnKind": "unicodeCodePoints",
             "results": results,
         }],
     })
 }
 
-fn sarif(findings: &[Finding], sources: &SourceMap) -> serde_json::Value {
+fn sarif(findings: &[Finding], sources: &SourceMap, docs_url: Option<&str>) -> serde_json::Value {
     let diagnostics: Vec<(Diagnostic, &'static str)> =
         findings.iter().map(|f| (f.diagnostic.clone(), f.name)).collect();
-    sarif_log(&diagnostics, sources)
+    sarif_log(&diagnostics, sources, docs_url)
 }
 
 fn sarif_level(level: Level) -> &'static str {
