@@ -143,7 +143,7 @@ fn a_missing_brace_hides_no_later_mistake() {
     assert_eq!(out.status.code(), Some(1));
     let stderr = text(&out.stderr);
     for expected in [
-        "found the next",
+        "next declaration (`rule`)",
         "is a `}` or `)` missing?",
         "`Content` has no field `titel`",
         "`ContentKind` has no variant `livestrem`",

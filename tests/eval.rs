@@ -538,3 +538,51 @@ fn records_are_reported_by_file_line_with_every_problem() {
     assert_eq!(strict.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&strict.stderr).contains("error: line 4: `txet`: is not a field of `Post`"));
 }
+
+/// A rule (or campaign) in shadow is evaluated and reported in `shadow`,
+/// never in the verdict, labels or tags; its tests run like any other.
+#[test]
+fn rules_in_shadow_are_reported_and_never_decide() {
+    let out = qlp().args(["test", "tests/data/shadow.qlp"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("posts.jsonl");
+    std::fs::write(
+        &input,
+        "{\"id\":\"1\",\"author\":\"a\",\"text\":\"博彩\",\"at\":\"2022-05-01T10:00:00Z\"}\n\
+         {\"id\":\"2\",\"author\":\"a\",\"text\":\"你好\",\"at\":\"2022-05-01T11:00:00Z\"}\n\
+         {\"id\":\"3\",\"author\":\"b\",\"text\":\"这是一条很长很长很长的帖子\",\"at\":\"2022-05-01T12:00:00Z\"}\n",
+    )
+    .unwrap();
+    for engine in ["jit", "interp"] {
+        let out = qlp()
+            .args([
+                "eval",
+                "-p",
+                "tests/data/shadow.qlp",
+                "--now-from",
+                "at",
+                "--engine",
+                engine,
+            ])
+            .arg(&input)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let decisions: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["decision"].clone())
+            .collect();
+        assert_eq!(decisions[0]["verdict"], "review", "{engine}");
+        assert_eq!(decisions[0]["labels"], serde_json::json!(["涉赌"]));
+        assert_eq!(decisions[0]["shadow"][0]["rule"], "gambling_ban");
+        assert_eq!(
+            decisions[1]["verdict"], "allow",
+            "the shadow rule's tag was not written"
+        );
+        assert_eq!(decisions[2]["verdict"], "allow", "a campaign in shadow");
+        assert!(decisions[2].get("suspend").is_none());
+        assert_eq!(decisions[2]["shadow"][0]["rule"], "long_posts");
+        assert!(String::from_utf8_lossy(&out.stderr).contains("in shadow:  gambling_ban 1, long_posts 1"));
+    }
+}

@@ -31,6 +31,9 @@ pub struct RuleError {
 pub struct Outcome {
     /// Rules that fired and were not exempted, in program order.
     pub fired: Vec<RuleId>,
+    /// Rules in shadow (`shadow: true`) that fired and were not exempted:
+    /// reported, never part of the verdict, labels, suspensions or tags.
+    pub shadow_fired: Vec<RuleId>,
     /// Rules whose condition held but that an exemption cancelled.
     pub exempted: Vec<(RuleId, ExemptId)>,
     /// Rules and exemptions whose condition hit a run-time error.
@@ -119,6 +122,7 @@ impl Outcome {
             });
             match cancelled_by {
                 Some(exempt) => outcome.exempted.push((rule_id, exempt)),
+                None if rule.shadow => outcome.shadow_fired.push(rule_id),
                 None => outcome.fired.push(rule_id),
             }
         }

@@ -214,7 +214,9 @@ fn check_step(program: &Program, test: &TestDef, step: &TestStep, outcome: &Outc
             }
             Expectation::Fires(rules) => {
                 for rule in rules {
-                    if !outcome.fired.contains(rule) {
+                    // A rule in shadow is expected to fire like any other:
+                    // tests show what it would do.
+                    if !outcome.fired.contains(rule) && !outcome.shadow_fired.contains(rule) {
                         failures.push(format!(
                             "expected `{}` to fire, but it did not: {}",
                             name(rule),
@@ -225,7 +227,7 @@ fn check_step(program: &Program, test: &TestDef, step: &TestStep, outcome: &Outc
             }
             Expectation::NotFires(rules) => {
                 for rule in rules {
-                    if outcome.fired.contains(rule) {
+                    if outcome.fired.contains(rule) || outcome.shadow_fired.contains(rule) {
                         failures.push(format!("expected `{}` not to fire, but it did", name(rule)));
                     }
                 }
@@ -540,7 +542,7 @@ pub fn coverage(program: &Program) -> Coverage {
             let conditions =
                 crate::outcome::conditions_with_state(program, test.record, given, test.now, state, &observer);
             let outcome = Outcome::from_conditions(program, &conditions);
-            for id in &outcome.fired {
+            for id in outcome.fired.iter().chain(&outcome.shadow_fired) {
                 if let Some(fired) = rules_fired.get_mut(id.index()) {
                     *fired = true;
                 }

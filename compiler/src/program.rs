@@ -216,6 +216,9 @@ pub struct CampaignDef {
     pub active: Option<(i64, i64)>,
     /// The most severe action its rules may take.
     pub max_action: Option<ActionKind>,
+    /// `shadow: true`: its rules are evaluated and reported, never part of
+    /// a verdict.
+    pub shadow: bool,
     /// Where it is declared.
     pub location: Location,
 }
@@ -263,6 +266,10 @@ pub struct RuleDef {
     /// Whether it runs at all: false when a [`Selection`] left it out
     /// (`qlp eval --rule ...`); it is then treated as inactive.
     pub selected: bool,
+    /// In shadow (`shadow: true`, its own or its campaign's): when it
+    /// fires it is reported in `Outcome::shadow_fired`, never in the verdict,
+    /// labels, suspensions or tags.
+    pub shadow: bool,
     /// Where it is declared.
     pub location: Location,
 }

@@ -316,6 +316,7 @@ struct RuleItems<'i> {
     then: Option<&'i Vec<ast::Action>>,
     reason: Option<&'i ast::StrLit>,
     cancels: Option<&'i Vec<ast::CancelTarget>>,
+    shadow: Option<(bool, Span)>,
 }
 
 /// Whether values of `ty` are stored without pointers to other values

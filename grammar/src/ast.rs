@@ -257,6 +257,9 @@ pub enum CampaignProp {
     },
     /// `max_action: ACTION`.
     MaxAction(ActionKindLit),
+    /// `shadow: true`: the campaign's rules are evaluated and reported, never
+    /// part of a verdict.
+    Shadow(bool, Span),
 }
 
 /// A time literal, and whether it was a date alone.
@@ -433,6 +436,9 @@ pub enum RuleItem {
     Reason(StrLit),
     /// `cancels: rules or campaigns` (exemptions).
     Cancels(Vec<CancelTarget>),
+    /// `shadow: true`: the rule is evaluated and reported, never part of a
+    /// verdict.
+    Shadow(bool, Span),
 }
 
 /// What an exemption cancels.

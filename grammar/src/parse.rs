@@ -313,6 +313,10 @@ impl Builder {
                     skip_keyword(&mut parts);
                     props.push(match rule {
                         Rule::campaign_title => CampaignProp::Title(self.string(parts.next().expect("title"))?),
+                        Rule::campaign_shadow => {
+                            let value = parts.next().expect("shadow value");
+                            CampaignProp::Shadow(value.as_str() == "true", self.span(&value))
+                        }
                         Rule::campaign_active => {
                             let start = self.time_lit(parts.next().expect("start"))?;
                             let end = self.time_lit(parts.next().expect("end"))?;
@@ -414,6 +418,10 @@ impl Builder {
                 RuleItem::Then(actions)
             }
             Rule::rule_reason => RuleItem::Reason(self.string(parts.next().expect("reason"))?),
+            Rule::rule_shadow => {
+                let value = parts.next().expect("shadow value");
+                RuleItem::Shadow(value.as_str() == "true", self.span(&value))
+            }
             _ => RuleItem::Cancels(
                 parts
                     .map(|target| {

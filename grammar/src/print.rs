@@ -109,6 +109,9 @@ pub(crate) fn print_item(out: &mut String, item: &Item) {
                             format_written(end.value)
                         );
                     }
+                    CampaignProp::Shadow(value, _) => {
+                        let _ = writeln!(out, "{INDENT}shadow: {value}");
+                    }
                     CampaignProp::MaxAction(kind) => {
                         let _ = writeln!(out, "{INDENT}max_action: {}", kind.kind.as_str());
                     }
@@ -176,6 +179,9 @@ fn print_rule_like(out: &mut String, keyword: &str, name: &Ident, param: &Param,
             }
             RuleItem::Reason(reason) => {
                 let _ = write!(out, "reason: {}", quote(&reason.value));
+            }
+            RuleItem::Shadow(value, _) => {
+                let _ = write!(out, "shadow: {value}");
             }
             RuleItem::Cancels(targets) => {
                 let targets: Vec<String> = targets

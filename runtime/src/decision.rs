@@ -3,7 +3,7 @@
 
 use qlp_compiler::explain::{keyword_evidence, KeywordEvidence, KeywordHit};
 use qlp_compiler::outcome::{Outcome, Subject};
-use qlp_compiler::program::{Program, RecordId, StateKind};
+use qlp_compiler::program::{Program, RecordId, RuleId, StateKind};
 use qlp_compiler::state::{values_read, Prepared, StateValues};
 use qlp_compiler::Value;
 use qlp_grammar::ast::ActionKind;
@@ -21,6 +21,10 @@ pub struct Decision {
     pub suspend: Option<String>,
     /// Every rule that fired (after exemptions), in program order.
     pub fired: Vec<FiredRule>,
+    /// Rules in shadow (`shadow: true`) that would have fired: evaluated
+    /// and reported, never part of the verdict, labels or suspension.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub shadow: Vec<FiredRule>,
     /// Rules whose condition held but an exemption cancelled.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub exempted: Vec<ExemptedRule>,
@@ -133,12 +137,16 @@ impl Decision {
         let mut record_value: Option<Option<Value>> = None;
         let mut record = Some(record);
         let mut fired = Vec::with_capacity(outcome.fired.len());
+        let mut shadow = Vec::new();
         let mut suspend: Option<i64> = None;
-        for id in &outcome.fired {
+        let in_shadow = |id: &RuleId| outcome.shadow_fired.contains(id);
+        for id in outcome.fired.iter().chain(&outcome.shadow_fired) {
             let Some(rule) = program.rule(*id) else { continue };
-            for action in &rule.actions {
-                if let Some(d) = action.duration {
-                    suspend = Some(suspend.map_or(d, |s| s.max(d)));
+            if !in_shadow(id) {
+                for action in &rule.actions {
+                    if let Some(d) = action.duration {
+                        suspend = Some(suspend.map_or(d, |s| s.max(d)));
+                    }
                 }
             }
             let campaign = rule.campaign.and_then(|c| program.campaign(c));
@@ -151,7 +159,8 @@ impl Decision {
             } else {
                 KeywordEvidence::default()
             };
-            fired.push(FiredRule {
+            let list = if in_shadow(id) { &mut shadow } else { &mut fired };
+            list.push(FiredRule {
                 rule: rule.name.clone(),
                 campaign: campaign.map(|c| c.name.clone()),
                 campaign_title: campaign.and_then(|c| c.title.clone()),
@@ -201,6 +210,7 @@ impl Decision {
             labels: outcome.labels(program),
             suspend: suspend.map(qlp_grammar::time::format_duration),
             fired,
+            shadow,
             exempted,
             undecided: !errors.is_empty(),
             errors,
@@ -249,31 +259,37 @@ impl Decision {
         prepared: &Prepared,
         values: &StateValues,
     ) -> Decision {
-        // `fired` follows `outcome.fired`, one entry per rule.
-        let rules = outcome.fired.iter().filter_map(|id| program.rule(*id));
-        for (fired, rule) in self.fired.iter_mut().zip(rules) {
-            for (id, def, touch, value) in values_read(program, &rule.reads, prepared, values) {
-                let value = match value {
-                    Value::Int(n) => serde_json::Value::from(n),
-                    Value::Bool(b) => serde_json::Value::from(b),
-                    Value::Time(t) => serde_json::Value::from(qlp_grammar::time::format_time(t)),
-                    _ => serde_json::Value::Null,
-                };
-                let first_id = (def.kind == StateKind::FirstSeen).then(|| {
-                    values
-                        .first_ids
-                        .get(id.index())
-                        .cloned()
-                        .flatten()
-                        .unwrap_or_else(|| touch.id.clone())
-                });
-                fired.state.push(StateEvidence {
-                    name: def.name.clone(),
-                    kind: def.kind.as_str(),
-                    key: touch.key.key.clone(),
-                    value,
-                    first_id,
-                });
+        // `fired` follows `outcome.fired` (and `shadow` `outcome.shadow_fired`),
+        // one entry per rule.
+        for (list, ids) in [
+            (&mut self.fired, &outcome.fired),
+            (&mut self.shadow, &outcome.shadow_fired),
+        ] {
+            let rules = ids.iter().filter_map(|id| program.rule(*id));
+            for (fired, rule) in list.iter_mut().zip(rules) {
+                for (id, def, touch, value) in values_read(program, &rule.reads, prepared, values) {
+                    let value = match value {
+                        Value::Int(n) => serde_json::Value::from(n),
+                        Value::Bool(b) => serde_json::Value::from(b),
+                        Value::Time(t) => serde_json::Value::from(qlp_grammar::time::format_time(t)),
+                        _ => serde_json::Value::Null,
+                    };
+                    let first_id = (def.kind == StateKind::FirstSeen).then(|| {
+                        values
+                            .first_ids
+                            .get(id.index())
+                            .cloned()
+                            .flatten()
+                            .unwrap_or_else(|| touch.id.clone())
+                    });
+                    fired.state.push(StateEvidence {
+                        name: def.name.clone(),
+                        kind: def.kind.as_str(),
+                        key: touch.key.key.clone(),
+                        value,
+                        first_id,
+                    });
+                }
             }
         }
         self

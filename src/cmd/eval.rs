@@ -115,6 +115,8 @@ pub struct Summary {
     verdicts: BTreeMap<String, usize>,
     rules: BTreeMap<String, usize>,
     campaigns: BTreeMap<String, usize>,
+    /// Rules in shadow that would have fired.
+    shadow_rules: BTreeMap<String, usize>,
     rule_errors: usize,
     /// Records on which some rule could not decide.
     undecided: usize,
@@ -416,6 +418,9 @@ impl Summary {
                 *self.campaigns.entry(campaign.clone()).or_default() += 1;
             }
         }
+        for shadow in &decision.shadow {
+            *self.shadow_rules.entry(shadow.rule.clone()).or_default() += 1;
+        }
         self.rule_errors += decision.errors.len();
         self.undecided += usize::from(decision.undecided);
     }
@@ -445,6 +450,13 @@ impl Summary {
         };
         let _ = writeln!(err, "top rules:  {}", top(&self.rules, 10));
         let _ = writeln!(err, "campaigns:  {}", top(&self.campaigns, usize::MAX));
+        if !self.shadow_rules.is_empty() {
+            let _ = writeln!(
+                err,
+                "in shadow:  {} (not in the verdicts)",
+                top(&self.shadow_rules, usize::MAX)
+            );
+        }
         let _ = writeln!(
             err,
             "errors:     {} rule error(s); {} record(s) undecided",

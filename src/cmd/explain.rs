@@ -110,7 +110,8 @@ pub struct RecordExplanation {
 pub struct RuleExplanation {
     pub rule: String,
     pub campaign: Option<String>,
-    /// `FIRES`, `does not fire`, `exempted`, `error` or `inactive (campaign period)`.
+    /// `FIRES`, `fires in shadow (...)`, `does not fire`, `exempted`, `error`
+    /// or `inactive (campaign period)`.
     pub status: &'static str,
     pub exempted_by: Option<String>,
     /// Each sub-condition's value, as the interpreter computed it.
@@ -167,6 +168,8 @@ pub fn explain(
             "inactive (campaign period)"
         } else if outcome.fired.contains(&id) {
             "FIRES"
+        } else if outcome.shadow_fired.contains(&id) {
+            "fires in shadow (not part of the verdict)"
         } else if outcome.exempted.iter().any(|(r, _)| *r == id) {
             "exempted"
         } else if outcome.errored(id) {

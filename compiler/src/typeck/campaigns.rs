@@ -13,12 +13,14 @@ impl<'a> Checker<'a> {
             let mut title = None;
             let mut active = None;
             let mut max_action = None;
+            let mut shadow = false;
             let mut seen: Vec<&str> = Vec::new();
             for prop in &decl.props {
                 let (key, span) = match prop {
                     ast::CampaignProp::Title(t) => ("title", t.span),
                     ast::CampaignProp::Active { span, .. } => ("active", *span),
                     ast::CampaignProp::MaxAction(kind) => ("max_action", kind.span),
+                    ast::CampaignProp::Shadow(_, span) => ("shadow", *span),
                 };
                 if seen.contains(&key) {
                     self.error(
@@ -60,6 +62,7 @@ impl<'a> Checker<'a> {
                         active = Some((start_micros, end_micros));
                     }
                     ast::CampaignProp::MaxAction(kind) => max_action = Some(kind.kind),
+                    ast::CampaignProp::Shadow(value, _) => shadow = *value,
                 }
             }
             self.program.campaigns.push(CampaignDef {
@@ -67,6 +70,7 @@ impl<'a> Checker<'a> {
                 title,
                 active,
                 max_action,
+                shadow,
                 location: Location { file, span: decl.span },
             });
         }

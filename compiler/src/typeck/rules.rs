@@ -86,6 +86,7 @@ impl<'a> Checker<'a> {
                 ),
                 ast::RuleItem::Reason(r) => ("reason", r.span, out.reason.replace(r).is_some()),
                 ast::RuleItem::Cancels(c) => ("cancels", name.span, out.cancels.replace(c).is_some()),
+                ast::RuleItem::Shadow(value, span) => ("shadow", *span, out.shadow.replace((*value, *span)).is_some()),
             };
             if duplicate {
                 self.error(
@@ -137,6 +138,10 @@ impl<'a> Checker<'a> {
                 reason: items.reason.map(|r| r.value.clone()),
                 n_locals,
                 selected: true,
+                shadow: items.shadow.is_some_and(|(value, _)| value)
+                    || campaign
+                        .and_then(|c| self.program.campaign(c))
+                        .is_some_and(|c| c.shadow),
                 location: Location { file, span: decl.span },
             });
         }
@@ -196,6 +201,12 @@ impl<'a> Checker<'a> {
                 let span = then.first().map_or(decl.name.span, |a| a.span);
                 self.error("qlp::misplaced_item", span, "an exemption cannot have `then:`")
                     .help = Some(String::from("an exemption only cancels rules: list them in `cancels:`"));
+            }
+            if let Some((_, span)) = items.shadow {
+                self.error("qlp::misplaced_item", span, "an exemption cannot be in shadow")
+                    .help = Some(String::from(
+                    "put `shadow: true` on the rules (or their campaign) to try them without affecting verdicts",
+                ));
             }
             let campaign = items.campaign.and_then(|c| self.campaign_ref(c));
             let (when, n_locals) = self.condition(&decl.param, record, items.when, "exemption", &decl.name);

@@ -210,6 +210,7 @@ fn describe_rule(rule: Rule) -> Option<&'static str> {
         Rule::rule_when | Rule::kw_when => "`when:`",
         Rule::rule_then => "`then:`",
         Rule::rule_reason | Rule::kw_reason => "`reason:`",
+        Rule::rule_shadow | Rule::campaign_shadow | Rule::kw_shadow => "`shadow:`",
         Rule::exempt_cancels | Rule::kw_cancels => "`cancels:`",
         Rule::action
         | Rule::action_label

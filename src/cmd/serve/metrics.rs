@@ -62,6 +62,9 @@ impl Metrics {
                 *decisions.entry(("campaign", campaign.clone())).or_default() += 1;
             }
         }
+        for shadow in &decision.shadow {
+            *decisions.entry(("shadow_rule", shadow.rule.clone())).or_default() += 1;
+        }
     }
 
     /// The Prometheus text exposition.
@@ -121,6 +124,10 @@ impl Metrics {
                 ("verdict", "Decisions by verdict."),
                 ("rule", "Decisions in which the rule fired."),
                 ("campaign", "Decisions in which a rule of the campaign fired."),
+                (
+                    "shadow_rule",
+                    "Decisions in which the rule in shadow would have fired (not in the verdict).",
+                ),
             ] {
                 let name = format!("qlp_decisions_by_{kind}_total");
                 help(&mut out, &name, "counter", text);
