@@ -40,7 +40,7 @@ pub fn load_policies_in(
         Ok(set) => Ok(Some(set)),
         Err(error) if !error.diagnostics.is_empty() => {
             print_diagnostics(&error.diagnostics, &error.sources, Format::Human)?;
-            eprintln!("error: {error}");
+            eprintln!("error: {}", error.message);
             Ok(None)
         }
         Err(error) => Err(error.into()),

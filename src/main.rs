@@ -2,6 +2,7 @@
 
 mod cmd;
 mod config;
+mod decision_log;
 mod render;
 
 use std::process::ExitCode;

@@ -586,3 +586,38 @@ fn rules_in_shadow_are_reported_and_never_decide() {
         assert!(String::from_utf8_lossy(&out.stderr).contains("in shadow:  gambling_ban 1, long_posts 1"));
     }
 }
+
+#[test]
+fn eval_writes_a_decision_log_like_serve() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("decisions.jsonl");
+    let out = qlp()
+        .args([
+            "eval",
+            "-q",
+            "-p",
+            "tests/data/backtest/v1",
+            "--now-from",
+            "created_at",
+            "--decision-log",
+        ])
+        .arg(&log)
+        .arg("tests/data/backtest/records.jsonl")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let entries: Vec<serde_json::Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(entries.len(), 9, "one entry per decision");
+    let ids: std::collections::HashSet<&str> = entries.iter().map(|e| e["decision_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 9, "decision ids are unique");
+    assert_eq!(entries[0]["id"], "p1");
+    assert_eq!(entries[0]["line"], 1);
+    assert_eq!(entries[0]["record_type"], "Post");
+    assert_eq!(entries[0]["now"], "2022-05-01T10:00:00Z");
+    assert_eq!(entries[0]["decision"]["verdict"], "remove");
+    assert_eq!(entries[0]["policy_version"].as_str().unwrap().len(), 16);
+}

@@ -180,6 +180,16 @@ unsafe impl Send for CompiledPolicySet {}
 // SAFETY: see `Send`: shared calls never mutate shared state.
 unsafe impl Sync for CompiledPolicySet {}
 
+// SAFETY: an `EvalContext` owns every buffer its raw pointers point into
+// (output words, campaign masks, state values, scratch), whose heap
+// addresses do not change when the context moves; the one pointer it does
+// not own is to the program, which its compiled set keeps alive in an `Arc`
+// and which is never mutated. Nothing in it is tied to a thread, so a
+// context may move to another thread (an evaluator held across an `.await`
+// or handed to a worker); it is never shared (`!Sync`), and each
+// evaluation takes it by `&mut`.
+unsafe impl Send for EvalContext {}
+
 impl Drop for CompiledPolicySet {
     fn drop(&mut self) {
         self.functions.clear();

@@ -9,7 +9,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use qlp_runtime::Engine;
+use qlp_runtime::{Engine, Timestamp};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let policies = Path::new(env!("CARGO_MANIFEST_DIR")).join("../policies");
@@ -27,7 +27,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }"#
     .as_bytes();
     // The clock is always the caller's: here, when the content was posted.
-    let now = qlp_grammar::time::parse_time("2022-06-01T20:00:00Z")?;
+    let now: Timestamp = "2022-06-01T20:00:00Z".parse()?;
 
     // Each thread gets its own evaluator; evaluation takes no lock.
     let workers: Vec<_> = (0..2)

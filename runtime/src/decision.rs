@@ -9,11 +9,114 @@ use qlp_compiler::Value;
 use qlp_grammar::ast::ActionKind;
 use serde::Serialize;
 
+/// What happens to a record: `allow`, or the most severe action of the
+/// rules that fired. Serialized (and displayed) in lowercase: `"remove"`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// No rule with an action fired.
+    Allow,
+    /// Labelled only.
+    Label,
+    /// Distribution limited.
+    Limit,
+    /// Sent to human review.
+    Review,
+    /// Removed.
+    Remove,
+    /// Blocked.
+    Block,
+    /// The account suspended (`Decision::suspend` says how long).
+    Suspend,
+    /// The account banned.
+    Ban,
+}
+
+impl Verdict {
+    /// The verdict of the most severe action (`None`, or a tag alone: allow).
+    pub fn of(action: Option<ActionKind>) -> Verdict {
+        match action {
+            None | Some(ActionKind::Tag) => Verdict::Allow,
+            Some(ActionKind::Label) => Verdict::Label,
+            Some(ActionKind::Limit) => Verdict::Limit,
+            Some(ActionKind::Review) => Verdict::Review,
+            Some(ActionKind::Remove) => Verdict::Remove,
+            Some(ActionKind::Block) => Verdict::Block,
+            Some(ActionKind::Suspend) => Verdict::Suspend,
+            Some(ActionKind::Ban) => Verdict::Ban,
+        }
+    }
+
+    /// `allow`, `label`, ... `ban`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Allow => "allow",
+            Verdict::Label => "label",
+            Verdict::Limit => "limit",
+            Verdict::Review => "review",
+            Verdict::Remove => "remove",
+            Verdict::Block => "block",
+            Verdict::Suspend => "suspend",
+            Verdict::Ban => "ban",
+        }
+    }
+}
+
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl PartialEq<&str> for Verdict {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+/// One action of a fired rule. Serialized (and displayed) as the policy
+/// writes it: `remove`, `label(未成年人打赏)`, `suspend(7d)`, `tag(flooder)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Action {
+    /// What it does.
+    pub kind: ActionKind,
+    /// The label, for `label(..)`.
+    pub label: Option<String>,
+    /// How long, in microseconds: `suspend(..)`'s length or a tag's time to live.
+    pub duration: Option<i64>,
+    /// The tag written, for `tag(..)`.
+    pub tag: Option<String>,
+}
+
+impl std::fmt::Display for Action {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let duration = self.duration.map(qlp_grammar::time::format_duration);
+        match (self.kind, &self.label, &self.tag, duration) {
+            (ActionKind::Tag, _, tag, duration) => {
+                let name = tag.as_deref().unwrap_or("?");
+                match duration {
+                    Some(d) => write!(f, "tag({name}, {d})"),
+                    None => write!(f, "tag({name})"),
+                }
+            }
+            (_, Some(label), _, _) => write!(f, "label({label})"),
+            (_, None, _, Some(d)) => write!(f, "suspend({d})"),
+            (kind, ..) => f.write_str(kind.as_str()),
+        }
+    }
+}
+
+impl Serialize for Action {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
 /// The decision for one record.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Decision {
     /// `allow`, or the most severe action of the rules that fired.
-    pub verdict: String,
+    pub verdict: Verdict,
     /// Labels of every fired rule, in rule order, without repeats.
     pub labels: Vec<String>,
     /// The longest `suspend(..)` among fired rules, as a duration literal.
@@ -49,7 +152,7 @@ pub struct FiredRule {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub campaign_title: Option<String>,
     /// The rule's actions: `remove`, `label(未成年人打赏)`, `suspend(7d)`.
-    pub actions: Vec<String>,
+    pub actions: Vec<Action>,
     /// The rule's reason text.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
@@ -133,7 +236,7 @@ impl Decision {
         now: i64,
         state: &[i64],
     ) -> Decision {
-        let verdict = outcome.verdict(program).map_or("allow", ActionKind::as_str).to_string();
+        let verdict = Verdict::of(outcome.verdict(program));
         let mut record_value: Option<Option<Value>> = None;
         let mut record = Some(record);
         let mut fired = Vec::with_capacity(outcome.fired.len());
@@ -164,7 +267,7 @@ impl Decision {
                 rule: rule.name.clone(),
                 campaign: campaign.map(|c| c.name.clone()),
                 campaign_title: campaign.and_then(|c| c.title.clone()),
-                actions: rule.actions.iter().map(|a| action_text(program, a)).collect(),
+                actions: rule.actions.iter().map(|a| action_of(program, a)).collect(),
                 reason: rule.reason.clone(),
                 evidence: found.hits.into_iter().map(Evidence::from).collect(),
                 evidence_omitted: found.omitted.into_iter().collect(),
@@ -231,21 +334,15 @@ impl From<KeywordHit> for Evidence {
     }
 }
 
-fn action_text(program: &Program, action: &qlp_compiler::program::Action) -> String {
-    let duration = action.duration.map(qlp_grammar::time::format_duration);
-    match (action.kind, &action.label, action.tag, duration) {
-        (ActionKind::Tag, _, tag, duration) => {
-            let name = tag
-                .and_then(|t| program.states.get(t.index()))
-                .map_or("?", |s| s.name.as_str());
-            match duration {
-                Some(d) => format!("tag({name}, {d})"),
-                None => format!("tag({name})"),
-            }
-        }
-        (_, Some(label), _, _) => format!("label({label})"),
-        (_, None, _, Some(d)) => format!("suspend({d})"),
-        (kind, ..) => kind.as_str().to_string(),
+fn action_of(program: &Program, action: &qlp_compiler::program::Action) -> Action {
+    Action {
+        kind: action.kind,
+        label: action.label.clone(),
+        duration: action.duration,
+        tag: action
+            .tag
+            .and_then(|t| program.states.get(t.index()))
+            .map(|s| s.name.clone()),
     }
 }
 

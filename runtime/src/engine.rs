@@ -33,9 +33,32 @@ pub struct LoadError {
     pub diagnostics: Vec<Diagnostic>,
 }
 
+/// The most diagnostics a `LoadError` displays (all are in `diagnostics`).
+const DISPLAYED_DIAGNOSTICS: usize = 20;
+
 impl fmt::Display for LoadError {
+    /// The summary, then each error as `file:line:column: code: message`
+    /// (and its help): an embedder that only logs the error still says what
+    /// is wrong and where.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.message)
+        f.write_str(&self.message)?;
+        let errors: Vec<&Diagnostic> = self.diagnostics.iter().filter(|d| d.is_error()).collect();
+        for diagnostic in errors.iter().take(DISPLAYED_DIAGNOSTICS) {
+            write!(
+                f,
+                "\n  {}: {}: {}",
+                self.sources.location(diagnostic.file, diagnostic.span.start),
+                diagnostic.code,
+                diagnostic.message
+            )?;
+            if let Some(help) = &diagnostic.help {
+                write!(f, " (help: {help})")?;
+            }
+        }
+        if errors.len() > DISPLAYED_DIAGNOSTICS {
+            write!(f, "\n  ... and {} more", errors.len() - DISPLAYED_DIAGNOSTICS)?;
+        }
+        Ok(())
     }
 }
 
@@ -515,13 +538,15 @@ impl Evaluator<'_> {
         self
     }
 
-    /// Decides one JSON record at `now` (microseconds since the Unix epoch).
+    /// Decides one JSON record at `now` (a [`crate::Timestamp`], or
+    /// microseconds since the Unix epoch).
     /// Every decision comes wholly from one policy set. Rules that read
     /// state read the engine's store, and the record's writes are committed
     /// before this returns: evaluators on many threads share one store and
     /// never lose an increment. A store that fails is reported as an
     /// [`IngestError`] naming it.
-    pub fn decide(&mut self, json: &[u8], now: i64) -> Result<Decision, IngestError> {
+    pub fn decide(&mut self, json: &[u8], now: impl Into<crate::Timestamp>) -> Result<Decision, IngestError> {
+        let now = now.into().micros();
         let current = self.engine.policies();
         if !Arc::ptr_eq(&current, &self.set) {
             self.record = current.record_type(&self.record_type);

@@ -1,14 +1,16 @@
-//! qlp-runtime: what a platform embeds. Loads policy directories, decodes
-//! JSON records straight into the compiled row layout, evaluates them with
-//! the JIT, and returns structured decisions.
+//! qlp-runtime: what a platform embeds — the one crate to depend on. Loads
+//! policy directories, decodes JSON records straight into the compiled row
+//! layout, evaluates them with the JIT, and returns structured decisions.
+//! See `docs/embedding.md`.
 //!
 //! ```no_run
-//! use qlp_runtime::Engine;
+//! use qlp_runtime::{time::Timestamp, Engine};
 //!
 //! let engine = Engine::load("policies".as_ref())?;
 //! let mut evaluator = engine.evaluator("Content");
-//! let now = qlp_grammar::time::parse_time("2022-05-01T12:00:00Z").unwrap_or(0);
-//! let decision = evaluator.decide(br#"{"id": "1", "kind": "post"}"#, now);
+//! let now: Timestamp = "2022-05-01T12:00:00Z".parse()?;
+//! let decision = evaluator.decide(br#"{"id": "1", "kind": "post"}"#, now)?;
+//! println!("{}", decision.verdict);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
@@ -22,10 +24,14 @@ pub mod engine;
 pub mod fs;
 pub mod ingest;
 pub mod state;
+pub mod time;
 
-pub use decision::Decision;
+pub use decision::{Action, Decision, Verdict};
 pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
 pub use fs::{policy_files, FsLoader, Limits, PolicyTree};
 pub use ingest::{IngestError, Problem};
 pub use qlp_compiler::program::Selection;
+pub use qlp_compiler::Value;
+pub use qlp_grammar::ast::ActionKind;
 pub use state::{Batch, EmbeddedStore, MemoryStore, RedisStore, State, StateStore, StoreError};
+pub use time::Timestamp;

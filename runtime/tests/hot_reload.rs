@@ -76,3 +76,52 @@ fn a_failed_reload_keeps_the_current_set() {
     assert_eq!(decision.fired[0].rule, "old_first");
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// An evaluator can move to another thread (held across an `.await`, handed
+/// to a worker), and the engine is shared: checked by the compiler.
+#[test]
+fn evaluators_are_send_and_engines_are_shared() {
+    fn send<T: Send>() {}
+    fn shared<T: Send + Sync>() {}
+    send::<qlp_runtime::Evaluator<'static>>();
+    shared::<qlp_runtime::Engine>();
+    shared::<qlp_runtime::PolicySet>();
+}
+
+/// A load error an embedder only logs still says what is wrong and where.
+#[test]
+fn a_load_error_displays_its_diagnostics() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("qlp.toml"), "").unwrap();
+    std::fs::write(
+        dir.path().join("p.qlp"),
+        "record R { n: int }\nrule r(x: R) { when: x.m > 1 then: review }\n",
+    )
+    .unwrap();
+    let error = qlp_runtime::PolicySet::load(dir.path()).unwrap_err().to_string();
+    assert!(error.contains("1 error(s)"), "{error}");
+    assert!(
+        error.contains("p.qlp:2:24: qlp::unknown_field: `R` has no field `m`"),
+        "{error}"
+    );
+    assert!(
+        error.contains("(help: did you mean `n`?)") || error.contains("(help:"),
+        "{error}"
+    );
+}
+
+#[test]
+fn verdicts_and_actions_are_typed_and_serialize_as_written() {
+    use qlp_runtime::{Action, ActionKind, Verdict};
+    let action = Action {
+        kind: ActionKind::Suspend,
+        label: None,
+        duration: Some(7 * 86_400 * 1_000_000),
+        tag: None,
+    };
+    assert_eq!(action.to_string(), "suspend(7d)");
+    assert_eq!(serde_json::to_string(&action).unwrap(), "\"suspend(7d)\"");
+    assert_eq!(serde_json::to_string(&Verdict::Remove).unwrap(), "\"remove\"");
+    assert!(Verdict::Ban > Verdict::Remove && Verdict::of(None) == Verdict::Allow);
+    assert_eq!(Verdict::of(Some(ActionKind::Tag)), Verdict::Allow);
+}

@@ -74,6 +74,13 @@ pub struct EvalArgs {
     /// each such field is a warning, once per field, and ignored).
     #[arg(long)]
     pub strict: bool,
+    /// Also append every decision to this JSONL log, as `qlp serve` does:
+    /// decision id, times, policy version, record id, the decision.
+    #[arg(long, value_name = "FILE")]
+    pub decision_log: Option<PathBuf>,
+    /// Rotate the decision log past this size: the file becomes `FILE.1`.
+    #[arg(long, value_name = "BYTES", default_value_t = 256 << 20, value_parser = clap::value_parser!(u64).range(4096..))]
+    pub decision_log_max_bytes: u64,
     /// Also write the summary (counts per verdict, rule and campaign) as
     /// JSON to this file.
     #[arg(long, value_name = "FILE")]
@@ -261,16 +268,41 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
     };
     let mut unknown = UnknownFields::default();
+    let log = match &args.decision_log {
+        Some(path) => Some(crate::decision_log::DecisionLog::open(
+            path,
+            args.decision_log_max_bytes,
+            Default::default(),
+        )?),
+        None => None,
+    };
+    let ids = crate::decision_log::DecisionIds::new();
+    let record_name = set.program().record(record).map(|r| r.name.clone()).unwrap_or_default();
     stream.run(&mut lines, &stop, |results, read_bytes| {
         for result in results {
             match result {
                 LineResult::Decided {
                     line,
+                    id,
                     json,
                     decision,
                     warnings,
+                    now,
                     ..
                 } => {
+                    if let Some(log) = &log {
+                        let entry = serde_json::json!({
+                            "decision_id": ids.next(),
+                            "logged_at": qlp_grammar::time::format_time(system_now()),
+                            "now": qlp_grammar::time::format_time(now),
+                            "policy_version": set.version(),
+                            "record_type": record_name,
+                            "line": line,
+                            "id": id,
+                            "decision": &decision,
+                        });
+                        log.write(entry.to_string());
+                    }
                     for text in unknown.note(line, &warnings) {
                         match &progress {
                             Some(bar) => bar.println(text),
@@ -301,6 +333,9 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         Ok(())
     })?;
     writer.flush()?;
+    if let Some(log) = &log {
+        log.flush();
+    }
     if let Some(bar) = &progress {
         bar.finish_and_clear();
     }
@@ -411,7 +446,7 @@ fn system_now() -> i64 {
 impl Summary {
     fn add(&mut self, decision: &Decision) {
         self.records += 1;
-        *self.verdicts.entry(decision.verdict.clone()).or_default() += 1;
+        *self.verdicts.entry(decision.verdict.to_string()).or_default() += 1;
         for fired in &decision.fired {
             *self.rules.entry(fired.rule.clone()).or_default() += 1;
             if let Some(campaign) = &fired.campaign {

@@ -4,14 +4,13 @@
 //! set, and policies reloaded when their directory changes (a set that does
 //! not check is refused and the old one keeps serving). See docs/serve.md.
 
-mod log;
 mod metrics;
 mod watch;
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
@@ -24,7 +23,7 @@ use axum::{Json, Router};
 use qlp_runtime::{Decision, Engine, PolicySet, Problem};
 use serde_json::json;
 
-use log::DecisionLog;
+use crate::decision_log::{DecisionIds, DecisionLog};
 use metrics::Metrics;
 
 #[derive(clap::Args)]
@@ -77,9 +76,7 @@ pub struct Server {
     strict: bool,
     metrics: Arc<Metrics>,
     log: Option<DecisionLog>,
-    /// Decision ids: this process's start time and a counter.
-    id_prefix: String,
-    next_id: AtomicU64,
+    ids: DecisionIds,
     /// One reload at a time.
     reloading: Mutex<()>,
 }
@@ -104,13 +101,14 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
     };
     let metrics = Arc::new(Metrics::default());
     let log = match &args.decision_log {
-        Some(path) => Some(DecisionLog::open(path, args.decision_log_max_bytes, metrics.clone())?),
+        Some(path) => Some(DecisionLog::open(
+            path,
+            args.decision_log_max_bytes,
+            metrics.log.clone(),
+        )?),
         None => None,
     };
     let engine = Engine::new(set).with_state(qlp_runtime::State::open(&args.state)?);
-    let started = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis());
     let server = Arc::new(Server {
         policies: args.policies.clone(),
         shadow_dir: args.shadow.clone(),
@@ -120,8 +118,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<ExitCode> {
         strict: args.strict,
         metrics,
         log,
-        id_prefix: format!("{started:x}-{:x}", std::process::id()),
-        next_id: AtomicU64::new(0),
+        ids: DecisionIds::new(),
         reloading: Mutex::new(()),
     });
     server.note_versions();
@@ -191,7 +188,7 @@ fn load(dir: &Path) -> Result<PolicySet, String> {
             .map(|d| crate::render::human(d, &error.sources))
             .collect::<Vec<_>>()
             .join("\n");
-        text.push_str(&format!("\nerror: {error}"));
+        text.push_str(&format!("\nerror: {}", error.message));
         text
     })
 }
@@ -229,10 +226,6 @@ impl Server {
                 Err(diagnostics)
             }
         }
-    }
-
-    fn decision_id(&self) -> String {
-        format!("{}-{}", self.id_prefix, self.next_id.fetch_add(1, Ordering::Relaxed))
     }
 
     /// Decides one record: ingested with the set current now, evaluated on
@@ -279,7 +272,7 @@ impl Server {
             )
             .map_err(|e| ApiError::new(StatusCode::SERVICE_UNAVAILABLE, format!("the state store failed: {e}")))?;
         self.metrics.decision(&decision);
-        let id = self.decision_id();
+        let id = self.ids.next();
         let shadow = self.shadow_decision(record_type, json, now, &decision);
         let record_id = match set.field(record, &row, "id") {
             Some(qlp_compiler::Value::Str(id)) => Some(id.to_string()),

@@ -27,7 +27,7 @@ impl Old {
         campaigns.sort();
         campaigns.dedup();
         Old {
-            verdict: decision.verdict.clone(),
+            verdict: decision.verdict.to_string(),
             fired,
             campaigns,
         }

@@ -231,7 +231,7 @@ impl<'a> Builder<'a> {
     pub fn add(&mut self, line: usize, id: Option<&str>, decision: &Decision, input: Option<&[u8]>) {
         let report = &mut self.report;
         report.records += 1;
-        *report.verdicts.entry(decision.verdict.clone()).or_default() += 1;
+        *report.verdicts.entry(decision.verdict.to_string()).or_default() += 1;
         let fired: Vec<usize> = decision
             .fired
             .iter()

@@ -43,6 +43,8 @@ pub enum LineResult {
         input: Option<Vec<u8>>,
         /// Fields the schema does not declare.
         warnings: Vec<Problem>,
+        /// The clock it was evaluated at.
+        now: i64,
     },
     Rejected {
         line: usize,
@@ -245,6 +247,7 @@ impl Stream<'_> {
             decision: Box::new(decision),
             input: input.text.clone(),
             warnings: input.warnings.clone(),
+            now: input.now,
         };
         (result, outcome)
     }

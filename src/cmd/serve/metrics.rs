@@ -26,8 +26,7 @@ pub struct Metrics {
     pub rejected_records: AtomicU64,
     pub shadow_differences: AtomicU64,
     pub shadow_failures: AtomicU64,
-    pub log_dropped: AtomicU64,
-    pub log_written: AtomicU64,
+    pub log: std::sync::Arc<crate::decision_log::LogCounters>,
     pub reloads: AtomicU64,
     pub reload_failures: AtomicU64,
     /// The version serving now, and the shadow's.
@@ -55,7 +54,7 @@ impl Metrics {
         let Ok(mut decisions) = self.decisions.lock() else {
             return;
         };
-        *decisions.entry(("verdict", decision.verdict.clone())).or_default() += 1;
+        *decisions.entry(("verdict", decision.verdict.to_string())).or_default() += 1;
         for fired in &decision.fired {
             *decisions.entry(("rule", fired.rule.clone())).or_default() += 1;
             if let Some(campaign) = &fired.campaign {
@@ -155,12 +154,12 @@ impl Metrics {
             (
                 "qlp_decision_log_written_total",
                 "Decision log entries written.",
-                &self.log_written,
+                &self.log.written,
             ),
             (
                 "qlp_decision_log_dropped_total",
                 "Decision log entries dropped because the log writer fell behind.",
-                &self.log_dropped,
+                &self.log.dropped,
             ),
             (
                 "qlp_policy_reloads_total",

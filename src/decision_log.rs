@@ -1,5 +1,6 @@
-//! The decision log: one JSON line per decision, written by a thread of its
-//! own so that a slow disk never delays a decision. Entries go through a
+//! The decision log of `qlp serve` and `qlp eval`: one JSON line per
+//! decision, written by a thread of its own so that a slow disk never
+//! delays a decision. Entries go through a
 //! bounded queue; when it is full the entry is dropped and counted. The
 //! file is rotated when it passes a size: `PATH` becomes `PATH.1` (the
 //! previous `PATH.1` is replaced) and a new `PATH` is started.
@@ -7,12 +8,41 @@
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::metrics::Metrics;
+/// What the log did: entries written, and dropped because the writer fell
+/// behind (or the disk failed).
+#[derive(Debug, Default)]
+pub struct LogCounters {
+    pub written: AtomicU64,
+    pub dropped: AtomicU64,
+}
+
+/// Decision ids: the process's start time and pid, then a counter: unique
+/// across restarts and machines.
+pub struct DecisionIds {
+    prefix: String,
+    next: AtomicU64,
+}
+
+impl DecisionIds {
+    pub fn new() -> DecisionIds {
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis());
+        DecisionIds {
+            prefix: format!("{started:x}-{:x}", std::process::id()),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    pub fn next(&self) -> String {
+        format!("{}-{}", self.prefix, self.next.fetch_add(1, Ordering::Relaxed))
+    }
+}
 
 /// Entries waiting to be written, at most.
 const QUEUE: usize = 65_536;
@@ -28,12 +58,12 @@ enum Message {
 #[derive(Clone)]
 pub struct DecisionLog {
     sender: SyncSender<Message>,
-    metrics: Arc<Metrics>,
+    counters: Arc<LogCounters>,
 }
 
 impl DecisionLog {
     /// Starts the writer thread appending to `path`, rotated past `max_bytes`.
-    pub fn open(path: &Path, max_bytes: u64, metrics: Arc<Metrics>) -> anyhow::Result<DecisionLog> {
+    pub fn open(path: &Path, max_bytes: u64, counters: Arc<LogCounters>) -> anyhow::Result<DecisionLog> {
         let file = append(path)?;
         let (sender, receiver) = sync_channel(QUEUE);
         let writer = Writer {
@@ -41,12 +71,12 @@ impl DecisionLog {
             size: file.metadata().map_or(0, |m| m.len()),
             out: BufWriter::new(file),
             max_bytes,
-            metrics: metrics.clone(),
+            counters: counters.clone(),
         };
         std::thread::Builder::new()
             .name(String::from("decision-log"))
             .spawn(move || writer.run(receiver))?;
-        Ok(DecisionLog { sender, metrics })
+        Ok(DecisionLog { sender, counters })
     }
 
     /// Waits until every entry queued so far is written and flushed (at
@@ -63,7 +93,7 @@ impl DecisionLog {
         match self.sender.try_send(Message::Entry(entry)) {
             Ok(()) => {}
             Err(TrySendError::Full(_) | TrySendError::Disconnected(_)) => {
-                self.metrics.log_dropped.fetch_add(1, Ordering::Relaxed);
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
     }
@@ -82,7 +112,7 @@ struct Writer {
     out: BufWriter<File>,
     size: u64,
     max_bytes: u64,
-    metrics: Arc<Metrics>,
+    counters: Arc<LogCounters>,
 }
 
 impl Writer {
@@ -105,7 +135,7 @@ impl Writer {
             };
             if let Err(error) = self.write(&entry) {
                 eprintln!("error: decision log `{}`: {error}", self.path.display());
-                self.metrics.log_dropped.fetch_add(1, Ordering::Relaxed);
+                self.counters.dropped.fetch_add(1, Ordering::Relaxed);
             }
         }
         let _ = self.out.flush();
@@ -118,7 +148,7 @@ impl Writer {
         self.out.write_all(entry.as_bytes())?;
         self.out.write_all(b"\n")?;
         self.size += entry.len() as u64 + 1;
-        self.metrics.log_written.fetch_add(1, Ordering::Relaxed);
+        self.counters.written.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 
@@ -142,8 +172,8 @@ mod tests {
     fn the_log_rotates_past_its_size_and_keeps_every_entry_in_order() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("decisions.jsonl");
-        let metrics = Arc::new(Metrics::default());
-        let log = DecisionLog::open(&path, 4096, metrics.clone()).unwrap_or_else(|e| panic!("{e}"));
+        let counters = Arc::new(LogCounters::default());
+        let log = DecisionLog::open(&path, 4096, counters.clone()).unwrap_or_else(|e| panic!("{e}"));
         let entry = |i: usize| format!("{{\"n\":{i},\"pad\":\"{}\"}}", "x".repeat(90));
         for i in 0..60 {
             log.write(entry(i));
@@ -158,7 +188,7 @@ mod tests {
         // Older rotations are replaced: the last two files hold the newest entries, in order.
         let expected: Vec<String> = (60 - kept.len()..60).map(entry).collect();
         assert_eq!(kept, expected, "{last_old} in the old file");
-        assert_eq!(metrics.log_written.load(Ordering::Relaxed), 60);
-        assert_eq!(metrics.log_dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(counters.written.load(Ordering::Relaxed), 60);
+        assert_eq!(counters.dropped.load(Ordering::Relaxed), 0);
     }
 }
