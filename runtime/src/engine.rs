@@ -455,6 +455,21 @@ fn state_fields(program: &Program) -> HashMap<RecordId, Option<Vec<bool>>> {
 
 /// The engine a service embeds. `Send + Sync`: share it (in an `Arc` or a
 /// static) and give each thread an [`Evaluator`].
+///
+/// ```
+/// use qlp_runtime::{Engine, Timestamp, Verdict};
+///
+/// let engine = Engine::load("../policies".as_ref())?;
+/// let mut evaluator = engine.evaluator("Content");
+/// let record = r#"{"id": "c1", "kind": "livestream", "text": "一起网赌", "created_at": "2022-06-01T20:00:00",
+///     "author": {"id": "a1", "kind": "personal", "created_at": "2021-01-01", "followers": 10}}"#;
+/// let now: Timestamp = "2022-06-01T20:00:00+08:00".parse()?;
+/// let decision = evaluator.decide(record.as_bytes(), now)?;
+/// assert_eq!(decision.verdict, Verdict::Remove);
+/// assert_eq!(decision.fired[0].rule, "live_gambling");
+/// assert_eq!(decision.fired[0].actions[0].to_string(), "remove");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Engine {
     current: ArcSwap<PolicySet>,
     /// Where rules that read state keep it; evaluators share it.

@@ -31,7 +31,15 @@ pub use engine::{Engine, EngineKind, Evaluator, LoadError, PolicySet};
 pub use fs::{policy_files, FsLoader, Limits, PolicyTree};
 pub use ingest::{IngestError, Problem};
 pub use qlp_compiler::program::Selection;
+// The compiler's types that appear in this crate's API, so that an
+// embedder depends on this crate alone.
+pub use qlp_compiler::jit::EvalContext;
+pub use qlp_compiler::layout::Row;
+pub use qlp_compiler::outcome::Outcome;
+pub use qlp_compiler::program::{Program, RecordId};
+pub use qlp_compiler::state::{Prepared, StateValues};
 pub use qlp_compiler::Value;
 pub use qlp_grammar::ast::ActionKind;
+pub use qlp_grammar::{Diagnostic, SourceMap};
 pub use state::{Batch, EmbeddedStore, MemoryStore, RedisStore, State, StateStore, StoreError};
 pub use time::Timestamp;
