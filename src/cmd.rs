@@ -8,6 +8,7 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod lint;
+pub mod lsp;
 pub mod schema;
 pub mod serve;
 pub mod test;

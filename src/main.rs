@@ -51,6 +51,9 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Lint policies for CI: human, JSON, SARIF or GitHub output.
     Lint(cmd::lint::LintArgs),
+    /// A language server over stdio: diagnostics as you type, formatting,
+    /// document symbols (`docs/editors.md`).
+    Lsp(cmd::lsp::LspArgs),
     /// Format policies in the canonical layout (`--check` for CI).
     Fmt(cmd::fmt::FmtArgs),
 }
@@ -75,6 +78,7 @@ fn main() -> ExitCode {
         Command::Bench(args) => cmd::bench::run(&args),
         Command::Lint(args) => cmd::lint::run(&args),
         Command::Fmt(args) => cmd::fmt::run(&args),
+        Command::Lsp(args) => cmd::lsp::run(&args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,418 @@
+//! `qlp lsp`: a language server over stdio (lsp-server, lsp-types). This
+//! first version checks the whole policy set as you type — the open
+//! documents' unsaved text over the files on disk — and publishes every
+//! diagnostic of check and lint with its code, help and related spans;
+//! formats whole documents; lists each document's declarations.
+//! Positions are UTF-16 code units, as LSP counts them.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::str::FromStr;
+
+use lsp_server::{Connection, Message, Notification, Request, Response};
+use lsp_types::notification::Notification as _;
+use lsp_types::request::Request as _;
+use lsp_types::{
+    Diagnostic as LspDiagnostic, DiagnosticRelatedInformation, DiagnosticSeverity, DocumentSymbol,
+    DocumentSymbolResponse, Location, NumberOrString, Position, PublishDiagnosticsParams, Range, ServerCapabilities,
+    SymbolKind, TextDocumentSyncCapability, TextDocumentSyncKind, TextEdit, Uri,
+};
+use qlp_compiler::load::FileKind;
+use qlp_compiler::SourceLoader;
+use qlp_grammar::ast::Item;
+use qlp_grammar::{Diagnostic, FileId, Severity, SourceMap};
+
+#[derive(clap::Args)]
+pub struct LspArgs {}
+
+/// Open documents, by canonical path: their unsaved text.
+#[derive(Default)]
+struct Documents {
+    text: HashMap<PathBuf, String>,
+    /// Files that had diagnostics last time, to clear them when fixed.
+    published: HashMap<PathBuf, Uri>,
+}
+
+pub fn run(_args: &LspArgs) -> anyhow::Result<ExitCode> {
+    let (connection, io_threads) = Connection::stdio();
+    let capabilities = ServerCapabilities {
+        text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
+        document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
+        document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
+        ..ServerCapabilities::default()
+    };
+    connection.initialize(serde_json::to_value(capabilities)?)?;
+    let mut documents = Documents::default();
+    for message in &connection.receiver {
+        match message {
+            Message::Request(request) => {
+                if connection.handle_shutdown(&request)? {
+                    break;
+                }
+                let response = answer(&documents, request);
+                connection.sender.send(Message::Response(response))?;
+            }
+            Message::Notification(notification) => {
+                if let Some(path) = update(&mut documents, notification) {
+                    for message in publish(&mut documents, &path) {
+                        connection.sender.send(message)?;
+                    }
+                }
+            }
+            Message::Response(_) => {}
+        }
+    }
+    drop(connection);
+    io_threads.join()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Applies a document notification; the path whose policy set to re-check.
+fn update(documents: &mut Documents, notification: Notification) -> Option<PathBuf> {
+    use lsp_types::notification::{
+        DidChangeTextDocument, DidCloseTextDocument, DidOpenTextDocument, DidSaveTextDocument,
+    };
+    match notification.method.as_str() {
+        DidOpenTextDocument::METHOD => {
+            let params: lsp_types::DidOpenTextDocumentParams = serde_json::from_value(notification.params).ok()?;
+            let path = path_of(&params.text_document.uri)?;
+            documents.text.insert(path.clone(), params.text_document.text);
+            Some(path)
+        }
+        DidChangeTextDocument::METHOD => {
+            let params: lsp_types::DidChangeTextDocumentParams = serde_json::from_value(notification.params).ok()?;
+            let path = path_of(&params.text_document.uri)?;
+            // Full sync: the last change is the whole text.
+            let text = params.content_changes.into_iter().last()?.text;
+            documents.text.insert(path.clone(), text);
+            Some(path)
+        }
+        DidSaveTextDocument::METHOD => {
+            let params: lsp_types::DidSaveTextDocumentParams = serde_json::from_value(notification.params).ok()?;
+            path_of(&params.text_document.uri)
+        }
+        DidCloseTextDocument::METHOD => {
+            let params: lsp_types::DidCloseTextDocumentParams = serde_json::from_value(notification.params).ok()?;
+            let path = path_of(&params.text_document.uri)?;
+            documents.text.remove(&path);
+            Some(path)
+        }
+        _ => None,
+    }
+}
+
+fn answer(documents: &Documents, request: Request) -> Response {
+    use lsp_types::request::{DocumentSymbolRequest, Formatting};
+    let id = request.id.clone();
+    let result = match request.method.as_str() {
+        Formatting::METHOD => serde_json::from_value::<lsp_types::DocumentFormattingParams>(request.params)
+            .ok()
+            .and_then(|params| format(documents, &params.text_document.uri))
+            .map(|edits| serde_json::to_value(edits).unwrap_or_default()),
+        DocumentSymbolRequest::METHOD => serde_json::from_value::<lsp_types::DocumentSymbolParams>(request.params)
+            .ok()
+            .and_then(|params| symbols(documents, &params.text_document.uri))
+            .map(|symbols| serde_json::to_value(DocumentSymbolResponse::Nested(symbols)).unwrap_or_default()),
+        _ => {
+            return Response::new_err(
+                id,
+                lsp_server::ErrorCode::MethodNotFound as i32,
+                format!("`{}` is not supported yet", request.method),
+            )
+        }
+    };
+    Response::new_ok(id, result.unwrap_or(serde_json::Value::Null))
+}
+
+/// The text of a document: open (unsaved) or on disk.
+fn text_of(documents: &Documents, uri: &Uri) -> Option<(PathBuf, String)> {
+    let path = path_of(uri)?;
+    let text = match documents.text.get(&path) {
+        Some(text) => text.clone(),
+        None => std::fs::read_to_string(&path).ok()?,
+    };
+    Some((path, text))
+}
+
+fn format(documents: &Documents, uri: &Uri) -> Option<Vec<TextEdit>> {
+    let (_, text) = text_of(documents, uri)?;
+    // A document that does not parse is left as it is.
+    let formatted = qlp_grammar::format::format_source(&text, FileId(0)).ok()?;
+    if formatted == text {
+        return Some(Vec::new());
+    }
+    let end = position(&text, text.len());
+    Some(vec![TextEdit {
+        range: Range::new(Position::new(0, 0), end),
+        new_text: formatted,
+    }])
+}
+
+#[allow(deprecated)] // `DocumentSymbol::deprecated` must be given, as `None`.
+fn symbols(documents: &Documents, uri: &Uri) -> Option<Vec<DocumentSymbol>> {
+    let (_, text) = text_of(documents, uri)?;
+    let (file, _) = qlp_grammar::parse::parse_file(&text, FileId(0));
+    let symbols = file
+        .items
+        .iter()
+        .filter_map(|item| {
+            let name = item.name()?;
+            let kind = match item {
+                Item::Enum(_) => SymbolKind::ENUM,
+                Item::Record(_) => SymbolKind::STRUCT,
+                Item::Keywords(_) => SymbolKind::ARRAY,
+                Item::Const(_) => SymbolKind::CONSTANT,
+                Item::Fn(_) => SymbolKind::FUNCTION,
+                Item::Campaign(_) => SymbolKind::NAMESPACE,
+                Item::Rule(_) | Item::Exempt(_) => SymbolKind::METHOD,
+                Item::State(_) => SymbolKind::VARIABLE,
+                _ => return None,
+            };
+            let span = item.span();
+            Some(DocumentSymbol {
+                name: name.name.clone(),
+                detail: None,
+                kind,
+                tags: None,
+                deprecated: None,
+                range: range(&text, span.start as usize, span.end as usize),
+                selection_range: range(&text, name.span.start as usize, name.span.end as usize),
+                children: None,
+            })
+        })
+        .collect();
+    Some(symbols)
+}
+
+/// Checks (and lints) the policy set `path` belongs to, with the open
+/// documents' text, and publishes diagnostics for every file of it.
+fn publish(documents: &mut Documents, path: &Path) -> Vec<Message> {
+    let (diagnostics, sources, root) = match check(documents, path) {
+        Ok(checked) => checked,
+        Err(error) => {
+            let message = lsp_server::Notification::new(
+                lsp_types::notification::ShowMessage::METHOD.to_string(),
+                lsp_types::ShowMessageParams {
+                    typ: lsp_types::MessageType::ERROR,
+                    message: format!("qlp: {error:#}"),
+                },
+            );
+            return vec![Message::Notification(message)];
+        }
+    };
+    let mut by_file: HashMap<PathBuf, (Uri, Vec<LspDiagnostic>)> = HashMap::new();
+    for (_, source) in sources.files() {
+        let Some(path) = canonical(&root, &source.name) else {
+            continue;
+        };
+        if let Some(uri) = uri_of(&path) {
+            by_file.entry(path).or_insert_with(|| (uri, Vec::new()));
+        }
+    }
+    for diagnostic in &diagnostics {
+        let Some(source) = sources.get(diagnostic.file) else {
+            continue;
+        };
+        let Some(path) = canonical(&root, &source.name) else {
+            continue;
+        };
+        let Some((_, list)) = by_file.get_mut(&path) else {
+            continue;
+        };
+        list.push(to_lsp(diagnostic, &sources, &root));
+    }
+    let mut messages = Vec::new();
+    // Files that had diagnostics and are no longer in the set (or clean).
+    let stale: Vec<(PathBuf, Uri)> = documents
+        .published
+        .iter()
+        .filter(|(path, _)| !by_file.contains_key(*path))
+        .map(|(p, u)| (p.clone(), u.clone()))
+        .collect();
+    for (path, uri) in stale {
+        documents.published.remove(&path);
+        by_file.insert(path, (uri, Vec::new()));
+    }
+    for (path, (uri, list)) in by_file {
+        if list.is_empty() && !documents.published.contains_key(&path) {
+            continue;
+        }
+        if list.is_empty() {
+            documents.published.remove(&path);
+        } else {
+            documents.published.insert(path, uri.clone());
+        }
+        let params = PublishDiagnosticsParams::new(uri, list, None);
+        messages.push(Message::Notification(lsp_server::Notification::new(
+            lsp_types::notification::PublishDiagnostics::METHOD.to_string(),
+            params,
+        )));
+    }
+    messages
+}
+
+type Checked = (Vec<Diagnostic>, SourceMap, PathBuf);
+
+fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
+    // The whole policy set the file belongs to: every file under its root.
+    let root = qlp_runtime::fs::find_root(&[path.to_path_buf()])?;
+    let root = root.canonicalize().unwrap_or(root);
+    let all = crate::config::Workspace::open(std::slice::from_ref(&root), None)?;
+    let overlay = Overlay {
+        root: root.clone(),
+        documents: &documents.text,
+        disk: &all.tree.loader,
+    };
+    let checked = qlp_compiler::check(&all.tree.files, &overlay);
+    let mut diagnostics = checked.diagnostics;
+    if let Some(program) = &checked.program {
+        let context = qlp_lint::LintContext {
+            program,
+            today: qlp_runtime::Timestamp::now().micros(),
+        };
+        for lint in qlp_lint::REGISTRY {
+            let level = all
+                .config
+                .lint
+                .levels
+                .get(lint.code)
+                .or_else(|| all.config.lint.levels.get(lint.name))
+                .and_then(|l| qlp_lint::Level::parse(l))
+                .unwrap_or(lint.default_level);
+            if level == qlp_lint::Level::Allow {
+                continue;
+            }
+            for hit in qlp_lint::run_lint(lint, &context) {
+                diagnostics.push(qlp_lint::to_diagnostic(lint, &hit, level));
+            }
+        }
+    }
+    Ok((diagnostics, checked.sources, root))
+}
+
+/// The files on disk, with the open documents' unsaved text over them.
+struct Overlay<'a> {
+    root: PathBuf,
+    documents: &'a HashMap<PathBuf, String>,
+    disk: &'a qlp_runtime::FsLoader,
+}
+
+impl SourceLoader for Overlay<'_> {
+    fn read(&self, path: &Path, kind: FileKind) -> std::io::Result<Vec<u8>> {
+        if let Some(text) = canonical(&self.root, &path.to_string_lossy()).and_then(|p| self.documents.get(&p)) {
+            return Ok(text.clone().into_bytes());
+        }
+        self.disk.read(path, kind)
+    }
+}
+
+fn canonical(root: &Path, name: &str) -> Option<PathBuf> {
+    let path = Path::new(name);
+    let joined = if path.is_absolute() {
+        path.to_path_buf()
+    } else {
+        std::env::current_dir().ok()?.join(path)
+    };
+    joined
+        .canonicalize()
+        .ok()
+        .or_else(|| root.join(name).canonicalize().ok())
+}
+
+fn to_lsp(diagnostic: &Diagnostic, sources: &SourceMap, root: &Path) -> LspDiagnostic {
+    let text = sources.get(diagnostic.file).map_or("", |f| f.text.as_str());
+    let mut message = diagnostic.message.clone();
+    if let Some(help) = &diagnostic.help {
+        message.push_str(&format!("\nhelp: {help}"));
+    }
+    let related: Vec<DiagnosticRelatedInformation> = diagnostic
+        .related
+        .iter()
+        .filter_map(|(span, label)| {
+            let source = sources.get(diagnostic.file)?;
+            let uri = uri_of(&canonical(root, &source.name)?)?;
+            Some(DiagnosticRelatedInformation {
+                location: Location::new(uri, range(text, span.start as usize, span.end as usize)),
+                message: label.clone(),
+            })
+        })
+        .collect();
+    LspDiagnostic {
+        range: range(text, diagnostic.span.start as usize, diagnostic.span.end as usize),
+        severity: Some(match diagnostic.severity {
+            Severity::Error => DiagnosticSeverity::ERROR,
+            Severity::Warning => DiagnosticSeverity::WARNING,
+        }),
+        code: Some(NumberOrString::String(diagnostic.code.to_string())),
+        source: Some(String::from("qlp")),
+        message,
+        related_information: (!related.is_empty()).then_some(related),
+        ..LspDiagnostic::default()
+    }
+}
+
+/// The LSP position (line, UTF-16 column) of byte `offset` in `text`.
+fn position(text: &str, offset: usize) -> Position {
+    let offset = offset.min(text.len());
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count();
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    let column: usize = before.get(line_start..).map_or(0, |s| s.encode_utf16().count());
+    Position::new(line as u32, column as u32)
+}
+
+fn range(text: &str, start: usize, end: usize) -> Range {
+    Range::new(position(text, start), position(text, end))
+}
+
+/// The path of a `file://` URI.
+fn path_of(uri: &Uri) -> Option<PathBuf> {
+    let rest = uri.as_str().strip_prefix("file://")?;
+    let mut bytes = Vec::with_capacity(rest.len());
+    let mut iter = rest.bytes();
+    while let Some(b) = iter.next() {
+        if b == b'%' {
+            let hex: String = [iter.next()?, iter.next()?].iter().map(|b| *b as char).collect();
+            bytes.push(u8::from_str_radix(&hex, 16).ok()?);
+        } else {
+            bytes.push(b);
+        }
+    }
+    let path = PathBuf::from(String::from_utf8(bytes).ok()?);
+    Some(path.canonicalize().unwrap_or(path))
+}
+
+/// The `file://` URI of a path.
+fn uri_of(path: &Path) -> Option<Uri> {
+    let mut text = String::from("file://");
+    for byte in path.to_string_lossy().bytes() {
+        match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'/' | b'-' | b'_' | b'.' | b'~' => text.push(byte as char),
+            other => text.push_str(&format!("%{other:02X}")),
+        }
+    }
+    Uri::from_str(&text).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn positions_count_utf16_code_units() {
+        let text = "a\n中文x 😀y";
+        let x = text.find('x').unwrap_or(0);
+        assert_eq!(position(text, x), Position::new(1, 2));
+        let y = text.find('y').unwrap_or(0);
+        assert_eq!(position(text, y), Position::new(1, 6), "an emoji is two UTF-16 units");
+    }
+
+    #[test]
+    fn paths_and_uris_round_trip() {
+        let path = PathBuf::from("/tmp/a dir/政策.qlp");
+        let uri = uri_of(&path).unwrap_or_else(|| panic!("no uri"));
+        assert_eq!(uri.as_str(), "file:///tmp/a%20dir/%E6%94%BF%E7%AD%96.qlp");
+        assert_eq!(path_of(&uri), Some(path));
+    }
+}
