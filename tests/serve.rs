@@ -72,6 +72,20 @@ fn start(dir: &Path, args: &[&str]) -> Server {
     Server { child, addr }
 }
 
+/// Stops the server with SIGTERM (it must exit 0) and reads its decision log.
+fn stop_and_read_log(mut server: Server, log: &Path) -> Vec<Value> {
+    // SAFETY: sends SIGTERM to the child this test started.
+    unsafe {
+        libc::kill(server.child.id() as i32, libc::SIGTERM);
+    }
+    assert!(server.child.wait().unwrap().success());
+    std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// One HTTP/1.1 request; the status and the body.
 fn request(addr: &str, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
     let mut stream = TcpStream::connect(addr).unwrap();
@@ -295,17 +309,7 @@ fn the_service_decides_refuses_bad_requests_and_reloads_under_load() {
     assert!(metrics.contains("qlp_http_request_duration_seconds_bucket{route=\"decide\",le=\"+Inf\"}"));
 
     // A graceful stop, then every decision is in the log.
-    let mut server = server;
-    // SAFETY: sends SIGTERM to the child this test started.
-    unsafe {
-        libc::kill(server.child.id() as i32, libc::SIGTERM);
-    }
-    assert!(server.child.wait().unwrap().success());
-    let logged: Vec<Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let logged = stop_and_read_log(server, &log);
     let decided = seen.len() + 1 + 2 + 1;
     assert_eq!(logged.len(), decided, "one log entry per decision");
     let first = &logged[0];
@@ -325,7 +329,7 @@ fn a_shadow_that_would_ban_everything_changes_no_verdict_and_every_difference_is
     )
     .unwrap();
     let log = dir.path().join("decisions.jsonl");
-    let mut server = start(
+    let server = start(
         dir.path(),
         &[
             "-p",
@@ -350,16 +354,7 @@ fn a_shadow_that_would_ban_everything_changes_no_verdict_and_every_difference_is
     let metrics = String::from_utf8(metrics).unwrap();
     assert!(metrics.contains("qlp_shadow_differences_total 4"), "{metrics}");
     assert!(metrics.contains("role=\"shadow\""));
-    // SAFETY: sends SIGTERM to the child this test started.
-    unsafe {
-        libc::kill(server.child.id() as i32, libc::SIGTERM);
-    }
-    assert!(server.child.wait().unwrap().success());
-    let logged: Vec<Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let logged = stop_and_read_log(server, &log);
     assert_eq!(logged.len(), 4);
     for entry in &logged {
         assert_eq!(entry["shadow"]["verdict"], "ban", "{entry}");

@@ -105,20 +105,29 @@ fn target_table(out: &mut String, target: &Target) {
             "({silent_rules} rule(s) fired on no record and are not listed; `--format json` has every row)"
         );
     }
+    for (title, samples) in example_lists(target) {
+        examples(out, &title, samples);
+    }
+}
+
+/// The examples a report shows for a label column: the false positives of
+/// the whole set and of each rule (a campaign's are its rules'), and the
+/// false negatives of the whole set (or of the one row a column has).
+fn example_lists(target: &Target) -> Vec<(String, &[Sample])> {
+    let mut lists = Vec::new();
     for row in target.rows.iter().filter(|r| r.kind != RowKind::Campaign) {
-        examples(
-            out,
-            &format!("false positives of {}", row.name),
-            &row.false_positive_examples,
-        );
+        lists.push((
+            format!("false positives of {}", row.name),
+            row.false_positive_examples.as_slice(),
+        ));
         if row.kind == RowKind::Overall || target.rows.len() == 1 {
-            examples(
-                out,
-                &format!("false negatives of {}", row.name),
-                &row.false_negative_examples,
-            );
+            lists.push((
+                format!("false negatives of {}", row.name),
+                row.false_negative_examples.as_slice(),
+            ));
         }
     }
+    lists
 }
 
 fn examples(out: &mut String, title: &str, samples: &[Sample]) {
@@ -322,19 +331,8 @@ fn target_html(out: &mut String, target: &Target, prefix: &str) {
     }
     out.push_str("</table>\n");
     chart(out, target);
-    for row in target.rows.iter().filter(|r| r.kind != RowKind::Campaign) {
-        samples_html(
-            out,
-            &format!("False positives of {}", row.name),
-            &row.false_positive_examples,
-        );
-        if row.kind == RowKind::Overall || target.rows.len() == 1 {
-            samples_html(
-                out,
-                &format!("False negatives of {}", row.name),
-                &row.false_negative_examples,
-            );
-        }
+    for (title, samples) in example_lists(target) {
+        samples_html(out, &title, samples);
     }
 }
 
