@@ -51,8 +51,8 @@ enum Command {
     Bench(cmd::bench::BenchArgs),
     /// Lint policies for CI: human, JSON, SARIF or GitHub output.
     Lint(cmd::lint::LintArgs),
-    /// A language server over stdio: diagnostics as you type, formatting,
-    /// document symbols (`docs/editors.md`).
+    /// A language server over stdio: diagnostics as you type, hover,
+    /// definition, formatting, document symbols (`docs/editors.md`).
     Lsp(cmd::lsp::LspArgs),
     /// Format policies in the canonical layout (`--check` for CI).
     Fmt(cmd::fmt::FmtArgs),

@@ -1,6 +1,6 @@
 //! `qlp lsp` driven over stdio with real JSON-RPC messages: initialize,
 //! didOpen of a file with a mistake, diagnostics, didChange that fixes it,
-//! formatting, document symbols, shutdown.
+//! hover, definition, formatting, document symbols, shutdown.
 
 // Test helpers may fail loudly: a failure is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -127,6 +127,22 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
         diagnostics.iter().all(|d| d["severity"] != 1),
         "no errors once fixed: {diagnostics:?}"
     );
+
+    // Hover: the type of the expression under the cursor; definition: where
+    // the field is declared.
+    let at = json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": column}});
+    let hover = client.request("textDocument/hover", at.clone());
+    assert_eq!(hover["result"]["contents"]["value"], "`x.n`: `int`", "{hover}");
+    let definition = client.request("textDocument/definition", at);
+    assert_eq!(definition["result"]["uri"], uri.as_str());
+    let field = "record R { text: string  ".encode_utf16().count();
+    assert_eq!(
+        definition["result"]["range"]["start"],
+        json!({"line": 0, "character": field})
+    );
+    let text_at = json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 11}});
+    let hover = client.request("textDocument/hover", text_at);
+    assert_eq!(hover["result"]["contents"]["value"], "`x.text`: `string`", "{hover}");
 
     // Formatting the whole document.
     let messy = fixed.replace("rule r(x: R) {", "rule r( x : R ){");

@@ -2,7 +2,9 @@
 //! first version checks the whole policy set as you type — the open
 //! documents' unsaved text over the files on disk — and publishes every
 //! diagnostic of check and lint with its code, help and related spans;
-//! formats whole documents; lists each document's declarations.
+//! formats whole documents; lists each document's declarations; answers
+//! hover (types) and definition (fields, functions, keyword sets, state)
+//! from the last version of the set that checked.
 //! Positions are UTF-16 code units, as LSP counts them.
 
 use std::collections::HashMap;
@@ -32,6 +34,9 @@ struct Documents {
     text: HashMap<PathBuf, String>,
     /// Files that had diagnostics last time, to clear them when fixed.
     published: HashMap<PathBuf, Uri>,
+    /// The last policy set that checked, and its root: what hover and
+    /// definition answer from.
+    program: Option<(qlp_compiler::Program, PathBuf)>,
 }
 
 pub fn run(_args: &LspArgs) -> anyhow::Result<ExitCode> {
@@ -40,6 +45,8 @@ pub fn run(_args: &LspArgs) -> anyhow::Result<ExitCode> {
         text_document_sync: Some(TextDocumentSyncCapability::Kind(TextDocumentSyncKind::FULL)),
         document_formatting_provider: Some(lsp_types::OneOf::Left(true)),
         document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
+        hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
+        definition_provider: Some(lsp_types::OneOf::Left(true)),
         ..ServerCapabilities::default()
     };
     connection.initialize(serde_json::to_value(capabilities)?)?;
@@ -103,7 +110,7 @@ fn update(documents: &mut Documents, notification: Notification) -> Option<PathB
 }
 
 fn answer(documents: &Documents, request: Request) -> Response {
-    use lsp_types::request::{DocumentSymbolRequest, Formatting};
+    use lsp_types::request::{DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest};
     let id = request.id.clone();
     let result = match request.method.as_str() {
         Formatting::METHOD => serde_json::from_value::<lsp_types::DocumentFormattingParams>(request.params)
@@ -114,6 +121,14 @@ fn answer(documents: &Documents, request: Request) -> Response {
             .ok()
             .and_then(|params| symbols(documents, &params.text_document.uri))
             .map(|symbols| serde_json::to_value(DocumentSymbolResponse::Nested(symbols)).unwrap_or_default()),
+        HoverRequest::METHOD => serde_json::from_value::<lsp_types::HoverParams>(request.params)
+            .ok()
+            .and_then(|params| hover(documents, &params.text_document_position_params))
+            .map(|hover| serde_json::to_value(hover).unwrap_or_default()),
+        GotoDefinition::METHOD => serde_json::from_value::<lsp_types::GotoDefinitionParams>(request.params)
+            .ok()
+            .and_then(|params| definition(documents, &params.text_document_position_params))
+            .map(|location| serde_json::to_value(location).unwrap_or_default()),
         _ => {
             return Response::new_err(
                 id,
@@ -188,7 +203,7 @@ fn symbols(documents: &Documents, uri: &Uri) -> Option<Vec<DocumentSymbol>> {
 /// Checks (and lints) the policy set `path` belongs to, with the open
 /// documents' text, and publishes diagnostics for every file of it.
 fn publish(documents: &mut Documents, path: &Path) -> Vec<Message> {
-    let (diagnostics, sources, root) = match check(documents, path) {
+    let (diagnostics, sources, root, program) = match check(documents, path) {
         Ok(checked) => checked,
         Err(error) => {
             let message = lsp_server::Notification::new(
@@ -222,6 +237,9 @@ fn publish(documents: &mut Documents, path: &Path) -> Vec<Message> {
         };
         list.push(to_lsp(diagnostic, &sources, &root));
     }
+    if let Some(program) = program {
+        documents.program = Some((program, root.clone()));
+    }
     let mut messages = Vec::new();
     // Files that had diagnostics and are no longer in the set (or clean).
     let stale: Vec<(PathBuf, Uri)> = documents
@@ -252,7 +270,7 @@ fn publish(documents: &mut Documents, path: &Path) -> Vec<Message> {
     messages
 }
 
-type Checked = (Vec<Diagnostic>, SourceMap, PathBuf);
+type Checked = (Vec<Diagnostic>, SourceMap, PathBuf, Option<qlp_compiler::Program>);
 
 fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
     // The whole policy set the file belongs to: every file under its root.
@@ -288,7 +306,7 @@ fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
             }
         }
     }
-    Ok((diagnostics, checked.sources, root))
+    Ok((diagnostics, checked.sources, root, checked.program))
 }
 
 /// The files on disk, with the open documents' unsaved text over them.
@@ -350,6 +368,132 @@ fn to_lsp(diagnostic: &Diagnostic, sources: &SourceMap, root: &Path) -> LspDiagn
         related_information: (!related.is_empty()).then_some(related),
         ..LspDiagnostic::default()
     }
+}
+
+/// The innermost typed expression at a position of an open or saved file,
+/// with the program it belongs to and the file's text.
+fn expression_at<'p>(
+    documents: &'p Documents,
+    at: &lsp_types::TextDocumentPositionParams,
+) -> Option<(
+    &'p qlp_compiler::Program,
+    &'p qlp_compiler::program::TExpr,
+    String,
+    PathBuf,
+)> {
+    let (program, root) = documents.program.as_ref()?;
+    let path = path_of(&at.text_document.uri)?;
+    let (file, source) = program
+        .sources
+        .files()
+        .find(|(_, f)| canonical(root, &f.name).as_deref() == Some(path.as_path()))?;
+    let offset = offset_of(&source.text, at.position)?;
+    let mut roots: Vec<&qlp_compiler::program::TExpr> = Vec::new();
+    roots.extend(
+        program
+            .rules
+            .iter()
+            .filter(|r| r.location.file == file)
+            .map(|r| &r.when),
+    );
+    roots.extend(
+        program
+            .exemptions
+            .iter()
+            .filter(|e| e.location.file == file)
+            .map(|e| &e.when),
+    );
+    roots.extend(program.fns.iter().filter(|f| f.location.file == file).map(|f| &f.body));
+    for state in program.states.iter().filter(|s| s.location.file == file) {
+        roots.extend(state.exprs());
+    }
+    let mut best: Option<&qlp_compiler::program::TExpr> = None;
+    let mut stack = roots;
+    while let Some(expr) = stack.pop() {
+        let (start, end) = (expr.span.start as usize, expr.span.end as usize);
+        if start <= offset && offset <= end {
+            if best.is_none_or(|b| (b.span.end - b.span.start) >= (expr.span.end - expr.span.start)) {
+                best = Some(expr);
+            }
+            stack.extend(expr.children());
+        }
+    }
+    Some((program, best?, source.text.clone(), path))
+}
+
+fn hover(documents: &Documents, at: &lsp_types::TextDocumentPositionParams) -> Option<lsp_types::Hover> {
+    let (program, expr, text, _) = expression_at(documents, at)?;
+    let source = text.get(expr.span.start as usize..expr.span.end as usize).unwrap_or("");
+    let source: String = source.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut value = format!("`{source}`: `{}`", expr.ty.display(program));
+    if let qlp_compiler::program::TExprKind::HasAny(_, set) = &expr.kind {
+        if let Some(set) = program.keyword_sets.get(set.0 as usize) {
+            value.push_str(&format!(
+                "\n\nkeyword set `{}`: {} keyword(s)",
+                set.name,
+                set.entries.len()
+            ));
+        }
+    }
+    Some(lsp_types::Hover {
+        contents: lsp_types::HoverContents::Markup(lsp_types::MarkupContent {
+            kind: lsp_types::MarkupKind::Markdown,
+            value,
+        }),
+        range: Some(range(&text, expr.span.start as usize, expr.span.end as usize)),
+    })
+}
+
+/// Where the field, function or keyword set at a position is declared.
+fn definition(documents: &Documents, at: &lsp_types::TextDocumentPositionParams) -> Option<Location> {
+    use qlp_compiler::program::TExprKind;
+    let (program, expr, _, _) = expression_at(documents, at)?;
+    let (file, span) = match &expr.kind {
+        TExprKind::Field(base, index) => {
+            let qlp_compiler::Type::Record(record) = base.ty.strip_optional() else {
+                return None;
+            };
+            let def = program.record(*record)?;
+            (def.location.file, def.fields.get(*index as usize)?.span)
+        }
+        TExprKind::Call(id, _) => {
+            let def = program.fns.get(id.0 as usize)?;
+            (def.location.file, def.location.span)
+        }
+        TExprKind::HasAny(_, set) => {
+            let def = program.keyword_sets.get(set.0 as usize)?;
+            (def.location.file, def.location.span)
+        }
+        TExprKind::State(id) => {
+            let def = program.states.get(id.index())?;
+            (def.location.file, def.location.span)
+        }
+        _ => return None,
+    };
+    let (_, root) = documents.program.as_ref()?;
+    let source = program.sources.get(file)?;
+    let uri = uri_of(&canonical(root, &source.name)?)?;
+    Some(Location::new(
+        uri,
+        range(&source.text, span.start as usize, span.end as usize),
+    ))
+}
+
+/// The byte offset of an LSP position (UTF-16 column) in `text`.
+fn offset_of(text: &str, position: Position) -> Option<usize> {
+    let line_start = if position.line == 0 {
+        0
+    } else {
+        text.match_indices('\n').nth(position.line as usize - 1)?.0 + 1
+    };
+    let mut units = 0u32;
+    for (index, c) in text.get(line_start..)?.char_indices() {
+        if units >= position.character || c == '\n' {
+            return Some(line_start + index);
+        }
+        units += c.len_utf16() as u32;
+    }
+    Some(text.len())
 }
 
 /// The LSP position (line, UTF-16 column) of byte `offset` in `text`.
