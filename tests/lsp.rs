@@ -1,6 +1,6 @@
 //! `qlp lsp` driven over stdio with real JSON-RPC messages: initialize,
 //! didOpen of a file with a mistake, diagnostics, didChange that fixes it,
-//! hover, definition, formatting, document symbols, shutdown.
+//! hover, definition, completion, formatting, document symbols, shutdown.
 
 // Test helpers may fail loudly: a failure is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
@@ -144,11 +144,40 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
     let hover = client.request("textDocument/hover", text_at);
     assert_eq!(hover["result"]["contents"]["value"], "`x.text`: `string`", "{hover}");
 
+    // Completion after `x.`: the fields of `R` (typed, unparsable text
+    // meanwhile); elsewhere the built-in functions among others.
+    let typing = fixed.replace("x.n > 1", "x.n > 1 and x.");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": typing}]}),
+    );
+    let line = "  when: x.text == \"中文\" and x.n > 1 and x.".encode_utf16().count();
+    let completion = client.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": line}}),
+    );
+    let labels: Vec<&str> = completion["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["text", "n"], "{completion}");
+    let anywhere = client.request(
+        "textDocument/completion",
+        json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 8}}),
+    );
+    assert!(anywhere["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["label"] == "hour_of"));
+
     // Formatting the whole document.
     let messy = fixed.replace("rule r(x: R) {", "rule r( x : R ){");
     client.notify(
         "textDocument/didChange",
-        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": messy}]}),
+        json!({"textDocument": {"uri": uri, "version": 4}, "contentChanges": [{"text": messy}]}),
     );
     let formatted = client.request(
         "textDocument/formatting",

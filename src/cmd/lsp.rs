@@ -3,8 +3,9 @@
 //! documents' unsaved text over the files on disk — and publishes every
 //! diagnostic of check and lint with its code, help and related spans;
 //! formats whole documents; lists each document's declarations; answers
-//! hover (types) and definition (fields, functions, keyword sets, state)
-//! from the last version of the set that checked.
+//! hover (types), definition (fields, functions, keyword sets, state) and
+//! completion (fields after `.`, functions, keyword sets) from the last
+//! version of the set that checked.
 //! Positions are UTF-16 code units, as LSP counts them.
 
 use std::collections::HashMap;
@@ -47,6 +48,10 @@ pub fn run(_args: &LspArgs) -> anyhow::Result<ExitCode> {
         document_symbol_provider: Some(lsp_types::OneOf::Left(true)),
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         definition_provider: Some(lsp_types::OneOf::Left(true)),
+        completion_provider: Some(lsp_types::CompletionOptions {
+            trigger_characters: Some(vec![String::from(".")]),
+            ..lsp_types::CompletionOptions::default()
+        }),
         ..ServerCapabilities::default()
     };
     connection.initialize(serde_json::to_value(capabilities)?)?;
@@ -110,7 +115,7 @@ fn update(documents: &mut Documents, notification: Notification) -> Option<PathB
 }
 
 fn answer(documents: &Documents, request: Request) -> Response {
-    use lsp_types::request::{DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest};
+    use lsp_types::request::{Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest};
     let id = request.id.clone();
     let result = match request.method.as_str() {
         Formatting::METHOD => serde_json::from_value::<lsp_types::DocumentFormattingParams>(request.params)
@@ -125,6 +130,10 @@ fn answer(documents: &Documents, request: Request) -> Response {
             .ok()
             .and_then(|params| hover(documents, &params.text_document_position_params))
             .map(|hover| serde_json::to_value(hover).unwrap_or_default()),
+        Completion::METHOD => serde_json::from_value::<lsp_types::CompletionParams>(request.params)
+            .ok()
+            .and_then(|params| complete(documents, &params.text_document_position))
+            .map(|items| serde_json::to_value(items).unwrap_or_default()),
         GotoDefinition::METHOD => serde_json::from_value::<lsp_types::GotoDefinitionParams>(request.params)
             .ok()
             .and_then(|params| definition(documents, &params.text_document_position_params))
@@ -477,6 +486,117 @@ fn definition(documents: &Documents, at: &lsp_types::TextDocumentPositionParams)
         uri,
         range(&source.text, span.start as usize, span.end as usize),
     ))
+}
+
+/// Completion: after `name.field.` the fields of that record (the chain is
+/// resolved from the enclosing rule's, exemption's or state's parameter,
+/// in the last version of the set that checked); elsewhere the built-in
+/// functions, the set's functions and keyword sets.
+fn complete(
+    documents: &Documents,
+    at: &lsp_types::TextDocumentPositionParams,
+) -> Option<Vec<lsp_types::CompletionItem>> {
+    use lsp_types::{CompletionItem, CompletionItemKind};
+    let (program, root) = documents.program.as_ref()?;
+    let (path, text) = text_of(documents, &at.text_document.uri)?;
+    let offset = offset_of(&text, at.position)?;
+    let before = text.get(..offset)?;
+    // The word being typed, and the chain of names before it.
+    let word_start = before
+        .char_indices()
+        .rev()
+        .find(|(_, c)| !(c.is_alphanumeric() || *c == '_'))
+        .map_or(0, |(i, c)| i + c.len_utf8());
+    let chain_text = before.get(..word_start)?;
+    if let Some(chain) = chain_text.strip_suffix('.') {
+        let chain_start = chain
+            .char_indices()
+            .rev()
+            .find(|(_, c)| !(c.is_alphanumeric() || *c == '_' || *c == '.'))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        let names: Vec<&str> = chain.get(chain_start..)?.split('.').collect();
+        let (param, fields) = names.split_first()?;
+        let record = enclosing_record(program, root, &path, &text, offset, param)?;
+        let mut ty = qlp_compiler::Type::Record(record);
+        for field in fields {
+            let qlp_compiler::Type::Record(id) = ty.strip_optional() else {
+                return Some(Vec::new());
+            };
+            let def = program.record(*id)?;
+            ty = def.fields.get(def.field_index(field)?)?.ty.clone();
+        }
+        let qlp_compiler::Type::Record(id) = ty.strip_optional() else {
+            return Some(Vec::new());
+        };
+        let def = program.record(*id)?;
+        return Some(
+            def.fields
+                .iter()
+                .map(|field| CompletionItem {
+                    label: field.name.clone(),
+                    kind: Some(CompletionItemKind::FIELD),
+                    detail: Some(field.ty.display(program).to_string()),
+                    ..CompletionItem::default()
+                })
+                .collect(),
+        );
+    }
+    let mut items: Vec<CompletionItem> = qlp_compiler::builtins::BUILTINS
+        .iter()
+        .map(|b| CompletionItem {
+            label: b.name.to_string(),
+            kind: Some(CompletionItemKind::FUNCTION),
+            detail: Some(b.signature.to_string()),
+            ..CompletionItem::default()
+        })
+        .collect();
+    items.extend(program.fns.iter().map(|f| CompletionItem {
+        label: f.name.clone(),
+        kind: Some(CompletionItemKind::FUNCTION),
+        ..CompletionItem::default()
+    }));
+    items.extend(program.keyword_sets.iter().map(|k| CompletionItem {
+        label: k.name.clone(),
+        kind: Some(CompletionItemKind::CONSTANT),
+        detail: Some(format!("{} keyword(s)", k.entries.len())),
+        ..CompletionItem::default()
+    }));
+    Some(items)
+}
+
+/// The record type of `param` in the rule, exemption or state declaration
+/// around `offset`: found by the declaration's span in the last set that
+/// checked, and its parameter's name in the current text.
+fn enclosing_record(
+    program: &qlp_compiler::Program,
+    root: &Path,
+    path: &Path,
+    text: &str,
+    offset: usize,
+    param: &str,
+) -> Option<qlp_compiler::program::RecordId> {
+    let (file, _) = program
+        .sources
+        .files()
+        .find(|(_, f)| canonical(root, &f.name).as_deref() == Some(path))?;
+    let declarations = program
+        .rules
+        .iter()
+        .map(|r| (r.location, r.record))
+        .chain(program.exemptions.iter().map(|e| (e.location, e.record)))
+        .chain(program.states.iter().map(|s| (s.location, s.record)));
+    let mut candidates: Vec<_> = declarations
+        .filter(|(location, _)| location.file == file && (location.span.start as usize) <= offset)
+        .collect();
+    // The nearest declaration that starts before the cursor (edits since
+    // the last check may have moved its end).
+    candidates.sort_by_key(|(location, _)| std::cmp::Reverse(location.span.start));
+    let (location, record) = candidates.into_iter().next()?;
+    // Its parameter, as written: `rule name(param: Type)`.
+    let header = text.get(location.span.start as usize..)?;
+    let open = header.find('(')?;
+    let colon = header.get(open..)?.find(':')? + open;
+    (header.get(open + 1..colon)?.trim() == param).then_some(record)
 }
 
 /// The byte offset of an LSP position (UTF-16 column) in `text`.
