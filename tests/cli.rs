@@ -358,3 +358,40 @@ fn eval_refuses_a_json_array_and_warns_when_no_campaign_is_active() {
     ]);
     assert!(!text(&out.stderr).contains("warning: no campaign"));
 }
+
+#[test]
+fn fmt_formats_standard_input_and_shows_a_diff() {
+    use std::io::Write;
+    let messy = "record R { n: int }\nrule r( x : R ){ when: x.n>1 then: review }\n";
+    let run = |args: &[&str]| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_qlp"))
+            .args(args)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(messy.as_bytes()).unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run(&["fmt", "-"]);
+    assert!(out.status.success());
+    assert_eq!(
+        text(&out.stdout),
+        "record R {\n  n: int\n}\n\nrule r(x: R) {\n  when: x.n > 1\n  then: review\n}\n"
+    );
+    let out = run(&["fmt", "--diff", "-"]);
+    assert_eq!(out.status.code(), Some(1), "a diff means unformatted");
+    let diff = text(&out.stdout);
+    assert!(diff.starts_with("--- <stdin>\n+++ <stdin>\n@@"), "{diff}");
+    assert!(
+        diff.contains("\n-rule r( x : R ){ when: x.n>1 then: review }\n"),
+        "{diff}"
+    );
+    assert!(diff.contains("\n+rule r(x: R) {\n"), "{diff}");
+    let out = run(&["fmt", "--check", "-"]);
+    assert_eq!(out.status.code(), Some(1));
+    // The shipped policies are formatted: no diff.
+    let out = qlp(&["fmt", "--diff", "policies"]);
+    assert!(out.status.success() && out.stdout.is_empty(), "{}", text(&out.stdout));
+}
