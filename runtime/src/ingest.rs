@@ -13,7 +13,8 @@ mod values;
 
 use fields::{FieldNames, NameOrder, Seen};
 use std::fmt;
-use values::{default_json, epoch_micros, json_message};
+pub use values::value_json;
+use values::{epoch_micros, json_message};
 
 use qlp_compiler::layout::{write_u64, Layout, Row};
 use qlp_compiler::program::{Program, RecordId, TExpr, TExprKind};
@@ -155,7 +156,7 @@ impl IngestPlan {
                     record
                         .fields
                         .iter()
-                        .map(|f| f.default.as_ref().map(|v| default_json(program, &f.ty, v).to_string()))
+                        .map(|f| f.default.as_ref().map(|v| value_json(program, &f.ty, v).to_string()))
                         .collect()
                 })
                 .collect(),

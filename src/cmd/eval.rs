@@ -147,7 +147,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let fixed_now = match (&args.now, &args.now_from) {
         (Some(text), _) => Some(parse_now(text, &set)?),
         (None, Some(_)) => None,
-        (None, None) => Some(system_now()),
+        (None, None) => Some(qlp_runtime::Timestamp::now().micros()),
     };
     if let Some(now) = fixed_now {
         warn_if_no_campaign_is_active(&set, record, now, args.now.is_none());
@@ -293,7 +293,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                     if let Some(log) = &log {
                         let entry = serde_json::json!({
                             "decision_id": ids.next(),
-                            "logged_at": qlp_grammar::time::format_time(system_now()),
+                            "logged_at": qlp_grammar::time::format_time(qlp_runtime::Timestamp::now().micros()),
                             "now": qlp_grammar::time::format_time(now),
                             "policy_version": set.version(),
                             "record_type": record_name,
@@ -435,12 +435,6 @@ fn warn_if_no_campaign_is_active(
         "warning: no campaign is active at {}, {clock}; the {with_campaign} rule(s) of campaigns will not fire; give `--now TIME` inside a campaign's period, `--now-from FIELD` to use each record's own time, or `--all-active`",
         qlp_grammar::time::format_time(now)
     );
-}
-
-fn system_now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
 }
 
 impl Summary {

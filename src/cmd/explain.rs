@@ -44,11 +44,7 @@ fn read_record(path: &std::path::Path) -> anyhow::Result<Vec<u8>> {
         "`{}` is larger than the record limit of {limit} bytes",
         path.display()
     );
-    // A byte-order mark starts the file, not the record.
-    if json.starts_with("\u{feff}".as_bytes()) {
-        json.drain(..3);
-    }
-    Ok(json)
+    Ok(crate::cmd::eval::input::without_bom(&json).to_vec())
 }
 
 pub fn run(args: &ExplainArgs) -> anyhow::Result<ExitCode> {

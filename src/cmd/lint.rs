@@ -57,10 +57,64 @@ pub struct LintArgs {
 }
 
 /// A finding, ready to print.
-struct Finding {
-    diagnostic: Diagnostic,
+pub struct Finding {
+    pub diagnostic: Diagnostic,
     name: &'static str,
     fix: Option<lint::Fix>,
+}
+
+/// The level of each lint: its default, or what `qlp.toml` says (an
+/// unknown lint or level there is an error).
+pub fn levels(config: &crate::config::Config) -> anyhow::Result<HashMap<&'static str, Level>> {
+    let mut levels: HashMap<&'static str, Level> = REGISTRY.iter().map(|l| (l.code, l.default_level)).collect();
+    for (key, value) in &config.lint.levels {
+        let lint =
+            lint::find(key).with_context(|| format!("qlp.toml: unknown lint `{key}` (see `qlp lint --list`)"))?;
+        let level =
+            Level::parse(value).with_context(|| format!("qlp.toml: `{key}`: level must be allow, warn or error"))?;
+        levels.insert(lint.code, level);
+    }
+    Ok(levels)
+}
+
+/// The date lints about campaign periods take as today: `flag`, else
+/// `today` in the configuration, else the current time.
+pub fn today(flag: Option<&str>, config: &crate::config::Config) -> anyhow::Result<i64> {
+    match flag.or(config.lint.today.as_deref()) {
+        Some(text) => qlp_grammar::time::parse_time(text).map_err(|e| anyhow::anyhow!("today: {e}")),
+        None => Ok(qlp_runtime::Timestamp::now().micros()),
+    }
+}
+
+/// Every finding of a checked program: each lint at its level, with
+/// suppressions applied (and their own problems reported), ignored paths
+/// dropped, in source order. What `qlp lint` prints and `qlp lsp` publishes.
+pub fn findings(
+    program: &qlp_compiler::Program,
+    config: &crate::config::Config,
+    levels: &HashMap<&'static str, Level>,
+    today: i64,
+) -> Vec<Finding> {
+    let context = LintContext { program, today };
+    let mut findings = Vec::new();
+    for lint in REGISTRY {
+        let level = levels.get(lint.code).copied().unwrap_or(lint.default_level);
+        if level == Level::Allow {
+            continue;
+        }
+        for hit in lint::run_lint(lint, &context) {
+            findings.push(Finding {
+                diagnostic: lint::to_diagnostic(lint, &hit, level),
+                name: lint.name,
+                fix: hit.fix.clone(),
+            });
+        }
+    }
+    let mut findings = apply_suppressions(findings, &program.sources);
+    findings.extend(unknown_suppressions(&program.sources));
+    findings.retain(|f| !ignored(&config.lint.ignore, program.sources.name(f.diagnostic.file)));
+    findings.sort_by_key(|f| (f.diagnostic.file, f.diagnostic.span.start));
+    findings
 }
 
 pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
@@ -77,21 +131,8 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let config = Workspace::open(&args.paths, args.config.as_deref())?.config;
-    let mut levels: HashMap<&'static str, Level> = REGISTRY.iter().map(|l| (l.code, l.default_level)).collect();
-    for (key, value) in &config.lint.levels {
-        let lint =
-            lint::find(key).with_context(|| format!("qlp.toml: unknown lint `{key}` (see `qlp lint --list`)"))?;
-        let level =
-            Level::parse(value).with_context(|| format!("qlp.toml: `{key}`: level must be allow, warn or error"))?;
-        levels.insert(lint.code, level);
-    }
-    let today_text = args.today.clone().or(config.lint.today.clone());
-    let today = match today_text {
-        Some(text) => qlp_grammar::time::parse_time(&text).map_err(|e| anyhow::anyhow!("today: {e}"))?,
-        None => std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_micros() as i64),
-    };
+    let levels = levels(&config)?;
+    let today = today(args.today.as_deref(), &config)?;
 
     let docs_url = config.lint.docs_url.as_deref();
     let mut fixed_any = false;
@@ -118,28 +159,7 @@ pub fn run(args: &LintArgs) -> anyhow::Result<ExitCode> {
             eprintln!("the policies have errors: fix them before linting");
             return Ok(ExitCode::from(1));
         };
-        let context = LintContext {
-            program: &program,
-            today,
-        };
-        let mut findings = Vec::new();
-        for lint in REGISTRY {
-            let level = levels.get(lint.code).copied().unwrap_or(lint.default_level);
-            if level == Level::Allow {
-                continue;
-            }
-            for hit in lint::run_lint(lint, &context) {
-                findings.push(Finding {
-                    diagnostic: lint::to_diagnostic(lint, &hit, level),
-                    name: lint.name,
-                    fix: hit.fix.clone(),
-                });
-            }
-        }
-        let mut findings = apply_suppressions(findings, &program.sources);
-        findings.extend(unknown_suppressions(&program.sources));
-        findings.retain(|f| !ignored(&config.lint.ignore, program.sources.name(f.diagnostic.file)));
-        findings.sort_by_key(|f| (f.diagnostic.file, f.diagnostic.span.start));
+        let findings = findings(&program, &config, &levels, today);
 
         if args.fix && round < 3 {
             let applied = apply_fixes(&findings, &program.sources, &workspace.tree.loader)?;

@@ -294,26 +294,11 @@ fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
     let checked = qlp_compiler::check(&all.tree.files, &overlay);
     let mut diagnostics = checked.diagnostics;
     if let Some(program) = &checked.program {
-        let context = qlp_lint::LintContext {
-            program,
-            today: qlp_runtime::Timestamp::now().micros(),
-        };
-        for lint in qlp_lint::REGISTRY {
-            let level = all
-                .config
-                .lint
-                .levels
-                .get(lint.code)
-                .or_else(|| all.config.lint.levels.get(lint.name))
-                .and_then(|l| qlp_lint::Level::parse(l))
-                .unwrap_or(lint.default_level);
-            if level == qlp_lint::Level::Allow {
-                continue;
-            }
-            for hit in qlp_lint::run_lint(lint, &context) {
-                diagnostics.push(qlp_lint::to_diagnostic(lint, &hit, level));
-            }
-        }
+        // The findings `qlp lint` would print: same levels, suppressions, ignores.
+        let levels = crate::cmd::lint::levels(&all.config)?;
+        let today = crate::cmd::lint::today(None, &all.config)?;
+        let findings = crate::cmd::lint::findings(program, &all.config, &levels, today);
+        diagnostics.extend(findings.into_iter().map(|f| f.diagnostic));
     }
     Ok((diagnostics, checked.sources, root, checked.program))
 }

@@ -9,7 +9,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use qlp_compiler::program::{Program, RecordId};
-use qlp_compiler::{Type, Value};
+use qlp_compiler::Type;
 use serde_json::{json, Value as Json};
 
 use crate::cmd::{load_policies_in, record_type};
@@ -86,7 +86,7 @@ fn check(
             anyhow::bail!("{}:{number}: the record is longer than {limit} bytes", path.display());
         }
         let bytes = match number {
-            1 => line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(&line),
+            1 => crate::cmd::eval::input::without_bom(&line),
             _ => &line,
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -144,7 +144,7 @@ fn template(program: &Program, ty: &Type) -> Json {
                 .iter()
                 .map(|f| {
                     let value = match &f.default {
-                        Some(default) => value_json(program, &f.ty, default),
+                        Some(default) => qlp_runtime::ingest::value_json(program, &f.ty, default),
                         None => template(program, &f.ty),
                     };
                     (f.name.clone(), value)
@@ -152,39 +152,6 @@ fn template(program: &Program, ty: &Type) -> Json {
                 .collect();
             Json::Object(fields)
         }
-    }
-}
-
-/// A checked default as the JSON a record would carry.
-fn value_json(program: &Program, ty: &Type, value: &Value) -> Json {
-    match (ty.strip_optional(), value) {
-        (_, Value::Absent) => Json::Null,
-        (_, Value::Bool(b)) => json!(b),
-        (_, Value::Int(i)) => json!(i),
-        (_, Value::Float(x)) => json!(x),
-        (_, Value::Str(s)) => json!(s.as_ref()),
-        (_, Value::Time(t)) => json!(qlp_grammar::time::format_time(*t)),
-        (_, Value::Duration(d)) => json!(qlp_grammar::time::format_duration(*d)),
-        (Type::Enum(id), Value::Enum(index)) => program
-            .enum_def(*id)
-            .and_then(|e| e.variants.get(*index as usize))
-            .map_or(Json::Null, |v| json!(v)),
-        (Type::List(element), Value::List(items)) => {
-            Json::Array(items.iter().map(|v| value_json(program, element, v)).collect())
-        }
-        (Type::Record(id), Value::Record(fields)) => {
-            let Some(def) = program.record(*id) else {
-                return Json::Null;
-            };
-            Json::Object(
-                def.fields
-                    .iter()
-                    .zip(fields.iter())
-                    .map(|(f, v)| (f.name.clone(), value_json(program, &f.ty, v)))
-                    .collect(),
-            )
-        }
-        _ => Json::Null,
     }
 }
 
@@ -202,7 +169,10 @@ fn json_schema(program: &Program, record: RecordId) -> Json {
         for field in &def.fields {
             let mut schema = type_schema(program, &field.ty, &mut pending);
             if let (Some(default), Json::Object(map)) = (&field.default, &mut schema) {
-                map.insert("default".into(), value_json(program, &field.ty, default));
+                map.insert(
+                    "default".into(),
+                    qlp_runtime::ingest::value_json(program, &field.ty, default),
+                );
             }
             if field.default.is_none() && !matches!(field.ty, Type::Optional(_)) {
                 required.push(json!(field.name));

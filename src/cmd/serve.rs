@@ -258,7 +258,7 @@ impl Server {
                     ));
                 }
             },
-            (None, None) => wall_clock(),
+            (None, None) => qlp_runtime::Timestamp::now().micros(),
         };
         let mut context = set.context();
         let decision = set
@@ -281,7 +281,7 @@ impl Server {
         if let Some(log) = &self.log {
             let entry = json!({
                 "decision_id": id,
-                "logged_at": qlp_grammar::time::format_time(wall_clock()),
+                "logged_at": qlp_grammar::time::format_time(qlp_runtime::Timestamp::now().micros()),
                 "now": qlp_grammar::time::format_time(now),
                 "policy_version": set.version(),
                 "record_type": record_type,
@@ -336,12 +336,6 @@ impl Server {
             "fired": fired(&candidate),
         }))
     }
-}
-
-fn wall_clock() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_micros() as i64)
 }
 
 fn unknown_type(set: &PolicySet, name: &str) -> ApiError {
@@ -531,9 +525,9 @@ async fn explain(
             (Some(now), _) => now,
             (None, Some(field)) => match set.field(record, &row, field) {
                 Some(qlp_compiler::Value::Time(t)) => t,
-                _ => wall_clock(),
+                _ => qlp_runtime::Timestamp::now().micros(),
             },
-            (None, None) => wall_clock(),
+            (None, None) => qlp_runtime::Timestamp::now().micros(),
         };
         let explained = crate::cmd::explain::explain(&set, record, &row, now, server.engine.state())
             .map_err(|e| ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, format!("{e:#}")))?;

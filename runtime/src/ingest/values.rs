@@ -32,9 +32,10 @@ pub(super) fn json_message(error: &serde_json::Error, json: &[u8]) -> String {
     }
 }
 
-/// A field's default as JSON, which ingestion decodes like a value the
-/// record gave (so defaults need no second decoder).
-pub(super) fn default_json(program: &Program, ty: &Type, value: &qlp_compiler::Value) -> serde_json::Value {
+/// A value of type `ty` as the JSON a record would carry (an absent
+/// optional as `null`): how ingestion decodes schema defaults (so they need
+/// no second decoder), and how `qlp schema` shows them.
+pub fn value_json(program: &Program, ty: &Type, value: &qlp_compiler::Value) -> serde_json::Value {
     use qlp_compiler::Value;
     use serde_json::Value as Json;
     let ty = ty.strip_optional();
@@ -58,7 +59,7 @@ pub(super) fn default_json(program: &Program, ty: &Type, value: &qlp_compiler::V
                 Type::List(element) => element.as_ref(),
                 other => other,
             };
-            Json::Array(items.iter().map(|v| default_json(program, element, v)).collect())
+            Json::Array(items.iter().map(|v| value_json(program, element, v)).collect())
         }
         Value::Record(fields) => match ty {
             Type::Record(id) => {
@@ -69,8 +70,7 @@ pub(super) fn default_json(program: &Program, ty: &Type, value: &qlp_compiler::V
                     .fields
                     .iter()
                     .zip(fields.iter())
-                    .filter(|(_, v)| !matches!(v, Value::Absent))
-                    .map(|(f, v)| (f.name.clone(), default_json(program, &f.ty, v)))
+                    .map(|(f, v)| (f.name.clone(), value_json(program, &f.ty, v)))
                     .collect();
                 Json::Object(object)
             }

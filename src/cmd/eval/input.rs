@@ -201,3 +201,9 @@ pub(crate) fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &A
         }
     }
 }
+
+/// A file's first bytes without the UTF-8 byte-order mark some editors
+/// write: it starts the file, not the first record.
+pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
+    bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)
+}

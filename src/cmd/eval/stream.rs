@@ -176,7 +176,7 @@ impl Stream<'_> {
         let bytes = bytes.strip_suffix(b"\r").unwrap_or(bytes);
         // A byte-order mark (editors on Windows write one) starts the file, not the record.
         let bytes = match line {
-            1 => bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes),
+            1 => super::input::without_bom(bytes),
             _ => bytes,
         };
         if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -319,7 +319,7 @@ fn json_array_check(batch: &[InputLine]) -> anyhow::Result<()> {
         return Ok(());
     };
     let Ok(bytes) = &first.text else { return Ok(()) };
-    let bytes = bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes);
+    let bytes = super::input::without_bom(bytes);
     if bytes.trim_ascii_start().starts_with(b"[") {
         anyhow::bail!(
             "line 1: the input is a JSON array, but qlp reads JSON Lines: one record (a JSON object) per line; convert it with `jq -c '.[]' FILE`"
