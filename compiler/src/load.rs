@@ -22,6 +22,14 @@ pub trait SourceLoader {
     /// The bytes of `path`, or why they cannot be had. The error's message
     /// is shown to the user, so it must never quote the file.
     fn read(&self, path: &Path, kind: FileKind) -> std::io::Result<Vec<u8>>;
+
+    /// The names of the policy files (`*.qlp`) in directory `dir`, for "did
+    /// you mean" when an import names a file that is not there. A loader
+    /// that cannot list answers none.
+    fn policy_files_in(&self, dir: &Path) -> Vec<String> {
+        let _ = dir;
+        Vec::new()
+    }
 }
 
 /// Files held in memory, by path.
@@ -49,6 +57,16 @@ impl SourceLoader for MemoryLoader {
             .get(&clean_path(path))
             .cloned()
             .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"))
+    }
+
+    fn policy_files_in(&self, dir: &Path) -> Vec<String> {
+        let dir = clean_path(dir);
+        self.files
+            .keys()
+            .filter(|path| path.parent() == Some(dir.as_path()))
+            .filter_map(|path| path.file_name()?.to_str().map(str::to_string))
+            .filter(|name| name.ends_with(".qlp"))
+            .collect()
     }
 }
 
@@ -354,9 +372,13 @@ fn add_file(
                     format!("cannot read imported file `{target}`"),
                 )
                 .with_label(error.to_string())
-                .with_help(format!(
-                    "the path is relative to the importing file: it resolves to `{name}`"
-                )),
+                .with_help(match similar_file(loader, path, target) {
+                    Some(other) => format!(
+                        "did you mean `{other}`? (`import {}`)",
+                        qlp_grammar::print::quote(&other)
+                    ),
+                    None => format!("the path is relative to the importing file: it resolves to `{name}`"),
+                }),
                 None => Diagnostic::error(
                     "qlp::file_not_found",
                     id,
@@ -434,4 +456,22 @@ fn report_cycles(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) {
             }
         }
     }
+}
+
+/// The import path of a policy file next to where `target` points whose name
+/// is close to the one written (`schema.qpl` → `schema.qlp`).
+fn similar_file(loader: &dyn SourceLoader, path: &Path, target: &str) -> Option<String> {
+    let dir = path
+        .parent()
+        .filter(|dir| !dir.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let wanted = path.file_name()?.to_str()?;
+    let names = loader.policy_files_in(dir);
+    let found = crate::resolve::suggest(wanted, names.iter().map(String::as_str))?;
+    let prefix = target.rsplit_once('/').map_or("", |(dir, _)| dir);
+    Some(if prefix.is_empty() {
+        found.to_string()
+    } else {
+        format!("{prefix}/{found}")
+    })
 }

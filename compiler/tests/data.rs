@@ -20,6 +20,14 @@ impl SourceLoader for Fs {
     fn read(&self, path: &Path, _kind: qlp_compiler::load::FileKind) -> std::io::Result<Vec<u8>> {
         std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join(path))
     }
+
+    fn policy_files_in(&self, dir: &Path) -> Vec<String> {
+        let entries = std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join(dir)).unwrap();
+        entries
+            .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+            .filter(|name| name.ends_with(".qlp"))
+            .collect()
+    }
 }
 
 fn render(diagnostics: &[Diagnostic], sources: &SourceMap) -> String {

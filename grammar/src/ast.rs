@@ -638,6 +638,17 @@ pub enum BinaryOp {
 }
 
 impl BinaryOp {
+    /// The comparison with its operands swapped: `a < b` is `b > a`.
+    pub fn flipped(self) -> BinaryOp {
+        match self {
+            BinaryOp::Lt => BinaryOp::Gt,
+            BinaryOp::Le => BinaryOp::Ge,
+            BinaryOp::Gt => BinaryOp::Lt,
+            BinaryOp::Ge => BinaryOp::Le,
+            other => other,
+        }
+    }
+
     /// As the language spells it.
     pub fn as_str(self) -> &'static str {
         match self {

@@ -48,7 +48,22 @@ pub const CODES: &[Code] = &[
     code(
         "qlp::bad_duration",
         "parse",
-        "a duration literal is not a number followed by `w`, `d`, `h`, `m`, `s`, `ms` or `us`",
+        "a duration is not whole numbers each followed by `w`, `d`, `h`, `m`, `s`, `ms` or `us`, largest first (`30days`, `1.5h`, `30D`, `1m30h`, `suspend(7)`)",
+    ),
+    code(
+        "qlp::single_quotes",
+        "parse",
+        "a string is written in single quotes; qlp strings use double quotes",
+    ),
+    code(
+        "qlp::method_call",
+        "parse",
+        "method-call syntax from another language (`x.startsWith(..)`); qlp calls functions with the value first (`starts_with(x, ..)`)",
+    ),
+    code(
+        "qlp::unquoted_text",
+        "parse",
+        "a `reason:` or `title:` is not in double quotes",
     ),
     code(
         "qlp::too_deep",

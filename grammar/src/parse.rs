@@ -66,6 +66,9 @@ const TOP_LEVEL_WORDS: [&str; 14] = [
     "test",
 ];
 
+/// The most mistakes repaired in one declaration before parsing gives up on it.
+const MAX_REPAIRS: usize = 16;
+
 /// The most copies `given N TYPE { .. }` makes.
 pub const MAX_GIVEN_COUNT: u32 = 10_000;
 
@@ -99,24 +102,48 @@ pub fn parse_file(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
             offset: chunk.start,
             diagnostics: Vec::new(),
         };
-        match QlpParser::parse(Rule::file, chunk_text) {
-            Ok(mut pairs) => {
-                let file_pair = pairs.next().expect("a file pair");
-                for pair in file_pair.into_inner() {
-                    if pair.as_rule() != Rule::EOI {
-                        if let Some(item) = builder.item(pair) {
-                            items.push(item);
+        // A recognized mistake is reported and repaired in place, and the
+        // declaration parsed again, so one slip does not hide the rest.
+        let mut repaired = std::borrow::Cow::Borrowed(chunk_text);
+        for _ in 0..=MAX_REPAIRS {
+            match QlpParser::parse(Rule::file, &repaired) {
+                Ok(mut pairs) => {
+                    let file_pair = pairs.next().expect("a file pair");
+                    for pair in file_pair.into_inner() {
+                        if pair.as_rule() != Rule::EOI {
+                            if let Some(item) = builder.item(pair) {
+                                items.push(item);
+                            }
                         }
                     }
+                    break;
+                }
+                Err(error) => {
+                    let pos = match error.location {
+                        InputLocation::Pos(pos) | InputLocation::Span((pos, _)) => pos,
+                    };
+                    let mistake = mistakes::recognize(&repaired, pos, chunk.start, file);
+                    let Some(mistake) = mistake else {
+                        builder.diagnostics.push(parse_error(
+                            &error,
+                            &repaired,
+                            chunk.start,
+                            file,
+                            text.get(chunk.end..),
+                        ));
+                        break;
+                    };
+                    builder.diagnostics.push(mistake.diagnostic);
+                    let Some((at, replacement)) = mistake.repair else { break };
+                    let mut owned = repaired.into_owned();
+                    let end = at + replacement.len();
+                    if !owned.is_char_boundary(at) || !owned.is_char_boundary(end) || end > owned.len() {
+                        break;
+                    }
+                    owned.replace_range(at..end, &replacement);
+                    repaired = std::borrow::Cow::Owned(owned);
                 }
             }
-            Err(error) => builder.diagnostics.push(parse_error(
-                &error,
-                chunk_text,
-                chunk.start,
-                file,
-                text.get(chunk.end..),
-            )),
         }
         diagnostics.append(&mut builder.diagnostics);
     }
@@ -161,9 +188,11 @@ pub fn parse_expr(text: &str, file: FileId) -> Result<Expr, Vec<Diagnostic>> {
 
 mod errors;
 mod expr;
+mod mistakes;
 mod prescan;
 
 use errors::{first_token, parse_error};
+pub use mistakes::function_named_elsewhere;
 use prescan::{check_nesting, split_items, too_deep};
 
 struct Builder {
@@ -690,7 +719,20 @@ impl Builder {
     fn duration(&mut self, pair: &Pair<'_, Rule>) -> Option<i64> {
         let span = self.span(pair);
         match parse_duration(pair.as_str()) {
-            Ok(micros) => Some(micros),
+            Ok(micros) => {
+                if let Some(ordered) = crate::time::units_out_of_order(pair.as_str()) {
+                    self.error(
+                        "qlp::bad_duration",
+                        span,
+                        format!("the units of `{}` are out of order", pair.as_str()),
+                    )
+                    .set_label("largest unit first")
+                    .set_help(format!(
+                        "write `{ordered}` (the same length of time), each unit once, largest first"
+                    ));
+                }
+                Some(micros)
+            }
             Err(message) => {
                 self.error("qlp::bad_duration", span, message).help =
                     Some(String::from("durations are at most about 290,000 years"));

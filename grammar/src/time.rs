@@ -274,6 +274,37 @@ pub fn parse_duration(text: &str) -> Result<i64, String> {
     Ok(total)
 }
 
+/// For a duration whose units are repeated or not largest first (`1m30h`),
+/// the same length of time written in order (`30h1m`).
+pub fn units_out_of_order(text: &str) -> Option<String> {
+    let mut parts: Vec<(&str, &str, i64)> = Vec::new();
+    let mut rest = text;
+    while !rest.is_empty() {
+        let tail = rest.trim_start_matches(|c: char| c.is_ascii_digit());
+        let digits = rest.get(..rest.len() - tail.len())?;
+        let (unit, scale) = UNITS
+            .iter()
+            .filter(|(unit, _)| tail.starts_with(unit))
+            .max_by_key(|(unit, _)| unit.len())?;
+        parts.push((digits, unit, *scale));
+        rest = tail.get(unit.len()..).unwrap_or("");
+    }
+    if parts.windows(2).all(|w| matches!(w, [a, b] if a.2 > b.2)) {
+        return None;
+    }
+    parts.sort_by_key(|part| std::cmp::Reverse(part.2));
+    if parts.windows(2).any(|w| matches!(w, [a, b] if a.2 == b.2)) {
+        // A unit repeated: the total, in order.
+        return parse_duration(text).ok().map(format_duration);
+    }
+    Some(
+        parts
+            .iter()
+            .map(|(digits, unit, _)| format!("{digits}{unit}"))
+            .collect(),
+    )
+}
+
 /// Formats microseconds as a duration literal: `1h30m`, `7d`, `0s`.
 pub fn format_duration(micros: i64) -> String {
     if micros == 0 {

@@ -112,6 +112,21 @@ impl SourceLoader for FsLoader {
         let real = self.confine(path)?;
         read_regular_file(&real, self.limits.for_kind(kind))
     }
+
+    fn policy_files_in(&self, dir: &Path) -> Vec<String> {
+        let Ok(real) = self.confine(dir) else {
+            return Vec::new();
+        };
+        let Ok(entries) = std::fs::read_dir(real) else {
+            return Vec::new();
+        };
+        // Bounded: a directory of a million files is not listed whole.
+        entries
+            .take(1_000)
+            .filter_map(|entry| entry.ok()?.file_name().into_string().ok())
+            .filter(|name| name.ends_with(".qlp") && !name.starts_with('.'))
+            .collect()
+    }
 }
 
 fn refused(message: String) -> io::Error {

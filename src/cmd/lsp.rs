@@ -317,6 +317,10 @@ impl SourceLoader for Overlay<'_> {
         }
         self.disk.read(path, kind)
     }
+
+    fn policy_files_in(&self, dir: &Path) -> Vec<String> {
+        self.disk.policy_files_in(dir)
+    }
 }
 
 fn canonical(root: &Path, name: &str) -> Option<PathBuf> {

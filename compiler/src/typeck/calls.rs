@@ -95,9 +95,14 @@ impl BodyChecker<'_, '_> {
                             format!("unknown function `{}`", name.name),
                         )
                         .set_label("not a known function");
-                    diagnostic.help = Some(match hint {
-                        Some(hint) => format!("did you mean `{hint}`?"),
-                        None => format!(
+                    let elsewhere = qlp_grammar::parse::function_named_elsewhere(&name.name);
+                    diagnostic.help = Some(match (elsewhere, hint) {
+                        (Some(function), _) => {
+                            let written: Vec<String> = args.iter().map(qlp_grammar::print::print_expr).collect();
+                            format!("qlp calls it `{function}`: `{function}({})`", written.join(", "))
+                        }
+                        (None, Some(hint)) => format!("did you mean `{hint}`?"),
+                        (None, None) => format!(
                             "built-in functions are {}",
                             crate::builtins::names().collect::<Vec<_>>().join(", ")
                         ),

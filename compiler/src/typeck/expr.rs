@@ -419,7 +419,13 @@ impl BodyChecker<'_, '_> {
                 let name = self.ty_name(other);
                 self.error("qlp::no_fields", field.span, format!("`{name}` has no fields"))
                     .set_label(format!("`.{}` on a `{name}`", field.name))
-                    .help = Some(String::from("only records have fields"));
+                    .help = Some(match qlp_grammar::parse::function_named_elsewhere(&field.name) {
+                    Some(function) => {
+                        let path = print_path(base.span, self);
+                        format!("`{}` is not a field: qlp calls it `{function}({path})`", field.name)
+                    }
+                    None => String::from("only records have fields"),
+                });
                 return error_expr(span);
             }
         };

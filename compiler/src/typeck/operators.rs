@@ -2,6 +2,7 @@
 
 use super::expr::{error_expr, texpr};
 use super::*;
+use qlp_grammar::print::print_expr;
 
 impl BodyChecker<'_, '_> {
     pub(super) fn list(&mut self, items: &[ast::Expr], expected: Option<&Type>, span: Span) -> TExpr {
@@ -75,6 +76,7 @@ impl BodyChecker<'_, '_> {
                 texpr(kind, Type::Bool, span)
             }
             BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Lt | BinaryOp::Le | BinaryOp::Gt | BinaryOp::Ge => {
+                let (lhs_ast, rhs_ast) = (lhs, rhs);
                 let (lhs, rhs) = self.operand_pair(lhs, rhs);
                 let cmp = match op {
                     BinaryOp::Eq => CmpOp::Eq,
@@ -84,7 +86,7 @@ impl BodyChecker<'_, '_> {
                     BinaryOp::Gt => CmpOp::Gt,
                     _ => CmpOp::Ge,
                 };
-                let Some(scalar) = self.comparable(op, &lhs, &rhs) else {
+                let Some(scalar) = self.comparable(op, (&lhs, &rhs), (lhs_ast, rhs_ast)) else {
                     return error_expr(span);
                 };
                 texpr(
@@ -291,7 +293,12 @@ impl BodyChecker<'_, '_> {
         }
     }
 
-    pub(super) fn comparable(&mut self, op: BinaryOp, lhs: &TExpr, rhs: &TExpr) -> Option<Scalar> {
+    pub(super) fn comparable(
+        &mut self,
+        op: BinaryOp,
+        (lhs, rhs): (&TExpr, &TExpr),
+        written: (&ast::Expr, &ast::Expr),
+    ) -> Option<Scalar> {
         if lhs.ty.is_error() || rhs.ty.is_error() {
             return None;
         }
@@ -299,7 +306,12 @@ impl BodyChecker<'_, '_> {
             let a = self.ty_name(&lhs.ty);
             let b = self.ty_name(&rhs.ty);
             let optional = matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_));
-            let help = if optional {
+            let help = if let Some(help) = self
+                .literal_of_other_type(op, (lhs, rhs), written)
+                .or_else(|| self.literal_of_other_type(op.flipped(), (rhs, lhs), (written.1, written.0)))
+            {
+                help
+            } else if optional {
                 String::from("one side may be missing: give a default with `?? value`, or check `is some` first")
             } else if matches!((&lhs.ty, &rhs.ty), (Type::Int, Type::Float) | (Type::Float, Type::Int)) {
                 String::from("convert with `to_float(..)` or `to_int(..)`")
@@ -379,6 +391,53 @@ impl BodyChecker<'_, '_> {
                 .help = Some(help);
                 error_expr(span)
             }
+        }
+    }
+}
+
+impl BodyChecker<'_, '_> {
+    /// The fix for a literal written in the wrong form for what it is
+    /// compared with: `c.kind == "article"`, `c.created_at > "2022-01-01"`,
+    /// `now - c.created_at > 7`. Its example is the author's own expression.
+    fn literal_of_other_type(
+        &self,
+        op: BinaryOp,
+        (value, literal): (&TExpr, &TExpr),
+        (written, _): (&ast::Expr, &ast::Expr),
+    ) -> Option<String> {
+        let TExprKind::Const(constant) = &literal.kind else {
+            return None;
+        };
+        let side = print_expr(written);
+        let op = op.as_str();
+        match (value.ty.strip_optional(), constant) {
+            (Type::Enum(id), Value::Str(text)) => {
+                let def = self.program.enum_def(*id)?;
+                Some(if def.variants.iter().any(|v| v == &**text) {
+                    format!("enum values are names, not strings: write `{side} {op} {text}` without quotes")
+                } else {
+                    format!(
+                        "`{}` has the values {}: write one without quotes, e.g. `{side} {op} {}`",
+                        def.name,
+                        def.variants
+                            .iter()
+                            .map(|v| format!("`{v}`"))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        def.variants.first()?
+                    )
+                })
+            }
+            (Type::Time, Value::Str(text)) if qlp_grammar::time::parse_written(text).is_ok() => {
+                Some(format!("times are written without quotes: `{side} {op} {text}`"))
+            }
+            (Type::Duration, Value::Int(n)) => Some(format!(
+                "a duration needs a unit: `{side} {op} {n}d` for {n} days (or `{n}h`, `{n}m`, `{n}s`)"
+            )),
+            (Type::Duration, Value::Float(n)) => Some(format!(
+                "a duration is whole numbers with units: `{side} {op} 1h30m`, not `{n}`"
+            )),
+            _ => None,
         }
     }
 }
