@@ -364,7 +364,7 @@ fn add_file(
             files.asts.push(ast::File::default());
         }
         Some(Ok(error)) => {
-            let diagnostic = match imported_from {
+            let mut diagnostic = match imported_from {
                 Some((importer, span, target)) => Diagnostic::error(
                     "qlp::import_not_found",
                     importer,
@@ -372,13 +372,9 @@ fn add_file(
                     format!("cannot read imported file `{target}`"),
                 )
                 .with_label(error.to_string())
-                .with_help(match similar_file(loader, path, target) {
-                    Some(other) => format!(
-                        "did you mean `{other}`? (`import {}`)",
-                        qlp_grammar::print::quote(&other)
-                    ),
-                    None => format!("the path is relative to the importing file: it resolves to `{name}`"),
-                }),
+                .with_help(format!(
+                    "the path is relative to the importing file: it resolves to `{name}`"
+                )),
                 None => Diagnostic::error(
                     "qlp::file_not_found",
                     id,
@@ -387,6 +383,13 @@ fn add_file(
                 )
                 .with_help("check the path"),
             };
+            if let Some((_, span, target)) = imported_from {
+                if let Some(other) = similar_file(loader, path, target) {
+                    let quoted = qlp_grammar::print::quote(&other);
+                    diagnostic.set_help(format!("did you mean `{other}`? (`import {quoted}`)"));
+                    diagnostic.set_fix(span, quoted);
+                }
+            }
             diagnostics.push(diagnostic);
             files.asts.push(ast::File::default());
         }

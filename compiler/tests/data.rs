@@ -100,3 +100,71 @@ fn err_cases() {
         insta::assert_snapshot!(snapshot(path, true));
     });
 }
+
+/// Every fix the analyst-mistake cases offer (what an editor's quick fix
+/// applies) repairs its mistake: with the fixes applied, no error is left
+/// but those that offered none.
+#[test]
+fn quick_fixes_repair_the_analyst_mistakes() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/err");
+    let schema = std::fs::read_to_string(dir.join("support/listings.qlp")).unwrap();
+    let mut fixed_count = 0;
+    for number in 50..=63 {
+        let path = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| {
+                p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with(&format!("00{number}_"))
+            })
+            .unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let loader = qlp_compiler::load::MemoryLoader::new()
+            .with("support/listings.qlp", schema.clone())
+            .with("case.qlp", text.clone());
+        let before = qlp_compiler::check(&[PathBuf::from("case.qlp")], &loader);
+        let mut fixes: Vec<_> = before.diagnostics.iter().filter_map(|d| d.fix.clone()).collect();
+        let unfixed: Vec<&str> = before
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error() && d.fix.is_none())
+            .map(|d| d.code)
+            .collect();
+        assert!(
+            !fixes.is_empty() || !unfixed.is_empty(),
+            "{}: no diagnostics",
+            path.display()
+        );
+        fixes.sort_by_key(|f| std::cmp::Reverse(f.span.start));
+        let mut repaired = text.clone();
+        for fix in &fixes {
+            repaired.replace_range(fix.span.start as usize..fix.span.end as usize, &fix.text);
+            fixed_count += 1;
+        }
+        let loader = qlp_compiler::load::MemoryLoader::new()
+            .with("support/listings.qlp", schema.clone())
+            .with("support/listing_typo.qlp", "")
+            .with("case.qlp", repaired.clone());
+        let after = qlp_compiler::check(&[PathBuf::from("case.qlp")], &loader);
+        let left: Vec<&str> = after
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| d.code)
+            .collect();
+        // What is left had no fix (a cascade of a fixed mistake may go too).
+        let mut expected = unfixed.clone();
+        for code in &left {
+            let at = expected.iter().position(|c| c == code);
+            assert!(
+                at.is_some(),
+                "{}: `{code}` after the fixes:\n{repaired}",
+                path.display()
+            );
+            expected.remove(at.unwrap());
+        }
+    }
+    assert!(fixed_count >= 16, "{fixed_count} fixes");
+}

@@ -47,6 +47,17 @@ pub struct Diagnostic {
     pub help: Option<String>,
     /// Secondary spans in the same file.
     pub related: Vec<(Span, String)>,
+    /// An edit of the same file that fixes it, for editors' quick fixes.
+    pub fix: Option<Replacement>,
+}
+
+/// Replace `span` (of the diagnostic's file) with `text`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replacement {
+    /// The bytes to replace.
+    pub span: Span,
+    /// What replaces them.
+    pub text: String,
 }
 
 impl Diagnostic {
@@ -61,6 +72,7 @@ impl Diagnostic {
             label: String::new(),
             help: None,
             related: Vec::new(),
+            fix: None,
         }
     }
 
@@ -81,6 +93,24 @@ impl Diagnostic {
     /// Adds a help line.
     pub fn with_help(mut self, help: impl Into<String>) -> Self {
         self.help = Some(help.into());
+        self
+    }
+
+    /// Adds the edit that fixes it: `span` becomes `text`.
+    pub fn with_fix(mut self, span: Span, text: impl Into<String>) -> Self {
+        self.fix = Some(Replacement {
+            span,
+            text: text.into(),
+        });
+        self
+    }
+
+    /// Sets the fix in place, for diagnostics already pushed to a list.
+    pub fn set_fix(&mut self, span: Span, text: impl Into<String>) -> &mut Self {
+        self.fix = Some(Replacement {
+            span,
+            text: text.into(),
+        });
         self
     }
 

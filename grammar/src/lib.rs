@@ -17,7 +17,7 @@ pub mod source;
 pub mod span;
 pub mod time;
 
-pub use diagnostic::{Diagnostic, Severity, SourcedDiagnostic};
+pub use diagnostic::{Diagnostic, Replacement, Severity, SourcedDiagnostic};
 pub use parse::{parse_expr, parse_file};
 pub use print::{print_expr, print_file};
 pub use source::{FileId, SourceMap};

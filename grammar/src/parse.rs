@@ -729,7 +729,8 @@ impl Builder {
                     .set_label("largest unit first")
                     .set_help(format!(
                         "write `{ordered}` (the same length of time), each unit once, largest first"
-                    ));
+                    ))
+                    .set_fix(span, ordered.clone());
                 }
                 Some(micros)
             }

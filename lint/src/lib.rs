@@ -270,6 +270,9 @@ pub fn to_diagnostic(lint: &Lint, hit: &LintHit, level: Level) -> Diagnostic {
     };
     diagnostic.label = lint.name.to_string();
     diagnostic.help = hit.help.clone();
+    if let Some(fix) = hit.fix.as_ref().filter(|fix| fix.file == hit.file) {
+        diagnostic.set_fix(fix.span, fix.replacement.clone());
+    }
     diagnostic
 }
 

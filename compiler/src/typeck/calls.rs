@@ -96,6 +96,9 @@ impl BodyChecker<'_, '_> {
                         )
                         .set_label("not a known function");
                     let elsewhere = qlp_grammar::parse::function_named_elsewhere(&name.name);
+                    if let Some(function) = elsewhere.map(str::to_string).or(hint.clone()) {
+                        diagnostic.set_fix(name.span, function);
+                    }
                     diagnostic.help = Some(match (elsewhere, hint) {
                         (Some(function), _) => {
                             let written: Vec<String> = args.iter().map(qlp_grammar::print::print_expr).collect();

@@ -326,6 +326,9 @@ impl BodyChecker<'_, '_> {
                             format!("`{enum_name}` has no variant `{}`", name.name),
                         )
                         .set_label("unknown variant");
+                    if let Some(hint) = &hint {
+                        diagnostic.set_fix(span, hint.clone());
+                    }
                     diagnostic.help = Some(match hint {
                         Some(hint) => format!("did you mean `{hint}`?"),
                         None => format!("`{enum_name}` is one of: {}", variants.join(", ")),
@@ -417,15 +420,20 @@ impl BodyChecker<'_, '_> {
             }
             other => {
                 let name = self.ty_name(other);
-                self.error("qlp::no_fields", field.span, format!("`{name}` has no fields"))
-                    .set_label(format!("`.{}` on a `{name}`", field.name))
-                    .help = Some(match qlp_grammar::parse::function_named_elsewhere(&field.name) {
-                    Some(function) => {
-                        let path = print_path(base.span, self);
-                        format!("`{}` is not a field: qlp calls it `{function}({path})`", field.name)
+                let call = qlp_grammar::parse::function_named_elsewhere(&field.name)
+                    .map(|function| format!("{function}({})", print_path(base.span, self)));
+                let diagnostic = self
+                    .error("qlp::no_fields", field.span, format!("`{name}` has no fields"))
+                    .set_label(format!("`.{}` on a `{name}`", field.name));
+                match call {
+                    Some(call) => {
+                        diagnostic.set_help(format!("`{}` is not a field: qlp calls it `{call}`", field.name));
+                        diagnostic.set_fix(span, call);
                     }
-                    None => String::from("only records have fields"),
-                });
+                    None => {
+                        diagnostic.set_help("only records have fields");
+                    }
+                }
                 return error_expr(span);
             }
         };
@@ -449,6 +457,9 @@ impl BodyChecker<'_, '_> {
                         format!("`{record_name}` has no field `{}`", field.name),
                     )
                     .set_label("unknown field");
+                if let Some(hint) = &hint {
+                    diagnostic.set_fix(field.span, hint.clone());
+                }
                 diagnostic.help = Some(match hint {
                     Some(hint) => format!("did you mean `{hint}`?"),
                     None => format!(

@@ -306,10 +306,11 @@ impl BodyChecker<'_, '_> {
             let a = self.ty_name(&lhs.ty);
             let b = self.ty_name(&rhs.ty);
             let optional = matches!(lhs.ty, Type::Optional(_)) || matches!(rhs.ty, Type::Optional(_));
-            let help = if let Some(help) = self
+            let literal = self
                 .literal_of_other_type(op, (lhs, rhs), written)
-                .or_else(|| self.literal_of_other_type(op.flipped(), (rhs, lhs), (written.1, written.0)))
-            {
+                .or_else(|| self.literal_of_other_type(op.flipped(), (rhs, lhs), (written.1, written.0)));
+            let fix = literal.as_ref().and_then(|(_, fix)| fix.clone());
+            let help = if let Some((help, _)) = literal {
                 help
             } else if optional {
                 String::from("one side may be missing: give a default with `?? value`, or check `is some` first")
@@ -325,6 +326,9 @@ impl BodyChecker<'_, '_> {
             )
             .set_label(format!("`{a}` {} `{b}`", op.as_str()))
             .help = Some(help);
+            if let (Some((span, text)), Some(diagnostic)) = (fix, self.diagnostics.last_mut()) {
+                diagnostic.set_fix(span, text);
+            }
             return None;
         }
         let scalar = self.equatable_scalar(lhs, lhs.span.to(rhs.span))?;
@@ -404,7 +408,7 @@ impl BodyChecker<'_, '_> {
         op: BinaryOp,
         (value, literal): (&TExpr, &TExpr),
         (written, _): (&ast::Expr, &ast::Expr),
-    ) -> Option<String> {
+    ) -> Option<(String, Option<(Span, String)>)> {
         let TExprKind::Const(constant) = &literal.kind else {
             return None;
         };
@@ -414,28 +418,37 @@ impl BodyChecker<'_, '_> {
             (Type::Enum(id), Value::Str(text)) => {
                 let def = self.program.enum_def(*id)?;
                 Some(if def.variants.iter().any(|v| v == &**text) {
-                    format!("enum values are names, not strings: write `{side} {op} {text}` without quotes")
+                    (
+                        format!("enum values are names, not strings: write `{side} {op} {text}` without quotes"),
+                        Some((literal.span, text.to_string())),
+                    )
                 } else {
-                    format!(
-                        "`{}` has the values {}: write one without quotes, e.g. `{side} {op} {}`",
-                        def.name,
-                        def.variants
-                            .iter()
-                            .map(|v| format!("`{v}`"))
-                            .collect::<Vec<_>>()
-                            .join(", "),
-                        def.variants.first()?
+                    (
+                        format!(
+                            "`{}` has the values {}: write one without quotes, e.g. `{side} {op} {}`",
+                            def.name,
+                            def.variants
+                                .iter()
+                                .map(|v| format!("`{v}`"))
+                                .collect::<Vec<_>>()
+                                .join(", "),
+                            def.variants.first()?
+                        ),
+                        None,
                     )
                 })
             }
-            (Type::Time, Value::Str(text)) if qlp_grammar::time::parse_written(text).is_ok() => {
-                Some(format!("times are written without quotes: `{side} {op} {text}`"))
-            }
-            (Type::Duration, Value::Int(n)) => Some(format!(
-                "a duration needs a unit: `{side} {op} {n}d` for {n} days (or `{n}h`, `{n}m`, `{n}s`)"
+            (Type::Time, Value::Str(text)) if qlp_grammar::time::parse_written(text).is_ok() => Some((
+                format!("times are written without quotes: `{side} {op} {text}`"),
+                Some((literal.span, text.to_string())),
             )),
-            (Type::Duration, Value::Float(n)) => Some(format!(
-                "a duration is whole numbers with units: `{side} {op} 1h30m`, not `{n}`"
+            (Type::Duration, Value::Int(n)) => Some((
+                format!("a duration needs a unit: `{side} {op} {n}d` for {n} days (or `{n}h`, `{n}m`, `{n}s`)"),
+                Some((literal.span, format!("{n}d"))),
+            )),
+            (Type::Duration, Value::Float(n)) => Some((
+                format!("a duration is whole numbers with units: `{side} {op} 1h30m`, not `{n}`"),
+                None,
             )),
             _ => None,
         }

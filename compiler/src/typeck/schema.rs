@@ -244,7 +244,12 @@ impl<'a> Checker<'a> {
                     candidates.extend(["bool", "int", "float", "string", "time", "duration"]);
                 }
                 candidates.extend(locals.iter().map(String::as_str));
-                let hint = suggest(&name.name, candidates).map(str::to_string);
+                // A capitalized name is a declared type: `Listing` is not a
+                // misspelled `string`.
+                let capital = |s: &str| s.starts_with(char::is_uppercase);
+                let hint = suggest(&name.name, candidates)
+                    .filter(|hint| capital(hint) == capital(&name.name))
+                    .map(str::to_string);
                 let diagnostic = self
                     .error(
                         "qlp::unknown_name",
@@ -252,6 +257,9 @@ impl<'a> Checker<'a> {
                         format!("unknown {what} `{}`", name.name),
                     )
                     .set_label(format!("not a known {what}"));
+                if let Some(hint) = &hint {
+                    diagnostic.set_fix(name.span, hint.clone());
+                }
                 if let Some(hint) = hint {
                     diagnostic.help = Some(format!("did you mean `{hint}`?"));
                 }

@@ -239,6 +239,9 @@ impl<'a> Checker<'a> {
                             format!("record `{}` has no field `{}`", def.name, name.name),
                         )
                         .set_label("unknown field");
+                    if let Some(hint) = &hint {
+                        diagnostic.set_fix(name.span, hint.clone());
+                    }
                     diagnostic.help = Some(match hint {
                         Some(hint) => format!("did you mean `{hint}`?"),
                         None => format!(

@@ -115,7 +115,8 @@ fn bad_duration(text: &str, pos: usize, offset: usize, file: FileId) -> Option<M
         .or_else(|| padded(&shortest_duration(micros), token.len()))
         .or_else(|| padded("1s", token.len()));
     Some(Mistake {
-        diagnostic: diagnostic(format!("write `{fixed}`: {DURATION_FORM}")),
+        diagnostic: diagnostic(format!("write `{fixed}`: {DURATION_FORM}"))
+            .with_fix(Span::new(offset + start, offset + end), fixed.clone()),
         repair: repair.map(|r| (start, r)),
     })
 }
@@ -187,7 +188,8 @@ fn duration_without_unit(before: &str, rest: &str, pos: usize, offset: usize, fi
     .with_label("a number without a unit")
     .with_help(format!(
         "write the unit, e.g. `{example}` for {number} days: {DURATION_FORM}"
-    ));
+    ))
+    .with_fix(Span::new(offset + pos, offset + pos + digits), format!("{number}d"));
     // The whole action becomes `review`, so the rule keeps its `then:`.
     let span_len = pos + close + 1 - call_start;
     let repair = padded("review", span_len).map(|r| (call_start, r));
@@ -211,7 +213,8 @@ fn single_quotes(rest: &str, pos: usize, offset: usize, file: FileId) -> Option<
         String::from("strings are written in double quotes"),
     )
     .with_label("single quotes")
-    .with_help(format!("write `{quoted}`"));
+    .with_help(format!("write `{quoted}`"))
+    .with_fix(Span::new(offset + pos, offset + pos + len), quoted.clone());
     let repair = format!("\"{}\"", content.replace(['"', '\\'], "'"));
     Some(Mistake {
         diagnostic,
@@ -265,21 +268,22 @@ fn method_call(text: &str, pos: usize, offset: usize, file: FileId) -> Option<Mi
     let known = METHODS
         .iter()
         .find(|(names, _, _)| names.contains(&method.to_lowercase().as_str()));
-    let (help, placeholder) = match known {
+    let (help, placeholder, call) = match known {
         Some((_, function, placeholder)) => {
             let call = if args.is_empty() {
                 format!("{function}({receiver})")
             } else {
                 format!("{function}({receiver}, {args})")
             };
-            (format!("write `{call}`"), *placeholder)
+            (format!("write `{call}`"), *placeholder, Some(call))
         }
         None => (
             String::from("call a built-in function with the value as its first argument, e.g. `starts_with(c.text, \"x\")`; `qlp explain --builtins` lists them"),
             "true",
+            None,
         ),
     };
-    let diagnostic = error(
+    let mut diagnostic = error(
         "qlp::method_call",
         file,
         offset,
@@ -289,6 +293,9 @@ fn method_call(text: &str, pos: usize, offset: usize, file: FileId) -> Option<Mi
     )
     .with_label("not a qlp call")
     .with_help(help);
+    if let Some(call) = call {
+        diagnostic.set_fix(Span::new(offset + start, offset + close + 1), call);
+    }
     Some(Mistake {
         diagnostic,
         repair: padded(placeholder, close + 1 - start).map(|r| (start, r)),
@@ -346,7 +353,11 @@ fn unquoted_text(before: &str, rest: &str, pos: usize, offset: usize, file: File
         format!("a `{name}` is text in double quotes"),
     )
     .with_label("not quoted")
-    .with_help(format!("write `{item} {}`", crate::print::quote(value)));
+    .with_help(format!("write `{item} {}`", crate::print::quote(value)))
+    .with_fix(
+        Span::new(offset + pos, offset + pos + value.len()),
+        crate::print::quote(value),
+    );
     let repair = if value.len() >= 2 {
         format!("\"{}\"", " ".repeat(value.len() - 2))
     } else if name == "reason" {
