@@ -67,20 +67,11 @@ impl Client {
     }
 }
 
-const BROKEN: &str =
-    "record R { text: string  n: int }\nrule r(x: R) {\n  when: x.text == \"中文\" and x.m > 1\n  then: review\n}\n";
-
-#[test]
-fn the_server_checks_as_you_type_formats_and_lists_symbols() {
-    let dir = tempfile::tempdir().unwrap();
-    let root = dir.path().canonicalize().unwrap();
-    std::fs::write(root.join("qlp.toml"), "").unwrap();
-    let file = root.join("p.qlp");
-    std::fs::write(&file, BROKEN).unwrap();
-    let uri = format!("file://{}", file.display());
+/// Starts `qlp lsp` in `root` and initializes it.
+fn start(root: &std::path::Path) -> (std::process::Child, Client) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_qlp"))
         .arg("lsp")
-        .current_dir(&root)
+        .current_dir(root)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -97,6 +88,48 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
     );
     assert_eq!(init["result"]["capabilities"]["documentFormattingProvider"], true);
     client.notify("initialized", json!({}));
+    (child, client)
+}
+
+fn stop(mut child: std::process::Child, mut client: Client) {
+    let shutdown = client.request("shutdown", Value::Null);
+    assert!(shutdown["error"].is_null());
+    client.notify("exit", Value::Null);
+    assert!(child.wait().unwrap().success());
+}
+
+/// The labels of a completion answer.
+fn labels(answer: &Value) -> Vec<String> {
+    answer["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["label"].as_str().unwrap().to_string())
+        .collect()
+}
+
+/// The LSP position of the first `needle` in `text` (plus `after` UTF-16
+/// units), as JSON.
+fn at(uri: &str, text: &str, needle: &str, after: usize) -> Value {
+    let offset = text.find(needle).unwrap_or_else(|| panic!("{needle} not in text"));
+    let before = &text[..offset];
+    let line = before.matches('\n').count();
+    let column = before[before.rfind('\n').map_or(0, |i| i + 1)..].encode_utf16().count() + after;
+    json!({"textDocument": {"uri": uri}, "position": {"line": line, "character": column}})
+}
+
+const BROKEN: &str =
+    "record R { text: string  n: int }\nrule r(x: R) {\n  when: x.text == \"中文\" and x.m > 1\n  then: review\n}\n";
+
+#[test]
+fn the_server_checks_as_you_type_formats_and_lists_symbols() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("qlp.toml"), "").unwrap();
+    let file = root.join("p.qlp");
+    std::fs::write(&file, BROKEN).unwrap();
+    let uri = format!("file://{}", file.display());
+    let (child, mut client) = start(&root);
 
     client.notify(
         "textDocument/didOpen",
@@ -132,7 +165,10 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
     // the field is declared.
     let at = json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": column}});
     let hover = client.request("textDocument/hover", at.clone());
-    assert_eq!(hover["result"]["contents"]["value"], "`x.n`: `int`", "{hover}");
+    assert_eq!(
+        hover["result"]["contents"]["value"], "`x.n`: `int`\n\nfield of `R`",
+        "{hover}"
+    );
     let definition = client.request("textDocument/definition", at);
     assert_eq!(definition["result"]["uri"], uri.as_str());
     let field = "record R { text: string  ".encode_utf16().count();
@@ -142,7 +178,10 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
     );
     let text_at = json!({"textDocument": {"uri": uri}, "position": {"line": 2, "character": 11}});
     let hover = client.request("textDocument/hover", text_at);
-    assert_eq!(hover["result"]["contents"]["value"], "`x.text`: `string`", "{hover}");
+    assert_eq!(
+        hover["result"]["contents"]["value"], "`x.text`: `string`\n\nfield of `R`",
+        "{hover}"
+    );
 
     // Completion after `x.`: the fields of `R` (typed, unparsable text
     // meanwhile); elsewhere the built-in functions among others.
@@ -199,8 +238,156 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
         .collect();
     assert_eq!(names, ["R", "r"]);
 
-    let shutdown = client.request("shutdown", Value::Null);
-    assert!(shutdown["error"].is_null());
-    client.notify("exit", Value::Null);
-    assert!(child.wait().unwrap().success());
+    stop(child, client);
+}
+
+const SCHEMA: &str =
+    "enum Kind { post, article }\n\nrecord Item {\n  kind: Kind\n  text: string\n}\n\nkeywords spam = [\"加微信\"]\n";
+
+const RULES: &str = r#"import "schema.qlp"
+
+// The 2022 spring campaign.
+campaign spring {
+  title: "清朗·春节"
+  active: 2022-01-20 .. 2022-02-28
+}
+
+rule spam_articles(x: Item) {
+  campaign: spring
+  when: x.kind == "article" and x.text has_any spam
+  then: review
+}
+
+exempt quiet(x: Item) {
+  when: x.text == ""
+  cancels: spam_articles
+}
+
+test "spam articles" {
+  given Item { kind: article, text: "加微信" }
+  expect spam_articles
+}
+"#;
+
+#[test]
+fn the_server_fixes_navigates_across_files_and_completes_by_context() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("qlp.toml"), "").unwrap();
+    std::fs::write(root.join("schema.qlp"), SCHEMA).unwrap();
+    std::fs::write(root.join("rules.qlp"), RULES).unwrap();
+    let uri = format!("file://{}", root.join("rules.qlp").display());
+    let schema_uri = format!("file://{}", root.join("schema.qlp").display());
+    let (child, mut client) = start(&root);
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": RULES}}),
+    );
+
+    // A string compared with an enum: the diagnostic carries a quick fix.
+    let diagnostics = client.diagnostics(&uri);
+    let mismatch = diagnostics
+        .iter()
+        .find(|d| d["code"] == "qlp::type_mismatch")
+        .unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let actions = client.request(
+        "textDocument/codeAction",
+        json!({"textDocument": {"uri": uri}, "range": mismatch["range"], "context": {"diagnostics": [mismatch]}}),
+    );
+    let action = &actions["result"][0];
+    assert_eq!(action["kind"], "quickfix", "{actions}");
+    assert_eq!(action["title"], "Replace `\"article\"` with `article`", "{actions}");
+    let edit = &action["edit"]["changes"][&uri][0];
+    assert_eq!(edit["newText"], "article");
+    let quoted = at(&uri, RULES, "\"article\"", 0);
+    assert_eq!(edit["range"]["start"], quoted["position"]);
+    let fixed = RULES.replace("\"article\" and", "article and");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 2}, "contentChanges": [{"text": fixed}]}),
+    );
+    let diagnostics = client.diagnostics(&uri);
+    assert!(diagnostics.iter().all(|d| d["severity"] != 1), "{diagnostics:?}");
+
+    // References of a rule: its declaration, the exemption, the test.
+    let refs = client.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri}, "position": at(&uri, &fixed, "spam_articles(", 3)["position"], "context": {"includeDeclaration": true}}),
+    );
+    let lines: Vec<u64> = refs["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["range"]["start"]["line"].as_u64().unwrap())
+        .collect();
+    assert_eq!(lines, [8, 16, 21], "{refs}");
+    // References of a field across files: the declaration and the uses,
+    // each covering the field's name only.
+    let refs = client.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri}, "position": at(&uri, &fixed, "x.text has_any", 3)["position"], "context": {"includeDeclaration": true}}),
+    );
+    let found: Vec<(String, u64, u64)> = refs["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            let file = l["uri"].as_str().unwrap().rsplit('/').next().unwrap().to_string();
+            (
+                file,
+                l["range"]["start"]["line"].as_u64().unwrap(),
+                l["range"]["end"]["character"].as_u64().unwrap() - l["range"]["start"]["character"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("rules.qlp".into(), 10, 4),
+            ("rules.qlp".into(), 15, 4),
+            ("schema.qlp".into(), 4, 4)
+        ],
+        "{refs}"
+    );
+
+    // Definition of a campaign named outside expressions, and of a variant.
+    let definition = client.request("textDocument/definition", at(&uri, &fixed, "campaign: spring", 11));
+    assert_eq!(definition["result"]["range"]["start"]["line"], 3, "{definition}");
+    let definition = client.request("textDocument/definition", at(&uri, &fixed, "kind: article", 7));
+    assert_eq!(definition["result"]["uri"], schema_uri.as_str(), "{definition}");
+
+    // Hover on a campaign: title, period and the comment above it.
+    let hover = client.request("textDocument/hover", at(&uri, &fixed, "campaign: spring", 11));
+    let value = hover["result"]["contents"]["value"].as_str().unwrap().to_string();
+    for part in ["清朗·春节", "active 2022-01-20", "The 2022 spring campaign."] {
+        assert!(value.contains(part), "{part} not in {value}");
+    }
+    // Hover on a keyword set used in a rule: its size and file.
+    let hover = client.request("textDocument/hover", at(&uri, &fixed, "has_any spam", 9));
+    let value = hover["result"]["contents"]["value"].as_str().unwrap().to_string();
+    assert!(value.contains("1 keyword(s), declared in `schema.qlp`"), "{value}");
+
+    // Completion by context.
+    let typing = fixed.replace("  then: review\n}\n\nexempt", "  then: review\n}\n\nrule t(x: Item) {\n  campaign: \n  when: x.kind == \n  when: x.text has_any \n}\n\n\nexempt");
+    client.notify(
+        "textDocument/didChange",
+        json!({"textDocument": {"uri": uri, "version": 3}, "contentChanges": [{"text": typing}]}),
+    );
+    let variants = client.request("textDocument/completion", at(&uri, &typing, "x.kind == \n", 10));
+    assert_eq!(labels(&variants), ["post", "article"]);
+    let sets = client.request("textDocument/completion", at(&uri, &typing, "has_any \n", 8));
+    assert_eq!(labels(&sets), ["spam"]);
+    let campaigns = client.request("textDocument/completion", at(&uri, &typing, "campaign: \n", 10));
+    assert_eq!(labels(&campaigns), ["spring"]);
+    let mut blank = at(&uri, &typing, "\n\n\nexempt", 0);
+    blank["position"] = json!({"line": blank["position"]["line"].as_u64().unwrap() + 1, "character": 0});
+    let snippets = client.request("textDocument/completion", blank);
+    let snippet_labels = labels(&snippets);
+    assert!(
+        snippet_labels.contains(&"rule".to_string()) && snippet_labels.contains(&"test".to_string()),
+        "{snippets}"
+    );
+    assert_eq!(snippets["result"][0]["insertTextFormat"], 2);
+
+    stop(child, client);
 }
