@@ -1,17 +1,18 @@
 //! `qlp fmt`: the canonical layout of a file, keeping every comment.
 //!
-//! Items are printed by `print.rs`. Comments between items stay above the
-//! item that follows them; comments inside a record stay with their field
-//! (above it, or after it on its line). An item with comments anywhere else
-//! inside it is kept exactly as written, so formatting never drops or moves a
-//! comment away from what it describes.
+//! Items are printed by `print.rs`, with literals as the author spelled
+//! them. Comments between items stay above the item that follows them.
+//! Comments inside an item are attached to the tokens around them and put
+//! back: one after code on its line stays at the end of the line that holds
+//! the token before it, one on its own line stays above the line that holds
+//! the token after it; an `and`/`or` chain with a comment inside is printed
+//! one operand per line so that each comment stays with its operand.
 
 use crate::ast::{File, Item};
 use crate::diagnostic::Diagnostic;
 use crate::parse::parse_file;
-use crate::print::print_item;
+use crate::print::Printer;
 use crate::source::FileId;
-use crate::span::Span;
 
 /// A `//` comment: its byte range (without the line break) and whether code
 /// precedes it on its line.
@@ -76,8 +77,23 @@ pub fn format_source(text: &str, file: FileId) -> Result<String, Vec<Diagnostic>
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(diagnostics);
     }
-    Ok(format_file(text, &ast))
+    let mut formatted = format_file(text, &ast);
+    // Where a comment lands can decide whether a chain is broken over lines
+    // (a comment that ends up after the last operand no longer keeps it
+    // broken): formatting again until nothing moves makes `fmt` idempotent.
+    for _ in 0..MAX_PASSES {
+        let (ast, _) = parse_file(&formatted, file);
+        let again = format_file(&formatted, &ast);
+        if again == formatted {
+            break;
+        }
+        formatted = again;
+    }
+    Ok(formatted)
 }
+
+/// Passes after the first that `format_source` makes to reach a fixed point.
+const MAX_PASSES: usize = 3;
 
 fn comment_text(text: &str, comment: &Comment) -> String {
     text.get(comment.start..comment.end)
@@ -112,6 +128,8 @@ fn line_end(text: &str, offset: usize) -> usize {
 
 fn format_file(text: &str, ast: &File) -> String {
     let all = comments(text);
+    let offsets: Vec<u32> = all.iter().map(|c| c.start as u32).collect();
+    let printer = Printer::with_source(text, &offsets);
     let mut used = vec![false; all.len()];
     let mut out = String::new();
     let mut previous: Option<&Item> = None;
@@ -148,7 +166,10 @@ fn format_file(text: &str, ast: &File) -> String {
             }
         }
         let item_comments: Vec<&Comment> = inside.iter().filter_map(|&i| all.get(i)).collect();
-        out.push_str(&format_item(text, item, &item_comments, end));
+        let mut printed = String::new();
+        printer.item(&mut printed, item);
+        let aligned = matches!(item, Item::Record(_));
+        out.push_str(&place_comments(text, (start, end), &printed, &item_comments, aligned));
         for &i in &inside {
             if let Some(u) = used.get_mut(i) {
                 *u = true;
@@ -175,84 +196,173 @@ fn format_file(text: &str, ast: &File) -> String {
     out
 }
 
-/// One item with the comments inside it (or trailing its last line).
-fn format_item(text: &str, item: &Item, comments: &[&Comment], end: usize) -> String {
-    let mut printed = String::new();
-    print_item(&mut printed, item);
-    if comments.is_empty() {
-        return printed;
-    }
-    // A single comment after the item's last token, on its line.
-    if let [comment] = comments {
-        if comment.start >= end {
-            return format!("{printed}  {}", comment_text(text, comment));
+/// The tokens of `text[start..end]` as byte ranges: strings whole, runs of
+/// letters, digits and `_` whole, anything else one character; whitespace
+/// and comments skipped. Only used to line the source and the printed item
+/// up, so it need not know the grammar.
+fn tokens(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let slice = text.get(start..end).unwrap_or("");
+    let mut chars = slice.char_indices().peekable();
+    let word = |c: char| c.is_alphanumeric() || c == '_';
+    while let Some((i, c)) = chars.next() {
+        let at = start + i;
+        if c.is_whitespace() {
+            continue;
         }
+        if c == '/' && slice.get(i + 1..).is_some_and(|r| r.starts_with('/')) {
+            while chars.next_if(|&(_, c)| c != '\n').is_some() {}
+            continue;
+        }
+        let mut stop = at + c.len_utf8();
+        if c == '"' {
+            let mut escaped = false;
+            while let Some((j, d)) = chars.next_if(|&(_, d)| d != '\n') {
+                stop = start + j + d.len_utf8();
+                match d {
+                    _ if escaped => escaped = false,
+                    '\\' => escaped = true,
+                    '"' => break,
+                    _ => {}
+                }
+            }
+        } else if word(c) {
+            while let Some((j, d)) = chars.next_if(|&(_, d)| word(d)) {
+                stop = start + j + d.len_utf8();
+            }
+        }
+        out.push((at, stop));
     }
-    if let Item::Record(record) = item {
-        return format_record(text, record, comments);
-    }
-    // Comments inside other items: keep the item exactly as written.
-    let last = comments.iter().map(|c| c.end).max().unwrap_or(end).max(end);
-    text.get(item.span().start as usize..last).unwrap_or("").to_string()
+    out
 }
 
-fn format_record(text: &str, record: &crate::ast::RecordDecl, comments: &[&Comment]) -> String {
-    let mut out = format!("record {} {{", record.name.name);
-    let mut remaining: Vec<&Comment> = comments.to_vec();
-    // A comment on the record's first line, after `{`.
-    let header_end = line_end(text, record.name.span.end as usize);
-    let first_field = record.fields.first().map_or(usize::MAX, |f| f.span.start as usize);
-    if let Some(pos) = remaining
-        .iter()
-        .position(|c| c.start < header_end && c.start < first_field)
-    {
-        out.push_str("  ");
-        out.push_str(&comment_text(text, remaining.remove(pos)));
+/// For each source token, the printed token it became (`None` for the
+/// tokens printing drops, such as trailing commas). The two sequences differ
+/// only in such tokens, so a greedy walk that resynchronizes over a short
+/// window lines them up in linear time.
+fn align(source: &[&str], printed: &[&str]) -> Vec<Option<usize>> {
+    const WINDOW: usize = 8;
+    let mut map = vec![None; source.len()];
+    let (mut i, mut j) = (0, 0);
+    while i < source.len() && j < printed.len() {
+        if source.get(i) == printed.get(j) {
+            if let Some(m) = map.get_mut(i) {
+                *m = Some(j);
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        let skip_source = (1..=WINDOW).find(|&k| source.get(i + k).is_some() && source.get(i + k) == printed.get(j));
+        let skip_printed = (1..=WINDOW).find(|&k| printed.get(j + k).is_some() && printed.get(j + k) == source.get(i));
+        match (skip_source, skip_printed) {
+            (Some(k), Some(l)) if l < k => j += l,
+            (Some(k), _) => i += k,
+            (None, Some(l)) => j += l,
+            (None, None) => {
+                // A token printed differently: take it as its replacement.
+                if let Some(m) = map.get_mut(i) {
+                    *m = Some(j);
+                }
+                i += 1;
+                j += 1;
+            }
+        }
     }
-    out.push('\n');
-    let all: Vec<Comment> = comments.iter().map(|c| (*c).clone()).collect();
-    // (comments above, the field, its trailing comment), then aligned.
-    let mut lines: Vec<(Vec<String>, String, Option<String>)> = Vec::new();
-    for field in &record.fields {
-        let Span { start, end } = field.span;
-        let start = start as usize;
-        let end = effective_end(text, start, end as usize, &all);
-        let field_line_end = line_end(text, end);
-        let (before, after): (Vec<&Comment>, Vec<&Comment>) = remaining.iter().partition(|c| c.end <= start);
-        let (trailing, later): (Vec<&Comment>, Vec<&Comment>) =
-            after.into_iter().partition(|c| c.trailing && c.start < field_line_end);
-        let trailing: Vec<String> = trailing.iter().map(|c| comment_text(text, c)).collect();
-        lines.push((
-            before.iter().map(|c| comment_text(text, c)).collect(),
-            crate::print::print_field(field),
-            (!trailing.is_empty()).then(|| trailing.join(" ")),
-        ));
-        remaining = later;
+    map
+}
+
+/// Puts an item's comments back into its printed form: a comment after code
+/// on its line goes at the end of the printed line holding the token before
+/// it; a comment on its own line goes on its own line above the printed
+/// line holding the token after it. In records, trailing comments are
+/// aligned.
+fn place_comments(
+    text: &str,
+    (start, end): (usize, usize),
+    printed: &str,
+    comments: &[&Comment],
+    aligned: bool,
+) -> String {
+    if comments.is_empty() {
+        return printed.to_string();
+    }
+    let source_tokens = tokens(text, start, end);
+    let printed_tokens = tokens(printed, 0, printed.len());
+    let words = |t: &str, tokens: &[(usize, usize)]| -> Vec<String> {
+        tokens
+            .iter()
+            .map(|&(a, b)| t.get(a..b).unwrap_or("").to_string())
+            .collect()
+    };
+    let source_words = words(text, &source_tokens);
+    let printed_words = words(printed, &printed_tokens);
+    let map = align(
+        &source_words.iter().map(String::as_str).collect::<Vec<_>>(),
+        &printed_words.iter().map(String::as_str).collect::<Vec<_>>(),
+    );
+    let mut lines: Vec<(String, Vec<String>, Vec<String>)> = printed
+        .split('\n')
+        .map(|l| (l.to_string(), Vec::new(), Vec::new()))
+        .collect();
+    let line_of = |offset: usize| printed.get(..offset).map_or(0, |b| b.matches('\n').count());
+    let last = lines.len().saturating_sub(1);
+    for comment in comments {
+        let body = comment_text(text, comment);
+        if comment.trailing {
+            // The last source token before the comment that was printed.
+            let before = source_tokens.iter().rposition(|&(_, e)| e <= comment.start);
+            let printed_at = before.and_then(|p| (0..=p).rev().find_map(|k| map.get(k).copied().flatten()));
+            let line = printed_at
+                .and_then(|q| printed_tokens.get(q))
+                .map_or(last, |&(_, e)| line_of(e));
+            if let Some((_, _, trailing)) = lines.get_mut(line) {
+                trailing.push(body);
+            }
+        } else {
+            let after = source_tokens.iter().position(|&(s, _)| s >= comment.end);
+            let printed_at = after.and_then(|n| (n..source_tokens.len()).find_map(|k| map.get(k).copied().flatten()));
+            let line = printed_at
+                .and_then(|q| printed_tokens.get(q))
+                .map_or(last, |&(s, _)| line_of(s));
+            if let Some((_, above, _)) = lines.get_mut(line) {
+                above.push(body);
+            }
+        }
     }
     let width = lines
         .iter()
-        .filter(|(_, _, trailing)| trailing.is_some())
-        .map(|(_, code, _)| code.chars().count())
+        .filter(|(_, _, trailing)| !trailing.is_empty())
+        .map(|(code, _, _)| code.chars().count())
         .max()
         .unwrap_or(0);
-    for (before, code, trailing) in lines {
-        for comment in before {
-            out.push_str(&format!("  {comment}\n"));
+    let mut out = String::new();
+    for (k, (code, above, trailing)) in lines.iter().enumerate() {
+        if k > 0 {
+            out.push('\n');
         }
-        match trailing {
-            Some(comment) => {
-                let pad = width.saturating_sub(code.chars().count()) + 2;
-                out.push_str(&format!("  {code}{}{comment}\n", " ".repeat(pad)));
-            }
-            None => out.push_str(&format!("  {code}\n")),
+        let indent: String = code.chars().take_while(|c| *c == ' ').collect();
+        // Above a closing bracket, a comment is indented like the lines inside.
+        let indent = if code.trim_start().starts_with(['}', ']', ')']) {
+            format!("{indent}  ")
+        } else {
+            indent
+        };
+        // A line holds one trailing comment; more that land on it (their
+        // tokens were joined onto one line) go above it, in order.
+        let (last, earlier) = trailing.split_last().map_or((None, &[][..]), |(l, e)| (Some(l), e));
+        for comment in above.iter().chain(earlier) {
+            out.push_str(&indent);
+            out.push_str(comment);
+            out.push('\n');
+        }
+        out.push_str(code);
+        if let Some(comment) = last {
+            let pad = if aligned { width - code.chars().count() + 2 } else { 2 };
+            out.push_str(&" ".repeat(pad));
+            out.push_str(comment);
         }
     }
-    for comment in remaining {
-        out.push_str("  ");
-        out.push_str(&comment_text(text, comment));
-        out.push('\n');
-    }
-    out.push('}');
     out
 }
 

@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use crate::ast::*;
+use crate::span::Span;
 use crate::time::{format_duration, format_written};
 
 const INDENT: &str = "  ";
@@ -32,189 +33,350 @@ pub fn print_file(file: &File) -> String {
 }
 
 pub(crate) fn print_item(out: &mut String, item: &Item) {
-    match item {
-        Item::Import(import) => {
-            let _ = write!(out, "import {}", quote(&import.path.value));
-        }
-        Item::TimeZone(decl) => {
-            let _ = write!(out, "time_zone {}", quote(&decl.zone.value));
-        }
-        Item::Enum(decl) => {
-            let variants: Vec<&str> = decl.variants.iter().map(|v| v.name.as_str()).collect();
-            let _ = write!(out, "enum {} {{ {} }}", decl.name.name, variants.join(", "));
-        }
-        Item::Record(decl) => {
-            let _ = writeln!(out, "record {} {{", decl.name.name);
-            for field in &decl.fields {
-                let _ = writeln!(out, "{INDENT}{}", print_field(field));
-            }
-            out.push('}');
-        }
-        Item::Keywords(decl) => {
-            let _ = write!(out, "keywords {}", decl.name.name);
-            if !decl.options.is_empty() {
-                let options: Vec<&str> = decl.options.iter().map(|o| o.name.as_str()).collect();
-                let _ = write!(out, "({})", options.join(", "));
-            }
-            out.push_str(" = ");
-            match &decl.source {
-                KeywordsSource::File(path) => {
-                    let _ = write!(out, "file({})", quote(&path.value));
-                }
-                KeywordsSource::Inline(entries) => {
-                    let quoted: Vec<String> = entries.iter().map(|e| quote(&e.value)).collect();
-                    let inline = format!("[{}]", quoted.join(", "));
-                    if inline.chars().count() <= INLINE_LIST_WIDTH {
-                        out.push_str(&inline);
-                    } else {
-                        out.push_str("[\n");
-                        for entry in quoted {
-                            let _ = writeln!(out, "{INDENT}{entry},");
-                        }
-                        out.push(']');
-                    }
-                }
-            }
-        }
-        Item::Const(decl) => {
-            let _ = write!(out, "const {}", decl.name.name);
-            if let Some(ty) = &decl.ty {
-                let _ = write!(out, ": {}", print_type(ty));
-            }
-            let _ = write!(out, " = {}", print_expr(&decl.value));
-        }
-        Item::Fn(decl) => {
-            let params: Vec<String> = decl.params.iter().map(print_param).collect();
-            let _ = write!(
-                out,
-                "fn {}({}) -> {} = {}",
-                decl.name.name,
-                params.join(", "),
-                print_type(&decl.ret),
-                print_expr(&decl.body)
-            );
-        }
-        Item::Campaign(decl) => {
-            let _ = writeln!(out, "campaign {} {{", decl.name.name);
-            for prop in &decl.props {
-                match prop {
-                    CampaignProp::Title(title) => {
-                        let _ = writeln!(out, "{INDENT}title: {}", quote(&title.value));
-                    }
-                    CampaignProp::Active { start, end, .. } => {
-                        let _ = writeln!(
-                            out,
-                            "{INDENT}active: {} .. {}",
-                            format_written(start.value),
-                            format_written(end.value)
-                        );
-                    }
-                    CampaignProp::Shadow(value, _) => {
-                        let _ = writeln!(out, "{INDENT}shadow: {value}");
-                    }
-                    CampaignProp::MaxAction(kind) => {
-                        let _ = writeln!(out, "{INDENT}max_action: {}", kind.kind.as_str());
-                    }
-                }
-            }
-            out.push('}');
-        }
-        Item::Rule(decl) => print_rule_like(out, "rule", &decl.name, &decl.param, &decl.items),
-        Item::Exempt(decl) => print_rule_like(out, "exempt", &decl.name, &decl.param, &decl.items),
-        Item::State(decl) => {
-            let _ = writeln!(
-                out,
-                "{} {}({}: {}) {{",
-                decl.kind.as_str(),
-                decl.name.name,
-                decl.param.name.name,
-                print_type(&decl.param.ty)
-            );
-            for item in &decl.items {
-                let _ = writeln!(out, "{INDENT}{}: {}", item.field.name, print_expr(&item.value));
-            }
-            out.push('}');
-        }
-        Item::Test(decl) => {
-            let _ = writeln!(out, "test {} {{", quote(&decl.name.value));
-            for item in &decl.items {
-                out.push_str(INDENT);
-                match item {
-                    TestItem::Now(expr) => {
-                        let _ = write!(out, "now: {}", print_expr(expr));
-                    }
-                    TestItem::Given { count, ty, value } => {
-                        out.push_str("given ");
-                        if let Some(count) = count {
-                            let _ = write!(out, "{count} ");
-                        }
-                        let _ = write!(out, "{} {}", ty.name, print_record_value(value));
-                    }
-                    TestItem::Expect(expectation) => {
-                        out.push_str("expect ");
-                        out.push_str(&print_expectation(expectation));
-                    }
-                }
-                out.push('\n');
-            }
-            out.push('}');
-        }
-    }
-}
-
-fn print_rule_like(out: &mut String, keyword: &str, name: &Ident, param: &Param, items: &[RuleItem]) {
-    let _ = writeln!(out, "{keyword} {}({}) {{", name.name, print_param(param));
-    for item in items {
-        out.push_str(INDENT);
-        match item {
-            RuleItem::Campaign(campaign) => {
-                let _ = write!(out, "campaign: {}", campaign.name);
-            }
-            RuleItem::When(expr) => {
-                let _ = write!(out, "when: {}", print_expr(expr));
-            }
-            RuleItem::Then(actions) => {
-                let actions: Vec<String> = actions.iter().map(print_action).collect();
-                let _ = write!(out, "then: {}", actions.join(", "));
-            }
-            RuleItem::Reason(reason) => {
-                let _ = write!(out, "reason: {}", quote(&reason.value));
-            }
-            RuleItem::Shadow(value, _) => {
-                let _ = write!(out, "shadow: {value}");
-            }
-            RuleItem::Cancels(targets) => {
-                let targets: Vec<String> = targets
-                    .iter()
-                    .map(|target| match target {
-                        CancelTarget::Rule(rule) => rule.name.clone(),
-                        CancelTarget::Campaign(campaign) => format!("campaign {}", campaign.name),
-                    })
-                    .collect();
-                let _ = write!(out, "cancels: {}", targets.join(", "));
-            }
-        }
-        out.push('\n');
-    }
-    out.push('}');
+    Printer::default().item(out, item);
 }
 
 /// An action as written: `suspend(7d)`, `label("...")`.
 pub fn print_action(action: &Action) -> String {
-    match (action.kind, &action.label, action.duration) {
-        (ActionKind::Label, Some(label), _) => format!("label({})", quote(&label.value)),
-        (ActionKind::Suspend, _, Some(duration)) => {
-            format!("suspend({})", format_duration(duration))
+    Printer::default().action(action)
+}
+
+/// A field declaration: `strikes: int = 0`.
+pub fn print_field(field: &crate::ast::FieldDecl) -> String {
+    Printer::default().field(field)
+}
+
+/// An expression in the canonical layout, with the parentheses it needs.
+pub fn print_expr(expr: &Expr) -> String {
+    let mut out = String::new();
+    Printer::default().expr(&mut out, expr);
+    out
+}
+
+/// Conditions longer than this (in characters, with their indentation) are
+/// printed one `and`/`or` operand per line.
+pub const MAX_WIDTH: usize = 100;
+
+/// Prints trees. With the text they were parsed from (as `qlp fmt` has it),
+/// literals keep the author's spelling (`1_000`, `90m`, `"\u{4e2d}"`), and an
+/// `and`/`or` chain with a comment inside is printed one operand per line so
+/// the comment can stay next to its operand.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Printer<'a> {
+    source: Option<&'a str>,
+    comments: &'a [u32],
+}
+
+impl<'a> Printer<'a> {
+    /// A printer for trees parsed from `source`, which has comments starting
+    /// at the byte offsets `comments` (sorted).
+    pub fn with_source(source: &'a str, comments: &'a [u32]) -> Printer<'a> {
+        Printer {
+            source: Some(source),
+            comments,
         }
-        (ActionKind::Tag, _, duration) => {
-            let name = action.tag.as_ref().map_or("", |t| t.name.as_str());
-            match duration {
-                Some(ttl) => format!("tag({name}, {})", format_duration(ttl)),
-                None => format!("tag({name})"),
+    }
+
+    /// The source text under `span`, when printing with the source.
+    fn written(&self, span: Span) -> Option<&'a str> {
+        let text = self.source?.get(span.start as usize..span.end as usize)?;
+        (!text.is_empty()).then_some(text)
+    }
+
+    fn comment_inside(&self, span: Span) -> bool {
+        let at = self.comments.partition_point(|&c| c <= span.start);
+        self.comments.get(at).is_some_and(|&c| c < span.end)
+    }
+
+    fn string(&self, literal: &StrLit) -> String {
+        self.written(literal.span)
+            .filter(|w| w.starts_with('"'))
+            .map_or_else(|| quote(&literal.value), str::to_string)
+    }
+
+    fn time(&self, literal: &TimeLit) -> String {
+        self.written(literal.span)
+            .map_or_else(|| format_written(literal.value), str::to_string)
+    }
+
+    /// Prints an item.
+    pub fn item(&self, out: &mut String, item: &Item) {
+        match item {
+            Item::Import(import) => {
+                let _ = write!(out, "import {}", self.string(&import.path));
+            }
+            Item::TimeZone(decl) => {
+                let _ = write!(out, "time_zone {}", self.string(&decl.zone));
+            }
+            Item::Enum(decl) => {
+                let variants: Vec<&str> = decl.variants.iter().map(|v| v.name.as_str()).collect();
+                let _ = write!(out, "enum {} {{ {} }}", decl.name.name, variants.join(", "));
+            }
+            Item::Record(decl) => {
+                let _ = writeln!(out, "record {} {{", decl.name.name);
+                for field in &decl.fields {
+                    let _ = writeln!(out, "{INDENT}{}", self.field(field));
+                }
+                out.push('}');
+            }
+            Item::Keywords(decl) => {
+                let _ = write!(out, "keywords {}", decl.name.name);
+                if !decl.options.is_empty() {
+                    let options: Vec<&str> = decl.options.iter().map(|o| o.name.as_str()).collect();
+                    let _ = write!(out, "({})", options.join(", "));
+                }
+                out.push_str(" = ");
+                match &decl.source {
+                    KeywordsSource::File(path) => {
+                        let _ = write!(out, "file({})", self.string(path));
+                    }
+                    KeywordsSource::Inline(entries) => {
+                        let quoted: Vec<String> = entries.iter().map(|e| self.string(e)).collect();
+                        let inline = format!("[{}]", quoted.join(", "));
+                        if inline.chars().count() <= INLINE_LIST_WIDTH && !self.comment_inside(decl.span) {
+                            out.push_str(&inline);
+                        } else {
+                            out.push_str("[\n");
+                            for entry in quoted {
+                                let _ = writeln!(out, "{INDENT}{entry},");
+                            }
+                            out.push(']');
+                        }
+                    }
+                }
+            }
+            Item::Const(decl) => {
+                let mut prefix = format!("const {}", decl.name.name);
+                if let Some(ty) = &decl.ty {
+                    let _ = write!(prefix, ": {}", print_type(ty));
+                }
+                prefix.push_str(" = ");
+                self.condition(out, "", &prefix, &decl.value);
+            }
+            Item::Fn(decl) => {
+                let params: Vec<String> = decl.params.iter().map(print_param).collect();
+                let prefix = format!(
+                    "fn {}({}) -> {} = ",
+                    decl.name.name,
+                    params.join(", "),
+                    print_type(&decl.ret)
+                );
+                self.condition(out, "", &prefix, &decl.body);
+            }
+            Item::Campaign(decl) => {
+                let _ = writeln!(out, "campaign {} {{", decl.name.name);
+                for prop in &decl.props {
+                    match prop {
+                        CampaignProp::Title(title) => {
+                            let _ = writeln!(out, "{INDENT}title: {}", self.string(title));
+                        }
+                        CampaignProp::Active { start, end, .. } => {
+                            let _ = writeln!(out, "{INDENT}active: {} .. {}", self.time(start), self.time(end));
+                        }
+                        CampaignProp::Shadow(value, _) => {
+                            let _ = writeln!(out, "{INDENT}shadow: {value}");
+                        }
+                        CampaignProp::MaxAction(kind) => {
+                            let _ = writeln!(out, "{INDENT}max_action: {}", kind.kind.as_str());
+                        }
+                    }
+                }
+                out.push('}');
+            }
+            Item::Rule(decl) => self.rule_like(out, "rule", &decl.name, &decl.param, &decl.items),
+            Item::Exempt(decl) => self.rule_like(out, "exempt", &decl.name, &decl.param, &decl.items),
+            Item::State(decl) => {
+                let _ = writeln!(
+                    out,
+                    "{} {}({}: {}) {{",
+                    decl.kind.as_str(),
+                    decl.name.name,
+                    decl.param.name.name,
+                    print_type(&decl.param.ty)
+                );
+                for item in &decl.items {
+                    self.condition(out, INDENT, &format!("{}: ", item.field.name), &item.value);
+                    out.push('\n');
+                }
+                out.push('}');
+            }
+            Item::Test(decl) => {
+                let _ = writeln!(out, "test {} {{", self.string(&decl.name));
+                for item in &decl.items {
+                    out.push_str(INDENT);
+                    match item {
+                        TestItem::Now(expr) => {
+                            out.push_str("now: ");
+                            self.expr(out, expr);
+                        }
+                        TestItem::Given { count, ty, value } => {
+                            out.push_str("given ");
+                            if let Some(count) = count {
+                                let _ = write!(out, "{count} ");
+                            }
+                            let _ = write!(out, "{} {}", ty.name, self.record_value(value));
+                        }
+                        TestItem::Expect(expectation) => {
+                            out.push_str("expect ");
+                            out.push_str(&print_expectation(expectation));
+                        }
+                    }
+                    out.push('\n');
+                }
+                out.push('}');
             }
         }
-        (kind, _, _) => kind.as_str().to_string(),
     }
+
+    fn rule_like(&self, out: &mut String, keyword: &str, name: &Ident, param: &Param, items: &[RuleItem]) {
+        let _ = writeln!(out, "{keyword} {}({}) {{", name.name, print_param(param));
+        for item in items {
+            match item {
+                RuleItem::Campaign(campaign) => {
+                    let _ = write!(out, "{INDENT}campaign: {}", campaign.name);
+                }
+                RuleItem::When(expr) => self.condition(out, INDENT, "when: ", expr),
+                RuleItem::Then(actions) => {
+                    let actions: Vec<String> = actions.iter().map(|a| self.action(a)).collect();
+                    let _ = write!(out, "{INDENT}then: {}", actions.join(", "));
+                }
+                RuleItem::Reason(reason) => {
+                    let _ = write!(out, "{INDENT}reason: {}", self.string(reason));
+                }
+                RuleItem::Shadow(value, _) => {
+                    let _ = write!(out, "{INDENT}shadow: {value}");
+                }
+                RuleItem::Cancels(targets) => {
+                    let targets: Vec<String> = targets
+                        .iter()
+                        .map(|target| match target {
+                            CancelTarget::Rule(rule) => rule.name.clone(),
+                            CancelTarget::Campaign(campaign) => format!("campaign {}", campaign.name),
+                        })
+                        .collect();
+                    let _ = write!(out, "{INDENT}cancels: {}", targets.join(", "));
+                }
+            }
+            out.push('\n');
+        }
+        out.push('}');
+    }
+
+    /// `{indent}{prefix}{expr}`, with an `and`/`or` chain one operand per
+    /// line (indented one step more, operator first) when the line would be
+    /// longer than [`MAX_WIDTH`] or a comment is inside the chain, before
+    /// its last operand.
+    fn condition(&self, out: &mut String, indent: &str, prefix: &str, expr: &Expr) {
+        let mut line = String::new();
+        self.expr(&mut line, expr);
+        let width = indent.chars().count() + prefix.chars().count() + line.chars().count();
+        let _ = write!(out, "{indent}{prefix}");
+        // A comment before the last operand keeps the chain broken: once
+        // placed it is still there, so formatting is idempotent.
+        let commented = |operands: &[&Expr]| {
+            let last = operands.last().map_or(expr.span.end, |e| e.span.start);
+            self.comment_inside(Span {
+                start: expr.span.start,
+                end: last,
+            })
+        };
+        match chain(expr) {
+            Some((op, operands)) if width > MAX_WIDTH || commented(&operands) => {
+                for (i, operand) in operands.into_iter().enumerate() {
+                    if i > 0 {
+                        let _ = write!(out, "\n{indent}{INDENT}{} ", op.as_str());
+                    }
+                    self.expr(out, operand);
+                }
+            }
+            _ => out.push_str(&line),
+        }
+    }
+
+    /// An action as written: `suspend(7d)`, `label("...")`.
+    pub fn action(&self, action: &Action) -> String {
+        // The duration as the author spelled it: the last word in the action
+        // that spells its value (comments may sit between the brackets).
+        let written_duration = |micros: i64| {
+            let text = self.written(action.span)?;
+            text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .rev()
+                .find(|word| crate::time::parse_duration(word) == Ok(micros))
+                .map(str::to_string)
+        };
+        let duration = |micros: i64| written_duration(micros).unwrap_or_else(|| format_duration(micros));
+        match (action.kind, &action.label, action.duration) {
+            (ActionKind::Label, Some(label), _) => format!("label({})", self.string(label)),
+            (ActionKind::Suspend, _, Some(micros)) => format!("suspend({})", duration(micros)),
+            (ActionKind::Tag, _, ttl) => {
+                let name = action.tag.as_ref().map_or("", |t| t.name.as_str());
+                match ttl {
+                    Some(ttl) => format!("tag({name}, {})", duration(ttl)),
+                    None => format!("tag({name})"),
+                }
+            }
+            (kind, _, _) => kind.as_str().to_string(),
+        }
+    }
+
+    /// A field declaration: `strikes: int = 0`.
+    pub fn field(&self, field: &crate::ast::FieldDecl) -> String {
+        match &field.default {
+            Some(default) => format!(
+                "{}: {} = {}",
+                field.name.name,
+                print_type(&field.ty),
+                self.value(default)
+            ),
+            None => format!("{}: {}", field.name.name, print_type(&field.ty)),
+        }
+    }
+
+    fn record_value(&self, value: &RecordValue) -> String {
+        if value.fields.is_empty() {
+            return String::from("{}");
+        }
+        let fields: Vec<String> = value
+            .fields
+            .iter()
+            .map(|(name, value)| format!("{}: {}", name.name, self.value(value)))
+            .collect();
+        format!("{{ {} }}", fields.join(", "))
+    }
+
+    fn value(&self, value: &Value) -> String {
+        match value {
+            Value::Record(record) => self.record_value(record),
+            Value::List(values, _) => {
+                let values: Vec<String> = values.iter().map(|v| self.value(v)).collect();
+                format!("[{}]", values.join(", "))
+            }
+            Value::Expr(expr) => {
+                let mut out = String::new();
+                self.expr(&mut out, expr);
+                out
+            }
+        }
+    }
+}
+
+/// The operands of an `and` or `or` chain (`a and b and c`), left to right.
+fn chain(expr: &Expr) -> Option<(BinaryOp, Vec<&Expr>)> {
+    let ExprKind::Binary(op @ (BinaryOp::And | BinaryOp::Or), _, _) = &expr.kind else {
+        return None;
+    };
+    let mut operands = Vec::new();
+    let mut rest = expr;
+    while let ExprKind::Binary(inner, lhs, rhs) = &rest.kind {
+        if inner != op {
+            break;
+        }
+        operands.push(&**rhs);
+        rest = lhs;
+    }
+    operands.push(rest);
+    operands.reverse();
+    Some((*op, operands))
 }
 
 fn print_expectation(expectation: &Expectation) -> String {
@@ -227,42 +389,6 @@ fn print_expectation(expectation: &Expectation) -> String {
         Expectation::Fires(rules) => names(rules),
         Expectation::NotFires(rules) => format!("not {}", names(rules)),
         Expectation::Errors(rules) => format!("error {}", names(rules)),
-    }
-}
-
-/// A field declaration: `strikes: int = 0`.
-pub fn print_field(field: &crate::ast::FieldDecl) -> String {
-    match &field.default {
-        Some(default) => format!(
-            "{}: {} = {}",
-            field.name.name,
-            print_type(&field.ty),
-            print_value(default)
-        ),
-        None => format!("{}: {}", field.name.name, print_type(&field.ty)),
-    }
-}
-
-fn print_record_value(value: &RecordValue) -> String {
-    if value.fields.is_empty() {
-        return String::from("{}");
-    }
-    let fields: Vec<String> = value
-        .fields
-        .iter()
-        .map(|(name, value)| format!("{}: {}", name.name, print_value(value)))
-        .collect();
-    format!("{{ {} }}", fields.join(", "))
-}
-
-fn print_value(value: &Value) -> String {
-    match value {
-        Value::Record(record) => print_record_value(record),
-        Value::List(values, _) => {
-            let values: Vec<String> = values.iter().map(print_value).collect();
-            format!("[{}]", values.join(", "))
-        }
-        Value::Expr(expr) => print_expr(expr),
     }
 }
 
@@ -351,102 +477,106 @@ pub fn needs_parens(child: &Expr, position: Position) -> bool {
     }
 }
 
-/// An expression in the canonical layout, with the parentheses it needs.
-pub fn print_expr(expr: &Expr) -> String {
-    let mut out = String::new();
-    write_expr(&mut out, expr);
-    out
-}
-
-fn write_expr(out: &mut String, expr: &Expr) {
-    match &expr.kind {
-        ExprKind::Int(value) => {
-            let _ = write!(out, "{value}");
+impl Printer<'_> {
+    /// Writes an expression.
+    pub fn expr(&self, out: &mut String, expr: &Expr) {
+        if let (
+            ExprKind::Int(_) | ExprKind::Float(_) | ExprKind::Str(_) | ExprKind::Time(_) | ExprKind::Duration(_),
+            Some(written),
+        ) = (&expr.kind, self.written(expr.span))
+        {
+            out.push_str(written);
+            return;
         }
-        ExprKind::Float(value) => {
-            let _ = write!(out, "{value:?}");
-        }
-        ExprKind::Str(value) => out.push_str(&quote(value)),
-        ExprKind::Bool(value) => {
-            let _ = write!(out, "{value}");
-        }
-        ExprKind::Time(value) => out.push_str(&format_written(*value)),
-        ExprKind::Duration(micros) => out.push_str(&format_duration(*micros)),
-        ExprKind::Now => out.push_str("now"),
-        ExprKind::Name(name) => out.push_str(&name.name),
-        ExprKind::Field(operand, field) => {
-            write_expr(out, operand);
-            out.push('.');
-            out.push_str(&field.name);
-        }
-        ExprKind::Call(name, args) => {
-            out.push_str(&name.name);
-            out.push('(');
-            write_list(out, args);
-            out.push(')');
-        }
-        ExprKind::List(items) => {
-            out.push('[');
-            write_list(out, items);
-            out.push(']');
-        }
-        ExprKind::Paren(inner) => {
-            out.push('(');
-            write_expr(out, inner);
-            out.push(')');
-        }
-        ExprKind::Unary(op, operand) => {
-            out.push_str(match op {
-                UnaryOp::Not => "not ",
-                UnaryOp::Neg => "-",
-            });
-            write_expr(out, operand);
-        }
-        ExprKind::Binary(op, lhs, rhs) => {
-            write_expr(out, lhs);
-            out.push(' ');
-            out.push_str(op.as_str());
-            out.push(' ');
-            write_expr(out, rhs);
-        }
-        ExprKind::IsSome { operand, negated } => {
-            write_expr(out, operand);
-            out.push_str(if *negated { " is none" } else { " is some" });
-        }
-        ExprKind::If(cond, then, otherwise) => {
-            out.push_str("if ");
-            write_expr(out, cond);
-            out.push_str(" then ");
-            write_expr(out, then);
-            out.push_str(" else ");
-            write_expr(out, otherwise);
-        }
-        ExprKind::Let(name, value, body) => {
-            let _ = write!(out, "let {} = ", name.name);
-            write_expr(out, value);
-            out.push_str("; ");
-            write_expr(out, body);
-        }
-        ExprKind::Quantifier {
-            kind,
-            var,
-            list,
-            predicate,
-        } => {
-            let _ = write!(out, "{}({} in ", kind.as_str(), var.name);
-            write_expr(out, list);
-            out.push_str(": ");
-            write_expr(out, predicate);
-            out.push(')');
+        match &expr.kind {
+            ExprKind::Int(value) => {
+                let _ = write!(out, "{value}");
+            }
+            ExprKind::Float(value) => {
+                let _ = write!(out, "{value:?}");
+            }
+            ExprKind::Str(value) => out.push_str(&quote(value)),
+            ExprKind::Bool(value) => {
+                let _ = write!(out, "{value}");
+            }
+            ExprKind::Time(value) => out.push_str(&format_written(*value)),
+            ExprKind::Duration(micros) => out.push_str(&format_duration(*micros)),
+            ExprKind::Now => out.push_str("now"),
+            ExprKind::Name(name) => out.push_str(&name.name),
+            ExprKind::Field(operand, field) => {
+                self.expr(out, operand);
+                out.push('.');
+                out.push_str(&field.name);
+            }
+            ExprKind::Call(name, args) => {
+                out.push_str(&name.name);
+                out.push('(');
+                self.list(out, args);
+                out.push(')');
+            }
+            ExprKind::List(items) => {
+                out.push('[');
+                self.list(out, items);
+                out.push(']');
+            }
+            ExprKind::Paren(inner) => {
+                out.push('(');
+                self.expr(out, inner);
+                out.push(')');
+            }
+            ExprKind::Unary(op, operand) => {
+                out.push_str(match op {
+                    UnaryOp::Not => "not ",
+                    UnaryOp::Neg => "-",
+                });
+                self.expr(out, operand);
+            }
+            ExprKind::Binary(op, lhs, rhs) => {
+                self.expr(out, lhs);
+                out.push(' ');
+                out.push_str(op.as_str());
+                out.push(' ');
+                self.expr(out, rhs);
+            }
+            ExprKind::IsSome { operand, negated } => {
+                self.expr(out, operand);
+                out.push_str(if *negated { " is none" } else { " is some" });
+            }
+            ExprKind::If(cond, then, otherwise) => {
+                out.push_str("if ");
+                self.expr(out, cond);
+                out.push_str(" then ");
+                self.expr(out, then);
+                out.push_str(" else ");
+                self.expr(out, otherwise);
+            }
+            ExprKind::Let(name, value, body) => {
+                let _ = write!(out, "let {} = ", name.name);
+                self.expr(out, value);
+                out.push_str("; ");
+                self.expr(out, body);
+            }
+            ExprKind::Quantifier {
+                kind,
+                var,
+                list,
+                predicate,
+            } => {
+                let _ = write!(out, "{}({} in ", kind.as_str(), var.name);
+                self.expr(out, list);
+                out.push_str(": ");
+                self.expr(out, predicate);
+                out.push(')');
+            }
         }
     }
-}
 
-fn write_list(out: &mut String, items: &[Expr]) {
-    for (i, item) in items.iter().enumerate() {
-        if i > 0 {
-            out.push_str(", ");
+    fn list(&self, out: &mut String, items: &[Expr]) {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push_str(", ");
+            }
+            self.expr(out, item);
         }
-        write_expr(out, item);
     }
 }

@@ -16,7 +16,10 @@ pub(super) fn fix_of(diagnostic: &Diagnostic, text: &str) -> Option<TextEdit> {
 }
 
 /// The quick fixes for the diagnostics that touch `params.range`.
-#[expect(clippy::mutable_key_type, reason = "lsp-types keys `WorkspaceEdit::changes` by `Uri`")]
+#[expect(
+    clippy::mutable_key_type,
+    reason = "lsp-types keys `WorkspaceEdit::changes` by `Uri`"
+)]
 pub(super) fn code_actions(
     documents: &Documents,
     params: &lsp_types::CodeActionParams,

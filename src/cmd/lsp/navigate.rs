@@ -261,7 +261,10 @@ fn expression_definition(documents: &Documents, at: &lsp_types::TextDocumentPosi
                 return None;
             };
             let def = program.record(*record)?;
-            (def.location.file, def.fields.get(*index as usize)?.span)
+            let field = def.fields.get(*index as usize)?;
+            // The field's name (its declaration's span runs on to the next line).
+            let name = qlp_grammar::Span::new(field.span.start as usize, field.span.start as usize + field.name.len());
+            (def.location.file, name)
         }
         TExprKind::Call(id, _) => {
             let def = program.fns.get(id.0 as usize)?;
