@@ -264,6 +264,7 @@ exempt quiet(x: Item) {
 }
 
 test "spam articles" {
+  now: 2022-02-01
   given Item { kind: article, text: "加微信" }
   expect spam_articles
 }
@@ -320,7 +321,7 @@ fn the_server_fixes_navigates_across_files_and_completes_by_context() {
         .iter()
         .map(|l| l["range"]["start"]["line"].as_u64().unwrap())
         .collect();
-    assert_eq!(lines, [8, 16, 21], "{refs}");
+    assert_eq!(lines, [8, 16, 22], "{refs}");
     // References of a field across files: the declaration and the uses,
     // each covering the field's name only.
     let refs = client.request(
@@ -367,6 +368,72 @@ fn the_server_fixes_navigates_across_files_and_completes_by_context() {
     let value = hover["result"]["contents"]["value"].as_str().unwrap().to_string();
     assert!(value.contains("1 keyword(s), declared in `schema.qlp`"), "{value}");
 
+    // A lens above the test runs it on both engines; its title then says how it went.
+    let lenses = client.request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}));
+    let lens = &lenses["result"][0];
+    assert_eq!(lens["command"]["title"], "▶ run test", "{lenses}");
+    assert_eq!(lens["command"]["arguments"], json!([uri, "spam articles"]));
+    assert_eq!(lens["range"]["start"]["line"], 19);
+    let ran = client.request(
+        "workspace/executeCommand",
+        json!({"command": "qlp.runTest", "arguments": lens["command"]["arguments"]}),
+    );
+    assert_eq!(ran["result"]["passed"], true, "{ran}");
+    let lenses = client.request("textDocument/codeLens", json!({"textDocument": {"uri": uri}}));
+    assert!(
+        lenses["result"][0]["command"]["title"]
+            .as_str()
+            .unwrap()
+            .starts_with("✓ passed"),
+        "{lenses}"
+    );
+
+    // Semantic tokens: names by what they name.
+    let legend = client.request(
+        "textDocument/semanticTokens/full",
+        json!({"textDocument": {"uri": uri}}),
+    );
+    let data: Vec<u64> = legend["result"]["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_u64().unwrap())
+        .collect();
+    let mut tokens = Vec::new();
+    let (mut line, mut column) = (0, 0);
+    for token in data.chunks(5) {
+        if token[0] > 0 {
+            column = 0;
+        }
+        line += token[0];
+        column += token[1];
+        tokens.push((line, column, token[2], token[3], token[4]));
+    }
+    let token_at = |needle: &str, after: usize| {
+        let position = at(&uri, &fixed, needle, after)["position"].clone();
+        let (line, column) = (
+            position["line"].as_u64().unwrap(),
+            position["character"].as_u64().unwrap(),
+        );
+        tokens
+            .iter()
+            .find(|t| t.0 == line && t.1 == column)
+            .map(|t| (t.3, t.4))
+            .unwrap_or_else(|| panic!("no token at {needle}: {tokens:?}"))
+    };
+    // Types by the server's legend: 3 enum member, 5 property, 6 variable,
+    // 9 comment, 10 namespace, 11 method; modifier 1 declaration, 2 readonly.
+    assert_eq!(
+        token_at("spam_articles(", 0),
+        (11, 1),
+        "a rule's name where it is declared"
+    );
+    assert_eq!(token_at("article and", 0), (3, 0), "a variant");
+    assert_eq!(token_at("x.text has_any", 2), (5, 0), "a field");
+    assert_eq!(token_at("has_any spam", 8), (6, 2), "a keyword set");
+    assert_eq!(token_at("campaign: spring", 10), (10, 0), "a campaign");
+    assert_eq!(token_at("// The 2022", 0).0, 9, "a comment");
+
     // Completion by context.
     let typing = fixed.replace("  then: review\n}\n\nexempt", "  then: review\n}\n\nrule t(x: Item) {\n  campaign: \n  when: x.kind == \n  when: x.text has_any \n}\n\n\nexempt");
     client.notify(
@@ -389,5 +456,38 @@ fn the_server_fixes_navigates_across_files_and_completes_by_context() {
     );
     assert_eq!(snippets["result"][0]["insertTextFormat"], 2);
 
+    stop(child, client);
+}
+
+/// A repository with fixtures next to its policies (as this one has): the
+/// editor checks the policies' directory as a set, so a broken fixture
+/// elsewhere under the root does not stop hover on the policies.
+#[test]
+fn a_broken_file_in_another_directory_is_another_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().canonicalize().unwrap();
+    std::fs::write(root.join("qlp.toml"), "").unwrap();
+    std::fs::create_dir_all(root.join("policies")).unwrap();
+    std::fs::create_dir_all(root.join("fixtures")).unwrap();
+    std::fs::write(root.join("policies/schema.qlp"), SCHEMA).unwrap();
+    std::fs::write(root.join("policies/rules.qlp"), RULES.replace("\"article\"", "article")).unwrap();
+    std::fs::write(
+        root.join("fixtures/broken.qlp"),
+        "import \"../policies/schema.qlp\"\nrule broken(x: Item) {\n  when: x.nope\n",
+    )
+    .unwrap();
+    let file = root.join("policies/rules.qlp");
+    let uri = format!("file://{}", file.display());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (child, mut client) = start(&root);
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": text}}),
+    );
+    let hover = client.request("textDocument/hover", at(&uri, &text, "x.text has_any", 2));
+    assert!(
+        hover["result"]["contents"]["value"].as_str().is_some_and(|v| v.starts_with("`x.text`: `string`")),
+        "the policies checked: {hover}"
+    );
     stop(child, client);
 }

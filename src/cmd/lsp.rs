@@ -28,15 +28,19 @@ use qlp_grammar::{Diagnostic, FileId, Severity, SourceMap};
 
 mod actions;
 mod complete;
+mod lens;
 mod navigate;
 mod positions;
 mod references;
+mod tokens;
 
 use actions::{code_actions, fix_of, Fixes};
 use complete::complete;
+use lens::{code_lenses, run_test, TestResults, RUN_TEST};
 use navigate::{definition, expression_at, hover, word_at};
 use positions::{canonical, offset_of, path_of, position, range, uri_of};
 use references::{declared_at, references};
+use tokens::{legend, semantic_tokens};
 
 #[derive(clap::Args)]
 pub struct LspArgs {}
@@ -49,7 +53,9 @@ struct Documents {
     published: HashMap<PathBuf, Uri>,
     /// The last policy set that checked, and its root: what hover and
     /// definition answer from.
-    program: Option<(qlp_compiler::Program, PathBuf)>,
+    program: Option<(std::sync::Arc<qlp_compiler::Program>, PathBuf)>,
+    /// What the last `qlp.runTest` said of each test.
+    test_results: TestResults,
     /// The quick fixes of the diagnostics last published, by file.
     fixes: HashMap<PathBuf, Fixes>,
 }
@@ -63,6 +69,20 @@ pub fn run(_args: &LspArgs) -> anyhow::Result<ExitCode> {
         hover_provider: Some(lsp_types::HoverProviderCapability::Simple(true)),
         definition_provider: Some(lsp_types::OneOf::Left(true)),
         references_provider: Some(lsp_types::OneOf::Left(true)),
+        code_lens_provider: Some(lsp_types::CodeLensOptions {
+            resolve_provider: Some(false),
+        }),
+        execute_command_provider: Some(lsp_types::ExecuteCommandOptions {
+            commands: vec![RUN_TEST.to_string()],
+            ..lsp_types::ExecuteCommandOptions::default()
+        }),
+        semantic_tokens_provider: Some(lsp_types::SemanticTokensServerCapabilities::SemanticTokensOptions(
+            lsp_types::SemanticTokensOptions {
+                legend: legend(),
+                full: Some(lsp_types::SemanticTokensFullOptions::Bool(true)),
+                ..lsp_types::SemanticTokensOptions::default()
+            },
+        )),
         code_action_provider: Some(lsp_types::CodeActionProviderCapability::Simple(true)),
         completion_provider: Some(lsp_types::CompletionOptions {
             trigger_characters: Some(vec![String::from(".")]),
@@ -77,6 +97,25 @@ pub fn run(_args: &LspArgs) -> anyhow::Result<ExitCode> {
             Message::Request(request) => {
                 if connection.handle_shutdown(&request)? {
                     break;
+                }
+                if request.method == lsp_types::request::ExecuteCommand::METHOD {
+                    let params: Option<lsp_types::ExecuteCommandParams> =
+                        serde_json::from_value(request.params.clone()).ok();
+                    let Some(params) = params.filter(|p| p.command == RUN_TEST) else {
+                        let error = Response::new_err(
+                            request.id,
+                            lsp_server::ErrorCode::InvalidParams as i32,
+                            format!("the commands are `{RUN_TEST}`"),
+                        );
+                        connection.sender.send(Message::Response(error))?;
+                        continue;
+                    };
+                    let (result, message) = run_test(&mut documents, &params);
+                    connection.sender.send(message)?;
+                    connection
+                        .sender
+                        .send(Message::Response(Response::new_ok(request.id, result)))?;
+                    continue;
                 }
                 let response = answer(&documents, request);
                 connection.sender.send(Message::Response(response))?;
@@ -132,7 +171,8 @@ fn update(documents: &mut Documents, notification: Notification) -> Option<PathB
 
 fn answer(documents: &Documents, request: Request) -> Response {
     use lsp_types::request::{
-        CodeActionRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition, HoverRequest, References,
+        CodeActionRequest, CodeLensRequest, Completion, DocumentSymbolRequest, Formatting, GotoDefinition,
+        HoverRequest, References, SemanticTokensFullRequest,
     };
     let id = request.id.clone();
     let result = match request.method.as_str() {
@@ -160,6 +200,14 @@ fn answer(documents: &Documents, request: Request) -> Response {
             .ok()
             .and_then(|params| references(documents, &params.text_document_position))
             .map(|locations| serde_json::to_value(locations).unwrap_or_default()),
+        CodeLensRequest::METHOD => serde_json::from_value::<lsp_types::CodeLensParams>(request.params)
+            .ok()
+            .and_then(|params| code_lenses(documents, &params.text_document.uri))
+            .map(|lenses| serde_json::to_value(lenses).unwrap_or_default()),
+        SemanticTokensFullRequest::METHOD => serde_json::from_value::<lsp_types::SemanticTokensParams>(request.params)
+            .ok()
+            .and_then(|params| semantic_tokens(documents, &params.text_document.uri))
+            .map(|data| serde_json::to_value(lsp_types::SemanticTokens { result_id: None, data }).unwrap_or_default()),
         CodeActionRequest::METHOD => serde_json::from_value::<lsp_types::CodeActionParams>(request.params)
             .ok()
             .and_then(|params| code_actions(documents, &params))
@@ -279,7 +327,8 @@ fn publish(documents: &mut Documents, path: &Path) -> Vec<Message> {
     }
     documents.fixes = fixes;
     if let Some(program) = program {
-        documents.program = Some((program, root.clone()));
+        documents.program = Some((std::sync::Arc::new(program), root.clone()));
+        documents.test_results.clear();
     }
     let mut messages = Vec::new();
     // Files that had diagnostics and are no longer in the set (or clean).
@@ -314,7 +363,7 @@ fn publish(documents: &mut Documents, path: &Path) -> Vec<Message> {
 type Checked = (Vec<Diagnostic>, SourceMap, PathBuf, Option<qlp_compiler::Program>);
 
 fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
-    // The whole policy set the file belongs to: every file under its root.
+    // The policy set the file belongs to, under its root.
     let root = qlp_runtime::fs::find_root(&[path.to_path_buf()])?;
     let root = root.canonicalize().unwrap_or(root);
     let all = crate::config::Workspace::open(std::slice::from_ref(&root), None)?;
@@ -323,7 +372,8 @@ fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
         documents: &documents.text,
         disk: &all.tree.loader,
     };
-    let checked = qlp_compiler::check(&all.tree.files, &overlay);
+    let files = policy_set(&all.tree.files, &root, path);
+    let checked = qlp_compiler::check(&files, &overlay);
     let mut diagnostics = checked.diagnostics;
     if let Some(program) = &checked.program {
         // The findings `qlp lint` would print: same levels, suppressions, ignores.
@@ -333,6 +383,30 @@ fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
         diagnostics.extend(findings.into_iter().map(|f| f.diagnostic));
     }
     Ok((diagnostics, checked.sources, root, checked.program))
+}
+
+/// The files of the policy set `path` belongs to: the `.qlp` files of the
+/// top-level directory under the root that holds it (`policies/` for
+/// `policies/2022/01_livestream.qlp`), or every file under the root for a
+/// file directly in it; imports from elsewhere are read as `qlp check DIR`
+/// reads them. A repository that keeps test fixtures or other policy sets
+/// next to its policies (this one does) checks each apart.
+fn policy_set(files: &[PathBuf], root: &Path, path: &Path) -> Vec<PathBuf> {
+    let cwd = std::env::current_dir().unwrap_or_default();
+    let absolute = |p: &Path| qlp_compiler::load::clean_path(&cwd.join(p));
+    let Ok(inside) = path.strip_prefix(root) else {
+        return files.to_vec();
+    };
+    let mut components = inside.components();
+    let (Some(top), Some(_)) = (components.next(), components.next()) else {
+        return files.to_vec();
+    };
+    let dir = root.join(top);
+    files
+        .iter()
+        .filter(|f| absolute(f).starts_with(&dir))
+        .cloned()
+        .collect()
 }
 
 /// The files on disk, with the open documents' unsaved text over them.
