@@ -5,97 +5,15 @@
 // Test helpers may fail loudly: a failure is the test failing.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::process::{ChildStdin, ChildStdout, Command, Stdio};
-
 use serde_json::{json, Value};
 
-struct Client {
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    next_id: i64,
-}
+#[path = "support/lsp_client.rs"]
+mod lsp_client;
 
-impl Client {
-    fn send(&mut self, message: &Value) {
-        let body = message.to_string();
-        write!(self.stdin, "Content-Length: {}\r\n\r\n{body}", body.len()).unwrap();
-        self.stdin.flush().unwrap();
-    }
+use lsp_client::{stop, Client};
 
-    fn receive(&mut self) -> Value {
-        let mut length = 0;
-        loop {
-            let mut line = String::new();
-            self.stdout.read_line(&mut line).unwrap();
-            if line == "\r\n" {
-                break;
-            }
-            if let Some(value) = line.strip_prefix("Content-Length: ") {
-                length = value.trim().parse().unwrap();
-            }
-        }
-        let mut body = vec![0; length];
-        self.stdout.read_exact(&mut body).unwrap();
-        serde_json::from_slice(&body).unwrap()
-    }
-
-    fn request(&mut self, method: &str, params: Value) -> Value {
-        self.next_id += 1;
-        let id = self.next_id;
-        self.send(&json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
-        loop {
-            let message = self.receive();
-            if message["id"] == id {
-                return message;
-            }
-        }
-    }
-
-    fn notify(&mut self, method: &str, params: Value) {
-        self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
-    }
-
-    /// The next diagnostics published for `uri`.
-    fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
-        loop {
-            let message = self.receive();
-            if message["method"] == "textDocument/publishDiagnostics" && message["params"]["uri"] == uri {
-                return message["params"]["diagnostics"].as_array().unwrap().clone();
-            }
-        }
-    }
-}
-
-/// Starts `qlp lsp` in `root` and initializes it.
 fn start(root: &std::path::Path) -> (std::process::Child, Client) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_qlp"))
-        .arg("lsp")
-        .current_dir(root)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut client = Client {
-        stdin: child.stdin.take().unwrap(),
-        stdout: BufReader::new(child.stdout.take().unwrap()),
-        next_id: 0,
-    };
-    let init = client.request(
-        "initialize",
-        json!({"processId": null, "rootUri": format!("file://{}", root.display()), "capabilities": {}}),
-    );
-    assert_eq!(init["result"]["capabilities"]["documentFormattingProvider"], true);
-    client.notify("initialized", json!({}));
-    (child, client)
-}
-
-fn stop(mut child: std::process::Child, mut client: Client) {
-    let shutdown = client.request("shutdown", Value::Null);
-    assert!(shutdown["error"].is_null());
-    client.notify("exit", Value::Null);
-    assert!(child.wait().unwrap().success());
+    lsp_client::start(env!("CARGO_BIN_EXE_qlp"), root)
 }
 
 /// The labels of a completion answer.
@@ -486,7 +404,9 @@ fn a_broken_file_in_another_directory_is_another_set() {
     );
     let hover = client.request("textDocument/hover", at(&uri, &text, "x.text has_any", 2));
     assert!(
-        hover["result"]["contents"]["value"].as_str().is_some_and(|v| v.starts_with("`x.text`: `string`")),
+        hover["result"]["contents"]["value"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("`x.text`: `string`")),
         "the policies checked: {hover}"
     );
     stop(child, client);
