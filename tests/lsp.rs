@@ -411,3 +411,58 @@ fn a_broken_file_in_another_directory_is_another_set() {
     );
     stop(child, client);
 }
+
+/// The shipped policies, opened from this repository as an editor would:
+/// the set checks (the fixtures elsewhere under the root do not stop it),
+/// and references, definition and hover reach across its files.
+#[test]
+fn the_shipped_policies_navigate_across_files() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).canonicalize().unwrap();
+    let file = root.join("policies/2022/09_traffic_fraud.qlp");
+    let uri = format!("file://{}", file.display());
+    let text = std::fs::read_to_string(&file).unwrap();
+    let (child, mut client) = start(&root);
+    client.notify(
+        "textDocument/didOpen",
+        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": text}}),
+    );
+    // `all_text` is declared in common.qlp and used all over the set.
+    let use_site = at(&uri, &text, "all_text(c) has_any paid_poster_offers", 0);
+    let definition = client.request("textDocument/definition", use_site.clone());
+    assert!(
+        definition["result"]["uri"]
+            .as_str()
+            .unwrap()
+            .ends_with("/policies/common.qlp"),
+        "{definition}"
+    );
+    let mut params = use_site.clone();
+    params["context"] = json!({"includeDeclaration": true});
+    let refs = client.request("textDocument/references", params);
+    let files: std::collections::BTreeSet<String> = refs["result"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["uri"].as_str().unwrap().rsplit('/').next().unwrap().to_string())
+        .collect();
+    for name in ["common.qlp", "09_traffic_fraud.qlp", "03_rumours.qlp"] {
+        assert!(files.contains(name), "{name} not among {files:?}");
+    }
+    assert!(refs["result"].as_array().unwrap().len() > 20, "{refs}");
+    // A rule's references: its declaration and every test that expects it.
+    let refs = client.request(
+        "textDocument/references",
+        json!({"textDocument": {"uri": uri}, "position": at(&uri, &text, "paid_poster_offer(c", 0)["position"], "context": {"includeDeclaration": true}}),
+    );
+    let expected =
+        1 + text.matches("expect paid_poster_offer").count() + text.matches("expect not paid_poster_offer").count();
+    assert_eq!(refs["result"].as_array().unwrap().len(), expected, "{refs}");
+    // Hover on the campaign of a rule: its title and period.
+    let hover = client.request("textDocument/hover", at(&uri, &text, "campaign: traffic_2022", 10));
+    let value = hover["result"]["contents"]["value"].as_str().unwrap();
+    assert!(
+        value.contains("清朗·打击流量造假") && value.contains("active 2022-03-17"),
+        "{value}"
+    );
+    stop(child, client);
+}

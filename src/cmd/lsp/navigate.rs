@@ -117,9 +117,15 @@ fn declaration_hover(
         if let Some(title) = &c.title {
             value.push_str(&format!(": {title}"));
         }
-        if let Some((from, to)) = c.active {
-            let day = |t: i64| qlp_runtime::Timestamp::from_micros(t).to_string();
-            value.push_str(&format!("\n\nactive {} .. {}", day(from), day(to)));
+        // The period as written (dates are read in the set's time zone).
+        let written = program
+            .sources
+            .get(c.location.file)
+            .and_then(|f| f.text.get(c.location.span.start as usize..c.location.span.end as usize))
+            .and_then(|t| t.lines().find_map(|l| l.trim().strip_prefix("active:")))
+            .map(|period| period.split("//").next().unwrap_or("").trim().to_string());
+        if let Some(period) = written {
+            value.push_str(&format!("\n\nactive {period}"));
         }
         if let Some(max) = c.max_action {
             value.push_str(&format!(", at most `{}`", max.as_str()));
