@@ -45,10 +45,7 @@ fn latency(c: &mut Criterion) {
     let position = json!({"line": line, "character": character});
 
     let (child, mut client) = lsp_client::start(env!("CARGO_BIN_EXE_qlp"), &root);
-    client.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": text}}),
-    );
+    client.open(&uri, &text);
     // The set checks: hover answers.
     let hover = client.request(
         "textDocument/hover",

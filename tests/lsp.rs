@@ -49,15 +49,8 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
     let uri = format!("file://{}", file.display());
     let (child, mut client) = start(&root);
 
-    client.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": BROKEN}}),
-    );
-    let diagnostics = client.diagnostics(&uri);
-    let unknown = diagnostics
-        .iter()
-        .find(|d| d["code"] == "qlp::unknown_field")
-        .unwrap_or_else(|| panic!("{diagnostics:?}"));
+    client.open(&uri, BROKEN);
+    let unknown = client.diagnostic(&uri, "qlp::unknown_field");
     // `m` on line 3 (0-based 2), after `  when: x.text == "中文" and x.`:
     // the two Han characters are two UTF-16 units each one.
     let column = "  when: x.text == \"中文\" and x.".encode_utf16().count();
@@ -198,17 +191,10 @@ fn the_server_fixes_navigates_across_files_and_completes_by_context() {
     let uri = format!("file://{}", root.join("rules.qlp").display());
     let schema_uri = format!("file://{}", root.join("schema.qlp").display());
     let (child, mut client) = start(&root);
-    client.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": RULES}}),
-    );
+    client.open(&uri, RULES);
 
     // A string compared with an enum: the diagnostic carries a quick fix.
-    let diagnostics = client.diagnostics(&uri);
-    let mismatch = diagnostics
-        .iter()
-        .find(|d| d["code"] == "qlp::type_mismatch")
-        .unwrap_or_else(|| panic!("{diagnostics:?}"));
+    let mismatch = client.diagnostic(&uri, "qlp::type_mismatch");
     let actions = client.request(
         "textDocument/codeAction",
         json!({"textDocument": {"uri": uri}, "range": mismatch["range"], "context": {"diagnostics": [mismatch]}}),
@@ -398,10 +384,7 @@ fn a_broken_file_in_another_directory_is_another_set() {
     let uri = format!("file://{}", file.display());
     let text = std::fs::read_to_string(&file).unwrap();
     let (child, mut client) = start(&root);
-    client.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": text}}),
-    );
+    client.open(&uri, &text);
     let hover = client.request("textDocument/hover", at(&uri, &text, "x.text has_any", 2));
     assert!(
         hover["result"]["contents"]["value"]
@@ -422,10 +405,7 @@ fn the_shipped_policies_navigate_across_files() {
     let uri = format!("file://{}", file.display());
     let text = std::fs::read_to_string(&file).unwrap();
     let (child, mut client) = start(&root);
-    client.notify(
-        "textDocument/didOpen",
-        json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": text}}),
-    );
+    client.open(&uri, &text);
     // `all_text` is declared in common.qlp and used all over the set.
     let use_site = at(&uri, &text, "all_text(c) has_any paid_poster_offers", 0);
     let definition = client.request("textDocument/definition", use_site.clone());

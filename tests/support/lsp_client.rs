@@ -56,6 +56,24 @@ impl Client {
         self.send(&json!({"jsonrpc": "2.0", "method": method, "params": params}));
     }
 
+    /// Opens a document with `text` (version 1).
+    pub fn open(&mut self, uri: &str, text: &str) {
+        self.notify(
+            "textDocument/didOpen",
+            json!({"textDocument": {"uri": uri, "languageId": "qlp", "version": 1, "text": text}}),
+        );
+    }
+
+    /// The next diagnostics published for `uri`, and the first with `code`.
+    pub fn diagnostic(&mut self, uri: &str, code: &str) -> Value {
+        let diagnostics = self.diagnostics(uri);
+        diagnostics
+            .iter()
+            .find(|d| d["code"] == code)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {code} in {diagnostics:?}"))
+    }
+
     /// The next diagnostics published for `uri`.
     pub fn diagnostics(&mut self, uri: &str) -> Vec<Value> {
         loop {
