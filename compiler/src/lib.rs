@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod builtins;
+pub mod cache;
 pub mod explain;
 pub mod interp;
 pub mod jit;
@@ -30,6 +31,7 @@ use std::path::PathBuf;
 
 use qlp_grammar::{Diagnostic, SourceMap};
 
+pub use cache::CheckCache;
 pub use load::{MemoryLoader, SourceLoader};
 pub use program::Program;
 pub use types::Type;
@@ -75,11 +77,19 @@ impl Checked {
 
 /// Loads, parses and type-checks `roots` and everything they import.
 pub fn check(roots: &[PathBuf], loader: &dyn SourceLoader) -> Checked {
+    check_cached(roots, loader, &CheckCache::new())
+}
+
+/// [`check`], reusing the parses and keyword automata of the check before
+/// that used `cache` (an editor's keystroke re-parses one file).
+pub fn check_cached(roots: &[PathBuf], loader: &dyn SourceLoader, cache: &CheckCache) -> Checked {
+    cache.begin();
     let mut diagnostics = Vec::new();
-    let files = load::load(roots, loader, &mut diagnostics);
+    let files = load::load_cached(roots, loader, &mut diagnostics, cache);
     let scope = resolve::Scope::collect(&files, &mut diagnostics);
-    let mut checker = typeck::Checker::new(&scope, &files);
+    let mut checker = typeck::Checker::new(&scope, &files, cache);
     checker.check_all();
+    cache.end();
     diagnostics.append(&mut checker.diagnostics);
     let mut program = checker.program;
     diagnostics.sort_by_key(|d| (d.file, d.span.start));

@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::{Component, Path, PathBuf};
 
 use qlp_grammar::ast::{self, Item};
-use qlp_grammar::{parse_file, Diagnostic, FileId, SourceMap, Span};
+use qlp_grammar::{Diagnostic, FileId, SourceMap, Span};
 
 /// What a file is read for; a loader may bound each kind differently.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -171,6 +171,16 @@ pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, (usize, String)> {
 
 /// Loads and parses the roots and, transitively, their imports.
 pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<Diagnostic>) -> LoadedFiles {
+    load_cached(roots, loader, diagnostics, &crate::CheckCache::new())
+}
+
+/// [`load`], with the parses of `cache` reused.
+pub fn load_cached(
+    roots: &[PathBuf],
+    loader: &dyn SourceLoader,
+    diagnostics: &mut Vec<Diagnostic>,
+    cache: &crate::CheckCache,
+) -> LoadedFiles {
     let mut files = LoadedFiles::default();
     let mut by_path: HashMap<PathBuf, FileId> = HashMap::new();
     let mut queue: Vec<FileId> = Vec::new();
@@ -180,7 +190,7 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
         if by_path.contains_key(&path) {
             continue;
         }
-        let id = add_file(&mut files, &path, loader, diagnostics, None);
+        let id = add_file(&mut files, &path, (loader, cache), diagnostics, None);
         by_path.insert(path, id);
         queue.push(id);
     }
@@ -215,7 +225,13 @@ pub fn load(roots: &[PathBuf], loader: &dyn SourceLoader, diagnostics: &mut Vec<
             let id = match by_path.get(&path) {
                 Some(id) => *id,
                 None => {
-                    let id = add_file(&mut files, &path, loader, diagnostics, Some((file, span, &target)));
+                    let id = add_file(
+                        &mut files,
+                        &path,
+                        (loader, cache),
+                        diagnostics,
+                        Some((file, span, &target)),
+                    );
                     by_path.insert(path, id);
                     queue.push(id);
                     id
@@ -310,7 +326,7 @@ fn load_keyword_files(files: &mut LoadedFiles, loader: &dyn SourceLoader, diagno
 fn add_file(
     files: &mut LoadedFiles,
     path: &Path,
-    loader: &dyn SourceLoader,
+    (loader, cache): (&dyn SourceLoader, &crate::CheckCache),
     diagnostics: &mut Vec<Diagnostic>,
     imported_from: Option<(FileId, Span, &str)>,
 ) -> FileId {
@@ -327,7 +343,7 @@ fn add_file(
     files.imports.push(Vec::new());
     match problem {
         None => {
-            let (ast, mut parse_diagnostics) = parse_file(&text, id);
+            let (ast, mut parse_diagnostics) = cache.parse(&text, id);
             diagnostics.append(&mut parse_diagnostics);
             files.asts.push(ast);
         }

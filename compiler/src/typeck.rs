@@ -69,6 +69,8 @@ pub(crate) struct Checker<'a> {
     pub program: Program,
     scope: &'a Scope,
     files: &'a LoadedFiles,
+    /// Keyword automata kept from the check before.
+    cache: &'a crate::CheckCache,
     pub diagnostics: Vec<Diagnostic>,
 
     file: FileId,
@@ -80,11 +82,12 @@ pub(crate) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(scope: &'a Scope, files: &'a LoadedFiles) -> Checker<'a> {
+    pub(crate) fn new(scope: &'a Scope, files: &'a LoadedFiles, cache: &'a crate::CheckCache) -> Checker<'a> {
         Checker {
             program: Program::default(),
             scope,
             files,
+            cache,
             diagnostics: Vec::new(),
             file: FileId(0),
             const_states: Vec::new(),

@@ -56,6 +56,8 @@ struct Documents {
     program: Option<(std::sync::Arc<qlp_compiler::Program>, PathBuf)>,
     /// What the last `qlp.runTest` said of each test.
     test_results: TestResults,
+    /// Parses and keyword automata reused from the check before.
+    cache: qlp_compiler::CheckCache,
     /// The quick fixes of the diagnostics last published, by file.
     fixes: HashMap<PathBuf, Fixes>,
 }
@@ -366,14 +368,13 @@ fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
     // The policy set the file belongs to, under its root.
     let root = qlp_runtime::fs::find_root(&[path.to_path_buf()])?;
     let root = root.canonicalize().unwrap_or(root);
-    let all = crate::config::Workspace::open(std::slice::from_ref(&root), None)?;
+    let all = crate::config::Workspace::open(&[set_directory(&root, path)], None)?;
     let overlay = Overlay {
         root: root.clone(),
         documents: &documents.text,
         disk: &all.tree.loader,
     };
-    let files = policy_set(&all.tree.files, &root, path);
-    let checked = qlp_compiler::check(&files, &overlay);
+    let checked = qlp_compiler::check_cached(&all.tree.files, &overlay, &documents.cache);
     let mut diagnostics = checked.diagnostics;
     if let Some(program) = &checked.program {
         // The findings `qlp lint` would print: same levels, suppressions, ignores.
@@ -385,28 +386,22 @@ fn check(documents: &Documents, path: &Path) -> anyhow::Result<Checked> {
     Ok((diagnostics, checked.sources, root, checked.program))
 }
 
-/// The files of the policy set `path` belongs to: the `.qlp` files of the
-/// top-level directory under the root that holds it (`policies/` for
-/// `policies/2022/01_livestream.qlp`), or every file under the root for a
-/// file directly in it; imports from elsewhere are read as `qlp check DIR`
-/// reads them. A repository that keeps test fixtures or other policy sets
-/// next to its policies (this one does) checks each apart.
-fn policy_set(files: &[PathBuf], root: &Path, path: &Path) -> Vec<PathBuf> {
-    let cwd = std::env::current_dir().unwrap_or_default();
-    let absolute = |p: &Path| qlp_compiler::load::clean_path(&cwd.join(p));
+/// The directory of the policy set `path` belongs to: the top-level
+/// directory under the root that holds it (`policies/` for
+/// `policies/2022/01_livestream.qlp`), or the root for a file directly in
+/// it; imports from elsewhere are read as `qlp check DIR` reads them. A
+/// repository that keeps test fixtures or other policy sets next to its
+/// policies (this one does) checks each apart, and only that directory is
+/// listed on each change.
+fn set_directory(root: &Path, path: &Path) -> PathBuf {
     let Ok(inside) = path.strip_prefix(root) else {
-        return files.to_vec();
+        return root.to_path_buf();
     };
     let mut components = inside.components();
-    let (Some(top), Some(_)) = (components.next(), components.next()) else {
-        return files.to_vec();
-    };
-    let dir = root.join(top);
-    files
-        .iter()
-        .filter(|f| absolute(f).starts_with(&dir))
-        .cloned()
-        .collect()
+    match (components.next(), components.next()) {
+        (Some(top), Some(_)) => root.join(top),
+        _ => root.to_path_buf(),
+    }
 }
 
 /// The files on disk, with the open documents' unsaved text over them.

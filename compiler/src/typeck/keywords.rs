@@ -59,7 +59,7 @@ impl<'a> Checker<'a> {
                 prepared.push(key);
                 originals.push(entry.to_string());
             }
-            let matcher = match KeywordMatcher::new(prepared, mode) {
+            let matcher = match self.cache.matcher(prepared, mode) {
                 Ok(matcher) => matcher,
                 Err(message) => {
                     self.error(
@@ -105,7 +105,7 @@ impl<'a> Checker<'a> {
             merged.push(if sets.len() < 2 {
                 None
             } else {
-                crate::text::MergedKeywords::new(&sets, mode).ok()
+                self.cache.merged(&sets, mode)
             });
         }
         self.program.merged_keywords = merged;

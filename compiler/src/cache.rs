@@ -1,0 +1,187 @@
+//! What a re-check can reuse from the check before it: each file's parse
+//! (keyed by its id and exact text) and each keyword automaton (keyed by its
+//! exact keywords and mode). An editor keeps one [`CheckCache`] for its
+//! session, so a keystroke re-parses one file and rebuilds no automaton
+//! whose keywords did not change. A cache never changes a result: keys are
+//! compared whole, not by hash alone. It holds only what the last check
+//! used, so it stays the size of one policy set.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use qlp_grammar::ast;
+use qlp_grammar::{Diagnostic, FileId};
+
+use crate::text::{KeywordMatcher, MatchMode, MergedKeywords};
+
+/// One entry and the check that last used it.
+struct Entry<K, V> {
+    key: K,
+    value: V,
+    used: u64,
+}
+
+/// Entries by a hash of their key; the key itself decides.
+struct Table<K, V> {
+    entries: HashMap<u64, Vec<Entry<K, V>>>,
+}
+
+impl<K: PartialEq + std::hash::Hash, V: Clone> Table<K, V> {
+    fn new() -> Table<K, V> {
+        Table {
+            entries: HashMap::new(),
+        }
+    }
+
+    fn hash(key: &K) -> u64 {
+        use std::hash::{BuildHasher, BuildHasherDefault};
+        BuildHasherDefault::<std::collections::hash_map::DefaultHasher>::default().hash_one(key)
+    }
+
+    fn get_or(&mut self, key: K, generation: u64, make: impl FnOnce() -> V) -> V {
+        let bucket = self.entries.entry(Self::hash(&key)).or_default();
+        if let Some(entry) = bucket.iter_mut().find(|e| e.key == key) {
+            entry.used = generation;
+            return entry.value.clone();
+        }
+        let value = make();
+        bucket.push(Entry {
+            key,
+            value: value.clone(),
+            used: generation,
+        });
+        value
+    }
+
+    fn keep_used(&mut self, generation: u64) {
+        self.entries.retain(|_, bucket| {
+            bucket.retain(|e| e.used == generation);
+            !bucket.is_empty()
+        });
+    }
+}
+
+/// A merged automaton's key: the match mode, and each set's index and keywords.
+type MergedKey = (u64, Vec<(usize, Vec<String>)>);
+
+struct Tables {
+    generation: u64,
+    parses: Table<(FileId, String), (ast::File, Vec<Diagnostic>)>,
+    matchers: Table<(u64, Vec<String>), Result<KeywordMatcher, String>>,
+    merged: Table<MergedKey, Option<MergedKeywords>>,
+}
+
+/// Parses and keyword automata kept between checks (see the module doc).
+pub struct CheckCache {
+    tables: Mutex<Tables>,
+}
+
+impl Default for CheckCache {
+    fn default() -> CheckCache {
+        CheckCache::new()
+    }
+}
+
+impl CheckCache {
+    /// An empty cache.
+    pub fn new() -> CheckCache {
+        CheckCache {
+            tables: Mutex::new(Tables {
+                generation: 0,
+                parses: Table::new(),
+                matchers: Table::new(),
+                merged: Table::new(),
+            }),
+        }
+    }
+
+    fn with<T>(&self, f: impl FnOnce(&mut Tables) -> T) -> T {
+        let mut tables = self.tables.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        f(&mut tables)
+    }
+
+    /// Starts a check: what it does not use is dropped when it ends.
+    pub(crate) fn begin(&self) {
+        self.with(|t| t.generation += 1);
+    }
+
+    /// Ends a check, dropping what it did not use.
+    pub(crate) fn end(&self) {
+        self.with(|t| {
+            let generation = t.generation;
+            t.parses.keep_used(generation);
+            t.matchers.keep_used(generation);
+            t.merged.keep_used(generation);
+        });
+    }
+
+    /// The parse of `text` as file `file`.
+    pub(crate) fn parse(&self, text: &str, file: FileId) -> (ast::File, Vec<Diagnostic>) {
+        self.with(|t| {
+            let generation = t.generation;
+            t.parses.get_or((file, text.to_string()), generation, || {
+                qlp_grammar::parse_file(text, file)
+            })
+        })
+    }
+
+    /// The automaton of prepared `keywords` in `mode`.
+    pub(crate) fn matcher(&self, keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
+        self.with(|t| {
+            let generation = t.generation;
+            let key = (mode.code(), keywords);
+            let build = key.1.clone();
+            t.matchers.get_or(key, generation, || KeywordMatcher::new(build, mode))
+        })
+    }
+
+    /// The automaton over every set of one mode.
+    pub(crate) fn merged(&self, sets: &[(usize, &KeywordMatcher)], mode: MatchMode) -> Option<MergedKeywords> {
+        let key: Vec<(usize, Vec<String>)> = sets.iter().map(|(i, m)| (*i, m.keywords().to_vec())).collect();
+        self.with(|t| {
+            let generation = t.generation;
+            t.merged
+                .get_or((mode.code(), key), generation, || MergedKeywords::new(sets, mode).ok())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+
+    use super::*;
+    use crate::MemoryLoader;
+
+    const SCHEMA: &str = "record R { text: string }\nkeywords spam = [\"加微信\", \"刷单\"]\n";
+
+    fn check(rules: &str, cache: &CheckCache) -> Vec<String> {
+        let loader = MemoryLoader::new()
+            .with("schema.qlp", SCHEMA)
+            .with("rules.qlp", format!("import \"schema.qlp\"\n{rules}"));
+        let checked = crate::check_cached(&[PathBuf::from("rules.qlp")], &loader, cache);
+        let mut out: Vec<String> = checked.diagnostics.iter().map(|d| d.message.clone()).collect();
+        if let Some(program) = checked.program {
+            out.extend(program.keyword_sets.iter().map(|k| k.matcher.keywords().join(",")));
+            out.extend(program.rules.iter().map(|r| r.name.clone()));
+        }
+        out
+    }
+
+    #[test]
+    fn a_cached_check_gives_what_a_fresh_one_gives() {
+        let cache = CheckCache::new();
+        let versions = [
+            "rule r(c: R) {\n  when: c.text has_any spam\n  then: review\n}\n",
+            "rule r(c: R) {\n  when: c.txt has_any spam\n  then: review\n}\n",
+            "rule r(c: R) {\n  when: c.text has_any spam\n  then: review\n}\nkeywords more = [\"水军\"]\n",
+            "rule r(c: R) {\n  when: c.text has_any spam\n  then: review\n}\n",
+        ];
+        for rules in versions.iter().chain(versions.iter().rev()) {
+            assert_eq!(check(rules, &cache), check(rules, &CheckCache::new()), "{rules}");
+        }
+        // Only what the last check used is kept.
+        let kept = cache.with(|t| (t.parses.entries.len(), t.matchers.entries.len()));
+        assert_eq!(kept, (2, 1));
+    }
+}
