@@ -129,3 +129,68 @@ fn the_shipped_policies_on_cold_comments() {
         }
     }
 }
+
+/// The false-positive cost of the `sound` match mode: for each shipped
+/// keyword list, how many clean COLD comments (label 0) it matches in the
+/// default `normalized` mode and how many in `sound`; and the property that
+/// `sound` matches every text `normalized` does. `--nocapture` prints the
+/// table quoted in docs/language.md.
+#[test]
+fn the_sound_mode_costs_on_clean_cold_comments() {
+    use qlp_compiler::text::{prepare, KeywordMatcher, MatchMode};
+    let Some(data) = data_dir() else { return };
+    let mut reader = csv::Reader::from_path(data.join("cold/test.csv")).unwrap();
+    let clean: Vec<String> = reader
+        .records()
+        .map(Result::unwrap)
+        .filter(|row| row[3].trim() == "0")
+        .map(|row| row[row.len() - 1].to_string())
+        .collect();
+    assert!(clean.len() > 1000, "{} clean comments", clean.len());
+    let lists = Path::new(env!("CARGO_MANIFEST_DIR")).join("policies/keywords");
+    let mut names: Vec<PathBuf> = std::fs::read_dir(&lists).unwrap().map(|e| e.unwrap().path()).collect();
+    names.sort();
+    let matcher = |entries: &[String], mode: MatchMode| {
+        let mut prepared: Vec<String> = entries
+            .iter()
+            .map(|e| prepare(e, mode))
+            .filter(|e| !e.is_empty())
+            .collect();
+        prepared.sort();
+        prepared.dedup();
+        KeywordMatcher::new(prepared, mode).unwrap()
+    };
+    let (mut total_plain, mut total_sound) = (0, 0);
+    eprintln!("| list | clean comments matched, normalized | sound | newly matched |");
+    for path in names {
+        let entries: Vec<String> = std::fs::read_to_string(&path)
+            .unwrap()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .map(str::to_string)
+            .collect();
+        let plain = matcher(&entries, MatchMode::Normalized);
+        let sound = matcher(&entries, MatchMode::Sound);
+        let (mut by_plain, mut by_sound) = (0, 0);
+        for text in &clean {
+            let (p, s) = (plain.is_match(text), sound.is_match(text));
+            assert!(
+                !p || s,
+                "{}: `sound` misses what `normalized` matches: {text}",
+                path.display()
+            );
+            by_plain += usize::from(p);
+            by_sound += usize::from(s);
+        }
+        let name = path.file_name().unwrap().to_string_lossy().to_string();
+        eprintln!("| {name} | {by_plain} | {by_sound} | {} |", by_sound - by_plain);
+        total_plain += by_plain;
+        total_sound += by_sound;
+    }
+    eprintln!(
+        "| all {} clean comments | {total_plain} | {total_sound} | {} |",
+        clean.len(),
+        total_sound - total_plain
+    );
+}

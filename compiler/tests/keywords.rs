@@ -89,6 +89,32 @@ fn evasion_table() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
+/// The `sound` mode catches every evasion the default mode does (it
+/// normalizes first), and the sound-alike ones it adds.
+#[test]
+fn sound_mode_catches_what_normalized_does_and_homophones() {
+    for (text, keyword, expected, technique) in EVASIONS {
+        if *expected {
+            assert!(
+                matcher(&[keyword], MatchMode::Sound).is_match(text),
+                "{technique}: {text:?} vs {keyword:?}"
+            );
+        }
+    }
+    let sound = matcher(&["赌博", "博彩"], MatchMode::Sound);
+    for (text, expected) in [
+        ("菠菜平台", true),
+        ("来睹愽", true),
+        ("DuBo", true),
+        ("ｂｏｃａｉ", true),
+        ("賭博", true),
+        ("菠萝", false),
+        ("博物馆", false),
+    ] {
+        assert_eq!(sound.is_match(text), expected, "{text}");
+    }
+}
+
 #[test]
 fn word_mode_and_exact_mode() {
     let word = matcher(&["bet", "casino"], MatchMode::Word);

@@ -35,6 +35,14 @@ pub enum MatchMode {
     Word,
     /// The text as it is: case-sensitive, no normalization.
     Exact,
+    /// Normalized text with every Chinese character replaced by its toneless
+    /// pinyin (its most common reading, from the `pinyin` crate's data):
+    /// a keyword matches its homophones (`菠菜` for `博彩`), variant
+    /// characters that sound the same (`愽`, `睹`) and its spelling in
+    /// pinyin (`dubo`, `bocai`). Syllables are not delimited, so a run of
+    /// characters that sounds like a keyword matches (`读博` sounds like
+    /// `赌博`): the false-positive cost is measured in docs/language.md.
+    Sound,
 }
 
 impl MatchMode {
@@ -44,6 +52,7 @@ impl MatchMode {
             MatchMode::Normalized => 0,
             MatchMode::Word => 1,
             MatchMode::Exact => 2,
+            MatchMode::Sound => 3,
         }
     }
 }
@@ -251,6 +260,16 @@ fn prepare_chars(
         if is_invisible(c) {
             continue;
         }
+        if mode == MatchMode::Sound {
+            // An ideograph is its own normalized form: its sound replaces it.
+            if let Some(sound) = pinyin::ToPinyin::to_pinyin(&c) {
+                out.push_str(sound.plain());
+                if let Some(origin) = origin.as_deref_mut() {
+                    origin.extend(std::iter::repeat_n(offset as u32, out.len() - before));
+                }
+                continue;
+            }
+        }
         if !push_normalized(c, out) && mode == MatchMode::Word && !out.is_empty() && !out.ends_with(' ') {
             out.push(' ');
         }
@@ -367,7 +386,7 @@ impl KeywordMatcher {
             .map_err(|error| error.to_string())?;
         let raw = match mode {
             MatchMode::Normalized => RawPrefilter::new(&keywords),
-            MatchMode::Word | MatchMode::Exact => None,
+            MatchMode::Word | MatchMode::Exact | MatchMode::Sound => None,
         };
         Ok(KeywordMatcher {
             mode,

@@ -92,7 +92,12 @@ impl<'a> Checker<'a> {
     /// Builds one automaton per match mode over every keyword set of it.
     pub(super) fn merge_keyword_sets(&mut self) {
         let mut merged = Vec::new();
-        for mode in [MatchMode::Normalized, MatchMode::Word, MatchMode::Exact] {
+        for mode in [
+            MatchMode::Normalized,
+            MatchMode::Word,
+            MatchMode::Exact,
+            MatchMode::Sound,
+        ] {
             let sets: Vec<(usize, &KeywordMatcher)> = self
                 .program
                 .keyword_sets
@@ -118,6 +123,7 @@ impl<'a> Checker<'a> {
             let chosen = match option.name.as_str() {
                 "word" => MatchMode::Word,
                 "exact" => MatchMode::Exact,
+                "sound" => MatchMode::Sound,
                 other => {
                     self.error(
                         "qlp::keyword_option",
@@ -125,7 +131,7 @@ impl<'a> Checker<'a> {
                         format!("unknown keyword set option `{other}`"),
                     )
                     .help = Some(String::from(
-                        "options are `word` (Latin entries match whole words) and `exact` (no normalization, case-sensitive)",
+                        "options are `word` (Latin entries match whole words), `exact` (no normalization, case-sensitive) and `sound` (Chinese matched by its pinyin: homophones and pinyin spellings)",
                     ));
                     continue;
                 }
@@ -134,7 +140,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::keyword_option",
                     option.span,
-                    "`word` and `exact` cannot be combined",
+                    "`word`, `exact` and `sound` cannot be combined",
                 )
                 .help = Some(String::from("choose one match mode per keyword set"));
             }
