@@ -89,17 +89,30 @@ fn evasion_table() {
     assert!(failures.is_empty(), "{failures:#?}");
 }
 
-/// The `sound` mode catches every evasion the default mode does (it
-/// normalizes first), and the sound-alike ones it adds.
+/// The `sound` and `lookalike` modes catch every evasion the default mode
+/// does (they normalize first), and the ones they add.
 #[test]
-fn sound_mode_catches_what_normalized_does_and_homophones() {
+fn evasion_modes_catch_what_normalized_does_and_more() {
     for (text, keyword, expected, technique) in EVASIONS {
         if *expected {
-            assert!(
-                matcher(&[keyword], MatchMode::Sound).is_match(text),
-                "{technique}: {text:?} vs {keyword:?}"
-            );
+            for mode in [MatchMode::Sound, MatchMode::Lookalike] {
+                assert!(
+                    matcher(&[keyword], mode).is_match(text),
+                    "{mode:?}, {technique}: {text:?} vs {keyword:?}"
+                );
+            }
         }
+    }
+    let shape = matcher(&["bet", "马上"], MatchMode::Lookalike);
+    for (text, expected) in [
+        ("ВЕТ", true),
+        ("ΒΕΤ", true),
+        ("Ᏼet", true),
+        ("⻢上", true),
+        ("b3t", false),
+        ("вет", false),
+    ] {
+        assert_eq!(shape.is_match(text), expected, "{text}");
     }
     let sound = matcher(&["赌博", "博彩"], MatchMode::Sound);
     for (text, expected) in [

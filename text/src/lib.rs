@@ -42,7 +42,14 @@ pub enum MatchMode {
     /// pinyin (`dubo`, `bocai`). Syllables are not delimited, so a run of
     /// characters that sounds like a keyword matches (`读博` sounds like
     /// `赌博`): the false-positive cost is measured in docs/language.md.
+    /// Look-alikes are folded first, as in [`MatchMode::Lookalike`].
     Sound,
+    /// Normalized text with look-alikes from other scripts folded to what
+    /// they imitate, by the Unicode confusables table (UTS #39, from the
+    /// `unicode-security` crate): Cyrillic and Greek letters that look Latin
+    /// (`ВЕТ` for `bet`), Cherokee and IPA look-alikes, and CJK radicals to
+    /// their ideographs (`⻢` for `马`).
+    Lookalike,
 }
 
 impl MatchMode {
@@ -53,6 +60,7 @@ impl MatchMode {
             MatchMode::Word => 1,
             MatchMode::Exact => 2,
             MatchMode::Sound => 3,
+            MatchMode::Lookalike => 4,
         }
     }
 }
@@ -176,6 +184,30 @@ fn convert_one(code: u32) -> char {
     fast2s::convert(c.encode_utf8(&mut buffer)).chars().next().unwrap_or(c)
 }
 
+/// What a character imitates, by the Unicode confusables table: a letter of
+/// another script that looks like a Latin letter becomes that letter, a CJK
+/// radical its ideograph. ASCII, ideographs and compatibility characters
+/// stay (the table would turn `0` into `O` and `丶` into `\`; NFKC folds
+/// the others), and so does anything whose prototype is not one letter or
+/// one ideograph.
+fn lookalike(c: char) -> char {
+    let code = c as u32;
+    if code < 0x80 || (0x3400..=0x9FFF).contains(&code) || (0x20000..=0x3134F).contains(&code) {
+        return c;
+    }
+    // Compatibility characters (`１`, `ｂ`, `⼈`) are NFKC's to fold: the
+    // table would read a full-width `１` as the letter `l`.
+    if !std::iter::once(c).nfkc().eq(std::iter::once(c)) {
+        return c;
+    }
+    let mut buffer = [0u8; 4];
+    let mut prototype = unicode_security::skeleton(c.encode_utf8(&mut buffer));
+    match (prototype.next(), prototype.next()) {
+        (Some(d), None) if d.is_ascii_alphabetic() || (0x3400..=0x9FFF).contains(&(d as u32)) => d,
+        _ => c,
+    }
+}
+
 /// Zero-width and format characters that posters insert to split words.
 fn is_invisible(c: char) -> bool {
     matches!(
@@ -256,9 +288,12 @@ fn prepare_chars(
                 _ => {}
             }
         }
-        let c = simplify(original);
+        let mut c = simplify(original);
         if is_invisible(c) {
             continue;
+        }
+        if matches!(mode, MatchMode::Lookalike | MatchMode::Sound) {
+            c = lookalike(c);
         }
         if mode == MatchMode::Sound {
             // An ideograph is its own normalized form: its sound replaces it.
@@ -386,7 +421,7 @@ impl KeywordMatcher {
             .map_err(|error| error.to_string())?;
         let raw = match mode {
             MatchMode::Normalized => RawPrefilter::new(&keywords),
-            MatchMode::Word | MatchMode::Exact | MatchMode::Sound => None,
+            MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike => None,
         };
         Ok(KeywordMatcher {
             mode,

@@ -97,6 +97,7 @@ impl<'a> Checker<'a> {
             MatchMode::Word,
             MatchMode::Exact,
             MatchMode::Sound,
+            MatchMode::Lookalike,
         ] {
             let sets: Vec<(usize, &KeywordMatcher)> = self
                 .program
@@ -124,6 +125,7 @@ impl<'a> Checker<'a> {
                 "word" => MatchMode::Word,
                 "exact" => MatchMode::Exact,
                 "sound" => MatchMode::Sound,
+                "lookalike" => MatchMode::Lookalike,
                 other => {
                     self.error(
                         "qlp::keyword_option",
@@ -131,7 +133,7 @@ impl<'a> Checker<'a> {
                         format!("unknown keyword set option `{other}`"),
                     )
                     .help = Some(String::from(
-                        "options are `word` (Latin entries match whole words), `exact` (no normalization, case-sensitive) and `sound` (Chinese matched by its pinyin: homophones and pinyin spellings)",
+                        "options are `word` (Latin entries match whole words), `exact` (no normalization, case-sensitive), `lookalike` (letters of other scripts folded to what they imitate) and `sound` (Chinese matched by its pinyin: homophones and pinyin spellings, look-alikes folded too)",
                     ));
                     continue;
                 }
@@ -140,7 +142,7 @@ impl<'a> Checker<'a> {
                 self.error(
                     "qlp::keyword_option",
                     option.span,
-                    "`word`, `exact` and `sound` cannot be combined",
+                    "`word`, `exact`, `lookalike` and `sound` cannot be combined",
                 )
                 .help = Some(String::from("choose one match mode per keyword set"));
             }
