@@ -121,6 +121,8 @@ fn evasion_modes_catch_what_normalized_does_and_more() {
         ("DuBo", true),
         ("ｂｏｃａｉ", true),
         ("賭博", true),
+        ("ㄉㄨˇㄅㄛˊ", true),
+        ("ㄉㄨˇㄆㄛˊ", false),
         ("菠萝", false),
         ("博物馆", false),
     ] {

@@ -208,6 +208,54 @@ fn lookalike(c: char) -> char {
     }
 }
 
+/// The pinyin letters of a zhuyin (Bopomofo) symbol, or `""` for a tone
+/// mark. Symbol by symbol, so an initial and a final spell the syllable
+/// (`ㄉㄨ` du, `ㄅㄛ` bo, `ㄘㄞ` cai, `ㄓㄨ` zhu); syllables pinyin spells
+/// with `y`/`w` (`ㄧㄠ`, `ㄨㄤ`) or an implied vowel (`ㄓ` zhi) come out
+/// otherwise (`iao`, `uang`, `zh`).
+fn zhuyin(c: char) -> Option<&'static str> {
+    Some(match c {
+        'ㄅ' => "b",
+        'ㄆ' => "p",
+        'ㄇ' => "m",
+        'ㄈ' => "f",
+        'ㄉ' => "d",
+        'ㄊ' => "t",
+        'ㄋ' => "n",
+        'ㄌ' => "l",
+        'ㄍ' => "g",
+        'ㄎ' => "k",
+        'ㄏ' => "h",
+        'ㄐ' => "j",
+        'ㄑ' => "q",
+        'ㄒ' => "x",
+        'ㄓ' => "zh",
+        'ㄔ' => "ch",
+        'ㄕ' => "sh",
+        'ㄖ' => "r",
+        'ㄗ' => "z",
+        'ㄘ' => "c",
+        'ㄙ' => "s",
+        'ㄚ' => "a",
+        'ㄛ' => "o",
+        'ㄜ' | 'ㄝ' => "e",
+        'ㄞ' => "ai",
+        'ㄟ' => "ei",
+        'ㄠ' => "ao",
+        'ㄡ' => "ou",
+        'ㄢ' => "an",
+        'ㄣ' => "en",
+        'ㄤ' => "ang",
+        'ㄥ' => "eng",
+        'ㄦ' => "er",
+        'ㄧ' => "i",
+        'ㄨ' => "u",
+        'ㄩ' => "v",
+        'ˉ' | 'ˊ' | 'ˇ' | 'ˋ' | '˙' => "",
+        _ => return None,
+    })
+}
+
 /// Zero-width and format characters that posters insert to split words.
 fn is_invisible(c: char) -> bool {
     matches!(
@@ -296,9 +344,14 @@ fn prepare_chars(
             c = lookalike(c);
         }
         if mode == MatchMode::Sound {
-            // An ideograph is its own normalized form: its sound replaces it.
-            if let Some(sound) = pinyin::ToPinyin::to_pinyin(&c) {
-                out.push_str(sound.plain());
+            // An ideograph is its own normalized form: its sound replaces
+            // it; zhuyin (Bopomofo) is spelled in pinyin letters, its tone
+            // marks dropped.
+            if let Some(sound) = pinyin::ToPinyin::to_pinyin(&c)
+                .map(pinyin::Pinyin::plain)
+                .or_else(|| zhuyin(c))
+            {
+                out.push_str(sound);
                 if let Some(origin) = origin.as_deref_mut() {
                     origin.extend(std::iter::repeat_n(offset as u32, out.len() - before));
                 }
