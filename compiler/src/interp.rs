@@ -359,6 +359,7 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             (Builtin::Lower, [Value::Str(s)]) => Value::str(&s.to_lowercase()),
             (Builtin::Upper, [Value::Str(s)]) => Value::str(&s.to_uppercase()),
             (Builtin::Trim, [Value::Str(s)]) => Value::str(s.trim()),
+            (Builtin::Unescape, [Value::Str(s)]) => Value::str(&crate::text::unescape(s)),
             (Builtin::Contains, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.contains(&**part)),
             (Builtin::StartsWith, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.starts_with(&**part)),
             (Builtin::EndsWith, [Value::Str(s), Value::Str(part)]) => Value::Bool(s.ends_with(&**part)),

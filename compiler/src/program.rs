@@ -612,6 +612,8 @@ pub enum Builtin {
     ListLen,
     /// `lower(string)`.
     Lower,
+    /// `unescape(s)`: markup and percent-encoding decoded.
+    Unescape,
     /// `upper(string)`.
     Upper,
     /// `trim(string)`.

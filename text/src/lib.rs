@@ -17,8 +17,10 @@
 
 #![warn(missing_docs)]
 
+mod markup;
 mod prefilter;
 
+pub use markup::unescape;
 pub use prefilter::RawPrefilter;
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};

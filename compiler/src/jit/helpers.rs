@@ -345,7 +345,7 @@ unsafe fn give(ctx: *mut EvalCtx, value: Vec<u8>, out: *mut u64) {
     }
 }
 
-/// `op`: 0 lower, 1 upper, 2 trim.
+/// `op`: 0 lower, 1 upper, 2 trim, 3 unescape.
 extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, out: *mut u64) -> i64 {
     guard(FAILED, || {
         // SAFETY: see `text`.
@@ -353,6 +353,7 @@ extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, 
         let mapped = match op {
             0 => text.to_lowercase(),
             1 => text.to_uppercase(),
+            3 => crate::text::unescape(&text),
             _ => text.trim().to_string(),
         };
         // SAFETY: compiled code passes its context and a two-word stack slot.

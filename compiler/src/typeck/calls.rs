@@ -135,12 +135,13 @@ impl BodyChecker<'_, '_> {
         }
         let string = Type::String;
         let (builtin, checked, ty) = match name.name.as_str() {
-            "lower" | "upper" | "trim" => {
+            "lower" | "upper" | "trim" | "unescape" => {
                 let arg = self.builtin_arg(args, 0, &string)?;
                 let builtin = match name.name.as_str() {
                     "lower" => Builtin::Lower,
                     "upper" => Builtin::Upper,
                     "trim" => Builtin::Trim,
+                    "unescape" => Builtin::Unescape,
                     _ => return None,
                 };
                 (builtin, vec![arg], Type::String)

@@ -340,10 +340,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
         Ok(match builtin {
             Builtin::StrLen => vec![self.call_value(self.helpers.str_len, &first)?],
             Builtin::ListLen => vec![*first.get(1).ok_or_else(|| JitError(String::from("list")))?],
-            Builtin::Lower | Builtin::Upper | Builtin::Trim => {
+            Builtin::Lower | Builtin::Upper | Builtin::Trim | Builtin::Unescape => {
                 let op = match builtin {
                     Builtin::Lower => 0,
                     Builtin::Upper => 1,
+                    Builtin::Unescape => 3,
                     _ => 2,
                 };
                 let op = self.b.ins().iconst(types::I64, op);
