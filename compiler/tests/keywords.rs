@@ -20,6 +20,8 @@ fn matcher(keywords: &[&str], mode: MatchMode) -> KeywordMatcher {
 /// (text, keyword, should match, technique)
 const EVASIONS: &[(&str, &str, bool, &str)] = &[
     ("一起赌博吧", "赌博", true, "plain"),
+    ("η οδος", "ΟΔΟΣ", true, "final sigma against a capital keyword"),
+    ("İSTANBUL casino", "istanbul", true, "dotted capital I lowercases to i"),
     ("一起赌.博吧", "赌博", true, "dot between Han characters"),
     ("一起赌 博吧", "赌博", true, "space"),
     ("一起赌\u{3000}博吧", "赌博", true, "ideographic space"),

@@ -429,16 +429,29 @@ fn push_normalized(c: char, out: &mut String) -> bool {
     if unicode_normalization::is_nfkc_quick(std::iter::once(c)) == unicode_normalization::IsNormalized::Yes {
         // Already in NFKC (most punctuation, symbols and emoji): no decomposition.
         if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
+            push_lowercase(c, out);
         }
         return out.len() > before;
     }
     for d in std::iter::once(c).nfkc() {
         if d.is_alphanumeric() {
-            out.extend(d.to_lowercase());
+            push_lowercase(d, out);
         }
     }
     out.len() > before
+}
+
+/// The lowercase of a letter, letters only (`İ` lowercases to `i` and a
+/// combining dot, which is dropped), with the final sigma `ς` as `σ`: a
+/// keyword is lowercased letter by letter, so `ΟΔΟΣ` must meet `οδος`.
+fn push_lowercase(c: char, out: &mut String) {
+    for lower in c.to_lowercase() {
+        match lower {
+            'ς' => out.push('σ'),
+            lower if lower.is_alphanumeric() => out.push(lower),
+            _ => {}
+        }
+    }
 }
 
 /// A compiled keyword set: its prepared keywords in one automaton.
