@@ -66,9 +66,6 @@ const TOP_LEVEL_WORDS: [&str; 14] = [
     "test",
 ];
 
-/// The most mistakes repaired in one declaration before parsing gives up on it.
-const MAX_REPAIRS: usize = 16;
-
 /// The most copies `given N TYPE { .. }` makes.
 pub const MAX_GIVEN_COUNT: u32 = 10_000;
 
@@ -102,49 +99,7 @@ pub fn parse_file(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
             offset: chunk.start,
             diagnostics: Vec::new(),
         };
-        // A recognized mistake is reported and repaired in place, and the
-        // declaration parsed again, so one slip does not hide the rest.
-        let mut repaired = std::borrow::Cow::Borrowed(chunk_text);
-        for _ in 0..=MAX_REPAIRS {
-            match QlpParser::parse(Rule::file, &repaired) {
-                Ok(mut pairs) => {
-                    let file_pair = pairs.next().expect("a file pair");
-                    for pair in file_pair.into_inner() {
-                        if pair.as_rule() != Rule::EOI {
-                            if let Some(item) = builder.item(pair) {
-                                items.push(item);
-                            }
-                        }
-                    }
-                    break;
-                }
-                Err(error) => {
-                    let pos = match error.location {
-                        InputLocation::Pos(pos) | InputLocation::Span((pos, _)) => pos,
-                    };
-                    let mistake = mistakes::recognize(&repaired, pos, chunk.start, file);
-                    let Some(mistake) = mistake else {
-                        builder.diagnostics.push(parse_error(
-                            &error,
-                            &repaired,
-                            chunk.start,
-                            file,
-                            text.get(chunk.end..),
-                        ));
-                        break;
-                    };
-                    builder.diagnostics.push(mistake.diagnostic);
-                    let Some((at, replacement)) = mistake.repair else { break };
-                    let mut owned = repaired.into_owned();
-                    let end = at + replacement.len();
-                    if !owned.is_char_boundary(at) || !owned.is_char_boundary(end) || end > owned.len() {
-                        break;
-                    }
-                    owned.replace_range(at..end, &replacement);
-                    repaired = std::borrow::Cow::Owned(owned);
-                }
-            }
-        }
+        builder.declaration(chunk_text, text.get(chunk.end..), &mut items);
         diagnostics.append(&mut builder.diagnostics);
     }
     (File { items }, diagnostics)
@@ -190,6 +145,9 @@ mod errors;
 mod expr;
 mod mistakes;
 mod prescan;
+mod words;
+
+pub use words::WORDS;
 
 use errors::{first_token, parse_error};
 pub use mistakes::function_named_elsewhere;

@@ -111,7 +111,17 @@ fn comments_between_any_tokens_survive_formatting() {
     let mut cases = 0;
     for path in repository_files() {
         let text = std::fs::read_to_string(&path).unwrap();
-        let ends = token_ends(&text);
+        // A line break before a declaration word starts a new declaration
+        // (items are split at them), so comments go elsewhere.
+        let ends: Vec<usize> = token_ends(&text)
+            .into_iter()
+            .filter(|&end| {
+                let next = text[end..].trim_start();
+                !DECLARATION_WORDS.iter().any(|w| {
+                    next.starts_with(w) && !next[w.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+            })
+            .collect();
         if ends.is_empty() {
             continue;
         }
@@ -134,6 +144,24 @@ fn comments_between_any_tokens_survive_formatting() {
     }
     assert!(cases > 200, "{cases}");
 }
+
+const DECLARATION_WORDS: [&str; 15] = [
+    "import",
+    "time_zone",
+    "enum",
+    "record",
+    "keywords",
+    "const",
+    "fn",
+    "campaign",
+    "rule",
+    "exempt",
+    "counter",
+    "distinct",
+    "first_seen",
+    "tag",
+    "test",
+];
 
 /// Where tokens end in `text`: after a word, a string or a punctuation
 /// character, outside comments and strings.

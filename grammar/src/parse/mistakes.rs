@@ -10,6 +10,9 @@ use crate::source::FileId;
 use crate::span::Span;
 use crate::time::{format_duration, parse_duration, MICROS_PER_SECOND};
 
+use super::{parse_error, Builder, InputLocation, Item, QlpParser, Rule};
+use pest::Parser as _;
+
 /// A recognized mistake: its diagnostic and the rewrite of `start..end` of
 /// the declaration's text (same length) that lets parsing continue.
 pub(super) struct Mistake {
@@ -19,7 +22,7 @@ pub(super) struct Mistake {
 
 /// Recognizes a mistake at `pos`, where pest stopped in `text` (a
 /// declaration at `offset` in its file).
-pub(super) fn recognize(text: &str, pos: usize, offset: usize, file: FileId) -> Option<Mistake> {
+fn recognize(text: &str, pos: usize, offset: usize, file: FileId) -> Option<Mistake> {
     let rest = text.get(pos..)?;
     let before = text.get(..pos)?;
     bad_duration(text, pos, offset, file)
@@ -377,4 +380,52 @@ fn unquoted_text(before: &str, rest: &str, pos: usize, offset: usize, file: File
         diagnostic,
         repair: Some((pos, repair)),
     })
+}
+
+/// The most mistakes repaired in one declaration before parsing gives up on it.
+const MAX_REPAIRS: usize = 16;
+
+impl Builder {
+    /// Parses one declaration (`text`; `after` is the rest of the file) into
+    /// `items`. A recognized mistake is reported and repaired in place, and
+    /// the declaration parsed again, so one slip does not hide the rest.
+    pub(super) fn declaration(&mut self, text: &str, after: Option<&str>, items: &mut Vec<Item>) {
+        let mut repaired = std::borrow::Cow::Borrowed(text);
+        for _ in 0..=MAX_REPAIRS {
+            match QlpParser::parse(Rule::file, &repaired) {
+                Ok(mut pairs) => {
+                    let Some(file_pair) = pairs.next() else { return };
+                    for pair in file_pair.into_inner() {
+                        if pair.as_rule() != Rule::EOI {
+                            if let Some(item) = self.item(pair) {
+                                items.push(item);
+                            }
+                        }
+                    }
+                    return;
+                }
+                Err(error) => {
+                    let pos = match error.location {
+                        InputLocation::Pos(pos) | InputLocation::Span((pos, _)) => pos,
+                    };
+                    let Some(mistake) = recognize(&repaired, pos, self.offset, self.file) else {
+                        let diagnostic = parse_error(&error, &repaired, self.offset, self.file, after);
+                        self.diagnostics.push(diagnostic);
+                        return;
+                    };
+                    self.diagnostics.push(mistake.diagnostic);
+                    let Some((at, replacement)) = mistake.repair else {
+                        return;
+                    };
+                    let mut owned = repaired.into_owned();
+                    let end = at + replacement.len();
+                    if !owned.is_char_boundary(at) || !owned.is_char_boundary(end) || end > owned.len() {
+                        return;
+                    }
+                    owned.replace_range(at..end, &replacement);
+                    repaired = std::borrow::Cow::Owned(owned);
+                }
+            }
+        }
+    }
 }

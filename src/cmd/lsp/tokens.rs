@@ -57,65 +57,6 @@ pub(super) fn legend() -> SemanticTokensLegend {
     }
 }
 
-/// Words of the language, as opposed to names.
-const KEYWORDS: &[&str] = &[
-    "import",
-    "time_zone",
-    "enum",
-    "record",
-    "keywords",
-    "file",
-    "const",
-    "fn",
-    "campaign",
-    "rule",
-    "exempt",
-    "counter",
-    "distinct",
-    "first_seen",
-    "tag",
-    "test",
-    "given",
-    "expect",
-    "nothing",
-    "verdict",
-    "error",
-    "allow",
-    "title",
-    "active",
-    "max_action",
-    "when",
-    "then",
-    "reason",
-    "shadow",
-    "cancels",
-    "label",
-    "limit",
-    "review",
-    "remove",
-    "block",
-    "suspend",
-    "ban",
-    "and",
-    "or",
-    "not",
-    "in",
-    "is",
-    "some",
-    "none",
-    "has_any",
-    "matches",
-    "if",
-    "else",
-    "let",
-    "any",
-    "all",
-    "count",
-    "now",
-    "true",
-    "false",
-];
-
 /// Items of a state declaration, keywords only there.
 const STATE_ITEMS: &[&str] = &["key", "of", "id", "time", "window", "bucket", "ttl"];
 
@@ -283,7 +224,7 @@ fn classify(
     if record_field && !state_item && !(first_on_line && declaration != "record") {
         return (Some(Kind::Field), if declaration == "record" { DECLARATION } else { 0 });
     }
-    if KEYWORDS.contains(&word) || state_item {
+    if qlp_grammar::parse::WORDS.contains(&word) || state_item {
         return (Some(Kind::Keyword), 0);
     }
     (Some(Kind::Variable), 0)
