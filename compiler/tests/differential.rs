@@ -174,7 +174,7 @@ const FLOATS: [&str; 11] = [
     "(1e300 * 1e300)",
     "(1e300 * 1e300 - 1e300 * 1e300)",
 ];
-const STRINGS: [&str; 10] = [
+const STRINGS: [&str; 12] = [
     "\"\"",
     "\"a\"",
     "\"赌博\"",
@@ -185,6 +185,8 @@ const STRINGS: [&str; 10] = [
     "\"ＢＥＴ\"",
     "\"zzz\"",
     "\"É\"",
+    "\"菠菜&#36172;%E5%8D%9A\"",
+    "\"<b>ВЕТ</b> ⻢上\"",
 ];
 const DURATIONS: [&str; 6] = ["0s", "1ms", "30m", "24h", "7d", "106751d"];
 const TIMES: [&str; 4] = ["1970-01-01", "2022-03-17", "2022-03-17T08:30:00Z", "1900-01-01"];
@@ -258,7 +260,7 @@ impl Generator<'_> {
                 0 => format!("({} + {})", self.expr(&Ty::Str, d), self.expr(&Ty::Str, d)),
                 1 => format!(
                     "{}({})",
-                    self.rng.pick(&["lower", "upper", "trim"]),
+                    self.rng.pick(&["lower", "upper", "trim", "unescape"]),
                     self.expr(&Ty::Str, d)
                 ),
                 2 => format!("max({}, {})", self.expr(&Ty::Str, d), self.expr(&Ty::Str, d)),
@@ -424,7 +426,9 @@ impl Generator<'_> {
                 format!("({} in [{}])", self.expr(&ty, d), items.join(", "))
             }
             10 => {
-                let set = self.rng.pick(&["words", "more_words", "latin", "verbatim"]);
+                let set = self
+                    .rng
+                    .pick(&["words", "more_words", "latin", "verbatim", "sounds", "shapes"]);
                 format!("({} has_any {set})", self.expr(&Ty::Str, d))
             }
             11 => format!("({} matches \"^[a-z]+$\")", self.expr(&Ty::Str, d)),
@@ -475,6 +479,8 @@ fn program_source(rng: &mut Rng, schema: &Schema) -> String {
     out.push_str("keywords more_words = [\"网赌\", \"bet\", \"z\"]\n");
     out.push_str("keywords latin(word) = [\"bet\", \"abc\", \"x\"]\n");
     out.push_str("keywords verbatim(exact) = [\"Abc\", \"赌博\", \" \"]\n");
+    out.push_str("keywords sounds(sound) = [\"博彩\", \"bet\"]\n");
+    out.push_str("keywords shapes(lookalike) = [\"bet\", \"马上\"]\n");
     out.push_str("campaign camp { title: \"c\" active: 2022-01-01 .. 2022-12-31 }\n");
     let paths = record_paths(schema);
     let mut generator = Generator {
@@ -529,7 +535,7 @@ fn program_source(rng: &mut Rng, schema: &Schema) -> String {
     out
 }
 
-const STRING_VALUES: [&str; 10] = [
+const STRING_VALUES: [&str; 11] = [
     "",
     "a",
     "abc",
@@ -540,6 +546,7 @@ const STRING_VALUES: [&str; 10] = [
     "  x ",
     "é",
     "甲乙",
+    "菠菜 ВЕТ &#x535A;%E5%BD%A9 <i>⻢</i>上",
 ];
 
 fn random_value(rng: &mut Rng, program: &Program, ty: &Type) -> Value {
