@@ -196,44 +196,15 @@ fn format_file(text: &str, ast: &File) -> String {
     out
 }
 
-/// The tokens of `text[start..end]` as byte ranges: strings whole, runs of
-/// letters, digits and `_` whole, anything else one character; whitespace
-/// and comments skipped. Only used to line the source and the printed item
-/// up, so it need not know the grammar.
+/// The tokens of `text[start..end]` as byte ranges (the pre-passes'
+/// lexer: strings and words whole, comments and line breaks skipped). Only
+/// used to line the source and the printed item up.
 fn tokens(text: &str, start: usize, end: usize) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    let slice = text.get(start..end).unwrap_or("");
-    let mut chars = slice.char_indices().peekable();
-    let word = |c: char| c.is_alphanumeric() || c == '_';
-    while let Some((i, c)) = chars.next() {
-        let at = start + i;
-        if c.is_whitespace() {
-            continue;
-        }
-        if c == '/' && slice.get(i + 1..).is_some_and(|r| r.starts_with('/')) {
-            while chars.next_if(|&(_, c)| c != '\n').is_some() {}
-            continue;
-        }
-        let mut stop = at + c.len_utf8();
-        if c == '"' {
-            let mut escaped = false;
-            while let Some((j, d)) = chars.next_if(|&(_, d)| d != '\n') {
-                stop = start + j + d.len_utf8();
-                match d {
-                    _ if escaped => escaped = false,
-                    '\\' => escaped = true,
-                    '"' => break,
-                    _ => {}
-                }
-            }
-        } else if word(c) {
-            while let Some((j, d)) = chars.next_if(|&(_, d)| word(d)) {
-                stop = start + j + d.len_utf8();
-            }
-        }
-        out.push((at, stop));
-    }
-    out
+    crate::scan::tokens(text.get(start..end).unwrap_or(""))
+        .into_iter()
+        .filter(|t| t.kind != crate::scan::TokenKind::Newline)
+        .map(|t| (start + t.start, start + t.start + t.text.len()))
+        .collect()
 }
 
 /// For each source token, the printed token it became (`None` for the

@@ -49,23 +49,6 @@ pub const MAX_LIST_ELEMENTS: u32 = 100_000;
 /// Largest source file accepted, in bytes.
 pub const MAX_FILE_BYTES: usize = 16 << 20;
 
-const TOP_LEVEL_WORDS: [&str; 14] = [
-    "import",
-    "enum",
-    "record",
-    "keywords",
-    "const",
-    "fn",
-    "campaign",
-    "rule",
-    "exempt",
-    "counter",
-    "distinct",
-    "first_seen",
-    "tag",
-    "test",
-];
-
 /// The most copies `given N TYPE { .. }` makes.
 pub const MAX_GIVEN_COUNT: u32 = 10_000;
 
@@ -147,7 +130,7 @@ mod mistakes;
 mod prescan;
 mod words;
 
-pub use words::WORDS;
+pub use words::{DECLARATION_WORDS, WORDS};
 
 use errors::{first_token, parse_error};
 pub use mistakes::function_named_elsewhere;

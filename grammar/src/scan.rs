@@ -1,6 +1,7 @@
-//! A small lexer for the parser's pre-passes: splitting a file into items
-//! (its error recovery) and bounding nesting before pest sees the text. It
-//! knows code, strings and comments, and nothing of the grammar beyond that.
+//! A small lexer for the parser's pre-passes (splitting a file into items,
+//! its error recovery, and bounding nesting before pest sees the text) and
+//! for `fmt`'s alignment of source and printed tokens. It knows code,
+//! strings and comments, and nothing of the grammar beyond that.
 
 /// What a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -117,7 +117,7 @@ fn comments_between_any_tokens_survive_formatting() {
             .into_iter()
             .filter(|&end| {
                 let next = text[end..].trim_start();
-                !DECLARATION_WORDS.iter().any(|w| {
+                !qlp_grammar::parse::DECLARATION_WORDS.iter().any(|w| {
                     next.starts_with(w) && !next[w.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
                 })
             })
@@ -144,24 +144,6 @@ fn comments_between_any_tokens_survive_formatting() {
     }
     assert!(cases > 200, "{cases}");
 }
-
-const DECLARATION_WORDS: [&str; 15] = [
-    "import",
-    "time_zone",
-    "enum",
-    "record",
-    "keywords",
-    "const",
-    "fn",
-    "campaign",
-    "rule",
-    "exempt",
-    "counter",
-    "distinct",
-    "first_seen",
-    "tag",
-    "test",
-];
 
 /// Where tokens end in `text`: after a word, a string or a punctuation
 /// character, outside comments and strings.

@@ -25,7 +25,7 @@ pub(super) fn split_items(text: &str) -> Vec<Chunk> {
         }
         let next = tokens.get(i + 1);
         let declares = token.kind == TokenKind::Word
-            && TOP_LEVEL_WORDS.contains(&token.text)
+            && DECLARATION_WORDS.contains(&token.text)
             && next.is_some_and(|n| {
                 n.kind == TokenKind::Str || (n.kind == TokenKind::Word && !scan::OPERATOR_WORDS.contains(&n.text))
             });

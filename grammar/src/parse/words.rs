@@ -1,5 +1,25 @@
 //! The words of the language.
 
+/// The words that start a declaration at the start of a line: a file is
+/// split into declarations at them, so one bad declaration does not hide
+/// the errors of the next.
+pub const DECLARATION_WORDS: [&str; 14] = [
+    "import",
+    "enum",
+    "record",
+    "keywords",
+    "const",
+    "fn",
+    "campaign",
+    "rule",
+    "exempt",
+    "counter",
+    "distinct",
+    "first_seen",
+    "tag",
+    "test",
+];
+
 /// Every word of the language (each `kw_*` of `qlp.pest`), as opposed to
 /// names: what editors highlight as keywords.
 pub const WORDS: &[&str] = &[
