@@ -140,6 +140,11 @@ fn the_server_checks_as_you_type_formats_and_lists_symbols() {
         "{formatted}"
     );
 
+    // Parameters that do not decode are an error that says why, not `null`.
+    let bad = client.request("textDocument/hover", json!({"textDocument": {"uri": uri}}));
+    assert_eq!(bad["error"]["code"], -32602, "{bad}");
+    assert!(bad["error"]["message"].as_str().unwrap().contains("position"), "{bad}");
+
     let symbols = client.request("textDocument/documentSymbol", json!({"textDocument": {"uri": uri}}));
     let names: Vec<&str> = symbols["result"]
         .as_array()

@@ -177,52 +177,59 @@ fn answer(documents: &Documents, request: Request) -> Response {
         HoverRequest, References, SemanticTokensFullRequest,
     };
     let id = request.id.clone();
+    let params = request.params;
     let result = match request.method.as_str() {
-        Formatting::METHOD => serde_json::from_value::<lsp_types::DocumentFormattingParams>(request.params)
-            .ok()
-            .and_then(|params| format(documents, &params.text_document.uri))
-            .map(|edits| serde_json::to_value(edits).unwrap_or_default()),
-        DocumentSymbolRequest::METHOD => serde_json::from_value::<lsp_types::DocumentSymbolParams>(request.params)
-            .ok()
-            .and_then(|params| symbols(documents, &params.text_document.uri))
-            .map(|symbols| serde_json::to_value(DocumentSymbolResponse::Nested(symbols)).unwrap_or_default()),
-        HoverRequest::METHOD => serde_json::from_value::<lsp_types::HoverParams>(request.params)
-            .ok()
-            .and_then(|params| hover(documents, &params.text_document_position_params))
-            .map(|hover| serde_json::to_value(hover).unwrap_or_default()),
-        Completion::METHOD => serde_json::from_value::<lsp_types::CompletionParams>(request.params)
-            .ok()
-            .and_then(|params| complete(documents, &params.text_document_position))
-            .map(|items| serde_json::to_value(items).unwrap_or_default()),
-        GotoDefinition::METHOD => serde_json::from_value::<lsp_types::GotoDefinitionParams>(request.params)
-            .ok()
-            .and_then(|params| definition(documents, &params.text_document_position_params))
-            .map(|location| serde_json::to_value(location).unwrap_or_default()),
-        References::METHOD => serde_json::from_value::<lsp_types::ReferenceParams>(request.params)
-            .ok()
-            .and_then(|params| references(documents, &params.text_document_position))
-            .map(|locations| serde_json::to_value(locations).unwrap_or_default()),
-        CodeLensRequest::METHOD => serde_json::from_value::<lsp_types::CodeLensParams>(request.params)
-            .ok()
-            .and_then(|params| code_lenses(documents, &params.text_document.uri))
-            .map(|lenses| serde_json::to_value(lenses).unwrap_or_default()),
-        SemanticTokensFullRequest::METHOD => serde_json::from_value::<lsp_types::SemanticTokensParams>(request.params)
-            .ok()
-            .and_then(|params| semantic_tokens(documents, &params.text_document.uri))
-            .map(|data| serde_json::to_value(lsp_types::SemanticTokens { result_id: None, data }).unwrap_or_default()),
-        CodeActionRequest::METHOD => serde_json::from_value::<lsp_types::CodeActionParams>(request.params)
-            .ok()
-            .and_then(|params| code_actions(documents, &params))
-            .map(|actions| serde_json::to_value(actions).unwrap_or_default()),
-        _ => {
-            return Response::new_err(
-                id,
-                lsp_server::ErrorCode::MethodNotFound as i32,
-                format!("`{}` is not supported yet", request.method),
-            )
-        }
+        Formatting::METHOD => reply(params, |p: lsp_types::DocumentFormattingParams| {
+            format(documents, &p.text_document.uri)
+        }),
+        DocumentSymbolRequest::METHOD => reply(params, |p: lsp_types::DocumentSymbolParams| {
+            symbols(documents, &p.text_document.uri).map(DocumentSymbolResponse::Nested)
+        }),
+        HoverRequest::METHOD => reply(params, |p: lsp_types::HoverParams| {
+            hover(documents, &p.text_document_position_params)
+        }),
+        Completion::METHOD => reply(params, |p: lsp_types::CompletionParams| {
+            complete(documents, &p.text_document_position)
+        }),
+        GotoDefinition::METHOD => reply(params, |p: lsp_types::GotoDefinitionParams| {
+            definition(documents, &p.text_document_position_params)
+        }),
+        References::METHOD => reply(params, |p: lsp_types::ReferenceParams| {
+            references(documents, &p.text_document_position)
+        }),
+        CodeLensRequest::METHOD => reply(params, |p: lsp_types::CodeLensParams| {
+            code_lenses(documents, &p.text_document.uri)
+        }),
+        SemanticTokensFullRequest::METHOD => reply(params, |p: lsp_types::SemanticTokensParams| {
+            semantic_tokens(documents, &p.text_document.uri)
+                .map(|data| lsp_types::SemanticTokens { result_id: None, data })
+        }),
+        CodeActionRequest::METHOD => reply(params, |p: lsp_types::CodeActionParams| code_actions(documents, &p)),
+        method => Err((
+            lsp_server::ErrorCode::MethodNotFound,
+            format!("`{method}` is not supported yet"),
+        )),
     };
-    Response::new_ok(id, result.unwrap_or(serde_json::Value::Null))
+    match result {
+        Ok(value) => Response::new_ok(id, value),
+        Err((code, message)) => Response::new_err(id, code as i32, message),
+    }
+}
+
+/// The answer to a request whose parameters are `P`: `null` when there is
+/// nothing to say (no document, no expression under the cursor), an
+/// `InvalidParams` error naming what is wrong when they do not decode.
+fn reply<P: serde::de::DeserializeOwned, R: serde::Serialize>(
+    params: serde_json::Value,
+    answer: impl FnOnce(P) -> Option<R>,
+) -> Result<serde_json::Value, (lsp_server::ErrorCode, String)> {
+    let params: P = serde_json::from_value(params).map_err(|error| {
+        (
+            lsp_server::ErrorCode::InvalidParams,
+            format!("invalid parameters: {error}"),
+        )
+    })?;
+    Ok(answer(params).map_or(serde_json::Value::Null, |r| serde_json::to_value(r).unwrap_or_default()))
 }
 
 /// The text of a document: open (unsaved) or on disk.

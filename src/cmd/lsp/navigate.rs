@@ -118,11 +118,9 @@ fn declaration_hover(
             value.push_str(&format!(": {title}"));
         }
         // The period as written (dates are read in the set's time zone).
-        let written = program
-            .sources
-            .get(c.location.file)
-            .and_then(|f| f.text.get(c.location.span.start as usize..c.location.span.end as usize))
-            .and_then(|t| t.lines().find_map(|l| l.trim().strip_prefix("active:")))
+        let written = written(program, &c.location)
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("active:"))
             .map(|period| period.split("//").next().unwrap_or("").trim().to_string());
         if let Some(period) = written {
             value.push_str(&format!("\n\nactive {period}"));
@@ -176,15 +174,7 @@ fn keyword_set(program: &qlp_compiler::Program, root: &Path, set: &qlp_compiler:
                 .to_string()
         })
         .unwrap_or_default();
-    let declared = program
-        .sources
-        .get(set.location.file)
-        .and_then(|f| {
-            f.text
-                .get(set.location.span.start as usize..set.location.span.end as usize)
-        })
-        .and_then(|t| t.lines().next())
-        .unwrap_or("");
+    let declared = written(program, &set.location).lines().next().unwrap_or("");
     let declared: String = declared.chars().take(120).collect();
     format!(
         "keyword set `{}`: {} keyword(s), declared in `{file}`\n\n```qlp\n{declared}\n```",
@@ -193,13 +183,20 @@ fn keyword_set(program: &qlp_compiler::Program, root: &Path, set: &qlp_compiler:
     )
 }
 
-/// The first line of a declaration, as written, with the comment above it.
-fn declaration(program: &qlp_compiler::Program, location: &qlp_compiler::program::Location) -> String {
-    let header = program
+/// A declaration as written.
+fn written<'p>(program: &'p qlp_compiler::Program, location: &qlp_compiler::program::Location) -> &'p str {
+    program
         .sources
         .get(location.file)
         .and_then(|f| f.text.get(location.span.start as usize..location.span.end as usize))
-        .and_then(|t| t.lines().next())
+        .unwrap_or("")
+}
+
+/// The first line of a declaration, as written, with the comment above it.
+fn declaration(program: &qlp_compiler::Program, location: &qlp_compiler::program::Location) -> String {
+    let header = written(program, location)
+        .lines()
+        .next()
         .unwrap_or("")
         .trim_end_matches('{')
         .trim_end();
