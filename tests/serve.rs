@@ -365,3 +365,22 @@ fn a_shadow_that_would_ban_everything_changes_no_verdict_and_every_difference_is
         assert_ne!(entry["decision"]["verdict"], "ban");
     }
 }
+
+/// A SIGTERM the moment the server has said where it listens (as a
+/// supervisor may send it) stops it gracefully: the handlers are installed
+/// before that line, not on the first poll (the default action killed it in
+/// about one start of four).
+#[test]
+fn a_sigterm_right_after_startup_is_a_graceful_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    policy_copy(dir.path(), "policies");
+    let log = dir.path().join("decisions.jsonl");
+    for _ in 0..8 {
+        let server = start(
+            dir.path(),
+            &["-p", "policies", "--no-watch", "--decision-log", log.to_str().unwrap()],
+        );
+        // `stop_and_read_log` asserts the exit status is success.
+        assert!(stop_and_read_log(server, &log).is_empty());
+    }
+}

@@ -143,6 +143,10 @@ async fn serve(server: Arc<Server>, args: &ServeArgs) -> anyhow::Result<ExitCode
         .layer(DefaultBodyLimit::max(args.max_body_bytes as usize))
         .layer(axum::middleware::from_fn_with_state(server.clone(), count))
         .with_state(server.clone());
+    // The handlers are installed before anyone is told where to connect: a
+    // SIGTERM right after the first line must stop the server gracefully,
+    // not kill it with the default action.
+    let stop = shutdown()?;
     let listener = tokio::net::TcpListener::bind(args.addr).await?;
     let addr = listener.local_addr()?;
     // The first line of standard output: where to connect.
@@ -152,7 +156,7 @@ async fn serve(server: Arc<Server>, args: &ServeArgs) -> anyhow::Result<ExitCode
         server.policies.display(),
         server.engine.policies().version()
     );
-    axum::serve(listener, app).with_graceful_shutdown(shutdown()).await?;
+    axum::serve(listener, app).with_graceful_shutdown(stop).await?;
     if let Some(log) = &server.log {
         log.flush();
     }
@@ -160,21 +164,19 @@ async fn serve(server: Arc<Server>, args: &ServeArgs) -> anyhow::Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-/// Resolves on the first SIGINT or SIGTERM; axum then stops accepting and
-/// finishes the requests in flight.
-async fn shutdown() {
-    let interrupt = tokio::signal::ctrl_c();
-    let mut terminate = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-        Ok(signal) => signal,
-        Err(_) => {
-            let _ = interrupt.await;
-            return;
+/// A future that resolves on the first SIGINT or SIGTERM (axum then stops
+/// accepting and finishes the requests in flight). Both handlers are
+/// installed when this is called, not when the future is first polled.
+fn shutdown() -> std::io::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    };
-    tokio::select! {
-        _ = interrupt => {}
-        _ = terminate.recv() => {}
-    }
+    })
 }
 
 /// Loads and compiles a policy directory, or renders why it cannot be.
