@@ -19,6 +19,7 @@
 
 mod markup;
 mod prefilter;
+mod utf8;
 
 pub use markup::unescape;
 pub use prefilter::RawPrefilter;
@@ -278,11 +279,20 @@ pub fn prepare_into(text: &str, mode: MatchMode, out: &mut String, origin: Optio
 /// (and so match nothing), so the bytes need no separate validation pass.
 pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, origin: Option<&mut Vec<u32>>) {
     use bstr::ByteSlice;
-    // Valid UTF-8 (what rows hold) is checked at SIMD speed and decoded by
-    // the standard library; only invalid bytes take `bstr`'s decoder.
-    match std::str::from_utf8(bytes) {
-        Ok(text) => prepare_chars(text.char_indices(), mode, out, origin),
-        Err(_) => prepare_chars(bytes.char_indices().map(|(start, _, c)| (start, c)), mode, out, origin),
+    // Valid UTF-8 (what rows hold) is decoded as it is prepared, in one
+    // pass; at a malformed sequence the output is undone and the text
+    // prepared again with `bstr`'s decoder, which reads each maximal
+    // malformed part as one U+FFFD.
+    let (out_len, origin_len) = (out.len(), origin.as_ref().map_or(0, |o| o.len()));
+    let mut chars = utf8::Chars::new(bytes);
+    let mut origin = origin;
+    prepare_chars(&mut chars, mode, out, origin.as_deref_mut());
+    if chars.malformed {
+        out.truncate(out_len);
+        if let Some(origin) = origin.as_deref_mut() {
+            origin.truncate(origin_len);
+        }
+        prepare_chars(bytes.char_indices().map(|(start, _, c)| (start, c)), mode, out, origin);
     }
 }
 
@@ -710,6 +720,25 @@ mod tests {
             let text = c.to_string();
             assert_eq!(normalize(&text), normalize_mapped(&text).text, "U+{code:04X}");
         }
+    }
+
+    #[test]
+    fn malformed_bytes_read_as_one_replacement_per_maximal_part() {
+        // After a malformed sequence the text is prepared again: the output
+        // already in the buffer is kept, and nothing is appended twice.
+        let raw = b"\xE8\xB5\xE8\xB5\x8C\xC0\x80Ab";
+        for mode in [MatchMode::Exact, MatchMode::Normalized] {
+            let mut out = String::from("kept");
+            let mut origin = vec![7u32; 4];
+            prepare_bytes_into(raw, mode, &mut out, Some(&mut origin));
+            let expected = prepare(&String::from_utf8_lossy(raw), mode);
+            assert_eq!(out, format!("kept{expected}"), "{mode:?}");
+            assert_eq!(origin.len(), out.len());
+        }
+        assert_eq!(
+            prepare(&String::from_utf8_lossy(raw), MatchMode::Exact),
+            "\u{FFFD}赌\u{FFFD}\u{FFFD}Ab"
+        );
     }
 
     #[test]

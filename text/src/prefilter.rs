@@ -124,20 +124,49 @@ impl RawPrefilter {
     /// Whether the raw text (UTF-8; invalid bytes read as U+FFFD, which
     /// normalizes to nothing) may contain a keyword once normalized. Never
     /// false when it does.
+    ///
+    /// One pass over the bytes, decoding as it goes (no validation pass
+    /// first).
     pub fn may_match(&self, bytes: &[u8]) -> bool {
-        use bstr::ByteSlice;
-        match std::str::from_utf8(bytes) {
-            Ok(text) => self.scan(text.chars()),
-            Err(_) => self.scan(bytes.chars()),
+        let (mut firsts, mut seconds) = (0u64, 0u64);
+        let mut at = 0;
+        while let Some(&lead) = bytes.get(at) {
+            let continues = |i: usize| bytes.get(i).is_some_and(|b| b & 0xC0 == 0x80);
+            let code = if lead < 0x80 {
+                at += 1;
+                u32::from(lead)
+            } else if (0xE0..0xF0).contains(&lead) && continues(at + 1) && continues(at + 2) {
+                // Three bytes (Chinese text): the code point's bits as they
+                // are, without the general decoder's checks for overlong
+                // forms and surrogates, which a bitset lookup does not need.
+                let bits = |i: usize| bytes.get(i).map_or(0, |b| u32::from(b & 0x3F));
+                let code = (u32::from(lead & 0x0F) << 12) | (bits(at + 1) << 6) | bits(at + 2);
+                at += 3;
+                code
+            } else {
+                // A malformed byte is skipped alone, so the character after
+                // it is read from its own first byte.
+                let tail = bytes.get(at + 1..).unwrap_or_default();
+                let (code, len) = crate::utf8::decode(lead, tail).map_or((0xFFFD, 1), |(c, len)| (c as u32, len));
+                at += len;
+                code
+            };
+            if let Some((first, second)) = self.masks(code) {
+                firsts |= first;
+                seconds |= second;
+                if firsts & seconds != 0 {
+                    return true;
+                }
+            }
         }
+        false
     }
 
-    /// The masks of the groups `c` produces markers of.
+    /// The masks of the groups the character `code` produces markers of.
     #[inline(always)]
-    fn masks(&self, c: char) -> Option<(u64, u64)> {
-        let code = c as u32;
+    fn masks(&self, code: u32) -> Option<(u64, u64)> {
         if code >= 0x10000 {
-            return self.astral.get(&c).copied();
+            return self.astral.get(&char::from_u32(code)?).copied();
         }
         let at = code as usize / 64;
         let word = *self.basic.get(at)?;
@@ -147,20 +176,6 @@ impl RawPrefilter {
         }
         let place = self.rank.get(at).copied().unwrap_or(0) + (word & (bit - 1)).count_ones();
         self.basic_masks.get(place as usize).copied()
-    }
-
-    fn scan(&self, chars: impl Iterator<Item = char>) -> bool {
-        let (mut firsts, mut seconds) = (0u64, 0u64);
-        for c in chars {
-            if let Some((first, second)) = self.masks(c) {
-                firsts |= first;
-                seconds |= second;
-                if firsts & seconds != 0 {
-                    return true;
-                }
-            }
-        }
-        false
     }
 }
 

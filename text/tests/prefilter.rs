@@ -8,7 +8,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use proptest::prelude::*;
-use qlp_text::{normalize, KeywordMatcher, MatchMode};
+use qlp_text::{normalize, prepare_bytes_into, KeywordMatcher, MatchMode};
 
 /// Characters texts and keywords are drawn from.
 const ALPHABET: &[&str] = &[
@@ -40,6 +40,52 @@ proptest! {
         let matcher = KeywordMatcher::new(normalized, MatchMode::Normalized).unwrap();
         if matcher.is_match(&text) {
             prop_assert!(matcher.may_match_raw(text.as_bytes()), "{:?} matches {:?}", text, matcher.keywords());
+        }
+    }
+}
+
+/// Malformed UTF-8 fragments: truncated sequences, stray continuation
+/// bytes, overlong forms, surrogates, bytes that never start a character.
+const MALFORMED: &[&[u8]] = &[
+    b"\xE8",
+    b"\xE8\xB5",
+    b"\x80",
+    b"\xBF\xBF",
+    b"\xC0\x80",
+    b"\xED\xA0\x80",
+    b"\xF4\x90\x80\x80",
+    b"\xFF",
+    b"\xF0\x9F",
+    b"\xC3",
+];
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    let piece = prop_oneof![
+        3 => piece().prop_map(String::into_bytes),
+        1 => prop::sample::select(MALFORMED).prop_map(<[u8]>::to_vec),
+    ];
+    prop::collection::vec(piece, 0..40).prop_map(|p| p.concat())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The raw test decodes without validating: malformed bytes next to a
+    /// keyword must not hide it.
+    #[test]
+    fn malformed_bytes_never_hide_a_keyword(
+        keywords in prop::collection::vec(prop::collection::vec(piece(), 1..4).prop_map(|p| p.concat()), 1..6),
+        raw in bytes(),
+    ) {
+        let mut normalized: Vec<String> = keywords.iter().map(|k| normalize(k)).filter(|k| !k.is_empty()).collect();
+        normalized.sort();
+        normalized.dedup();
+        prop_assume!(!normalized.is_empty());
+        let matcher = KeywordMatcher::new(normalized, MatchMode::Normalized).unwrap();
+        let mut prepared = String::new();
+        prepare_bytes_into(&raw, MatchMode::Normalized, &mut prepared, None);
+        if matcher.is_match_prepared(&prepared) {
+            prop_assert!(matcher.may_match_raw(&raw), "{:?} matches {:?}", raw, matcher.keywords());
         }
     }
 }
