@@ -51,6 +51,10 @@ const COMMON: &str = "的一是不了人我在有他这中大来上个国到说�
 
 static COMMON_SET: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| COMMON.chars().collect());
 
+/// Words of the basic plane's bitset: a 16-bit code point's word is its top
+/// ten bits, so indexing needs no bounds check.
+const BASIC_WORDS: usize = 0x10000 / 64;
+
 /// The raw-text test of one keyword set in the `normalized` mode. Each
 /// keyword has two markers (two of its characters; one when it has one) and
 /// falls in one of 64 groups; a text passes when, for some group, it holds
@@ -60,7 +64,7 @@ static COMMON_SET: LazyLock<std::collections::HashSet<char>> = LazyLock::new(|| 
 pub struct RawPrefilter {
     /// Whether a code point of the basic plane produces a marker, a bit
     /// each: most characters of a text are answered by this bit alone.
-    basic: Vec<u64>,
+    basic: Box<[u64; BASIC_WORDS]>,
     /// For each word of `basic`, how many bits the words before it set:
     /// where a character's masks are in `basic_masks`.
     rank: Vec<u32>,
@@ -90,7 +94,7 @@ impl RawPrefilter {
                 }
             }
         }
-        let mut basic = vec![0u64; 0x10000 / 64];
+        let mut basic = Box::new([0u64; BASIC_WORDS]);
         let mut basic_masks = Vec::new();
         let mut astral = HashMap::new();
         // In code order, so that a character's place is its rank.
@@ -128,28 +132,30 @@ impl RawPrefilter {
     /// One pass over the bytes, decoding as it goes (no validation pass
     /// first).
     pub fn may_match(&self, bytes: &[u8]) -> bool {
+        let continues = |b: &u8| b & 0xC0 == 0x80;
         let (mut firsts, mut seconds) = (0u64, 0u64);
-        let mut at = 0;
-        while let Some(&lead) = bytes.get(at) {
-            let continues = |i: usize| bytes.get(i).is_some_and(|b| b & 0xC0 == 0x80);
-            let code = if lead < 0x80 {
-                at += 1;
-                u32::from(lead)
-            } else if (0xE0..0xF0).contains(&lead) && continues(at + 1) && continues(at + 2) {
+        let mut rest = bytes;
+        loop {
+            let code = match rest {
                 // Three bytes (Chinese text): the code point's bits as they
                 // are, without the general decoder's checks for overlong
                 // forms and surrogates, which a bitset lookup does not need.
-                let bits = |i: usize| bytes.get(i).map_or(0, |b| u32::from(b & 0x3F));
-                let code = (u32::from(lead & 0x0F) << 12) | (bits(at + 1) << 6) | bits(at + 2);
-                at += 3;
-                code
-            } else {
-                // A malformed byte is skipped alone, so the character after
-                // it is read from its own first byte.
-                let tail = bytes.get(at + 1..).unwrap_or_default();
-                let (code, len) = crate::utf8::decode(lead, tail).map_or((0xFFFD, 1), |(c, len)| (c as u32, len));
-                at += len;
-                code
+                [lead @ 0xE0..=0xEF, b1, b2, tail @ ..] if continues(b1) && continues(b2) => {
+                    rest = tail;
+                    (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F)
+                }
+                [ascii @ 0..=0x7F, tail @ ..] => {
+                    rest = tail;
+                    u32::from(*ascii)
+                }
+                [lead, tail @ ..] => {
+                    // A malformed byte is skipped alone, so the character
+                    // after it is read from its own first byte.
+                    let (code, len) = crate::utf8::decode(*lead, tail).map_or((0xFFFD, 1), |(c, len)| (c as u32, len));
+                    rest = rest.get(len..).unwrap_or_default();
+                    code
+                }
+                [] => return false,
             };
             if let Some((first, second)) = self.masks(code) {
                 firsts |= first;
@@ -159,7 +165,6 @@ impl RawPrefilter {
                 }
             }
         }
-        false
     }
 
     /// The masks of the groups the character `code` produces markers of.
@@ -168,7 +173,7 @@ impl RawPrefilter {
         if code >= 0x10000 {
             return self.astral.get(&char::from_u32(code)?).copied();
         }
-        let at = code as usize / 64;
+        let at = (code as usize >> 6) % BASIC_WORDS;
         let word = *self.basic.get(at)?;
         let bit = 1u64 << (code % 64);
         if word & bit == 0 {
