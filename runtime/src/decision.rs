@@ -229,12 +229,15 @@ impl Decision {
     /// Builds a decision from an outcome; `record` (the record as a value) is
     /// needed only when a fired rule matched keywords, for their evidence,
     /// which is found with reads of state giving `state` (as the outcome was).
+    /// `keyword_rules` says, per rule, whether it matches keywords (see
+    /// `keyword_rules`, which the policy set computes once).
     pub fn new(
         program: &Program,
         outcome: &Outcome,
         record: impl FnOnce() -> Option<Value>,
         now: i64,
         state: &[i64],
+        keyword_rules: &[bool],
     ) -> Decision {
         let verdict = Verdict::of(outcome.verdict(program));
         let mut record_value: Option<Option<Value>> = None;
@@ -253,7 +256,7 @@ impl Decision {
                 }
             }
             let campaign = rule.campaign.and_then(|c| program.campaign(c));
-            let found = if has_keywords(&rule.when, program) {
+            let found = if keyword_rules.get(id.index()).copied().unwrap_or(false) {
                 let value = record_value.get_or_insert_with(|| record.take().and_then(|f| f()));
                 value
                     .as_ref()
@@ -394,6 +397,15 @@ impl Decision {
 }
 
 /// Whether a condition (or a function it calls) matches keywords.
+/// Per rule of `program`: whether its condition matches keywords.
+pub(crate) fn keyword_rules(program: &Program) -> Vec<bool> {
+    program
+        .rules
+        .iter()
+        .map(|rule| has_keywords(&rule.when, program))
+        .collect()
+}
+
 fn has_keywords(expr: &qlp_compiler::program::TExpr, program: &Program) -> bool {
     use qlp_compiler::program::{Builtin, TExprKind};
     match &expr.kind {

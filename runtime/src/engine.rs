@@ -78,6 +78,9 @@ pub struct PolicySet {
     state_fields: HashMap<RecordId, Option<Vec<bool>>>,
     /// A hash of the policy sources and keyword lists: see [`PolicySet::version`].
     version: String,
+    /// Per rule: whether its condition matches keywords (and so a firing
+    /// carries keyword evidence), worked out once rather than per decision.
+    keyword_rules: Vec<bool>,
 }
 
 impl fmt::Debug for PolicySet {
@@ -101,6 +104,7 @@ impl PolicySet {
         Ok(PolicySet {
             state_fields: state_fields(&program),
             version: content_hash(&program),
+            keyword_rules: crate::decision::keyword_rules(&program),
             program,
             compiled: Some(compiled),
             plan,
@@ -115,6 +119,7 @@ impl PolicySet {
         PolicySet {
             state_fields: state_fields(&program),
             version: content_hash(&program),
+            keyword_rules: crate::decision::keyword_rules(&program),
             program,
             compiled: None,
             plan,
@@ -367,6 +372,7 @@ impl PolicySet {
             || row.decode(self.program(), self.plan.layout(), record),
             now,
             &[],
+            &self.keyword_rules,
         )
     }
 
@@ -387,6 +393,7 @@ impl PolicySet {
             || row.decode(self.program(), self.plan.layout(), record),
             now,
             &values.values,
+            &self.keyword_rules,
         )
         .with_state(self.program(), outcome, prepared, values)
     }

@@ -30,6 +30,13 @@ pub struct EvalCtx {
     /// Strings made during one evaluation (`lower`, `+`); boxed so they do
     /// not move while the evaluation runs.
     scratch: Vec<Box<[u8]>>,
+    /// Strings joined during this evaluation, by the (pointer, length) of
+    /// both parts, and the scratch entry holding the result: a function
+    /// such as `all_text(c)` called by many rules joins its parts once, and
+    /// so its text is normalized and scanned once (the text cache goes by
+    /// pointer). Sound because every string an evaluation sees (row,
+    /// constants, scratch) stays put and unchanged until `clear_scratch`.
+    joined: Vec<([usize; 4], usize)>,
     /// Texts of this record prepared for keyword matching, by the (pointer,
     /// length) of the original and the match mode: a text is normalized and
     /// scanned once per record however many keyword sets are matched against it.
@@ -68,6 +75,7 @@ impl EvalCtx {
             program,
             state: std::ptr::null(),
             scratch: Vec::new(),
+            joined: Vec::new(),
             texts: Vec::new(),
             spare: Vec::new(),
         }
@@ -75,6 +83,7 @@ impl EvalCtx {
 
     pub(super) fn clear_scratch(&mut self) {
         self.scratch.clear();
+        self.joined.clear();
         self.spare.append(&mut self.texts);
     }
 
@@ -364,6 +373,20 @@ extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, 
 
 extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const u8, b_len: u64, out: *mut u64) -> i64 {
     guard(FAILED, || {
+        // SAFETY: compiled code passes its live context, used by one thread.
+        let Some(context) = (unsafe { ctx.as_mut() }) else {
+            return FAILED;
+        };
+        let key = [a as usize, a_len as usize, b as usize, b_len as usize];
+        let joined = context.joined.iter().find(|(k, _)| *k == key);
+        if let Some(value) = joined.and_then(|(_, index)| context.scratch.get(*index)) {
+            // SAFETY: compiled code passes a two-word stack slot.
+            unsafe {
+                *out = value.as_ptr() as u64;
+                *out.add(1) = value.len() as u64;
+            }
+            return 0;
+        }
         // Bytes joined as they are, not validated again: rows hold valid
         // UTF-8 (ingestion and `Row::encode` make nothing else), so the
         // result is valid too, and readers take invalid bytes as U+FFFD.
@@ -372,6 +395,7 @@ extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const 
         let mut joined = Vec::with_capacity(a.len() + b.len());
         joined.extend_from_slice(a);
         joined.extend_from_slice(b);
+        context.joined.push((key, context.scratch.len()));
         // SAFETY: compiled code passes its context and a two-word stack slot.
         unsafe { give(ctx, joined, out) };
         0
