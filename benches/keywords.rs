@@ -80,6 +80,58 @@ fn keywords(c: &mut Criterion) {
         })
     });
     group.finish();
+
+    // The 20-keyword clause on the same texts: qlp as the JIT matches (raw
+    // test, then normalize and scan what it lets through) against the
+    // limit, hand-written Rust with no qlp code: raw `aho-corasick`,
+    // leftmost-first, on the raw text. Every answer is checked first.
+    let twenty = KeywordMatcher::new(
+        common::WORDS.iter().map(|w| normalize(w)).collect(),
+        MatchMode::Normalized,
+    )
+    .expect("automaton");
+    let raw = aho_corasick::AhoCorasick::builder()
+        .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+        .build(common::WORDS)
+        .expect("automaton");
+    // One text in ten carries a keyword, as in the predicate benchmark.
+    let planted: Vec<String> = texts_200
+        .iter()
+        .enumerate()
+        .map(|(i, t)| match i % 10 {
+            0 => format!("{}{}", common::WORDS[i / 10 % 20], t),
+            _ => t.clone(),
+        })
+        .collect();
+    let mut buffer = String::new();
+    for text in &planted {
+        assert_eq!(twenty.matches(text, &mut buffer), twenty.is_match(text), "{text}");
+        assert_eq!(twenty.is_match(text), raw.is_match(text), "{text}");
+    }
+    let through = planted.iter().filter(|t| twenty.may_match_raw(t.as_bytes())).count();
+    let with_keyword = planted.iter().filter(|t| twenty.is_match(t)).count();
+    eprintln!(
+        "20 keywords: the raw test lets {through} of {} texts through; {with_keyword} hold a keyword",
+        planted.len()
+    );
+    let mut group = c.benchmark_group("keywords_20_per_text");
+    group.throughput(Throughput::Elements(planted.len() as u64));
+    group.bench_function("hand_written_raw_aho_corasick", |b| {
+        b.iter(|| {
+            for text in &planted {
+                black_box(raw.is_match(black_box(text)));
+            }
+        })
+    });
+    group.bench_function("qlp_prefilter_normalize_scan", |b| {
+        let mut buffer = String::new();
+        b.iter(|| {
+            for text in &planted {
+                black_box(twenty.matches(black_box(text), &mut buffer));
+            }
+        })
+    });
+    group.finish();
     eprintln!(
         "{} texts of ~{} bytes; automaton heap: {:.1} MiB",
         texts_200.len(),

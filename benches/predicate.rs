@@ -22,28 +22,7 @@ use qlp_compiler::layout::Row;
 use qlp_compiler::outcome::conditions;
 use qlp_compiler::{MemoryLoader, Value};
 
-const WORDS: [&str; 20] = [
-    "赌博",
-    "博彩",
-    "网赌",
-    "下注",
-    "赌球",
-    "百家乐",
-    "彩金",
-    "押注",
-    "开盘口",
-    "刷单",
-    "水军",
-    "控评",
-    "删帖",
-    "约炮",
-    "裸聊",
-    "代开发票",
-    "枪支",
-    "迷药",
-    "办证",
-    "套现",
-];
+use common::WORDS;
 
 fn policy() -> String {
     let words: Vec<String> = WORDS.iter().map(|w| format!("\"{w}\"")).collect();

@@ -56,3 +56,27 @@ impl Rng {
         self.next_u64() % n.max(1)
     }
 }
+
+/// DESIGN.md's 20-keyword clause (gambling, paid posting, contraband).
+pub const WORDS: [&str; 20] = [
+    "赌博",
+    "博彩",
+    "网赌",
+    "下注",
+    "赌球",
+    "百家乐",
+    "彩金",
+    "押注",
+    "开盘口",
+    "刷单",
+    "水军",
+    "控评",
+    "删帖",
+    "约炮",
+    "裸聊",
+    "代开发票",
+    "枪支",
+    "迷药",
+    "办证",
+    "套现",
+];

@@ -476,6 +476,11 @@ pub struct KeywordMatcher {
     /// In the `normalized` mode: the test that rules a raw text out without
     /// normalizing it.
     raw: Option<RawPrefilter>,
+    /// In the `normalized` mode, when every keyword is its own normalized
+    /// form: a keyword found in the raw text as it is is found in the
+    /// normalized text too (normalization maps each character on its own),
+    /// so `any` run on the raw text can answer "yes" without normalizing.
+    raw_hits: bool,
     /// Prepared keywords, by pattern index.
     keywords: Vec<String>,
 }
@@ -501,11 +506,13 @@ impl KeywordMatcher {
             MatchMode::Normalized => RawPrefilter::new(&keywords),
             MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike => None,
         };
+        let raw_hits = mode == MatchMode::Normalized && keywords.iter().all(|k| normalize(k) == *k);
         Ok(KeywordMatcher {
             mode,
             automaton,
             any,
             raw,
+            raw_hits,
             keywords,
         })
     }
@@ -514,6 +521,12 @@ impl KeywordMatcher {
     /// false only when it cannot, so that matching may skip it.
     pub fn may_match_raw(&self, raw: &[u8]) -> bool {
         self.raw.as_ref().is_none_or(|prefilter| prefilter.may_match(raw))
+    }
+
+    /// Whether a keyword certainly occurs in the raw text once normalized:
+    /// found there as it is. False says nothing.
+    pub fn certain_in_raw(&self, raw: &[u8]) -> bool {
+        self.raw_hits && self.any.is_match(raw)
     }
 
     /// The match mode the automaton was built for.
@@ -529,6 +542,24 @@ impl KeywordMatcher {
     /// The keywords as normalized for matching, by pattern index.
     pub fn keywords(&self) -> &[String] {
         &self.keywords
+    }
+
+    /// Whether any keyword occurs in `text`, as the JIT answers it: the raw
+    /// test first, then a scan of the raw text for the keywords as they
+    /// are, and only a text neither settles is prepared and scanned.
+    /// Always the answer of [`KeywordMatcher::is_match`] (the raw test is
+    /// never false when a keyword is there), whose form the interpreter
+    /// keeps as the specification.
+    pub fn matches(&self, text: &str, buffer: &mut String) -> bool {
+        if !self.may_match_raw(text.as_bytes()) {
+            return false;
+        }
+        if self.certain_in_raw(text.as_bytes()) {
+            return true;
+        }
+        buffer.clear();
+        prepare_into(text, self.mode, buffer, None);
+        self.is_match_prepared(buffer)
     }
 
     /// Whether any keyword occurs in `text` (the original text).

@@ -1,4 +1,5 @@
 //! The raw-text test never rules out a text that holds a keyword once
+//! normalized, and a keyword found in the raw text is always there once
 //! normalized, on random texts that mix every evasion the normalization
 //! folds: traditional characters, full-width, circled and mathematical
 //! letters, capitals, compatibility ideographs, invisible characters,
@@ -41,6 +42,9 @@ proptest! {
         if matcher.is_match(&text) {
             prop_assert!(matcher.may_match_raw(text.as_bytes()), "{:?} matches {:?}", text, matcher.keywords());
         }
+        // The engine's path (raw test, raw hit, then normalize) answers as
+        // the specification does.
+        prop_assert_eq!(matcher.matches(&text, &mut String::new()), matcher.is_match(&text));
     }
 }
 
@@ -86,6 +90,9 @@ proptest! {
         prepare_bytes_into(&raw, MatchMode::Normalized, &mut prepared, None);
         if matcher.is_match_prepared(&prepared) {
             prop_assert!(matcher.may_match_raw(&raw), "{:?} matches {:?}", raw, matcher.keywords());
+        }
+        if matcher.certain_in_raw(&raw) {
+            prop_assert!(matcher.is_match_prepared(&prepared), "{:?} has no {:?}", raw, matcher.keywords());
         }
     }
 }

@@ -223,12 +223,15 @@ unsafe fn program<'a>(ctx: *const EvalCtx) -> Option<&'a Program> {
 }
 
 /// Runs `f` on keyword set `set` and the text at (`ptr`, `len`) prepared
-/// (and, with several sets of its mode, scanned) for this record.
+/// (and, with several sets of its mode, scanned) for this record. With
+/// `presence`, only whether a keyword occurs is asked: a keyword found in
+/// the raw text as it is answers 1 without normalizing.
 fn with_keywords(
     ctx: *mut EvalCtx,
     set: u64,
     ptr: *const u8,
     len: u64,
+    presence: bool,
     f: impl FnOnce(&crate::text::KeywordMatcher, &TextEntry) -> i64,
 ) -> i64 {
     guard(FAILED, || {
@@ -253,9 +256,15 @@ fn with_keywords(
             .texts
             .iter()
             .any(|e| e.ptr == ptr as usize && e.len == len && e.mode == mode);
-        // SAFETY: see `bytes`.
-        if !cached && !keyword_set.matcher.may_match_raw(unsafe { bytes(ptr, len) }) {
-            return 0;
+        if !cached {
+            // SAFETY: see `bytes`.
+            let raw = unsafe { bytes(ptr, len) };
+            if !keyword_set.matcher.may_match_raw(raw) {
+                return 0;
+            }
+            if presence && keyword_set.matcher.certain_in_raw(raw) {
+                return 1;
+            }
         }
         match ctx.scanned(program, ptr, len, mode) {
             Some(entry) => f(&keyword_set.matcher, entry),
@@ -265,7 +274,7 @@ fn with_keywords(
 }
 
 extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
-    with_keywords(ctx, set, ptr, len, |matcher, entry| {
+    with_keywords(ctx, set, ptr, len, true, |matcher, entry| {
         let found = if entry.scanned {
             entry.found.get(set as usize).is_some_and(|f| !f.is_empty())
         } else {
@@ -276,7 +285,7 @@ extern "C" fn qlp_has_any(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64)
 }
 
 extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len: u64) -> i64 {
-    with_keywords(ctx, set, ptr, len, |matcher, entry| {
+    with_keywords(ctx, set, ptr, len, false, |matcher, entry| {
         if entry.scanned {
             entry.found.get(set as usize).map_or(0, |f| f.len() as i64)
         } else {
