@@ -7,6 +7,7 @@
 //! field path; nothing panics on any input.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 mod fields;
 mod values;
@@ -111,6 +112,12 @@ pub struct IngestPlan {
     field_index: Vec<FieldNames>,
     /// For each record type: its fields sorted by name.
     by_name: Vec<NameOrder>,
+    /// For each record type, after each field (and first, at 0): the field
+    /// the last record listed next. Records of one stream list their keys
+    /// in one order, whatever order that is, so this guess is nearly always
+    /// right; it is checked against the key, so a wrong one only costs the
+    /// other ways. Shared by the threads that ingest (relaxed: a hint).
+    learned: Vec<Vec<AtomicU32>>,
     /// For each record type and field: whether some rule, exemption or
     /// function reads it (the others are checked, not stored).
     used: Vec<Vec<bool>>,
@@ -161,6 +168,11 @@ impl IngestPlan {
                 })
                 .collect(),
             by_name: program.records.iter().map(NameOrder::new).collect(),
+            learned: program
+                .records
+                .iter()
+                .map(|r| (0..=r.fields.len()).map(|_| AtomicU32::new(u32::MAX)).collect())
+                .collect(),
             field_index: program
                 .records
                 .iter()
@@ -185,12 +197,35 @@ impl IngestPlan {
         }
     }
 
-    /// The index of field `key` of `record`. Records usually list their
-    /// fields in schema order or sorted by name, so the field after the
-    /// previous one, in either order, is tried before the table.
+    /// The index of field `key` of `record`. The field that followed the
+    /// previous one in the last record is tried first, then the next in
+    /// schema order or by name (the orders records usually follow), then
+    /// the table.
     fn field(&self, program: &Program, record: RecordId, key: &str, previous: Option<usize>) -> Option<usize> {
         let fields = &program.record(record)?.fields;
         let is_key = |index: usize| fields.get(index).is_some_and(|f| f.name == key);
+        let slot = previous.map_or(0, |p| p + 1);
+        let learned = self.learned.get(record.index()).and_then(|l| l.get(slot));
+        if let Some(guess) = learned.map(|l| l.load(Ordering::Relaxed) as usize) {
+            if is_key(guess) {
+                return Some(guess);
+            }
+        }
+        let found = self.find_field(record, key, previous, is_key);
+        if let (Some(learned), Some(index)) = (learned, found) {
+            learned.store(index as u32, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// [`IngestPlan::field`] without the learned order.
+    fn find_field(
+        &self,
+        record: RecordId,
+        key: &str,
+        previous: Option<usize>,
+        is_key: impl Fn(usize) -> bool,
+    ) -> Option<usize> {
         let next = previous.map_or(0, |p| p + 1);
         if is_key(next) {
             return Some(next);
