@@ -1,0 +1,248 @@
+//! Keyword sets compiled to automata: one set ([`KeywordMatcher`], with
+//! the raw-text fast paths of the `normalized` mode) and every set of one
+//! mode merged ([`MergedKeywords`]), so a text is scanned once.
+
+use aho_corasick::{AhoCorasick, AhoCorasickKind, MatchKind};
+
+use crate::{normalize, prepare, prepare_into, MatchMode, RawPrefilter};
+
+/// A compiled keyword set: its prepared keywords in one automaton.
+#[derive(Debug, Clone)]
+pub struct KeywordMatcher {
+    mode: MatchMode,
+    automaton: AhoCorasick,
+    /// The same keywords, leftmost-first: "is there any" has the same
+    /// answer, and this match kind keeps aho-corasick's SIMD prefilter
+    /// (`Standard`, which overlapping searches need, turns it off).
+    any: AhoCorasick,
+    /// In the `normalized` mode: the test that rules a raw text out without
+    /// normalizing it.
+    raw: Option<RawPrefilter>,
+    /// In the `normalized` mode, when every keyword is its own normalized
+    /// form: a keyword found in the raw text as it is is found in the
+    /// normalized text too (normalization maps each character on its own),
+    /// so `any` run on the raw text can answer "yes" without normalizing.
+    raw_hits: bool,
+    /// Prepared keywords, by pattern index.
+    keywords: Vec<String>,
+}
+
+impl KeywordMatcher {
+    /// Builds a matcher from keywords already prepared for `mode`, non-empty
+    /// and distinct.
+    pub fn new(keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
+        let automaton = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .or_else(|_| {
+                // Very large sets can exceed the DFA's limits; the NFA is slower but unbounded.
+                AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords)
+            })
+            .map_err(|error| error.to_string())?;
+        let any = AhoCorasick::builder()
+            .match_kind(MatchKind::LeftmostFirst)
+            .build(&keywords)
+            .map_err(|error| error.to_string())?;
+        let raw = match mode {
+            MatchMode::Normalized => RawPrefilter::new(&keywords),
+            MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike => None,
+        };
+        let raw_hits = mode == MatchMode::Normalized && keywords.iter().all(|k| normalize(k) == *k);
+        Ok(KeywordMatcher {
+            mode,
+            automaton,
+            any,
+            raw,
+            raw_hits,
+            keywords,
+        })
+    }
+
+    /// Whether the raw text (before normalization) may contain a keyword:
+    /// false only when it cannot, so that matching may skip it.
+    pub fn may_match_raw(&self, raw: &[u8]) -> bool {
+        self.raw.as_ref().is_none_or(|prefilter| prefilter.may_match(raw))
+    }
+
+    /// Whether a keyword certainly occurs in the raw text once normalized:
+    /// found there as it is. False says nothing.
+    pub fn certain_in_raw(&self, raw: &[u8]) -> bool {
+        self.raw_hits && self.any.is_match(raw)
+    }
+
+    /// The match mode the automaton was built for.
+    pub fn mode(&self) -> MatchMode {
+        self.mode
+    }
+
+    /// Heap bytes used by the automata.
+    pub fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage() + self.any.memory_usage()
+    }
+
+    /// The keywords as normalized for matching, by pattern index.
+    pub fn keywords(&self) -> &[String] {
+        &self.keywords
+    }
+
+    /// Whether any keyword occurs in `text`, as the JIT answers it: the raw
+    /// test first, then a scan of the raw text for the keywords as they
+    /// are, and only a text neither settles is prepared and scanned.
+    /// Always the answer of [`KeywordMatcher::is_match`] (the raw test is
+    /// never false when a keyword is there), whose form the interpreter
+    /// keeps as the specification.
+    pub fn matches(&self, text: &str, buffer: &mut String) -> bool {
+        if !self.may_match_raw(text.as_bytes()) {
+            return false;
+        }
+        if self.certain_in_raw(text.as_bytes()) {
+            return true;
+        }
+        buffer.clear();
+        prepare_into(text, self.mode, buffer, None);
+        self.is_match_prepared(buffer)
+    }
+
+    /// Whether any keyword occurs in `text` (the original text).
+    pub fn is_match(&self, text: &str) -> bool {
+        self.is_match_prepared(&prepare(text, self.mode))
+    }
+
+    /// Whether any keyword occurs in a text already prepared for this mode.
+    pub fn is_match_prepared(&self, prepared: &str) -> bool {
+        if self.keywords.is_empty() {
+            return false;
+        }
+        if self.mode != MatchMode::Word {
+            return self.any.is_match(prepared);
+        }
+        self.automaton
+            .find_overlapping_iter(prepared)
+            .any(|m| self.at_word_boundaries(prepared, m.pattern().as_usize(), m.start(), m.end()))
+    }
+
+    /// In `word` mode, a keyword that starts (ends) with a Latin letter or
+    /// digit must not continue a word before (after) it.
+    fn at_word_boundaries(&self, text: &str, pattern: usize, start: usize, end: usize) -> bool {
+        self.keywords
+            .get(pattern)
+            .is_some_and(|keyword| at_word_boundaries(keyword, text, start, end))
+    }
+
+    /// Every occurrence (overlapping) of a keyword in a prepared text:
+    /// keyword index and byte range in the prepared text.
+    pub fn find_all_prepared(&self, prepared: &str) -> Vec<(usize, usize, usize)> {
+        self.find_iter_prepared(prepared).collect()
+    }
+
+    /// [`KeywordMatcher::find_all_prepared`], one occurrence at a time.
+    pub fn find_iter_prepared<'t>(&'t self, prepared: &'t str) -> impl Iterator<Item = (usize, usize, usize)> + 't {
+        self.automaton
+            .find_overlapping_iter(prepared)
+            .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
+            .filter(move |(p, s, e)| self.mode != MatchMode::Word || self.at_word_boundaries(prepared, *p, *s, *e))
+    }
+
+    /// Indices of the distinct keywords that occur in a prepared text.
+    pub fn distinct_matches_prepared(&self, prepared: &str) -> Vec<usize> {
+        let mut found: Vec<usize> = self
+            .find_all_prepared(prepared)
+            .into_iter()
+            .map(|(p, _, _)| p)
+            .collect();
+        found.sort_unstable();
+        found.dedup();
+        found
+    }
+
+    /// Distinct keywords in `text` (the original text).
+    pub fn distinct_matches(&self, text: &str) -> Vec<usize> {
+        self.distinct_matches_prepared(&prepare(text, self.mode))
+    }
+}
+
+/// Whether `keyword`, found at `start..end` of `text`, is a whole word where
+/// it starts or ends with a Latin letter or digit.
+fn at_word_boundaries(keyword: &str, text: &str, start: usize, end: usize) -> bool {
+    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    let starts_word = word_char(keyword.chars().next());
+    let ends_word = word_char(keyword.chars().next_back());
+    let before = text.get(..start).and_then(|t| t.chars().next_back());
+    let after = text.get(end..).and_then(|t| t.chars().next());
+    !(starts_word && word_char(before) || ends_word && word_char(after))
+}
+
+/// Every keyword set of one match mode in a single automaton, so that a
+/// text is scanned once however many sets are matched against it.
+#[derive(Debug, Clone)]
+pub struct MergedKeywords {
+    mode: MatchMode,
+    automaton: AhoCorasick,
+    keywords: Vec<String>,
+    /// For each pattern: the (set, keyword index in that set) it stands for.
+    owners: Vec<Vec<(u32, u32)>>,
+}
+
+impl MergedKeywords {
+    /// Merges `sets` (set index, matcher) that share `mode`.
+    pub fn new(sets: &[(usize, &KeywordMatcher)], mode: MatchMode) -> Result<MergedKeywords, String> {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        let mut keywords: Vec<String> = Vec::new();
+        let mut owners: Vec<Vec<(u32, u32)>> = Vec::new();
+        for (set, matcher) in sets {
+            for (k, keyword) in matcher.keywords().iter().enumerate() {
+                let pattern = *index.entry(keyword.as_str()).or_insert_with(|| {
+                    keywords.push(keyword.clone());
+                    owners.push(Vec::new());
+                    keywords.len() - 1
+                });
+                if let Some(list) = owners.get_mut(pattern) {
+                    list.push((*set as u32, k as u32));
+                }
+            }
+        }
+        let automaton = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .match_kind(MatchKind::Standard)
+            .build(&keywords)
+            .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords))
+            .map_err(|error| error.to_string())?;
+        Ok(MergedKeywords {
+            mode,
+            automaton,
+            keywords,
+            owners,
+        })
+    }
+
+    /// The match mode of every set merged.
+    pub fn mode(&self) -> MatchMode {
+        self.mode
+    }
+
+    /// Scans a prepared text once: for each set, the distinct indices of its
+    /// keywords found (sorted). `found` is indexed by set and cleared first.
+    pub fn scan(&self, prepared: &str, found: &mut Vec<Vec<u32>>, n_sets: usize) {
+        found.iter_mut().for_each(Vec::clear);
+        found.resize_with(n_sets, Vec::new);
+        for m in self.automaton.find_overlapping_iter(prepared) {
+            let pattern = m.pattern().as_usize();
+            if self.mode == MatchMode::Word {
+                let keyword = self.keywords.get(pattern).map_or("", String::as_str);
+                if !at_word_boundaries(keyword, prepared, m.start(), m.end()) {
+                    continue;
+                }
+            }
+            for (set, keyword) in self.owners.get(pattern).into_iter().flatten() {
+                if let Some(list) = found.get_mut(*set as usize) {
+                    list.push(*keyword);
+                }
+            }
+        }
+        for list in found.iter_mut() {
+            list.sort_unstable();
+            list.dedup();
+        }
+    }
+}
