@@ -26,19 +26,34 @@ fn text() -> impl Strategy<Value = String> {
     prop::collection::vec(piece(), 0..40).prop_map(|p| p.concat())
 }
 
+fn keywords() -> impl Strategy<Value = Vec<String>> {
+    prop::collection::vec(prop::collection::vec(piece(), 1..4).prop_map(|p| p.concat()), 1..6)
+}
+
+/// A `normalized` matcher of the keywords, or `None` when none is left
+/// once normalized.
+fn matcher(keywords: &[String]) -> Option<KeywordMatcher> {
+    let mut normalized: Vec<String> = keywords
+        .iter()
+        .map(|k| normalize(k))
+        .filter(|k| !k.is_empty())
+        .collect();
+    normalized.sort();
+    normalized.dedup();
+    (!normalized.is_empty()).then(|| KeywordMatcher::new(normalized, MatchMode::Normalized).unwrap())
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 5000, ..ProptestConfig::default() })]
 
     #[test]
     fn a_text_that_matches_is_never_ruled_out(
-        keywords in prop::collection::vec(prop::collection::vec(piece(), 1..4).prop_map(|p| p.concat()), 1..6),
+        keywords in keywords(),
         text in text(),
     ) {
-        let mut normalized: Vec<String> = keywords.iter().map(|k| normalize(k)).filter(|k| !k.is_empty()).collect();
-        normalized.sort();
-        normalized.dedup();
-        prop_assume!(!normalized.is_empty());
-        let matcher = KeywordMatcher::new(normalized, MatchMode::Normalized).unwrap();
+        let matcher = matcher(&keywords);
+        prop_assume!(matcher.is_some());
+        let matcher = matcher.unwrap();
         if matcher.is_match(&text) {
             prop_assert!(matcher.may_match_raw(text.as_bytes()), "{:?} matches {:?}", text, matcher.keywords());
         }
@@ -78,14 +93,12 @@ proptest! {
     /// keyword must not hide it.
     #[test]
     fn malformed_bytes_never_hide_a_keyword(
-        keywords in prop::collection::vec(prop::collection::vec(piece(), 1..4).prop_map(|p| p.concat()), 1..6),
+        keywords in keywords(),
         raw in bytes(),
     ) {
-        let mut normalized: Vec<String> = keywords.iter().map(|k| normalize(k)).filter(|k| !k.is_empty()).collect();
-        normalized.sort();
-        normalized.dedup();
-        prop_assume!(!normalized.is_empty());
-        let matcher = KeywordMatcher::new(normalized, MatchMode::Normalized).unwrap();
+        let matcher = matcher(&keywords);
+        prop_assume!(matcher.is_some());
+        let matcher = matcher.unwrap();
         let mut prepared = String::new();
         prepare_bytes_into(&raw, MatchMode::Normalized, &mut prepared, None);
         if matcher.is_match_prepared(&prepared) {
