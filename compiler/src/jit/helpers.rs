@@ -61,6 +61,9 @@ struct TextEntry {
 /// Normalized texts cached per record.
 const NORMALIZED_CACHE: usize = 16;
 
+/// Joined strings remembered per evaluation.
+const JOINED_CACHE: usize = 64;
+
 pub const CTX_NOW: i32 = 0;
 pub const CTX_ACTIVE_RULES: i32 = 8;
 pub const CTX_ACTIVE_EXEMPTS: i32 = 16;
@@ -404,7 +407,11 @@ extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const 
         let mut joined = Vec::with_capacity(a.len() + b.len());
         joined.extend_from_slice(a);
         joined.extend_from_slice(b);
-        context.joined.push((key, context.scratch.len()));
+        // Bounded, so that a policy with thousands of joins does not pay a
+        // quadratic search per record.
+        if context.joined.len() < JOINED_CACHE {
+            context.joined.push((key, context.scratch.len()));
+        }
         // SAFETY: compiled code passes its context and a two-word stack slot.
         unsafe { give(ctx, joined, out) };
         0
