@@ -77,9 +77,29 @@ pub(super) fn outlined_signature(def: &FnDef, signature: &mut cranelift_codegen:
     signature.returns.push(AbiParam::new(types::I64));
 }
 
+/// Whether `expr` searches text (keywords or a regex), directly or in a
+/// function it calls: costly next to comparisons of fields.
+pub(super) fn searches_text(program: &Program, expr: &TExpr, depth: usize) -> bool {
+    if depth > 64 {
+        return true;
+    }
+    let own = match &expr.kind {
+        TExprKind::HasAny(..) | TExprKind::Matches(..) | TExprKind::Builtin(Builtin::CountMatches(_), _) => true,
+        TExprKind::Call(id, _) => program
+            .fns
+            .get(id.index())
+            .is_none_or(|f| searches_text(program, &f.body, depth + 1)),
+        _ => false,
+    };
+    own || expr
+        .children()
+        .into_iter()
+        .any(|c| searches_text(program, c, depth + 1))
+}
+
 /// Whether evaluating `expr` can never raise a run-time error (so that
 /// computing it once per record, whatever the rule, changes nothing).
-fn infallible(program: &Program, expr: &TExpr, depth: usize) -> bool {
+pub(super) fn infallible(program: &Program, expr: &TExpr, depth: usize) -> bool {
     if depth > 64 {
         return false;
     }

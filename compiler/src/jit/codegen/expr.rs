@@ -58,6 +58,20 @@ impl<'a, 'b> Codegen<'a, 'b> {
             }
             TExprKind::And(a, b) | TExprKind::Or(a, b) => {
                 let is_and = matches!(e.kind, TExprKind::And(..));
+                // When neither side can fail, `a and b` is `b and a`: a text
+                // search goes last, so that a comparison that settles the
+                // answer spares it. (The interpreter keeps the written
+                // order; with no error possible, nothing else can differ.)
+                let program = self.program;
+                let (a, b) = if searches_text(program, a, 0)
+                    && !searches_text(program, b, 0)
+                    && infallible(program, a, 0)
+                    && infallible(program, b, 0)
+                {
+                    (b, a)
+                } else {
+                    (a, b)
+                };
                 let lhs = self.expr(a)?;
                 let lhs = self.bool_of(&lhs)?;
                 let rhs_block = self.b.create_block();
