@@ -230,8 +230,9 @@ impl Decision {
     /// needed only when a fired rule matched keywords, for their evidence,
     /// which is found with reads of state giving `state` (as the outcome was).
     /// `keyword_rules` says, per rule, whether it matches keywords (see
-    /// `keyword_rules`, which the policy set computes once).
-    pub fn new(
+    /// [`keyword_rules`], which the policy set computes once). Embedders get
+    /// decisions from [`crate::PolicySet::decision`], which passes it.
+    pub(crate) fn new(
         program: &Program,
         outcome: &Outcome,
         record: impl FnOnce() -> Option<Value>,
