@@ -1,0 +1,392 @@
+//! Decoding one value of the schema into its slot of a row.
+
+use std::fmt;
+
+use qlp_compiler::layout::write_u64;
+use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::Type;
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+
+use super::fields::Seen;
+use super::values::epoch_micros;
+use super::{render_path, skip, Findings, IngestPlan, Problem, Segment, MAX_PROBLEMS};
+
+/// Decodes one value of type `ty` into `slot` (exactly its size), appending
+/// strings and list elements to `arena`, whose first byte is at offset
+/// `base` of the finished row. With `store` false the value is checked
+/// against its type and nothing is written (a field no rule reads).
+///
+/// A value of the wrong type is a problem added to `findings`, and decoding
+/// goes on with the next value, so that a record's every problem is
+/// reported at once; only invalid JSON stops it.
+pub(super) struct Slot<'a, 'p> {
+    pub(super) plan: &'p IngestPlan,
+    pub(super) program: &'p Program,
+    pub(super) ty: &'p Type,
+    pub(super) slot: &'a mut [u8],
+    pub(super) arena: &'a mut Vec<u8>,
+    pub(super) base: usize,
+    pub(super) path: &'a mut Vec<Segment>,
+    pub(super) findings: &'a mut Findings,
+    pub(super) store: bool,
+}
+
+impl<'a, 'p> Slot<'a, 'p> {
+    /// The slot for a value inside this one: of type `ty`, written to `slot`.
+    fn child<'b>(&'b mut self, ty: &'p Type, slot: &'b mut [u8], store: bool) -> Slot<'b, 'p> {
+        Slot {
+            plan: self.plan,
+            program: self.program,
+            ty,
+            slot,
+            arena: self.arena,
+            base: self.base,
+            path: self.path,
+            findings: self.findings,
+            store,
+        }
+    }
+
+    /// Notes a problem with the value here; decoding goes on.
+    fn problem(&mut self, message: impl Into<String>) {
+        let problem = Problem {
+            path: render_path(self.program, self.path),
+            message: message.into(),
+        };
+        self.findings.problem(problem);
+    }
+
+    /// Notes a problem with field `index` of `record`.
+    fn field_problem(&mut self, record: RecordId, index: usize, message: String) {
+        self.path.push(Segment::Field(record, index));
+        self.problem(message);
+        self.path.pop();
+    }
+
+    fn mismatch(&mut self, found: &str) {
+        let name = self.type_name();
+        self.problem(format!("expected `{name}`, found {found}"));
+    }
+
+    fn type_name(&self) -> String {
+        self.ty.display(self.program).to_string()
+    }
+
+    fn write(&mut self, at: usize, word: u64) {
+        write_u64(self.slot, at, word);
+    }
+
+    fn append(&mut self, data: &[u8]) -> u64 {
+        if !self.store {
+            return 0;
+        }
+        let at = self.arena.len().next_multiple_of(8);
+        self.arena.resize(at, 0);
+        self.arena.extend_from_slice(data);
+        (self.base + at) as u64
+    }
+
+    /// Whether field `index` of `record` is stored (some rule reads it).
+    fn used(&self, record: RecordId, index: usize) -> bool {
+        self.plan
+            .used
+            .get(record.index())
+            .and_then(|u| u.get(index))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// A key the schema does not declare: a warning, or under `strict` a problem.
+    fn unknown_field(&mut self, def: &qlp_compiler::program::RecordDef, key: &str) {
+        // Keys come from records: bounded before they are compared or shown.
+        let shown: String = key.chars().take(64).collect();
+        let ellipsis = if shown.len() < key.len() { "…" } else { "" };
+        let mut path = render_path(self.program, self.path);
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(&shown);
+        path.push_str(ellipsis);
+        let hint = qlp_compiler::resolve::suggest(&shown, def.fields.iter().map(|f| f.name.as_str()))
+            .map(|name| format!(" (did you mean `{name}`?)"))
+            .unwrap_or_default();
+        let problem = Problem {
+            path,
+            message: format!("is not a field of `{}`{hint}", def.name),
+        };
+        if self.findings.strict {
+            self.findings.problem(problem);
+        } else if self.findings.warnings.len() < MAX_PROBLEMS {
+            self.findings.warnings.push(problem);
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Slot<'_, '_> {
+    type Value = ();
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
+        // `deserialize_any` lets the visitor see whatever the JSON holds, so a
+        // wrong kind of value is reported with its field path.
+        match self.ty {
+            Type::Optional(_) => deserializer.deserialize_option(self),
+            _ => deserializer.deserialize_any(self),
+        }
+    }
+}
+
+impl<'de> Visitor<'de> for Slot<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "a `{}`", self.ty.display(self.program))
+    }
+
+    fn visit_bool<E: de::Error>(mut self, v: bool) -> Result<(), E> {
+        match self.ty {
+            Type::Bool => self.write(0, u64::from(v)),
+            _ => self.mismatch("a boolean"),
+        }
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
+        match self.ty {
+            Type::Int => self.write(0, v as u64),
+            Type::Float => self.write(0, (v as f64).to_bits()),
+            Type::Time => self.visit_f64(v as f64)?,
+            _ => self.mismatch("a number"),
+        }
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
+        match (self.ty, i64::try_from(v)) {
+            (Type::Int | Type::Time, Ok(v)) => return self.visit_i64(v),
+            (Type::Int, Err(_)) => self.problem(format!("{v} does not fit a 64-bit `int`")),
+            (Type::Float | Type::Time, _) => return self.visit_f64(v as f64),
+            _ => self.mismatch("a number"),
+        }
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
+        match self.ty {
+            Type::Float => self.write(0, v.to_bits()),
+            Type::Int => self.problem(format!("expected an integer, found {v}")),
+            Type::Time => match epoch_micros(v) {
+                Ok(micros) => self.write(0, micros as u64),
+                Err(message) => self.problem(message),
+            },
+            _ => self.mismatch("a number"),
+        }
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
+        match self.ty {
+            Type::String => {
+                let offset = self.append(v.as_bytes());
+                self.write(0, offset);
+                self.write(8, v.len() as u64);
+            }
+            Type::Time => match qlp_grammar::time::parse_time_in(v, &self.program.zone) {
+                Ok(micros) => self.write(0, micros as u64),
+                Err(message) => self.problem(message),
+            },
+            Type::Duration => match qlp_grammar::time::parse_duration(v) {
+                Ok(micros) => self.write(0, micros as u64),
+                Err(message) => self.problem(message),
+            },
+            Type::Enum(id) => {
+                let def = self.program.enum_def(*id);
+                match def.and_then(|e| e.variants.iter().position(|name| name == v)) {
+                    Some(index) => self.write(0, index as u64),
+                    None => {
+                        let variants = def.map(|e| e.variants.join(", ")).unwrap_or_default();
+                        let name = self.type_name();
+                        let shown: String = v.chars().take(64).collect();
+                        self.problem(format!("`{shown}` is not a `{name}` (one of: {variants})"));
+                    }
+                }
+            }
+            _ => self.mismatch("a string"),
+        }
+        Ok(())
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        self.visit_unit()
+    }
+
+    fn visit_unit<E: de::Error>(mut self) -> Result<(), E> {
+        // An optional's presence stays 0.
+        if !matches!(self.ty, Type::Optional(_)) {
+            let name = self.type_name();
+            self.problem(format!("is null, but `{name}` is not optional"));
+        }
+        Ok(())
+    }
+
+    fn visit_some<D: de::Deserializer<'de>>(mut self, deserializer: D) -> Result<(), D::Error> {
+        let Type::Optional(inner) = self.ty else {
+            return Err(de::Error::custom("unexpected optional"));
+        };
+        self.write(0, 1);
+        let store = self.store;
+        let slot = std::mem::take(&mut self.slot);
+        let slot = slot.get_mut(8..).unwrap_or(&mut []);
+        self.child(inner, slot, store).deserialize(deserializer)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
+        let Type::List(element) = self.ty else {
+            self.mismatch("a list");
+            while skip::element(&mut seq, self.findings.fast)? {}
+            return Ok(());
+        };
+        let store = self.store;
+        let stride = if store {
+            self.plan.layout.size_of(element) as usize
+        } else {
+            0
+        };
+        // Elements are decoded into their own buffer, whose strings go to the
+        // shared arena; the buffer is appended once the list is complete.
+        let mut elements: Vec<u8> = Vec::new();
+        let mut count = 0usize;
+        loop {
+            elements.resize((count + 1) * stride, 0);
+            let slot = elements.get_mut(count * stride..).unwrap_or(&mut []);
+            self.path.push(Segment::Index(count));
+            let next = seq.next_element_seed(self.child(element, slot, store))?;
+            self.path.pop();
+            if next.is_none() {
+                break;
+            }
+            count += 1;
+        }
+        elements.truncate(count * stride);
+        let offset = self.append(&elements);
+        self.write(0, offset);
+        self.write(8, count as u64);
+        Ok(())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
+        let Type::Record(record) = self.ty else {
+            self.mismatch("an object");
+            while skip::entry(&mut map, self.findings.fast)? {}
+            return Ok(());
+        };
+        let record = *record;
+        let Some(def) = self.program.record(record) else {
+            return Err(de::Error::custom("unknown record type"));
+        };
+        let mut seen = Seen::new(def.fields.len());
+        let mut previous = None;
+        while let Some(key) = map.next_key_seed(KeySeed)? {
+            let Some(index) = self.plan.field(self.program, record, key.as_ref(), previous) else {
+                self.unknown_field(def, key.as_ref());
+                skip::value(&mut map, self.findings.fast)?;
+                continue;
+            };
+            if seen.insert(index) {
+                self.field_problem(record, index, String::from("appears twice"));
+                skip::value(&mut map, self.findings.fast)?;
+                continue;
+            }
+            previous = Some(index);
+            let Some(field) = def.fields.get(index) else { continue };
+            // A field no rule reads is checked against its type, not stored.
+            let store = self.store && self.used(record, index);
+            let (offset, size) = if store {
+                let offset = self.plan.layout.field_offset(record, index as u32) as usize;
+                (offset, self.plan.layout.size_of(&field.ty) as usize)
+            } else {
+                (0, 0)
+            };
+            self.path.push(Segment::Field(record, index));
+            let slot = std::mem::take(&mut self.slot);
+            let field_slot = slot.get_mut(offset..offset + size).unwrap_or(&mut []);
+            map.next_value_seed(self.child(&field.ty, field_slot, store))?;
+            self.slot = slot;
+            self.path.pop();
+        }
+        for (index, field) in def.fields.iter().enumerate() {
+            if seen.contains(index) {
+                continue;
+            }
+            if let Some(Some(json)) = self.plan.defaults.get(record.index()).and_then(|d| d.get(index)) {
+                self.decode_default(record, index, field, json);
+                continue;
+            }
+            if !matches!(field.ty, Type::Optional(_)) {
+                let name = field.ty.display(self.program).to_string();
+                self.field_problem(record, index, format!("is missing (a required `{name}`)"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Slot<'_, '_> {
+    /// Writes field `index`'s default (checked with the policies, so it fits).
+    fn decode_default(&mut self, record: RecordId, index: usize, field: &qlp_compiler::program::FieldDef, json: &str) {
+        if !(self.store && self.used(record, index)) {
+            return;
+        }
+        let offset = self.plan.layout.field_offset(record, index as u32) as usize;
+        let size = self.plan.layout.size_of(&field.ty) as usize;
+        self.path.push(Segment::Field(record, index));
+        let slot = std::mem::take(&mut self.slot);
+        let field_slot = slot.get_mut(offset..offset + size).unwrap_or(&mut []);
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        let plan = self.plan;
+        let program = self.program;
+        let child = Slot {
+            plan,
+            program,
+            ty: &field.ty,
+            slot: field_slot,
+            arena: self.arena,
+            base: self.base,
+            path: self.path,
+            findings: self.findings,
+            store: true,
+        };
+        if let Err(error) = child.deserialize(&mut deserializer) {
+            self.problem(format!("its default does not decode: {error}"));
+        }
+        self.slot = slot;
+        self.path.pop();
+    }
+}
+
+/// A field name, borrowed from the input when it has no escapes (serde's
+/// own `Cow<str>` always copies).
+struct KeySeed;
+
+impl<'de> DeserializeSeed<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn deserialize<D: de::Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed {
+    type Value = std::borrow::Cow<'de, str>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Borrowed(v))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(std::borrow::Cow::Owned(v.to_string()))
+    }
+}
