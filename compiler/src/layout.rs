@@ -269,6 +269,18 @@ pub fn write_u64(bytes: &mut [u8], at: usize, value: u64) {
     }
 }
 
+/// The string whose slot is at `at` of `row`, borrowed from it (a string
+/// field read without decoding the record).
+pub fn str_slot(row: &Row, at: usize) -> Option<&str> {
+    read_str(&row.bytes, at)
+}
+
+fn read_str(bytes: &[u8], at: usize) -> Option<&str> {
+    let offset = usize::try_from(read_u64(bytes, at)?).ok()?;
+    let len = usize::try_from(read_u64(bytes, at + 8)?).ok()?;
+    std::str::from_utf8(bytes.get(offset..offset.checked_add(len)?)?).ok()
+}
+
 /// Reads a little-endian word at `at`, if it is there.
 pub fn read_u64(bytes: &[u8], at: usize) -> Option<u64> {
     let slot = bytes.get(at..at + 8)?;
@@ -339,12 +351,7 @@ fn read_value(program: &Program, layout: &Layout, ty: &Type, bytes: &[u8], at: u
         Type::Duration => Value::Duration(read_u64(bytes, at)? as i64),
         Type::Float => Value::Float(f64::from_bits(read_u64(bytes, at)?)),
         Type::Enum(_) => Value::Enum(u32::try_from(read_u64(bytes, at)?).ok()?),
-        Type::String => {
-            let offset = usize::try_from(read_u64(bytes, at)?).ok()?;
-            let len = usize::try_from(read_u64(bytes, at + 8)?).ok()?;
-            let text = std::str::from_utf8(bytes.get(offset..offset.checked_add(len)?)?).ok()?;
-            Value::Str(Arc::from(text))
-        }
+        Type::String => Value::Str(Arc::from(read_str(bytes, at)?)),
         Type::List(element) => {
             let offset = usize::try_from(read_u64(bytes, at)?).ok()?;
             let count = usize::try_from(read_u64(bytes, at + 8)?).ok()?;

@@ -314,9 +314,11 @@ pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchPar
         time: parts.time,
         bucket: bucket_of(def, parts.time),
         counts: parts.counts,
-        value: parts
-            .of
-            .map_or(0, |of| stable_hash(text(of, def.of.as_ref()).as_bytes())),
+        value: parts.of.map_or(0, |of| match of {
+            // The hash of the text the key would be, without making it.
+            KeyPart::Str(s) if s.len() <= MAX_KEY_BYTES => stable_hash(s.as_bytes()),
+            _ => stable_hash(text(of, def.of.as_ref()).as_bytes()),
+        }),
         id: parts.id.map_or_else(String::new, |i| text(i, def.id.as_ref())),
     }
 }

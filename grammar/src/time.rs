@@ -129,6 +129,68 @@ impl Written {
 /// `2022-03-17T08:30:00+0800` or `2022-03-17T08:30` (no offset: a civil
 /// time), without choosing a zone for the civil forms.
 pub fn parse_written(text: &str) -> Result<Written, String> {
+    match plain(text.as_bytes()) {
+        Some(written) => Ok(written),
+        None => parse_written_in_full(text),
+    }
+}
+
+/// The two forms records use most, read without a general parser:
+/// `2022-03-17T08:30:00Z` and `2022-03-17`. Anything else (or anything out
+/// of range) is `None`, for [`parse_written_in_full`] to read or refuse.
+fn plain(text: &[u8]) -> Option<Written> {
+    let digits = |at: usize, n: usize| -> Option<i64> {
+        let part = text.get(at..at + n)?;
+        part.iter().try_fold(0i64, |acc, b| {
+            b.is_ascii_digit().then(|| acc * 10 + i64::from(b - b'0'))
+        })
+    };
+    let date = |text: &[u8]| -> Option<i64> {
+        let [_, _, _, _, b'-', _, _, b'-', _, _, ..] = text else {
+            return None;
+        };
+        let (year, month, day) = (digits(0, 4)?, digits(5, 2)?, digits(8, 2)?);
+        let leap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0);
+        let length = match month {
+            2 if leap => 29,
+            2 => 28,
+            4 | 6 | 9 | 11 => 30,
+            1..=12 => 31,
+            _ => return None,
+        };
+        // jiff's instants end in 9999 (and its civil times start at year 1).
+        ((1..=9998).contains(&year) && (1..=length).contains(&day)).then(|| days_from_civil(year, month, day))
+    };
+    match text.len() {
+        10 => Some(Written::Local(date(text)? * 86_400 * MICROS_PER_SECOND)),
+        20 => {
+            let [.., b'T', _, _, b':', _, _, b':', _, _, b'Z'] = text else {
+                return None;
+            };
+            let (hour, minute, second) = (digits(11, 2)?, digits(14, 2)?, digits(17, 2)?);
+            if hour > 23 || minute > 59 || second > 59 {
+                return None;
+            }
+            let seconds = date(text)? * 86_400 + hour * 3_600 + minute * 60 + second;
+            Some(Written::Instant(seconds * MICROS_PER_SECOND))
+        }
+        _ => None,
+    }
+}
+
+/// Days from 1970-01-01 to a date of the proleptic Gregorian calendar
+/// (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
+    let year = if month <= 2 { year - 1 } else { year };
+    let era = year.div_euclid(400);
+    let year_of_era = year - era * 400;
+    let day_of_year = (153 * (month + if month > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let day_of_era = year_of_era * 365 + year_of_era / 4 - year_of_era / 100 + day_of_year;
+    era * 146_097 + day_of_era - 719_468
+}
+
+/// [`parse_written`] by jiff, for every form.
+fn parse_written_in_full(text: &str) -> Result<Written, String> {
     let bad = |detail: String| format!("`{text}` is not a date or an RFC 3339 time ({detail})");
     check_offset(text)?;
     // jiff reads the RFC 3339 / ISO 8601 forms; `+0800` is an ISO 8601 offset.
@@ -328,6 +390,56 @@ pub fn format_duration(micros: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// Every day, valid or not, of years that test each leap-year rule, at
+    /// the edges of the clock.
+    #[test]
+    fn plain_forms_read_every_calendar_edge_as_jiff_does() {
+        for year in [
+            0, 1, 4, 100, 200, 400, 1600, 1700, 1900, 1969, 1970, 2000, 2022, 2024, 2100, 2400, 9999,
+        ] {
+            for month in 0..=13 {
+                for day in 0..=32 {
+                    let date = format!("{year:04}-{month:02}-{day:02}");
+                    let times = ["00:00:00", "23:59:59", "12:30:45", "24:00:00", "23:60:00", "23:59:60"];
+                    let texts = std::iter::once(date.clone()).chain(times.iter().map(|t| format!("{date}T{t}Z")));
+                    for text in texts {
+                        let full = super::parse_written_in_full(&text);
+                        match super::plain(text.as_bytes()) {
+                            Some(plain) => assert_eq!(Ok(plain), full, "{text}"),
+                            None => assert!(
+                                full.is_err() || [0, 9999].contains(&year) || text.contains(":60"),
+                                "{text}: {full:?}"
+                            ),
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 20_000, ..Default::default() })]
+
+        /// The plain forms read by hand agree with jiff on every date and
+        /// time, valid or not, and refuse nothing jiff reads differently.
+        #[test]
+        fn plain_forms_read_as_jiff_reads_them(
+            year in 0i64..10_000, month in 0i64..14, day in 0i64..33,
+            hour in 0i64..26, minute in 0i64..62, second in 0i64..62, instant in proptest::bool::ANY,
+        ) {
+            let text = if instant {
+                format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}Z")
+            } else {
+                format!("{year:04}-{month:02}-{day:02}")
+            };
+            if let Some(plain) = super::plain(text.as_bytes()) {
+                proptest::prop_assert_eq!(Ok(plain), super::parse_written_in_full(&text), "{}", text);
+            } else if (1..=12).contains(&month) && (1..=28).contains(&day) && (1..=9998).contains(&year) && hour < 24 && minute < 60 && second < 60 {
+                proptest::prop_assert!(false, "{} should be read by hand", text);
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

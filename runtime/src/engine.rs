@@ -409,6 +409,18 @@ impl PolicySet {
         qlp_compiler::layout::decode_slot(program, self.layout(), &ty, row, offset)
     }
 
+    /// The text of string field `name` of `row`, borrowed from it (no
+    /// decoding); `None` when the record has no such string field.
+    pub fn field_str<'r>(&self, record: RecordId, row: &'r Row, name: &str) -> Option<&'r str> {
+        let def = self.program().record(record)?;
+        let index = def.field_index(name)?;
+        if def.fields.get(index)?.ty != qlp_compiler::Type::String {
+            return None;
+        }
+        let offset = self.layout().field_offset(record, index as u32) as usize;
+        qlp_compiler::layout::str_slot(row, offset)
+    }
+
     /// A fresh per-thread evaluation context.
     pub fn context(&self) -> EvalContext {
         match &self.compiled {

@@ -99,6 +99,8 @@ struct Findings {
     /// Whether the fast parser is decoding (values are then skipped with a
     /// bound on their nesting).
     fast: bool,
+    /// Buffers for the elements of lists, kept from record to record.
+    lists: Vec<Vec<u8>>,
 }
 
 impl Findings {
@@ -295,7 +297,7 @@ impl IngestPlan {
         // The arena and the path are per-thread scratch, reused across records.
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
-            let (fixed, arena, path) = &mut *scratch;
+            let (fixed, arena, path, lists) = &mut *scratch;
             arena.clear();
             path.clear();
             let mut findings = Findings {
@@ -304,9 +306,11 @@ impl IngestPlan {
                 warnings: std::mem::take(warnings),
                 strict,
                 fast,
+                lists: std::mem::take(lists),
             };
             let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings);
             *warnings = findings.warnings;
+            *lists = findings.lists;
             result
         })
     }
@@ -414,9 +418,13 @@ impl IngestPlan {
     }
 }
 
+/// Per-thread buffers of ingestion, reused across records: the fixed part
+/// of a row, its arena, the field path, and buffers for list elements.
+type Scratch = (Vec<u8>, Vec<u8>, Vec<Segment>, Vec<Vec<u8>>);
+
 thread_local! {
-    static SCRATCH: std::cell::RefCell<(Vec<u8>, Vec<u8>, Vec<Segment>)> =
-        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+    static SCRATCH: std::cell::RefCell<Scratch> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
 }
 
 fn collect_fields(expr: &TExpr, used: &mut HashSet<(RecordId, u32)>) {

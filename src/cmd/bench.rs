@@ -1,6 +1,10 @@
 //! `qlp bench`: what each stage of `qlp eval` costs per record, on one
 //! core, over several passes (minimum and median), so that a change can be
-//! told from noise and the stage to work on is named.
+//! told from noise and the stage to work on is named. The stages take
+//! turns within each pass, so that a machine that slows down for a while
+//! slows every stage alike and the ratios between them hold; the parsers
+//! alone (no qlp code) are measured the same way, as the limit ingestion
+//! is compared with.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -53,16 +57,24 @@ impl Stage {
     }
 }
 
-/// Runs `pass` `passes` times, timing each.
-fn measure(name: &'static str, passes: u32, mut pass: impl FnMut()) -> Stage {
-    let passes = (0..passes)
-        .map(|_| {
+/// A stage to time: its name and one pass over the records.
+type Pass<'a> = (&'static str, Box<dyn FnMut() + 'a>);
+
+/// Runs every stage once per pass, in turn, timing each.
+fn measure(passes: u32, mut stages: Vec<Pass<'_>>) -> Vec<Stage> {
+    let mut times = vec![Vec::new(); stages.len()];
+    for _ in 0..passes {
+        for ((_, pass), times) in stages.iter_mut().zip(&mut times) {
             let started = Instant::now();
             pass();
-            started.elapsed().as_secs_f64()
-        })
-        .collect();
-    Stage { name, passes }
+            times.push(started.elapsed().as_secs_f64());
+        }
+    }
+    stages
+        .iter()
+        .zip(times)
+        .map(|((name, _), passes)| Stage { name, passes })
+        .collect()
 }
 
 pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
@@ -91,13 +103,6 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     let passes = args.passes;
     let mut context = set.context();
     let compiled = set.compiled().context("the policies were not compiled")?;
-    let mut stages = Vec::new();
-
-    stages.push(measure("ingest (JSON -> row)", passes, || {
-        for line in &lines {
-            std::hint::black_box(set.ingest(record, line).ok());
-        }
-    }));
     let stateful = set.is_stateful(record);
     let prepared: Vec<Prepared> = rows
         .iter()
@@ -105,43 +110,94 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         .collect();
     // Outcomes with state, in input order: what the state stage writes.
     let (values, outcomes) = stateful_run(&set, record, &rows, &nows, &prepared, &mut context)?;
-    if stateful {
-        stages.push(measure("state keys (JIT)", passes, || {
-            for row in &rows {
-                std::hint::black_box(set.prepare(EngineKind::Jit, record, row, &mut context));
+
+    let (mut key_context, mut jit_context) = (set.context(), set.context());
+    let mut read = StateValues::default();
+    let mut runs: Vec<Pass<'_>> = Vec::new();
+    runs.push((
+        "ingest (JSON -> row)",
+        Box::new(|| {
+            for line in &lines {
+                std::hint::black_box(set.ingest(record, line).ok());
             }
-        }));
-        let mut read = StateValues::default();
-        stages.push(measure("state read + write (memory)", passes, || {
-            let state = State::memory();
-            let committed = Batch::begin(&state, set.program(), &prepared).and_then(|mut batch| {
-                for (p, outcome) in prepared.iter().zip(&outcomes) {
-                    batch.read_into(set.program(), p, &mut read);
-                    batch.write(set.program(), p, outcome);
+        }),
+    ));
+    if stateful {
+        runs.push((
+            "state keys (JIT)",
+            Box::new(|| {
+                for row in &rows {
+                    std::hint::black_box(set.prepare(EngineKind::Jit, record, row, &mut key_context));
                 }
-                batch.commit(set.program(), None)
-            });
-            std::hint::black_box(committed.is_ok());
-        }));
+            }),
+        ));
+        runs.push((
+            "state read + write (memory)",
+            Box::new(|| {
+                let state = State::memory();
+                let committed = Batch::begin(&state, set.program(), &prepared).and_then(|mut batch| {
+                    for (p, outcome) in prepared.iter().zip(&outcomes) {
+                        batch.read_into(set.program(), p, &mut read);
+                        batch.write(set.program(), p, outcome);
+                    }
+                    batch.commit(set.program(), None)
+                });
+                std::hint::black_box(committed.is_ok());
+            }),
+        ));
     }
-    stages.push(measure("evaluate, JIT", passes, || {
-        for ((row, now), values) in rows.iter().zip(&nows).zip(&values) {
-            std::hint::black_box(compiled.conditions_with_state(record, row, *now, values, &mut context));
-        }
-    }));
-    stages.push(measure("evaluate, interpreter", passes, || {
-        for ((row, now), values) in rows.iter().zip(&nows).zip(&values) {
-            std::hint::black_box(set.evaluate_with_state(EngineKind::Interp, record, row, *now, values, &mut context));
-        }
-    }));
-    stages.push(measure("decision + JSON out", passes, || {
-        for (((row, now), (outcome, values)), p) in
-            rows.iter().zip(&nows).zip(outcomes.iter().zip(&values)).zip(&prepared)
-        {
-            let decision = set.decision_with_state(record, row, outcome, *now, p, values);
-            std::hint::black_box(serde_json::to_string(&decision).ok());
-        }
-    }));
+    runs.push((
+        "evaluate, JIT",
+        Box::new(|| {
+            for ((row, now), values) in rows.iter().zip(&nows).zip(&values) {
+                std::hint::black_box(compiled.conditions_with_state(record, row, *now, values, &mut jit_context));
+            }
+        }),
+    ));
+    runs.push((
+        "evaluate, interpreter",
+        Box::new(|| {
+            for ((row, now), values) in rows.iter().zip(&nows).zip(&values) {
+                std::hint::black_box(set.evaluate_with_state(
+                    EngineKind::Interp,
+                    record,
+                    row,
+                    *now,
+                    values,
+                    &mut context,
+                ));
+            }
+        }),
+    ));
+    runs.push((
+        "decision + JSON out",
+        Box::new(|| {
+            for (((row, now), (outcome, values)), p) in
+                rows.iter().zip(&nows).zip(outcomes.iter().zip(&values)).zip(&prepared)
+            {
+                let decision = set.decision_with_state(record, row, outcome, *now, p, values);
+                std::hint::black_box(serde_json::to_string(&decision).ok());
+            }
+        }),
+    ));
+    // The limits: the same lines parsed by the parsers alone, no qlp code.
+    runs.push((
+        LIMIT_SONIC,
+        Box::new(|| {
+            for line in &lines {
+                std::hint::black_box(sonic_rs::from_slice::<sonic_rs::Value>(line).is_ok());
+            }
+        }),
+    ));
+    runs.push((
+        "limit: parse, serde_json Value",
+        Box::new(|| {
+            for line in &lines {
+                std::hint::black_box(serde_json::from_slice::<serde_json::Value>(line).is_ok());
+            }
+        }),
+    ));
+    let stages = measure(passes, runs);
 
     let n = rows.len() as f64;
     let fired: usize = outcomes.iter().map(|o| o.fired.len()).sum();
@@ -165,7 +221,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             per(stage.median()),
             n / stage.min()
         );
-        if stage.name != "evaluate, interpreter" {
+        if stage.name != "evaluate, interpreter" && !stage.name.starts_with("limit") {
             pipeline += stage.min();
         }
     }
@@ -176,8 +232,19 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
         "",
         n / pipeline
     );
+    let min_of = |name: &str| stages.iter().find(|s| s.name == name).map(Stage::min);
+    if let (Some(ingest), Some(limit)) = (min_of("ingest (JSON -> row)"), min_of(LIMIT_SONIC)) {
+        println!(
+            "ingest / sonic-rs parse: {:.2}x; one-core pipeline / sonic-rs parse: {:.2}x",
+            ingest / limit,
+            pipeline / limit
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }
+
+/// The parse that ingestion is measured against.
+const LIMIT_SONIC: &str = "limit: parse, sonic-rs Value";
 
 /// Each row's state values and outcome when the rows are evaluated in
 /// order with a fresh memory store (the values of a record type that keeps

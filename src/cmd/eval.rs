@@ -440,15 +440,15 @@ fn warn_if_no_campaign_is_active(
 impl Summary {
     fn add(&mut self, decision: &Decision) {
         self.records += 1;
-        *self.verdicts.entry(decision.verdict.to_string()).or_default() += 1;
+        count(&mut self.verdicts, decision.verdict.as_str());
         for fired in &decision.fired {
-            *self.rules.entry(fired.rule.clone()).or_default() += 1;
+            count(&mut self.rules, &fired.rule);
             if let Some(campaign) = &fired.campaign {
-                *self.campaigns.entry(campaign.clone()).or_default() += 1;
+                count(&mut self.campaigns, campaign);
             }
         }
         for shadow in &decision.shadow {
-            *self.shadow_rules.entry(shadow.rule.clone()).or_default() += 1;
+            count(&mut self.shadow_rules, &shadow.rule);
         }
         self.rule_errors += decision.errors.len();
         self.undecided += usize::from(decision.undecided);
@@ -497,5 +497,15 @@ impl Summary {
             0.0
         };
         let _ = writeln!(err, "throughput: {rate:.0} records/s ({seconds:.3} s)");
+    }
+}
+
+/// Adds one to `name`'s count, allocating its key only the first time.
+fn count(counts: &mut BTreeMap<String, usize>, name: &str) {
+    match counts.get_mut(name) {
+        Some(count) => *count += 1,
+        None => {
+            counts.insert(name.to_string(), 1);
+        }
     }
 }

@@ -436,6 +436,28 @@ fn push_normalized(c: char, out: &mut String) -> bool {
         out.push(c);
         return true;
     }
+    // The punctuation and spaces of Chinese text keep nothing; fullwidth
+    // ASCII is ASCII under NFKC. Both checked against the general path for
+    // every character of their blocks (`punctuation_fast_paths_agree`).
+    match c {
+        '\u{2000}'..='\u{206F}' => return false,
+        '\u{3000}'..='\u{303F}' if !CJK_SYMBOL_LETTERS.contains(&c) => return false,
+        '\u{FF01}'..='\u{FF5E}' => return push_normalized(char::from((u32::from(c) - 0xFEE0) as u8), out),
+        _ => {}
+    }
+    push_normalized_in_full(c, out)
+}
+
+/// The letters and numbers of the CJK Symbols and Punctuation block
+/// (`々`, `〇`, the Hangzhou numerals, the kana repeat marks...).
+const CJK_SYMBOL_LETTERS: [char; 22] = [
+    '\u{3005}', '\u{3006}', '\u{3007}', '\u{3021}', '\u{3022}', '\u{3023}', '\u{3024}', '\u{3025}', '\u{3026}',
+    '\u{3027}', '\u{3028}', '\u{3029}', '\u{3031}', '\u{3032}', '\u{3033}', '\u{3034}', '\u{3035}', '\u{3038}',
+    '\u{3039}', '\u{303A}', '\u{303B}', '\u{303C}',
+];
+
+/// [`push_normalized`] for any character, by the Unicode tables.
+fn push_normalized_in_full(c: char, out: &mut String) -> bool {
     let before = out.len();
     if unicode_normalization::is_nfkc_quick(std::iter::once(c)) == unicode_normalization::IsNormalized::Yes {
         // Already in NFKC (most punctuation, symbols and emoji): no decomposition.
@@ -468,6 +490,21 @@ fn push_lowercase(c: char, out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn punctuation_fast_paths_agree() {
+        let blocks = [0x2000..=0x206F, 0x3000..=0x303F, 0xFF00..=0xFFEF];
+        for code in blocks.into_iter().flatten() {
+            let Some(c) = char::from_u32(code) else { continue };
+            let (mut fast, mut full) = (String::new(), String::new());
+            let kept = push_normalized(c, &mut fast);
+            assert_eq!(
+                (kept, &fast),
+                (push_normalized_in_full(c, &mut full), &full),
+                "U+{code:04X}"
+            );
+        }
+    }
 
     #[test]
     fn normalization_folds_width_case_and_separators() {

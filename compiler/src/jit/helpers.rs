@@ -27,9 +27,12 @@ pub struct EvalCtx {
     /// The values read from state, one word per state declaration
     /// (offset 32).
     pub state: *const i64,
-    /// Strings made during one evaluation (`lower`, `+`); boxed so they do
-    /// not move while the evaluation runs.
-    scratch: Vec<Box<[u8]>>,
+    /// Strings made during one evaluation (`lower`, `+`). Each is a buffer
+    /// of its own, which does not move while the evaluation runs.
+    scratch: Vec<Vec<u8>>,
+    /// Buffers of earlier evaluations, reused: a record's joins then
+    /// allocate nothing.
+    spare_scratch: Vec<Vec<u8>>,
     /// Strings joined during this evaluation, by the (pointer, length) of
     /// both parts, and the scratch entry holding the result: a function
     /// such as `all_text(c)` called by many rules joins its parts once, and
@@ -61,6 +64,9 @@ struct TextEntry {
 /// Normalized texts cached per record.
 const NORMALIZED_CACHE: usize = 16;
 
+/// The largest scratch buffer kept from one evaluation to the next, in bytes.
+const SCRATCH_KEPT: usize = 1 << 16;
+
 /// Joined strings remembered per evaluation.
 const JOINED_CACHE: usize = 64;
 
@@ -78,6 +84,7 @@ impl EvalCtx {
             program,
             state: std::ptr::null(),
             scratch: Vec::new(),
+            spare_scratch: Vec::new(),
             joined: Vec::new(),
             texts: Vec::new(),
             spare: Vec::new(),
@@ -85,7 +92,9 @@ impl EvalCtx {
     }
 
     pub(super) fn clear_scratch(&mut self) {
-        self.scratch.clear();
+        // A record's huge strings are not kept for the next one.
+        let kept = self.scratch.drain(..).filter(|b| b.capacity() <= SCRATCH_KEPT);
+        self.spare_scratch.extend(kept);
         self.joined.clear();
         self.spare.append(&mut self.texts);
     }
@@ -357,12 +366,22 @@ extern "C" fn qlp_in_strings(ctx: *const EvalCtx, set: u64, ptr: *const u8, len:
 /// # Safety
 /// `ctx` must be the live context and `out` point at two writable words.
 unsafe fn give(ctx: *mut EvalCtx, value: Vec<u8>, out: *mut u64) {
-    let value = value.into_boxed_slice();
+    // SAFETY: guaranteed by the caller.
+    unsafe {
+        write_str(out, &value);
+        (*ctx).scratch.push(value);
+    }
+}
+
+/// Writes the (pointer, length) of `value` to `out`.
+///
+/// # Safety
+/// `out` is a two-word stack slot.
+unsafe fn write_str(out: *mut u64, value: &[u8]) {
     // SAFETY: guaranteed by the caller.
     unsafe {
         *out = value.as_ptr() as u64;
         *out.add(1) = value.len() as u64;
-        (*ctx).scratch.push(value);
     }
 }
 
@@ -393,10 +412,7 @@ extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const 
         let joined = context.joined.iter().find(|(k, _)| *k == key);
         if let Some(value) = joined.and_then(|(_, index)| context.scratch.get(*index)) {
             // SAFETY: compiled code passes a two-word stack slot.
-            unsafe {
-                *out = value.as_ptr() as u64;
-                *out.add(1) = value.len() as u64;
-            }
+            unsafe { write_str(out, value) };
             return 0;
         }
         // Bytes joined as they are, not validated again: rows hold valid
@@ -404,14 +420,15 @@ extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const 
         // result is valid too, and readers take invalid bytes as U+FFFD.
         // SAFETY: see `bytes`.
         let (a, b) = unsafe { (bytes(a, a_len), bytes(b, b_len)) };
-        let mut joined = Vec::with_capacity(a.len() + b.len());
-        joined.extend_from_slice(a);
-        joined.extend_from_slice(b);
         // Bounded, so that a policy with thousands of joins does not pay a
         // quadratic search per record.
         if context.joined.len() < JOINED_CACHE {
             context.joined.push((key, context.scratch.len()));
         }
+        let mut joined = context.spare_scratch.pop().unwrap_or_default();
+        joined.clear();
+        joined.extend_from_slice(a);
+        joined.extend_from_slice(b);
         // SAFETY: compiled code passes its context and a two-word stack slot.
         unsafe { give(ctx, joined, out) };
         0

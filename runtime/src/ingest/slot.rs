@@ -11,6 +11,9 @@ use super::fields::Seen;
 use super::values::epoch_micros;
 use super::{render_path, skip, Findings, IngestPlan, Problem, Segment, MAX_PROBLEMS};
 
+/// The largest element buffer kept for the next record, in bytes.
+const KEPT_LIST_BYTES: usize = 1 << 16;
+
 /// Decodes one value of type `ty` into `slot` (exactly its size), appending
 /// strings and list elements to `arena`, whose first byte is at offset
 /// `base` of the finished row. With `store` false the value is checked
@@ -253,7 +256,8 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         };
         // Elements are decoded into their own buffer, whose strings go to the
         // shared arena; the buffer is appended once the list is complete.
-        let mut elements: Vec<u8> = Vec::new();
+        let mut elements = self.findings.lists.pop().unwrap_or_default();
+        elements.clear();
         let mut count = 0usize;
         loop {
             elements.resize((count + 1) * stride, 0);
@@ -270,6 +274,9 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         let offset = self.append(&elements);
         self.write(0, offset);
         self.write(8, count as u64);
+        if elements.capacity() <= KEPT_LIST_BYTES {
+            self.findings.lists.push(elements);
+        }
         Ok(())
     }
 

@@ -228,17 +228,19 @@ impl Stream<'_> {
             Some(state) => set.decision_with_state(record, &input.row, &outcome, input.now, &input.prepared, state),
             None => set.decision(record, &input.row, &outcome, input.now),
         };
-        let id = match set.field(record, &input.row, "id") {
-            Some(Value::Str(id)) => Some(id.to_string()),
-            _ => None,
-        };
+        let id = set.field_str(record, &input.row, "id").map(str::to_string);
         let json = self.render.then(|| {
-            serde_json::to_string(&OutputLine {
+            // One allocation, sized for an `allow` line and a fired rule.
+            let mut json = Vec::with_capacity(256);
+            let line = OutputLine {
                 line: input.line,
                 id: id.as_deref(),
                 decision: &decision,
-            })
-            .unwrap_or_default()
+            };
+            match serde_json::to_writer(&mut json, &line) {
+                Ok(()) => String::from_utf8(json).unwrap_or_default(),
+                Err(_) => String::new(),
+            }
         });
         let result = LineResult::Decided {
             line: input.line,
