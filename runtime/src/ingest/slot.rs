@@ -5,11 +5,11 @@ use std::fmt;
 use qlp_compiler::layout::write_u64;
 use qlp_compiler::program::{Program, RecordId};
 use qlp_compiler::Type;
-use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::Seen;
 use super::values::epoch_micros;
-use super::{render_path, skip, Findings, IngestPlan, Problem, Segment, MAX_PROBLEMS};
+use super::{render_path, Findings, IngestPlan, Problem, Segment, MAX_PROBLEMS};
 
 /// The largest element buffer kept for the next record, in bytes.
 const KEPT_LIST_BYTES: usize = 1 << 16;
@@ -245,7 +245,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
     fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let Type::List(element) = self.ty else {
             self.mismatch("a list");
-            while skip::element(&mut seq, self.findings.fast)? {}
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
             return Ok(());
         };
         let store = self.store;
@@ -283,7 +283,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
     fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         let Type::Record(record) = self.ty else {
             self.mismatch("an object");
-            while skip::entry(&mut map, self.findings.fast)? {}
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
             return Ok(());
         };
         let record = *record;
@@ -295,12 +295,12 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         while let Some(key) = map.next_key_seed(KeySeed)? {
             let Some(index) = self.plan.field(self.program, record, key.as_ref(), previous) else {
                 self.unknown_field(def, key.as_ref());
-                skip::value(&mut map, self.findings.fast)?;
+                map.next_value::<IgnoredAny>()?;
                 continue;
             };
             if seen.insert(index) {
                 self.field_problem(record, index, String::from("appears twice"));
-                skip::value(&mut map, self.findings.fast)?;
+                map.next_value::<IgnoredAny>()?;
                 continue;
             }
             previous = Some(index);
