@@ -114,7 +114,7 @@ pub const CODES: &[Code] = &[
     code(
         "qlp::keyword_option",
         "files",
-        "a keyword set option other than `word`, `exact`, `lookalike` or `sound`, or two of them at once",
+        "a keyword set option other than `word`, `exact`, `lookalike`, `sound` or `initials`, or two of them at once",
     ),
     code(
         "qlp::empty_keyword",

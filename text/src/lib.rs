@@ -54,6 +54,14 @@ pub enum MatchMode {
     /// (`ВЕТ` for `bet`), Cherokee and IPA look-alikes, and CJK radicals to
     /// their ideographs (`⻢` for `马`).
     Lookalike,
+    /// Normalized text with every Chinese character replaced by the first
+    /// letter of its pinyin, as a capital (`赌博` is `DB`; Latin letters
+    /// stay small): a keyword matches its abbreviation written in Latin
+    /// letters (`db`, `zfb` for `支付宝`), alone or mixed with characters
+    /// (`d博`, `赌b`), but not other characters whose initials are the same
+    /// (`大部` is `DB` too: a match needs one Latin letter), nor inside a
+    /// longer Latin word (`feedback`). Look-alikes are folded first.
+    Initials,
 }
 
 impl MatchMode {
@@ -65,6 +73,7 @@ impl MatchMode {
             MatchMode::Exact => 2,
             MatchMode::Sound => 3,
             MatchMode::Lookalike => 4,
+            MatchMode::Initials => 5,
         }
     }
 }
@@ -353,8 +362,17 @@ fn prepare_chars(
         if is_invisible(c) {
             continue;
         }
-        if matches!(mode, MatchMode::Lookalike | MatchMode::Sound) {
+        if matches!(mode, MatchMode::Lookalike | MatchMode::Sound | MatchMode::Initials) {
             c = lookalike(c);
+        }
+        if mode == MatchMode::Initials {
+            if let Some(initial) = pinyin::ToPinyin::to_pinyin(&c).and_then(|p| p.first_letter().chars().next()) {
+                out.push(initial.to_ascii_uppercase());
+                if let Some(origin) = origin.as_deref_mut() {
+                    origin.push(offset as u32);
+                }
+                continue;
+            }
         }
         if mode == MatchMode::Sound {
             // An ideograph is its own normalized form: its sound replaces

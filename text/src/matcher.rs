@@ -31,22 +31,15 @@ impl KeywordMatcher {
     /// Builds a matcher from keywords already prepared for `mode`, non-empty
     /// and distinct.
     pub fn new(keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
-        let automaton = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&keywords)
-            .or_else(|_| {
-                // Very large sets can exceed the DFA's limits; the NFA is slower but unbounded.
-                AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords)
-            })
-            .map_err(|error| error.to_string())?;
+        let automaton = overlapping(&keywords, mode)?;
         let any = AhoCorasick::builder()
             .match_kind(MatchKind::LeftmostFirst)
+            .ascii_case_insensitive(mode == MatchMode::Initials)
             .build(&keywords)
             .map_err(|error| error.to_string())?;
         let raw = match mode {
             MatchMode::Normalized => RawPrefilter::new(&keywords),
-            MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike => None,
+            MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike | MatchMode::Initials => None,
         };
         let raw_hits = mode == MatchMode::Normalized && keywords.iter().all(|k| normalize(k) == *k);
         Ok(KeywordMatcher {
@@ -114,20 +107,19 @@ impl KeywordMatcher {
         if self.keywords.is_empty() {
             return false;
         }
-        if self.mode != MatchMode::Word {
+        if !matches!(self.mode, MatchMode::Word | MatchMode::Initials) {
             return self.any.is_match(prepared);
         }
         self.automaton
             .find_overlapping_iter(prepared)
-            .any(|m| self.at_word_boundaries(prepared, m.pattern().as_usize(), m.start(), m.end()))
+            .any(|m| self.accepts(prepared, m.pattern().as_usize(), m.start(), m.end()))
     }
 
-    /// In `word` mode, a keyword that starts (ends) with a Latin letter or
-    /// digit must not continue a word before (after) it.
-    fn at_word_boundaries(&self, text: &str, pattern: usize, start: usize, end: usize) -> bool {
+    /// Whether an occurrence found by the automaton counts (see [`accepts`]).
+    fn accepts(&self, text: &str, pattern: usize, start: usize, end: usize) -> bool {
         self.keywords
             .get(pattern)
-            .is_some_and(|keyword| at_word_boundaries(keyword, text, start, end))
+            .is_some_and(|keyword| accepts(self.mode, keyword, text, start, end))
     }
 
     /// Every occurrence (overlapping) of a keyword in a prepared text:
@@ -141,7 +133,7 @@ impl KeywordMatcher {
         self.automaton
             .find_overlapping_iter(prepared)
             .map(|m| (m.pattern().as_usize(), m.start(), m.end()))
-            .filter(move |(p, s, e)| self.mode != MatchMode::Word || self.at_word_boundaries(prepared, *p, *s, *e))
+            .filter(move |(p, s, e)| self.accepts(prepared, *p, *s, *e))
     }
 
     /// Indices of the distinct keywords that occur in a prepared text.
@@ -162,10 +154,47 @@ impl KeywordMatcher {
     }
 }
 
-/// Whether `keyword`, found at `start..end` of `text`, is a whole word where
-/// it starts or ends with a Latin letter or digit.
-fn at_word_boundaries(keyword: &str, text: &str, start: usize, end: usize) -> bool {
-    let word_char = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+/// The automaton that finds every (overlapping) occurrence; in `initials`
+/// mode capitals (initials of characters) and small letters (Latin) meet.
+fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCorasick, String> {
+    let insensitive = mode == MatchMode::Initials;
+    AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::DFA))
+        .match_kind(MatchKind::Standard)
+        .ascii_case_insensitive(insensitive)
+        .build(keywords)
+        .or_else(|_| {
+            // Very large sets can exceed the DFA's limits; the NFA is slower but unbounded.
+            AhoCorasick::builder()
+                .match_kind(MatchKind::Standard)
+                .ascii_case_insensitive(insensitive)
+                .build(keywords)
+        })
+        .map_err(|error| error.to_string())
+}
+
+/// Whether an occurrence of `keyword` at `start..end` of a prepared `text`
+/// counts. In `word` mode, a keyword that starts (ends) with a Latin letter
+/// or digit must not continue a word before (after) it. In `initials` mode
+/// the same holds of the Latin letters (small) of the text, and the
+/// occurrence must hold one: initials of characters alone (capitals) are
+/// other words that begin with the same sounds.
+fn accepts(mode: MatchMode, keyword: &str, text: &str, start: usize, end: usize) -> bool {
+    match mode {
+        MatchMode::Word => at_word_boundaries(keyword, text, start, end, |c| c.is_ascii_alphanumeric()),
+        MatchMode::Initials => {
+            let latin = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit();
+            let found = text.get(start..end).unwrap_or("");
+            found.chars().any(latin) && at_word_boundaries(found, text, start, end, latin)
+        }
+        _ => true,
+    }
+}
+
+/// Whether `keyword`, found at `start..end` of `text`, does not continue a
+/// word of `word_char`s where it starts or ends with one.
+fn at_word_boundaries(keyword: &str, text: &str, start: usize, end: usize, word_char: impl Fn(char) -> bool) -> bool {
+    let word_char = |c: Option<char>| c.is_some_and(&word_char);
     let starts_word = word_char(keyword.chars().next());
     let ends_word = word_char(keyword.chars().next_back());
     let before = text.get(..start).and_then(|t| t.chars().next_back());
@@ -202,12 +231,7 @@ impl MergedKeywords {
                 }
             }
         }
-        let automaton = AhoCorasick::builder()
-            .kind(Some(AhoCorasickKind::DFA))
-            .match_kind(MatchKind::Standard)
-            .build(&keywords)
-            .or_else(|_| AhoCorasick::builder().match_kind(MatchKind::Standard).build(&keywords))
-            .map_err(|error| error.to_string())?;
+        let automaton = overlapping(&keywords, mode)?;
         Ok(MergedKeywords {
             mode,
             automaton,
@@ -228,11 +252,9 @@ impl MergedKeywords {
         found.resize_with(n_sets, Vec::new);
         for m in self.automaton.find_overlapping_iter(prepared) {
             let pattern = m.pattern().as_usize();
-            if self.mode == MatchMode::Word {
-                let keyword = self.keywords.get(pattern).map_or("", String::as_str);
-                if !at_word_boundaries(keyword, prepared, m.start(), m.end()) {
-                    continue;
-                }
+            let keyword = self.keywords.get(pattern).map_or("", String::as_str);
+            if !accepts(self.mode, keyword, prepared, m.start(), m.end()) {
+                continue;
             }
             for (set, keyword) in self.owners.get(pattern).into_iter().flatten() {
                 if let Some(list) = found.get_mut(*set as usize) {

@@ -98,6 +98,7 @@ impl<'a> Checker<'a> {
             MatchMode::Exact,
             MatchMode::Sound,
             MatchMode::Lookalike,
+            MatchMode::Initials,
         ] {
             let sets: Vec<(usize, &KeywordMatcher)> = self
                 .program
@@ -126,6 +127,7 @@ impl<'a> Checker<'a> {
                 "exact" => MatchMode::Exact,
                 "sound" => MatchMode::Sound,
                 "lookalike" => MatchMode::Lookalike,
+                "initials" => MatchMode::Initials,
                 other => {
                     self.error(
                         "qlp::keyword_option",
@@ -133,7 +135,7 @@ impl<'a> Checker<'a> {
                         format!("unknown keyword set option `{other}`"),
                     )
                     .help = Some(String::from(
-                        "options are `word` (Latin entries match whole words), `exact` (no normalization, case-sensitive), `lookalike` (letters of other scripts folded to what they imitate) and `sound` (Chinese matched by its pinyin: homophones and pinyin spellings, look-alikes folded too)",
+                        "options are `word` (Latin entries match whole words), `exact` (no normalization, case-sensitive), `lookalike` (letters of other scripts folded to what they imitate), `sound` (Chinese matched by its pinyin: homophones and pinyin spellings, look-alikes folded too) and `initials` (Chinese matched by the Latin initials of its pinyin: `db` for 赌博)",
                     ));
                     continue;
                 }
