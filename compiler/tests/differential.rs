@@ -428,7 +428,7 @@ impl Generator<'_> {
             10 => {
                 let set = self
                     .rng
-                    .pick(&["words", "more_words", "latin", "verbatim", "sounds", "shapes"]);
+                    .pick(&["words", "more_words", "latin", "verbatim", "sounds", "shapes", "abbreviations"]);
                 format!("({} has_any {set})", self.expr(&Ty::Str, d))
             }
             11 => format!("({} matches \"^[a-z]+$\")", self.expr(&Ty::Str, d)),
@@ -481,6 +481,7 @@ fn program_source(rng: &mut Rng, schema: &Schema) -> String {
     out.push_str("keywords verbatim(exact) = [\"Abc\", \"赌博\", \" \"]\n");
     out.push_str("keywords sounds(sound) = [\"博彩\", \"bet\"]\n");
     out.push_str("keywords shapes(lookalike) = [\"bet\", \"马上\"]\n");
+    out.push_str("keywords abbreviations(initials) = [\"赌博\", \"甲乙\"]\n");
     out.push_str("campaign camp { title: \"c\" active: 2022-01-01 .. 2022-12-31 }\n");
     let paths = record_paths(schema);
     let mut generator = Generator {
@@ -535,7 +536,7 @@ fn program_source(rng: &mut Rng, schema: &Schema) -> String {
     out
 }
 
-const STRING_VALUES: [&str; 11] = [
+const STRING_VALUES: [&str; 13] = [
     "",
     "a",
     "abc",
@@ -547,6 +548,8 @@ const STRING_VALUES: [&str; 11] = [
     "é",
     "甲乙",
     "菠菜 ВЕТ &#x535A;%E5%BD%A9 <i>⻢</i>上",
+    "来 d.b 吗 jy",
+    "dbz 大部 feedback",
 ];
 
 fn random_value(rng: &mut Rng, program: &Program, ty: &Type) -> Value {
