@@ -426,9 +426,15 @@ impl Generator<'_> {
                 format!("({} in [{}])", self.expr(&ty, d), items.join(", "))
             }
             10 => {
-                let set = self
-                    .rng
-                    .pick(&["words", "more_words", "latin", "verbatim", "sounds", "shapes", "abbreviations"]);
+                let set = self.rng.pick(&[
+                    "words",
+                    "more_words",
+                    "latin",
+                    "verbatim",
+                    "sounds",
+                    "shapes",
+                    "abbreviations",
+                ]);
                 format!("({} has_any {set})", self.expr(&Ty::Str, d))
             }
             11 => format!("({} matches \"^[a-z]+$\")", self.expr(&Ty::Str, d)),
