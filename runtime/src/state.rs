@@ -122,6 +122,11 @@ impl State {
         }
     }
 
+    /// Whether the state is kept in memory (no commit costs anything).
+    pub fn is_memory(&self) -> bool {
+        matches!(self.kind, Kind::Memory(_))
+    }
+
     /// The store.
     pub fn store(&self) -> &dyn StateStore {
         match &self.kind {

@@ -244,6 +244,10 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
         }
         None
     };
+    // Batches are large only where each costs a commit.
+    if state.as_ref().is_none_or(State::is_memory) {
+        lines.batch = input::CACHED_BATCH;
+    }
     let skip = match (&state, args.resume) {
         (Some(state), true) => state.store().cursor()?.unwrap_or(0),
         (None, true) => anyhow::bail!("`--resume` needs policies that keep state for this record type"),

@@ -6,8 +6,14 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-/// Records per parallel batch: bounds memory whatever the input size.
+/// Records per batch when state is kept in a store that commits each batch
+/// (an embedded file, Redis): a commit costs a write to disk or a round
+/// trip, paid once per batch. Bounds memory whatever the input size.
 pub(crate) const BATCH: usize = 2048;
+/// Records per batch otherwise (state in memory, or none): nothing is paid
+/// per batch, and a batch's rows are still in the cache when they are
+/// evaluated (measured: ~10% less CPU per record than 2,048 on one core).
+pub(crate) const CACHED_BATCH: usize = 256;
 /// Bytes of records per batch, whatever their number.
 const BATCH_BYTES: usize = 64 << 20;
 /// Lines the reader thread may read ahead of evaluation.
@@ -38,6 +44,8 @@ enum Incoming {
 
 /// The lines the reader thread sent, and those received but not yet in a batch.
 pub(crate) struct Lines {
+    /// Records per batch: [`BATCH`] or [`CACHED_BATCH`].
+    pub(crate) batch: usize,
     receiver: Receiver<Incoming>,
     pending: std::collections::VecDeque<InputLine>,
 }
@@ -83,6 +91,7 @@ pub(crate) fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) 
         }
     });
     Lines {
+        batch: BATCH,
         receiver,
         pending: std::collections::VecDeque::new(),
     }
@@ -120,7 +129,7 @@ fn read_bounded_line(reader: &mut impl BufRead, line: &mut Vec<u8>, limit: u64) 
 
 /// Fills `batch` with the lines available: waits for a first line (waking
 /// to look at the stop flag), then takes what arrives within [`LATENCY`],
-/// up to [`BATCH`] lines. Returns true when the input has ended or a signal
+/// up to `lines.batch` lines. Returns true when the input has ended or a signal
 /// asked to stop; the lines already read are still in `batch`.
 pub(crate) fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
     let mut deadline: Option<Instant> = None;
@@ -134,13 +143,13 @@ pub(crate) fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &A
             }
             return true;
         }
-        while batch.len() < BATCH && batch_bytes < BATCH_BYTES {
+        while batch.len() < lines.batch && batch_bytes < BATCH_BYTES {
             let Some(line) = lines.pending.pop_front() else { break };
             batch_bytes = batch_bytes.saturating_add(line.bytes);
             batch.push(line);
             deadline.get_or_insert_with(|| Instant::now() + LATENCY);
         }
-        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+        if batch.len() >= lines.batch || batch_bytes >= BATCH_BYTES {
             return false;
         }
         let wait = match deadline {
@@ -168,7 +177,7 @@ pub(crate) fn next_batch(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &A
     }
 }
 
-/// Moves the lines already read into `batch`, up to [`BATCH`], without
+/// Moves the lines already read into `batch`, up to `lines.batch`, without
 /// waiting for more. Returns true when the input has ended or a signal
 /// asked to stop (then every line read is taken).
 pub(crate) fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &AtomicUsize) -> bool {
@@ -181,12 +190,12 @@ pub(crate) fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &A
     }
     let mut batch_bytes = 0usize;
     loop {
-        while batch.len() < BATCH && batch_bytes < BATCH_BYTES {
+        while batch.len() < lines.batch && batch_bytes < BATCH_BYTES {
             let Some(line) = lines.pending.pop_front() else { break };
             batch_bytes = batch_bytes.saturating_add(line.bytes);
             batch.push(line);
         }
-        if batch.len() >= BATCH || batch_bytes >= BATCH_BYTES {
+        if batch.len() >= lines.batch || batch_bytes >= BATCH_BYTES {
             return false;
         }
         match lines.receiver.try_recv() {

@@ -12,7 +12,7 @@ use qlp_compiler::Value;
 use qlp_runtime::{Batch, Decision, EngineKind, PolicySet, Problem, State};
 use rayon::prelude::*;
 
-use super::input::{next_batch, take_ready, InputLine, Lines, BATCH};
+use super::input::{next_batch, take_ready, InputLine, Lines};
 
 /// The time each record is evaluated at.
 #[derive(Debug, Clone)]
@@ -94,7 +94,7 @@ impl Stream<'_> {
             let (batch, decoded) = match prefetched.take() {
                 Some((batch, decoded)) => (batch, Some(decoded)),
                 None => {
-                    let mut batch = Vec::with_capacity(BATCH);
+                    let mut batch = Vec::with_capacity(lines.batch);
                     finished = next_batch(lines, &mut batch, stop);
                     batch.retain(unconsumed);
                     if batch.is_empty() {
