@@ -455,12 +455,19 @@ fn push_normalized(c: char, out: &mut String) -> bool {
         return true;
     }
     // The punctuation and spaces of Chinese text keep nothing; fullwidth
-    // ASCII is ASCII under NFKC. Both checked against the general path for
-    // every character of their blocks (`punctuation_fast_paths_agree`).
+    // ASCII is ASCII under NFKC. Each block below is checked against the
+    // general path character by character (`fast_paths_agree`).
     match c {
         '\u{2000}'..='\u{206F}' => return false,
         '\u{3000}'..='\u{303F}' if !CJK_SYMBOL_LETTERS.contains(&c) => return false,
         '\u{FF01}'..='\u{FF5E}' => return push_normalized(char::from((u32::from(c) - 0xFEE0) as u8), out),
+        // Hangul and Yi syllables: letters without case, their own NFKC form;
+        // the private use area: no letters.
+        '\u{AC00}'..='\u{D7A3}' | '\u{A000}'..='\u{A48C}' => {
+            out.push(c);
+            return true;
+        }
+        '\u{E000}'..='\u{F8FF}' => return false,
         _ => {}
     }
     push_normalized_in_full(c, out)
@@ -510,8 +517,15 @@ mod tests {
     use super::*;
 
     #[test]
-    fn punctuation_fast_paths_agree() {
-        let blocks = [0x2000..=0x206F, 0x3000..=0x303F, 0xFF00..=0xFFEF];
+    fn fast_paths_agree() {
+        let blocks = [
+            0x2000..=0x206F,
+            0x3000..=0x303F,
+            0xFF00..=0xFFEF,
+            0xAC00..=0xD7A3,
+            0xA000..=0xA48C,
+            0xE000..=0xF8FF,
+        ];
         for code in blocks.into_iter().flatten() {
             let Some(c) = char::from_u32(code) else { continue };
             let (mut fast, mut full) = (String::new(), String::new());
