@@ -401,24 +401,25 @@ impl PolicySet {
     /// A top-level field of a row, by name: the record's `id` and its `time`
     /// fields are always decoded, other fields only if a rule reads them.
     pub fn field(&self, record: RecordId, row: &Row, name: &str) -> Option<qlp_compiler::Value> {
-        let program = self.program();
-        let def = program.record(record)?;
-        let index = def.field_index(name)?;
-        let ty = def.fields.get(index)?.ty.clone();
-        let offset = self.layout().field_offset(record, index as u32) as usize;
-        qlp_compiler::layout::decode_slot(program, self.layout(), &ty, row, offset)
+        let (ty, offset) = self.field_slot(record, name)?;
+        qlp_compiler::layout::decode_slot(self.program(), self.layout(), ty, row, offset)
     }
 
     /// The text of string field `name` of `row`, borrowed from it (no
     /// decoding); `None` when the record has no such string field.
     pub fn field_str<'r>(&self, record: RecordId, row: &'r Row, name: &str) -> Option<&'r str> {
+        let (ty, offset) = self.field_slot(record, name)?;
+        (*ty == qlp_compiler::Type::String)
+            .then(|| qlp_compiler::layout::str_slot(row, offset))
+            .flatten()
+    }
+
+    /// The type of top-level field `name` and its slot's offset in a row.
+    fn field_slot(&self, record: RecordId, name: &str) -> Option<(&qlp_compiler::Type, usize)> {
         let def = self.program().record(record)?;
         let index = def.field_index(name)?;
-        if def.fields.get(index)?.ty != qlp_compiler::Type::String {
-            return None;
-        }
-        let offset = self.layout().field_offset(record, index as u32) as usize;
-        qlp_compiler::layout::str_slot(row, offset)
+        let ty = &def.fields.get(index)?.ty;
+        Some((ty, self.layout().field_offset(record, index as u32) as usize))
     }
 
     /// A fresh per-thread evaluation context.

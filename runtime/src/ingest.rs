@@ -128,8 +128,6 @@ pub struct IngestPlan {
     /// For each record type and field: its default as JSON, decoded like
     /// a value the record gave when the record leaves it out.
     defaults: Vec<Vec<Option<String>>>,
-    /// `Type::Record` of each record type, for the seed of a whole record.
-    record_types: Vec<Type>,
 }
 
 impl IngestPlan {
@@ -162,9 +160,6 @@ impl IngestPlan {
         }
         IngestPlan {
             layout,
-            record_types: (0..program.records.len())
-                .map(|r| Type::Record(RecordId(r as u32)))
-                .collect(),
             defaults: program
                 .records
                 .iter()
@@ -310,7 +305,19 @@ impl IngestPlan {
         findings: &mut Findings,
     ) -> Result<Row, IngestError> {
         let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
-        let seed = self.seed(program, record, size, fixed, arena, path, findings);
+        fixed.clear();
+        fixed.resize(size, 0);
+        let seed = Slot {
+            plan: self,
+            program,
+            ty: &Type::Record(record),
+            slot: fixed,
+            arena,
+            base: size,
+            path,
+            findings,
+            store: true,
+        };
         // A line of valid UTF-8 (checked at once, with SIMD: Chinese text
         // is slow to check byte by byte) is parsed as text, whose strings
         // need no check of their own; other lines as bytes, so that the
@@ -341,36 +348,6 @@ impl IngestPlan {
         bytes.extend_from_slice(fixed);
         bytes.extend_from_slice(arena);
         Ok(Row::from_bytes(bytes))
-    }
-}
-
-impl IngestPlan {
-    /// The seed that decodes a record of type `record` into `fixed` (made
-    /// `size` zero bytes) and `arena`.
-    #[allow(clippy::too_many_arguments)]
-    fn seed<'a, 'p>(
-        &'p self,
-        program: &'p Program,
-        record: RecordId,
-        size: usize,
-        fixed: &'a mut Vec<u8>,
-        arena: &'a mut Vec<u8>,
-        path: &'a mut Vec<Segment>,
-        findings: &'a mut Findings,
-    ) -> Slot<'a, 'p> {
-        fixed.clear();
-        fixed.resize(size, 0);
-        Slot {
-            plan: self,
-            program,
-            ty: self.record_types.get(record.index()).unwrap_or(&Type::Bool),
-            slot: fixed,
-            arena,
-            base: size,
-            path,
-            findings,
-            store: true,
-        }
     }
 }
 
