@@ -9,6 +9,10 @@ use qlp_compiler::Value;
 use qlp_grammar::ast::ActionKind;
 use serde::Serialize;
 
+mod json;
+
+pub use json::{write_serde, write_str, DecisionWriter};
+
 /// What happens to a record: `allow`, or the most severe action of the
 /// rules that fired. Serialized (and displayed) in lowercase: `"remove"`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]

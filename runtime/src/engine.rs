@@ -16,7 +16,7 @@ use qlp_compiler::program::{Program, RecordId, Selection};
 use qlp_compiler::state::{Prepared, StateValues};
 use qlp_grammar::{Diagnostic, SourceMap};
 
-use crate::decision::Decision;
+use crate::decision::{Decision, DecisionWriter};
 use crate::fs::{Limits, PolicyTree};
 use crate::ingest::{IngestError, IngestPlan, Problem};
 use crate::state::{Batch, State, StoreError};
@@ -81,6 +81,8 @@ pub struct PolicySet {
     /// Per rule: whether its condition matches keywords (and so a firing
     /// carries keyword evidence), worked out once rather than per decision.
     keyword_rules: Vec<bool>,
+    /// Decisions as JSON, each rule's fixed part rendered once.
+    writer: DecisionWriter,
 }
 
 impl fmt::Debug for PolicySet {
@@ -105,6 +107,7 @@ impl PolicySet {
             state_fields: state_fields(&program),
             version: content_hash(&program),
             keyword_rules: crate::decision::keyword_rules(&program),
+            writer: DecisionWriter::new(&program),
             program,
             compiled: Some(compiled),
             plan,
@@ -120,6 +123,7 @@ impl PolicySet {
             state_fields: state_fields(&program),
             version: content_hash(&program),
             keyword_rules: crate::decision::keyword_rules(&program),
+            writer: DecisionWriter::new(&program),
             program,
             compiled: None,
             plan,
@@ -362,6 +366,12 @@ impl PolicySet {
         batch.write(self.program(), &prepared, &outcome);
         batch.commit(self.program(), None)?;
         Ok(self.decision_with_state(record, row, &outcome, now, &prepared, &values))
+    }
+
+    /// Appends `decision` as JSON to `out`: the bytes `serde_json` writes
+    /// for it, each rule's fixed part rendered once when the set loaded.
+    pub fn write_decision(&self, decision: &Decision, out: &mut Vec<u8>) {
+        self.writer.write(decision, out);
     }
 
     /// The decision for an outcome (decoding the row only if evidence needs it).

@@ -313,7 +313,7 @@ pub fn run(args: &EvalArgs) -> anyhow::Result<ExitCode> {
                             None => eprintln!("{text}"),
                         }
                     }
-                    writer.write_all(json.unwrap_or_default().as_bytes())?;
+                    writer.write_all(&json.unwrap_or_default())?;
                     writer.write_all(b"\n")?;
                     summary.add(&decision);
                 }

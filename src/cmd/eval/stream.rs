@@ -23,21 +23,14 @@ pub enum Clock {
     Field(String),
 }
 
-/// One line of output: the input line number, the record's `id`, its decision.
-#[derive(serde::Serialize)]
-struct OutputLine<'a> {
-    line: usize,
-    id: Option<&'a str>,
-    decision: &'a Decision,
-}
-
 /// What happened to one input line.
 pub enum LineResult {
     Decided {
         line: usize,
         id: Option<String>,
-        /// The output line (without its newline), when the stream writes them.
-        json: Option<String>,
+        /// The output line (without its newline), when the stream writes
+        /// them: `{"line":N,"id":"…","decision":{…}}`.
+        json: Option<Vec<u8>>,
         decision: Box<Decision>,
         /// The input line, when the stream keeps them.
         input: Option<Vec<u8>>,
@@ -232,15 +225,17 @@ impl Stream<'_> {
         let json = self.render.then(|| {
             // One allocation, sized for an `allow` line and a fired rule.
             let mut json = Vec::with_capacity(256);
-            let line = OutputLine {
-                line: input.line,
-                id: id.as_deref(),
-                decision: &decision,
-            };
-            match serde_json::to_writer(&mut json, &line) {
-                Ok(()) => String::from_utf8(json).unwrap_or_default(),
-                Err(_) => String::new(),
+            json.extend_from_slice(b"{\"line\":");
+            qlp_runtime::decision::write_serde(&mut json, &input.line);
+            json.extend_from_slice(b",\"id\":");
+            match &id {
+                Some(id) => qlp_runtime::decision::write_str(&mut json, id),
+                None => json.extend_from_slice(b"null"),
             }
+            json.extend_from_slice(b",\"decision\":");
+            set.write_decision(&decision, &mut json);
+            json.push(b'}');
+            json
         });
         let result = LineResult::Decided {
             line: input.line,
