@@ -395,6 +395,65 @@ fn the_interpreter_alone_gives_the_same_decisions() {
     assert!(set.compiled().is_none());
 }
 
+/// On one core every stage runs on the calling thread, on more the
+/// records are decoded (and, without state, decided) in parallel: the
+/// decisions are the same, in the same order, with and without state.
+#[test]
+fn one_thread_and_many_give_the_same_decisions() {
+    let dir = tempfile::tempdir().unwrap();
+    let stateless = dir.path().join("p.qlp");
+    std::fs::write(
+        &stateless,
+        "record Post { id: string  text: string }\nrule ad(p: Post) { when: contains(p.text, \"加微信\") then: limit }\n",
+    )
+    .unwrap();
+    let posts = dir.path().join("posts.jsonl");
+    let lines: String = (0..1000)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"{i}\",\"text\":\"{}\"}}\n",
+                if i % 7 == 0 { "加微信" } else { "你好" }
+            )
+        })
+        .collect();
+    std::fs::write(&posts, lines).unwrap();
+    let run = |threads: &str, args: &[&std::ffi::OsStr]| {
+        let out = qlp()
+            .env("RAYON_NUM_THREADS", threads)
+            .args(["eval", "-q"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let content: Vec<&std::ffi::OsStr> = [
+        "-p",
+        "policies",
+        "-t",
+        "Content",
+        "--now-from",
+        "created_at",
+        "policies/examples/records.jsonl",
+    ]
+    .iter()
+    .map(std::ffi::OsStr::new)
+    .collect();
+    let one = run("1", &content);
+    assert_eq!(one.lines().count(), 300);
+    assert_eq!(run("2", &content), one);
+    let plain: Vec<&std::ffi::OsStr> = vec![
+        "-p".as_ref(),
+        stateless.as_os_str(),
+        "--now".as_ref(),
+        "2022-01-01".as_ref(),
+        posts.as_os_str(),
+    ];
+    let one = run("1", &plain);
+    assert_eq!(one.lines().filter(|l| l.contains("\"limit\"")).count(), 143);
+    assert_eq!(run("2", &plain), one);
+}
+
 /// Follower growth is counted from follow events: the sample stream's
 /// planted burst fires from its thousandth new follower on, and the near
 /// miss (as many follows, most by old accounts) never does.

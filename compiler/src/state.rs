@@ -183,31 +183,51 @@ pub fn states_of(program: &Program, record_type: RecordId) -> impl Iterator<Item
 }
 
 /// Which top-level fields of `record_type` the state declarations of the
-/// type read (`None`: the record is used whole, e.g. passed to a function),
+/// type read (`None`: the record is used whole, e.g. bound to a name),
 /// so that a record can be decoded for [`prepare`] without the rest.
 pub fn fields_read(program: &Program, record_type: RecordId) -> Option<Vec<bool>> {
-    fn mark(expr: &TExpr, fields: &mut Vec<bool>) -> bool {
-        match &expr.kind {
-            TExprKind::Field(base, index) if matches!(base.kind, TExprKind::Local(0)) => {
-                if let Some(field) = fields.get_mut(*index as usize) {
-                    *field = true;
-                }
-                true
-            }
-            TExprKind::Local(0) => false,
-            _ => expr.children().into_iter().all(|child| mark(child, fields)),
-        }
-    }
     let n = program.record(record_type)?.fields.len();
     let mut fields = vec![false; n];
     for (_, def) in states_of(program, record_type) {
         for expr in def.exprs() {
-            if !mark(expr, &mut fields) {
+            if !mark_fields(program, expr, 0, &mut fields, 0) {
                 return None;
             }
         }
     }
     Some(fields)
+}
+
+/// Marks in `fields` the top-level fields of the record in local `record`
+/// that `expr` reads, following it into the functions it is passed to;
+/// false when the record is used otherwise (bound to a name, compared,
+/// passed through more calls than a policy nests), and so needed whole.
+pub fn mark_fields(program: &Program, expr: &TExpr, record: u32, fields: &mut [bool], depth: u32) -> bool {
+    const DEPTH: u32 = 32;
+    match &expr.kind {
+        TExprKind::Field(base, index) if matches!(base.kind, TExprKind::Local(l) if l == record) => {
+            if let Some(field) = fields.get_mut(*index as usize) {
+                *field = true;
+            }
+            true
+        }
+        TExprKind::Local(l) => *l != record,
+        TExprKind::Call(id, args) => args.iter().enumerate().all(|(param, arg)| match arg.kind {
+            // INVARIANT: a function's parameters are its first locals.
+            TExprKind::Local(l) if l == record => {
+                depth < DEPTH
+                    && program
+                        .fns
+                        .get(id.index())
+                        .is_some_and(|f| mark_fields(program, &f.body, param as u32, fields, depth + 1))
+            }
+            _ => mark_fields(program, arg, record, fields, depth),
+        }),
+        _ => expr
+            .children()
+            .into_iter()
+            .all(|child| mark_fields(program, child, record, fields, depth)),
+    }
 }
 
 /// Computes a record's touches with the interpreter: keys, times, `when:`,

@@ -230,28 +230,45 @@ pub struct RuleFailure {
 }
 
 impl Decision {
-    /// Builds a decision from an outcome; `record` (the record as a value) is
-    /// needed only when a fired rule matched keywords, for their evidence,
-    /// which is found with reads of state giving `state` (as the outcome was).
-    /// `keyword_rules` says, per rule, whether it matches keywords (see
-    /// [`keyword_rules`], which the policy set computes once). Embedders get
-    /// decisions from [`crate::PolicySet::decision`], which passes it.
+    /// Builds a decision from an outcome; `record` (the record as a value,
+    /// whole or with only the fields a mask marks) is needed only when a
+    /// fired rule matched keywords, for their evidence, which is found with
+    /// reads of state giving `state` (as the outcome was). `keyword_rules`
+    /// says, per rule, what its evidence reads (see [`keyword_rules`],
+    /// which the policy set computes once). Embedders get decisions from
+    /// [`crate::PolicySet::decision`], which passes it.
     pub(crate) fn new(
         program: &Program,
         outcome: &Outcome,
-        record: impl FnOnce() -> Option<Value>,
+        record: impl FnOnce(Option<&[bool]>) -> Option<Value>,
         now: i64,
         state: &[i64],
-        keyword_rules: &[bool],
+        keyword_rules: &[EvidenceReads],
     ) -> Decision {
         let verdict = Verdict::of(outcome.verdict(program));
+        let needs = |id: &RuleId| keyword_rules.get(id.index()).unwrap_or(&EvidenceReads::Record);
+        let fired_ids = || outcome.fired.iter().chain(&outcome.shadow_fired);
+        // The record is decoded once, with only the fields the fired rules
+        // that matched keywords read.
+        let mut wanted: Option<Vec<bool>> = None;
+        let mut whole = false;
+        for id in fired_ids() {
+            match needs(id) {
+                EvidenceReads::Nothing => {}
+                EvidenceReads::Record => whole = true,
+                EvidenceReads::Fields(fields) => match &mut wanted {
+                    Some(wanted) => wanted.iter_mut().zip(fields).for_each(|(w, f)| *w |= *f),
+                    None => wanted = Some(fields.clone()),
+                },
+            }
+        }
         let mut record_value: Option<Option<Value>> = None;
-        let mut record = Some(record);
+        let mut record = Some(move || record((!whole).then_some(wanted.as_deref()).flatten()));
         let mut fired = Vec::with_capacity(outcome.fired.len());
         let mut shadow = Vec::new();
         let mut suspend: Option<i64> = None;
         let in_shadow = |id: &RuleId| outcome.shadow_fired.contains(id);
-        for id in outcome.fired.iter().chain(&outcome.shadow_fired) {
+        for id in fired_ids() {
             let Some(rule) = program.rule(*id) else { continue };
             if !in_shadow(id) {
                 for action in &rule.actions {
@@ -261,7 +278,7 @@ impl Decision {
                 }
             }
             let campaign = rule.campaign.and_then(|c| program.campaign(c));
-            let found = if keyword_rules.get(id.index()).copied().unwrap_or(false) {
+            let found = if !matches!(needs(id), EvidenceReads::Nothing) {
                 let value = record_value.get_or_insert_with(|| record.take().and_then(|f| f()));
                 value
                     .as_ref()
@@ -401,13 +418,34 @@ impl Decision {
     }
 }
 
-/// Whether a condition (or a function it calls) matches keywords.
-/// Per rule of `program`: whether its condition matches keywords.
-pub(crate) fn keyword_rules(program: &Program) -> Vec<bool> {
+/// What finding a fired rule's keyword evidence reads of the record.
+#[derive(Debug, Clone)]
+pub(crate) enum EvidenceReads {
+    /// The rule matches no keywords: it has no evidence to find.
+    Nothing,
+    /// These top-level fields (the rest are decoded as absent).
+    Fields(Vec<bool>),
+    /// The record whole.
+    Record,
+}
+
+/// Per rule of `program`: what finding its keyword evidence reads.
+pub(crate) fn keyword_rules(program: &Program) -> Vec<EvidenceReads> {
     program
         .rules
         .iter()
-        .map(|rule| has_keywords(&rule.when, program))
+        .map(|rule| {
+            if !has_keywords(&rule.when, program) {
+                return EvidenceReads::Nothing;
+            }
+            let n = program.record(rule.record).map_or(0, |r| r.fields.len());
+            let mut fields = vec![false; n];
+            if qlp_compiler::state::mark_fields(program, &rule.when, 0, &mut fields, 0) {
+                EvidenceReads::Fields(fields)
+            } else {
+                EvidenceReads::Record
+            }
+        })
         .collect()
 }
 

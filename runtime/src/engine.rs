@@ -16,7 +16,7 @@ use qlp_compiler::program::{Program, RecordId, Selection};
 use qlp_compiler::state::{Prepared, StateValues};
 use qlp_grammar::{Diagnostic, SourceMap};
 
-use crate::decision::{Decision, DecisionWriter};
+use crate::decision::{Decision, DecisionWriter, EvidenceReads};
 use crate::fs::{Limits, PolicyTree};
 use crate::ingest::{IngestError, IngestPlan, Problem};
 use crate::state::{Batch, State, StoreError};
@@ -80,7 +80,7 @@ pub struct PolicySet {
     version: String,
     /// Per rule: whether its condition matches keywords (and so a firing
     /// carries keyword evidence), worked out once rather than per decision.
-    keyword_rules: Vec<bool>,
+    keyword_rules: Vec<EvidenceReads>,
     /// Decisions as JSON, each rule's fixed part rendered once.
     writer: DecisionWriter,
 }
@@ -374,12 +374,21 @@ impl PolicySet {
         self.writer.write(decision, out);
     }
 
+    /// A row as a value: whole, or with only the `wanted` top-level fields
+    /// (the others absent).
+    fn decode(&self, record: RecordId, row: &Row, wanted: Option<&[bool]>) -> Option<qlp_compiler::Value> {
+        match wanted {
+            Some(wanted) => row.decode_fields(self.program(), self.plan.layout(), record, wanted),
+            None => row.decode(self.program(), self.plan.layout(), record),
+        }
+    }
+
     /// The decision for an outcome (decoding the row only if evidence needs it).
     pub fn decision(&self, record: RecordId, row: &Row, outcome: &Outcome, now: i64) -> Decision {
         Decision::new(
             self.program(),
             outcome,
-            || row.decode(self.program(), self.plan.layout(), record),
+            |wanted| self.decode(record, row, wanted),
             now,
             &[],
             &self.keyword_rules,
@@ -400,7 +409,7 @@ impl PolicySet {
         Decision::new(
             self.program(),
             outcome,
-            || row.decode(self.program(), self.plan.layout(), record),
+            |wanted| self.decode(record, row, wanted),
             now,
             &values.values,
             &self.keyword_rules,

@@ -68,3 +68,74 @@ fn a_record_with_few_hits_keeps_them_all_and_reports_nothing_omitted() {
     assert!(fired.evidence_omitted.is_empty());
     assert!(!serde_json::to_string(&decision).unwrap().contains("evidence_omitted"));
 }
+
+/// Evidence decodes only the fields the fired rules read, following the
+/// record into the functions it is passed to; a record bound to a name is
+/// decoded whole. Either way the evidence is the interpreter's, complete.
+#[test]
+fn evidence_reads_the_fields_a_rule_reads_through_its_functions() {
+    const POLICY: &str = r#"
+record Author { name: string  bio: string }
+record Post { id: string  title: string  text: string  note: string = ""  author: Author }
+keywords gambling = ["赌博", "下注"]
+fn joined(p: Post) -> string = p.title + " " + p.text
+fn about(a: Author) -> string = a.bio
+fn outer(p: Post) -> string = joined(p) + " " + about(p.author)
+rule through_functions(p: Post) {
+  when: outer(p) has_any gambling
+  then: review
+}
+rule bound_to_a_name(p: Post) {
+  when: let q = p; q.note has_any gambling
+  then: label("note")
+}
+"#;
+    let loader = MemoryLoader::new().with("p.qlp", POLICY.to_string());
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    let program = checked.program.unwrap_or_else(|| panic!("{:?}", checked.diagnostics));
+    let record = program.records.iter().position(|r| r.name == "Post").unwrap();
+    // `outer` reads title, text and author (through two functions), not note.
+    let rule = &program.rules[0];
+    let mut fields = vec![false; program.records[record].fields.len()];
+    assert!(qlp_compiler::state::mark_fields(
+        &program,
+        &rule.when,
+        0,
+        &mut fields,
+        0
+    ));
+    assert_eq!(fields, [false, true, true, false, true]);
+    // A record bound to a name is used whole.
+    let mut fields = vec![false; program.records[record].fields.len()];
+    assert!(!qlp_compiler::state::mark_fields(
+        &program,
+        &program.rules[1].when,
+        0,
+        &mut fields,
+        0
+    ));
+
+    let set = PolicySet::new(program).unwrap();
+    let record = set.record_type("Post").unwrap();
+    let json =
+        r#"{"id": "p3", "title": "赌博", "text": "快下注", "note": "赌博", "author": {"name": "a", "bio": "下注"}}"#;
+    for kind in [EngineKind::Jit, EngineKind::Interp] {
+        let mut context = set.context();
+        let decision = set.decide(kind, record, json.as_bytes(), 0, &mut context).unwrap();
+        let hits = |rule: &str| -> Vec<(String, usize)> {
+            let fired = decision.fired.iter().find(|f| f.rule == rule).unwrap();
+            fired.evidence.iter().map(|e| (e.matched.clone(), e.start)).collect()
+        };
+        // Title, text and the author's bio, at their offsets in `outer(p)`.
+        assert_eq!(
+            hits("through_functions"),
+            [
+                ("赌博".to_string(), 0),
+                ("下注".to_string(), 10),
+                ("下注".to_string(), 17)
+            ],
+            "{kind:?}"
+        );
+        assert_eq!(hits("bound_to_a_name"), [("赌博".to_string(), 0)], "{kind:?}");
+    }
+}

@@ -106,7 +106,7 @@ impl Stream<'_> {
                     // the others: a stream is decided at the speed of its
                     // sequential part.
                     let (decided, next) = std::thread::scope(|scope| {
-                        let prefetch = (!finished).then(|| {
+                        let prefetch = (!finished && self.parallel()).then(|| {
                             scope.spawn(|| {
                                 let mut next = Vec::new();
                                 let ended = take_ready(lines, &mut next, stop);
@@ -130,7 +130,7 @@ impl Stream<'_> {
                     let (results, pending) = decided?;
                     (results, Some(pending))
                 }
-                _ => (self.decide_parallel(&batch), None),
+                _ => (self.decide_parallel(&batch, &mut context), None),
             };
             // INVARIANT: `results` is in input order (rayon's collect keeps
             // it), so decisions are handed over in the order the records came.
@@ -249,28 +249,41 @@ impl Stream<'_> {
         (result, outcome)
     }
 
-    /// Decides a batch of records of a type without state, in parallel.
-    fn decide_parallel(&self, batch: &[InputLine]) -> Vec<LineResult> {
+    /// Decides a batch of records of a type without state, in parallel
+    /// (on one core, in order with `context`).
+    fn decide_parallel(&self, batch: &[InputLine], context: &mut qlp_compiler::jit::EvalContext) -> Vec<LineResult> {
+        let decide =
+            |line: &InputLine, context: &mut qlp_compiler::jit::EvalContext| match self.ingest_line(line, context) {
+                Ok(Some(input)) => self.decide(&input, None, context).0,
+                Ok(None) => LineResult::Blank,
+                Err(rejected) => rejected.into(),
+            };
+        if !self.parallel() {
+            return batch.iter().map(|line| decide(line, context)).collect();
+        }
         batch
             .par_iter()
-            .map_init(
-                || self.set.context(),
-                |context, line| match self.ingest_line(line, context) {
-                    Ok(Some(input)) => self.decide(&input, None, context).0,
-                    Ok(None) => LineResult::Blank,
-                    Err(rejected) => rejected.into(),
-                },
-            )
+            .map_init(|| self.set.context(), |context, line| decide(line, context))
             .collect()
     }
 
     /// A batch's lines decoded, with their keys, event times and filters of
     /// state computed, in parallel.
     fn decode_batch(&self, batch: &[InputLine]) -> Decoded {
+        if !self.parallel() {
+            let mut context = self.set.context();
+            return batch.iter().map(|line| self.ingest_line(line, &mut context)).collect();
+        }
         batch
             .par_iter()
             .map_init(|| self.set.context(), |context, line| self.ingest_line(line, context))
             .collect()
+    }
+
+    /// Whether more than one core decides: on one, every stage runs on
+    /// the calling thread (no hand-over between threads to pay for).
+    fn parallel(&self) -> bool {
+        rayon::current_num_threads() > 1
     }
 
     /// Decides a batch of records that read or feed state, decoded by
