@@ -319,7 +319,8 @@ pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchPar
     let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> String {
         match part {
             KeyPart::Str(s) => bounded_key(s),
-            KeyPart::Int(i) => i.to_string(),
+            // Integer keys (fingerprints) are most keys: without `fmt`.
+            KeyPart::Int(i) => itoa::Buffer::new().format(i).to_string(),
             KeyPart::Enum(v) => match expr.map(|e| &e.ty) {
                 Some(Type::Enum(e)) => program
                     .enum_def(*e)

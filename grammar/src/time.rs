@@ -62,9 +62,9 @@ impl Zone {
     /// a clock change skips or repeats is read as before the change.
     fn instant_of(&self, civil: jiff::civil::DateTime) -> Result<i64, String> {
         self.tz
-            .to_ambiguous_zoned_datetime(civil)
+            .to_ambiguous_timestamp(civil)
             .compatible()
-            .map(|zoned| zoned.timestamp().as_microsecond())
+            .map(|timestamp| timestamp.as_microsecond())
             .map_err(|e| format!("`{civil}` is out of range in {}: {e}", self.name))
     }
 
@@ -91,11 +91,11 @@ impl Zone {
         self.civil(micros)
             .and_then(|c| {
                 self.tz
-                    .to_ambiguous_zoned_datetime(c.date().to_datetime(jiff::civil::Time::midnight()))
+                    .to_ambiguous_timestamp(c.date().to_datetime(jiff::civil::Time::midnight()))
                     .compatible()
                     .ok()
             })
-            .map_or(micros, |zoned| zoned.timestamp().as_microsecond())
+            .map_or(micros, |timestamp| timestamp.as_microsecond())
     }
 }
 
@@ -116,9 +116,9 @@ impl Written {
         match self {
             Written::Instant(micros) => Ok(micros),
             Written::Local(civil) => {
-                let civil = Zone::utc()
-                    .civil(civil)
-                    .ok_or_else(|| String::from("the time is out of range"))?;
+                let civil = jiff::Timestamp::from_microsecond(civil)
+                    .map(|t| jiff::tz::Offset::UTC.to_datetime(t))
+                    .map_err(|_| String::from("the time is out of range"))?;
                 zone.instant_of(civil)
             }
         }

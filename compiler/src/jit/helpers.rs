@@ -59,6 +59,9 @@ struct TextEntry {
     /// with that set's own automaton instead).
     found: Vec<Vec<u32>>,
     scanned: bool,
+    /// The fingerprint of `prepared`, once asked for (a text several state
+    /// declarations key by is hashed once).
+    fingerprint: Option<i64>,
 }
 
 /// Normalized texts cached per record.
@@ -121,6 +124,7 @@ impl EvalCtx {
         entry.mode = mode;
         entry.prepared.clear();
         entry.scanned = false;
+        entry.fingerprint = None;
         // SAFETY: see `bytes`; compiled code passes string slots it may read.
         prepare_bytes_into(unsafe { bytes(ptr, len) }, mode, &mut entry.prepared, None);
         self.texts.push(entry);
@@ -315,9 +319,11 @@ extern "C" fn qlp_fingerprint(ctx: *mut EvalCtx, ptr: *const u8, len: u64) -> i6
         };
         // The normalized text is the one keyword matching scans: shared.
         let index = ctx.prepared(ptr, len, MatchMode::Normalized);
-        ctx.texts
-            .get(index)
-            .map_or(FAILED, |entry| crate::text::fingerprint_of_normalized(&entry.prepared))
+        ctx.texts.get_mut(index).map_or(FAILED, |entry| {
+            *entry
+                .fingerprint
+                .get_or_insert_with(|| crate::text::fingerprint_of_normalized(&entry.prepared))
+        })
     })
 }
 
