@@ -77,6 +77,8 @@ impl Stream<'_> {
     ) -> anyhow::Result<()> {
         let set = self.set;
         let mut context = set.context();
+        // State values read, one per record of a batch, reused across batches.
+        let mut spare = Vec::new();
         let mut finished = false;
         // INVARIANT: line numbers count every input line, so a resumed run
         // skips exactly the lines the committed batches consumed.
@@ -115,7 +117,7 @@ impl Stream<'_> {
                                 (ended, next, decoded)
                             })
                         });
-                        let decided = self.decide_in_order(decoded, state, &mut context);
+                        let decided = self.decide_in_order(decoded, state, &mut context, &mut spare);
                         let next = prefetch.map(|thread| thread.join());
                         (decided, next)
                     });
@@ -217,9 +219,16 @@ impl Stream<'_> {
             Some(state) => set.evaluate_with_state(kind, record, &input.row, input.now, state, context),
             None => set.evaluate(kind, record, &input.row, input.now, context),
         };
+        (self.explain(input, state, &outcome), outcome)
+    }
+
+    /// The decision for an evaluated record (evidence, the state values its
+    /// fired rules read) and its output line.
+    fn explain(&self, input: &Ingested, state: Option<&StateValues>, outcome: &Outcome) -> LineResult {
+        let (set, record) = (self.set, self.record);
         let decision = match state {
-            Some(state) => set.decision_with_state(record, &input.row, &outcome, input.now, &input.prepared, state),
-            None => set.decision(record, &input.row, &outcome, input.now),
+            Some(state) => set.decision_with_state(record, &input.row, outcome, input.now, &input.prepared, state),
+            None => set.decision(record, &input.row, outcome, input.now),
         };
         let id = set.field_str(record, &input.row, "id").map(str::to_string);
         let json = self.render.then(|| {
@@ -237,7 +246,7 @@ impl Stream<'_> {
             json.push(b'}');
             json
         });
-        let result = LineResult::Decided {
+        LineResult::Decided {
             line: input.line,
             id,
             json,
@@ -245,8 +254,7 @@ impl Stream<'_> {
             input: input.text.clone(),
             warnings: input.warnings.clone(),
             now: input.now,
-        };
-        (result, outcome)
+        }
     }
 
     /// Decides a batch of records of a type without state, in parallel
@@ -297,6 +305,7 @@ impl Stream<'_> {
         decoded: Decoded,
         state: &'s State,
         context: &mut qlp_compiler::jit::EvalContext,
+        spare: &mut Vec<StateValues>,
     ) -> anyhow::Result<(Vec<LineResult>, Batch<'s>)> {
         let program = self.set.program();
         let prepared = decoded
@@ -304,14 +313,30 @@ impl Stream<'_> {
             .filter_map(|i| i.as_ref().ok().and_then(Option::as_ref))
             .map(|i| &i.prepared);
         let mut store = Batch::begin(state, program, prepared)?;
-        let mut values = StateValues::default();
-        let results = decoded
+        // Two passes over the batch: every record read, evaluated and
+        // written in order, then every decision explained and rendered,
+        // so that each pass's code and tables stay in the cache.
+        let (set, record, kind) = (self.set, self.record, self.kind);
+        let evaluated: Vec<_> = decoded
+            .into_iter()
+            .map(|item| {
+                item.map(|input| {
+                    input.map(|input| {
+                        let mut values = spare.pop().unwrap_or_default();
+                        store.read_into(program, &input.prepared, &mut values);
+                        let outcome = set.evaluate_with_state(kind, record, &input.row, input.now, &values, context);
+                        store.write(program, &input.prepared, &outcome);
+                        (input, values, outcome)
+                    })
+                })
+            })
+            .collect();
+        let results = evaluated
             .into_iter()
             .map(|item| match item {
-                Ok(Some(input)) => {
-                    store.read_into(program, &input.prepared, &mut values);
-                    let (result, outcome) = self.decide(&input, Some(&values), context);
-                    store.write(program, &input.prepared, &outcome);
+                Ok(Some((input, values, outcome))) => {
+                    let result = self.explain(&input, Some(&values), &outcome);
+                    spare.push(values);
                     result
                 }
                 Ok(None) => LineResult::Blank,
