@@ -146,12 +146,15 @@ impl Stream<'_> {
         Ok(())
     }
 
-    /// Decodes a line: a row to evaluate, or why the line is rejected.
-    fn ingest_line(
-        &self,
-        input: &InputLine,
-        context: &mut qlp_compiler::jit::EvalContext,
-    ) -> Result<Option<Ingested>, Rejected> {
+    /// Computes a decoded line's touches of state (its keys, event times,
+    /// filters).
+    fn prepare(&self, input: &mut Ingested, context: &mut qlp_compiler::jit::EvalContext) {
+        input.prepared = self.set.prepare(self.kind, self.record, &input.row, context);
+    }
+
+    /// Decodes a line: a row to evaluate (its touches of state not yet
+    /// computed: [`Stream::prepare`]), or why the line is rejected.
+    fn ingest_line(&self, input: &InputLine) -> Result<Option<Ingested>, Rejected> {
         let (set, record) = (self.set, self.record);
         let line = input.number;
         let bytes = match &input.text {
@@ -196,12 +199,11 @@ impl Stream<'_> {
                 }
             },
         };
-        let prepared = set.prepare(self.kind, record, &row, context);
         Ok(Some(Ingested {
             line,
             row,
             now,
-            prepared,
+            prepared: Prepared::default(),
             text: self.keep_input.then(|| bytes.to_vec()),
             warnings,
         }))
@@ -260,12 +262,11 @@ impl Stream<'_> {
     /// Decides a batch of records of a type without state, in parallel
     /// (on one core, in order with `context`).
     fn decide_parallel(&self, batch: &[InputLine], context: &mut qlp_compiler::jit::EvalContext) -> Vec<LineResult> {
-        let decide =
-            |line: &InputLine, context: &mut qlp_compiler::jit::EvalContext| match self.ingest_line(line, context) {
-                Ok(Some(input)) => self.decide(&input, None, context).0,
-                Ok(None) => LineResult::Blank,
-                Err(rejected) => rejected.into(),
-            };
+        let decide = |line: &InputLine, context: &mut qlp_compiler::jit::EvalContext| match self.ingest_line(line) {
+            Ok(Some(input)) => self.decide(&input, None, context).0,
+            Ok(None) => LineResult::Blank,
+            Err(rejected) => rejected.into(),
+        };
         if !self.parallel() {
             return batch.iter().map(|line| decide(line, context)).collect();
         }
@@ -279,12 +280,30 @@ impl Stream<'_> {
     /// state computed, in parallel.
     fn decode_batch(&self, batch: &[InputLine]) -> Decoded {
         if !self.parallel() {
+            // Two passes, as in `decide_in_order`: every line decoded, then
+            // every record's touches computed.
             let mut context = self.set.context();
-            return batch.iter().map(|line| self.ingest_line(line, &mut context)).collect();
+            let mut decoded: Decoded = batch.iter().map(|line| self.ingest_line(line)).collect();
+            for input in decoded
+                .iter_mut()
+                .filter_map(|i| i.as_mut().ok().and_then(Option::as_mut))
+            {
+                self.prepare(input, &mut context);
+            }
+            return decoded;
         }
         batch
             .par_iter()
-            .map_init(|| self.set.context(), |context, line| self.ingest_line(line, context))
+            .map_init(
+                || self.set.context(),
+                |context, line| {
+                    let mut input = self.ingest_line(line)?;
+                    if let Some(input) = &mut input {
+                        self.prepare(input, context);
+                    }
+                    Ok(input)
+                },
+            )
             .collect()
     }
 
