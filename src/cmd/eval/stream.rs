@@ -234,8 +234,9 @@ impl Stream<'_> {
         };
         let id = set.field_str(record, &input.row, "id").map(str::to_string);
         let json = self.render.then(|| {
-            // One allocation, sized for an `allow` line and a fired rule.
-            let mut json = Vec::with_capacity(256);
+            // One allocation, sized for an `allow` line and the fired rules.
+            let rules = decision.fired.len() + decision.shadow.len();
+            let mut json = Vec::with_capacity(128 + 768 * rules);
             json.extend_from_slice(b"{\"line\":");
             qlp_runtime::decision::write_serde(&mut json, &input.line);
             json.extend_from_slice(b",\"id\":");
