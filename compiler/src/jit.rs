@@ -467,14 +467,17 @@ impl CompiledPolicySet {
 
     /// The conditions as the native code computed them, `context.state` set.
     fn raw_conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
-        let mut conditions = Conditions::default();
         match self.run(record_type, row, now, context) {
-            Run::NoRules => return conditions,
+            Run::NoRules => return Conditions::default(),
             // A row this crate did not lay out for this type: report, never read it.
             Run::BadRow => return crate::outcome::undecodable(&self.program, record_type),
             Run::Done => {}
         }
-
+        // Sized once: one entry per active rule, pushed without regrowth.
+        let mut conditions = Conditions {
+            rules: Vec::with_capacity(self.program.rules.len()),
+            exempts: Vec::with_capacity(self.program.exemptions.len()),
+        };
         let out = &context.out;
         let bit = |word: usize, index: usize| out.get(word).is_some_and(|w| w >> (index % 64) & 1 == 1);
         let error = |word: usize| error_at(out, word);

@@ -55,14 +55,8 @@ impl DecisionWriter {
     pub fn write(&self, decision: &Decision, out: &mut Vec<u8>) {
         out.extend_from_slice(b"{\"verdict\":\"");
         out.extend_from_slice(decision.verdict.as_str().as_bytes());
-        out.extend_from_slice(b"\",\"labels\":[");
-        for (index, label) in decision.labels.iter().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            write_str(out, label);
-        }
-        out.push(b']');
+        out.extend_from_slice(b"\",\"labels\":");
+        write_list(out, &decision.labels, |out, label| write_str(out, label));
         if let Some(suspend) = &decision.suspend {
             out.extend_from_slice(b",\"suspend\":");
             write_str(out, suspend);
@@ -88,14 +82,7 @@ impl DecisionWriter {
     }
 
     fn write_rules(&self, rules: &[FiredRule], out: &mut Vec<u8>) {
-        out.push(b'[');
-        for (index, fired) in rules.iter().enumerate() {
-            if index > 0 {
-                out.push(b',');
-            }
-            self.write_fired(fired, out);
-        }
-        out.push(b']');
+        write_list(out, rules, |out, fired| self.write_fired(fired, out));
     }
 
     fn write_fired(&self, fired: &FiredRule, out: &mut Vec<u8>) {
@@ -110,14 +97,8 @@ impl DecisionWriter {
         };
         out.extend_from_slice(prefix);
         if !fired.evidence.is_empty() {
-            out.extend_from_slice(b",\"evidence\":[");
-            for (index, evidence) in fired.evidence.iter().enumerate() {
-                if index > 0 {
-                    out.push(b',');
-                }
-                write_evidence(evidence, out);
-            }
-            out.push(b']');
+            out.extend_from_slice(b",\"evidence\":");
+            write_list(out, &fired.evidence, |out, evidence| write_evidence(evidence, out));
         }
         if !fired.evidence_omitted.is_empty() {
             out.extend_from_slice(b",\"evidence_omitted\":");
@@ -129,6 +110,18 @@ impl DecisionWriter {
         }
         out.push(b'}');
     }
+}
+
+/// Appends `[a,b,...]`, each item written by `write`.
+fn write_list<T>(out: &mut Vec<u8>, items: &[T], mut write: impl FnMut(&mut Vec<u8>, &T)) {
+    out.push(b'[');
+    for (index, item) in items.iter().enumerate() {
+        if index > 0 {
+            out.push(b',');
+        }
+        write(out, item);
+    }
+    out.push(b']');
 }
 
 /// Whether `fired` has the rule's fixed fields as the program gives them.
