@@ -434,7 +434,7 @@ impl CompiledPolicySet {
             out: vec![0; self.out_layout.len()],
             active_rules: vec![0; self.out_layout.rule_words.max(1)],
             active_exempts: vec![0; self.out_layout.exempt_words.max(1)],
-            active_at: None,
+            active_for: None,
             state: vec![0; self.program.states.len()],
             touches: Vec::new(),
         }
@@ -479,10 +479,14 @@ impl CompiledPolicySet {
             exempts: Vec::with_capacity(self.program.exemptions.len()),
         };
         let out = &context.out;
-        let bit = |word: usize, index: usize| out.get(word).is_some_and(|w| w >> (index % 64) & 1 == 1);
+        let bit_of =
+            |words: &[u64], word: usize, index: usize| words.get(word).is_some_and(|w| w >> (index % 64) & 1 == 1);
+        let bit = |word: usize, index: usize| bit_of(out, word, index);
         let error = |word: usize| error_at(out, word);
+        // `run` set the masks of the rules and exemptions active at `now`.
+        let (rules_active, exempts_active) = (&context.active_rules, &context.active_exempts);
         for (id, rule) in self.program.rule_ids() {
-            if rule.record != record_type || !self.program.rule_active(rule, now) {
+            if rule.record != record_type || !bit_of(rules_active, id.index() / 64, id.index()) {
                 continue;
             }
             let index = id.index();
@@ -493,7 +497,7 @@ impl CompiledPolicySet {
             conditions.rules.push((id, result));
         }
         for (id, exempt) in self.program.exempt_ids() {
-            if exempt.record != record_type || !campaign_active(&self.program, exempt.campaign, now) {
+            if exempt.record != record_type || !bit_of(exempts_active, id.index() / 64, id.index()) {
                 continue;
             }
             let index = id.index();
@@ -662,13 +666,16 @@ enum Run {
 }
 
 /// Per-thread evaluation state: the helpers' scratch space, the output
-/// buffer and the active-campaign masks (recomputed when `now` changes).
+/// buffer and the active-campaign masks (recomputed when `now` leaves the
+/// span they hold for).
 pub struct EvalContext {
     ctx: EvalCtx,
     out: Vec<u64>,
     active_rules: Vec<u64>,
     active_exempts: Vec<u64>,
-    active_at: Option<i64>,
+    /// The times the masks hold for, from (inclusive) to (exclusive): no
+    /// campaign starts or ends in between.
+    active_for: Option<(i64, i64)>,
     /// The state values of the record being evaluated, a word per state
     /// declaration: what `ctx.state` points at.
     state: Vec<i64>,
@@ -685,14 +692,14 @@ impl EvalContext {
             out: Vec::new(),
             active_rules: Vec::new(),
             active_exempts: Vec::new(),
-            active_at: None,
+            active_for: None,
             state: Vec::new(),
             touches: Vec::new(),
         }
     }
 
     fn prepare(&mut self, program: &Program, now: i64) {
-        if self.active_at == Some(now) {
+        if self.active_for.is_some_and(|(from, to)| from <= now && now < to) {
             return;
         }
         self.active_rules.fill(0);
@@ -707,7 +714,19 @@ impl EvalContext {
                 set_bit(&mut self.active_exempts, id.index());
             }
         }
-        self.active_at = Some(now);
+        // Records come in time order: the masks hold until the next time a
+        // campaign starts or ends.
+        let (mut from, mut to) = (i64::MIN, i64::MAX);
+        for (start, end) in program.campaigns.iter().filter_map(|c| c.active) {
+            for change in [start, end] {
+                if change <= now {
+                    from = from.max(change);
+                } else {
+                    to = to.min(change);
+                }
+            }
+        }
+        self.active_for = Some((from, to));
     }
 }
 
