@@ -168,6 +168,12 @@ fn simplify_ideograph(c: char, changed: &[u64], table: &[char]) -> char {
     }
 }
 
+/// Whether `c` is in a range the traditional-to-simplified conversion covers.
+pub(crate) fn in_simplified_table(c: char) -> bool {
+    let code = c as u32;
+    (TABLE_START..=TABLE_END).contains(&code) || (COMPAT_START..=COMPAT_END).contains(&code)
+}
+
 /// The simplified form of one character (itself if it has none).
 fn simplify(c: char) -> char {
     let code = c as u32;
