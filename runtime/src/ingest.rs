@@ -114,6 +114,8 @@ pub struct IngestPlan {
     layout: Layout,
     /// For each record type: field name → field index.
     field_index: Vec<FieldNames>,
+    /// For each record type: its fields' names, in schema order.
+    names: Vec<Vec<Box<[u8]>>>,
     /// For each record type: its fields sorted by name.
     by_name: Vec<NameOrder>,
     /// For each record type, after each field (and first, at 0): the field
@@ -171,6 +173,11 @@ impl IngestPlan {
                         .collect()
                 })
                 .collect(),
+            names: program
+                .records
+                .iter()
+                .map(|r| r.fields.iter().map(|f| f.name.as_bytes().into()).collect())
+                .collect(),
             by_name: program.records.iter().map(NameOrder::new).collect(),
             learned: program
                 .records
@@ -205,13 +212,9 @@ impl IngestPlan {
     /// previous one in the last record is tried first, then the next in
     /// schema order or by name (the orders records usually follow), then
     /// the table.
-    fn field(&self, program: &Program, record: RecordId, key: &str, previous: Option<usize>) -> Option<usize> {
-        let fields = &program.record(record)?.fields;
-        let is_key = |index: usize| {
-            fields
-                .get(index)
-                .is_some_and(|f| same_name(f.name.as_bytes(), key.as_bytes()))
-        };
+    fn field(&self, record: RecordId, key: &str, previous: Option<usize>) -> Option<usize> {
+        let names = self.names.get(record.index())?;
+        let is_key = |index: usize| names.get(index).is_some_and(|name| same_name(name, key.as_bytes()));
         let slot = previous.map_or(0, |p| p + 1);
         let learned = self.learned.get(record.index()).and_then(|l| l.get(slot));
         if let Some(guess) = learned.map(|l| l.load(Ordering::Relaxed) as usize) {

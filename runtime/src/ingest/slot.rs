@@ -293,7 +293,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         let mut seen = Seen::new(def.fields.len());
         let mut previous = None;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let Some(index) = self.plan.field(self.program, record, key.as_ref(), previous) else {
+            let Some(index) = self.plan.field(record, key.as_ref(), previous) else {
                 self.unknown_field(def, key.as_ref());
                 map.next_value::<IgnoredAny>()?;
                 continue;
