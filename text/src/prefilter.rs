@@ -261,7 +261,12 @@ mod tests {
             }
             skipped += 1;
             out.clear();
-            crate::prepare_bytes_into(c.encode_utf8(&mut [0; 4]).as_bytes(), MatchMode::Normalized, &mut out, None);
+            crate::prepare_bytes_into(
+                c.encode_utf8(&mut [0; 4]).as_bytes(),
+                MatchMode::Normalized,
+                &mut out,
+                None,
+            );
             assert!(out.is_empty() || out.chars().eq(std::iter::once(c)), "{c:?} -> {out:?}");
         }
         // Most characters (else the skip saves nothing).
