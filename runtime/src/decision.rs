@@ -277,7 +277,6 @@ impl Decision {
                     }
                 }
             }
-            let campaign = rule.campaign.and_then(|c| program.campaign(c));
             let found = if !matches!(needs(id), EvidenceReads::Nothing) {
                 let value = record_value.get_or_insert_with(|| record.take().and_then(|f| f()));
                 value
@@ -289,14 +288,9 @@ impl Decision {
             };
             let list = if in_shadow(id) { &mut shadow } else { &mut fired };
             list.push(FiredRule {
-                rule: rule.name.clone(),
-                campaign: campaign.map(|c| c.name.clone()),
-                campaign_title: campaign.and_then(|c| c.title.clone()),
-                actions: rule.actions.iter().map(|a| action_of(program, a)).collect(),
-                reason: rule.reason.clone(),
                 evidence: found.hits.into_iter().map(Evidence::from).collect(),
                 evidence_omitted: found.omitted.into_iter().collect(),
-                state: Vec::new(),
+                ..FiredRule::fixed(program, rule)
             });
         }
         let exempted = outcome
@@ -355,6 +349,25 @@ impl From<KeywordHit> for Evidence {
             matched: hit.matched,
             start: hit.start,
             end: hit.end,
+        }
+    }
+}
+
+impl FiredRule {
+    /// A firing of `rule` with what every firing of it has (name,
+    /// campaign, actions, reason) and nothing found yet: decisions start
+    /// from it, and the JSON writer renders it once per rule.
+    fn fixed(program: &Program, rule: &qlp_compiler::program::RuleDef) -> FiredRule {
+        let campaign = rule.campaign.and_then(|c| program.campaign(c));
+        FiredRule {
+            rule: rule.name.clone(),
+            campaign: campaign.map(|c| c.name.clone()),
+            campaign_title: campaign.and_then(|c| c.title.clone()),
+            actions: rule.actions.iter().map(|a| action_of(program, a)).collect(),
+            reason: rule.reason.clone(),
+            evidence: Vec::new(),
+            evidence_omitted: Default::default(),
+            state: Vec::new(),
         }
     }
 }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use qlp_compiler::program::Program;
 use serde::Serialize;
 
-use super::{action_of, Decision, Evidence, FiredRule};
+use super::{Decision, Evidence, FiredRule};
 
 /// Writes decisions of one program as JSON.
 #[derive(Debug)]
@@ -29,17 +29,7 @@ impl DecisionWriter {
             .rules
             .iter()
             .map(|rule| {
-                let campaign = rule.campaign.and_then(|c| program.campaign(c));
-                let fixed = FiredRule {
-                    rule: rule.name.clone(),
-                    campaign: campaign.map(|c| c.name.clone()),
-                    campaign_title: campaign.and_then(|c| c.title.clone()),
-                    actions: rule.actions.iter().map(|a| action_of(program, a)).collect(),
-                    reason: rule.reason.clone(),
-                    evidence: Vec::new(),
-                    evidence_omitted: Default::default(),
-                    state: Vec::new(),
-                };
+                let fixed = FiredRule::fixed(program, rule);
                 let mut json = serde_json::to_vec(&fixed).unwrap_or_default();
                 // INVARIANT: with nothing to list, the object ends with its
                 // last fixed field; `write_fired` reopens it there.
