@@ -364,22 +364,24 @@ fn sigterm_decides_what_was_read_and_prints_the_summary() {
     drop(stdin);
 }
 
+/// `qlp eval`'s arguments for the shipped policies on the sample records.
+const SAMPLE_RUN: [&str; 7] = [
+    "-p",
+    "policies",
+    "-t",
+    "Content",
+    "--now-from",
+    "created_at",
+    "policies/examples/records.jsonl",
+];
+
 #[test]
 fn the_interpreter_alone_gives_the_same_decisions() {
     let run = |engine: &str| {
         let out = qlp()
-            .args([
-                "eval",
-                "-p",
-                "policies",
-                "-t",
-                "Content",
-                "--now-from",
-                "created_at",
-                "-q",
-            ])
+            .args(["eval", "-q"])
+            .args(SAMPLE_RUN)
             .args(["--engine", engine])
-            .arg("policies/examples/records.jsonl")
             .output()
             .unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -427,18 +429,7 @@ fn one_thread_and_many_give_the_same_decisions() {
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         String::from_utf8(out.stdout).unwrap()
     };
-    let content: Vec<&std::ffi::OsStr> = [
-        "-p",
-        "policies",
-        "-t",
-        "Content",
-        "--now-from",
-        "created_at",
-        "policies/examples/records.jsonl",
-    ]
-    .iter()
-    .map(std::ffi::OsStr::new)
-    .collect();
+    let content: Vec<&std::ffi::OsStr> = SAMPLE_RUN.iter().map(std::ffi::OsStr::new).collect();
     let one = run("1", &content);
     assert_eq!(one.lines().count(), 300);
     assert_eq!(run("2", &content), one);

@@ -58,12 +58,10 @@ impl DecisionWriter {
             self.write_rules(&decision.shadow, out);
         }
         if !decision.exempted.is_empty() {
-            out.extend_from_slice(b",\"exempted\":");
-            write_serde(out, &decision.exempted);
+            write_serde_field(out, "exempted", &decision.exempted);
         }
         if !decision.errors.is_empty() {
-            out.extend_from_slice(b",\"errors\":");
-            write_serde(out, &decision.errors);
+            write_serde_field(out, "errors", &decision.errors);
         }
         if decision.undecided {
             out.extend_from_slice(b",\"undecided\":true");
@@ -91,12 +89,10 @@ impl DecisionWriter {
             write_list(out, &fired.evidence, |out, evidence| write_evidence(evidence, out));
         }
         if !fired.evidence_omitted.is_empty() {
-            out.extend_from_slice(b",\"evidence_omitted\":");
-            write_serde(out, &fired.evidence_omitted);
+            write_serde_field(out, "evidence_omitted", &fired.evidence_omitted);
         }
         if !fired.state.is_empty() {
-            out.extend_from_slice(b",\"state\":");
-            write_serde(out, &fired.state);
+            write_serde_field(out, "state", &fired.state);
         }
         out.push(b'}');
     }
@@ -123,19 +119,29 @@ fn same_fixed(fixed: &FiredRule, fired: &FiredRule) -> bool {
 }
 
 fn write_evidence(evidence: &Evidence, out: &mut Vec<u8>) {
-    out.extend_from_slice(b"{\"keyword_set\":");
-    write_str(out, &evidence.keyword_set);
-    out.extend_from_slice(b",\"field\":");
-    write_str(out, &evidence.field);
-    out.extend_from_slice(b",\"keyword\":");
-    write_str(out, &evidence.keyword);
-    out.extend_from_slice(b",\"matched\":");
-    write_str(out, &evidence.matched);
+    let texts: [(&[u8], &str); 4] = [
+        (b"{\"keyword_set\":", &evidence.keyword_set),
+        (b",\"field\":", &evidence.field),
+        (b",\"keyword\":", &evidence.keyword),
+        (b",\"matched\":", &evidence.matched),
+    ];
+    for (key, text) in texts {
+        out.extend_from_slice(key);
+        write_str(out, text);
+    }
     out.extend_from_slice(b",\"start\":");
     write_serde(out, &evidence.start);
     out.extend_from_slice(b",\"end\":");
     write_serde(out, &evidence.end);
     out.push(b'}');
+}
+
+/// Appends `,"name":` and `value` as `serde_json` writes it.
+fn write_serde_field<T: Serialize + ?Sized>(out: &mut Vec<u8>, name: &str, value: &T) {
+    out.extend_from_slice(b",\"");
+    out.extend_from_slice(name.as_bytes());
+    out.extend_from_slice(b"\":");
+    write_serde(out, value);
 }
 
 /// Appends what `serde_json` writes for `value` (parts that are rare in
