@@ -79,7 +79,8 @@ pub struct PolicySet {
     /// A hash of the policy sources and keyword lists: see [`PolicySet::version`].
     version: String,
     /// Per rule: whether its condition matches keywords (and so a firing
-    /// carries keyword evidence), worked out once rather than per decision.
+    /// carries keyword evidence) and which fields finding it reads, worked
+    /// out once rather than per decision.
     keyword_rules: Vec<EvidenceReads>,
     /// Decisions as JSON, each rule's fixed part rendered once.
     writer: DecisionWriter,

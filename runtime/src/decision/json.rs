@@ -28,13 +28,13 @@ impl DecisionWriter {
         let rules = program
             .rules
             .iter()
-            .map(|rule| {
+            .filter_map(|rule| {
                 let fixed = FiredRule::fixed(program, rule);
-                let mut json = serde_json::to_vec(&fixed).unwrap_or_default();
-                // INVARIANT: with nothing to list, the object ends with its
-                // last fixed field; `write_fired` reopens it there.
-                json.pop();
-                (rule.name.clone(), (fixed, json.into_boxed_slice()))
+                let mut json = serde_json::to_vec(&fixed).ok()?;
+                // With nothing to list, the object ends with its last fixed
+                // field; `write_fired` reopens it there. (A rule without a
+                // template is written by `serde_json` in full.)
+                (json.pop() == Some(b'}')).then(|| (rule.name.clone(), (fixed, json.into_boxed_slice())))
             })
             .collect();
         DecisionWriter { rules }
