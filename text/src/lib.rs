@@ -300,6 +300,12 @@ pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, origi
     // prepared again with `bstr`'s decoder, which reads each maximal
     // malformed part as one U+FFFD.
     let (out_len, origin_len) = (out.len(), origin.as_ref().map_or(0, |o| o.len()));
+    if mode == MatchMode::Normalized && origin.is_none() {
+        if normalize_bytes_into(bytes, out) {
+            return;
+        }
+        out.truncate(out_len);
+    }
     let mut chars = utf8::Chars::new(bytes);
     let mut origin = origin;
     prepare_chars(&mut chars, mode, out, origin.as_deref_mut());
@@ -310,6 +316,58 @@ pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, origi
         }
         prepare_chars(bytes.char_indices().map(|(start, _, c)| (start, c)), mode, out, origin);
     }
+}
+
+/// The `normalized` mode without offsets, over bytes: runs of characters
+/// that are their own normalized form — simplified ideographs (the bulk of
+/// Chinese text), lowercase letters and digits — are copied as they are,
+/// without decoding and encoding each one; every other character takes
+/// [`prepare_char`]. False at the first malformed sequence (what was
+/// appended is then the caller's to undo).
+fn normalize_bytes_into(bytes: &[u8], out: &mut String) -> bool {
+    let table: &[char] = &SIMPLIFIED;
+    let changed: &[u64] = &CHANGED;
+    let mut at = 0;
+    let mut run = 0;
+    while let Some(&lead) = bytes.get(at) {
+        let kept = match lead {
+            b'a'..=b'z' | b'0'..=b'9' => true,
+            // Ideographs (U+3400..U+9FFF) start with these; the leads
+            // exclude overlong forms and surrogates, so two continuation
+            // bytes make a valid character.
+            0xE3..=0xE9 => match bytes.get(at + 1..at + 3) {
+                Some(&[b1, b2]) if b1 & 0xC0 == 0x80 && b2 & 0xC0 == 0x80 => {
+                    let code = (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
+                    let i = code.wrapping_sub(TABLE_START) as usize;
+                    let ideograph = (0x3400..=0x4DBF).contains(&code) || (0x4E00..=0x9FFF).contains(&code);
+                    ideograph && changed.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 0)
+                }
+                _ => false,
+            },
+            _ => false,
+        };
+        if kept {
+            at += if lead < 0x80 { 1 } else { 3 };
+            continue;
+        }
+        push_run(bytes.get(run..at).unwrap_or_default(), out);
+        let Some((c, len)) = bytes.get(at + 1..).and_then(|tail| utf8::decode(lead, tail)) else {
+            return false;
+        };
+        prepare_char(at, c, MatchMode::Normalized, out, None, table, changed);
+        at += len;
+        run = at;
+    }
+    push_run(bytes.get(run..).unwrap_or_default(), out);
+    true
+}
+
+/// Appends bytes that [`normalize_bytes_into`] found to be whole characters.
+fn push_run(run: &[u8], out: &mut String) {
+    // SAFETY: a run holds only ASCII bytes and three-byte sequences whose
+    // lead (E3..E9) and two continuation bytes were checked, which are
+    // valid UTF-8 (no overlong form, no surrogate: those need E0 or ED).
+    out.push_str(unsafe { std::str::from_utf8_unchecked(run) });
 }
 
 /// [`prepare_bytes_into`] over decoded characters and their byte offsets.
@@ -333,74 +391,91 @@ fn prepare_chars(
     let table: &[char] = &SIMPLIFIED;
     let changed: &[u64] = &CHANGED;
     for (offset, original) in chars {
-        let before = out.len();
-        let code = original as u32;
-        if mode == MatchMode::Normalized && origin.is_none() {
-            // Fast paths for the bulk of Chinese and Latin text.
-            if code < 0x80 {
-                if original.is_ascii_alphanumeric() {
-                    out.push(original.to_ascii_lowercase());
+        prepare_char(offset, original, mode, out, origin.as_deref_mut(), table, changed);
+    }
+}
+
+/// Appends the prepared form of one character, `original`, at byte
+/// `offset` of its text (with `origin`, one offset per byte appended).
+#[inline(always)]
+fn prepare_char(
+    offset: usize,
+    original: char,
+    mode: MatchMode,
+    out: &mut String,
+    mut origin: Option<&mut Vec<u32>>,
+    table: &[char],
+    changed: &[u64],
+) {
+    let before = out.len();
+    let code = original as u32;
+    if mode == MatchMode::Normalized && origin.is_none() {
+        // Fast paths for the bulk of Chinese and Latin text.
+        if code < 0x80 {
+            if original.is_ascii_alphanumeric() {
+                out.push(original.to_ascii_lowercase());
+            }
+            return;
+        }
+        if (0x3400..=0x4DBF).contains(&code) || (0x4E00..=0x9FFF).contains(&code) {
+            // Ideographs: letters without case, their own NFKC form.
+            out.push(simplify_ideograph(original, changed, table));
+            return;
+        }
+        match code {
+            // Full-width forms of ASCII: NFKC maps them to ASCII.
+            0xFF01..=0xFF5E => {
+                let ascii = char::from_u32(code - 0xFEE0).unwrap_or(' ');
+                if ascii.is_ascii_alphanumeric() {
+                    out.push(ascii.to_ascii_lowercase());
                 }
-                continue;
+                return;
             }
-            if (0x3400..=0x4DBF).contains(&code) || (0x4E00..=0x9FFF).contains(&code) {
-                // Ideographs: letters without case, their own NFKC form.
-                out.push(simplify_ideograph(original, changed, table));
-                continue;
+            // General punctuation and spaces, CJK punctuation, emoji:
+            // their NFKC forms are never letters or digits, so only the
+            // few letters among them survive.
+            0x2000..=0x206F => return,
+            0x3000..=0x303F if !is_cjk_symbol_letter(code) => return,
+            0x1F300..=0x1FAFF if !original.is_alphanumeric() => return,
+            _ => {}
+        }
+    }
+    let mut c = simplify(original);
+    if is_invisible(c) {
+        return;
+    }
+    if matches!(mode, MatchMode::Lookalike | MatchMode::Sound | MatchMode::Initials) {
+        c = lookalike(c);
+    }
+    if mode == MatchMode::Initials {
+        if let Some(initial) = pinyin::ToPinyin::to_pinyin(&c).and_then(|p| p.first_letter().chars().next()) {
+            out.push(initial.to_ascii_uppercase());
+            if let Some(origin) = origin.as_deref_mut() {
+                origin.push(offset as u32);
             }
-            match code {
-                // Full-width forms of ASCII: NFKC maps them to ASCII.
-                0xFF01..=0xFF5E => {
-                    let ascii = char::from_u32(code - 0xFEE0).unwrap_or(' ');
-                    if ascii.is_ascii_alphanumeric() {
-                        out.push(ascii.to_ascii_lowercase());
-                    }
-                    continue;
-                }
-                // General punctuation and spaces, CJK punctuation, emoji:
-                // their NFKC forms are never letters or digits, so only the
-                // few letters among them survive.
-                0x2000..=0x206F | 0x3000..=0x303F | 0x1F300..=0x1FAFF if !original.is_alphanumeric() => continue,
-                _ => {}
+            return;
+        }
+    }
+    if mode == MatchMode::Sound {
+        // An ideograph is its own normalized form: its sound replaces
+        // it; zhuyin (Bopomofo) is spelled in pinyin letters, its tone
+        // marks dropped.
+        if let Some(sound) = pinyin::ToPinyin::to_pinyin(&c)
+            .map(pinyin::Pinyin::plain)
+            .or_else(|| zhuyin(c))
+        {
+            out.push_str(sound);
+            if let Some(origin) = origin.as_deref_mut() {
+                origin.extend(std::iter::repeat_n(offset as u32, out.len() - before));
             }
+            return;
         }
-        let mut c = simplify(original);
-        if is_invisible(c) {
-            continue;
-        }
-        if matches!(mode, MatchMode::Lookalike | MatchMode::Sound | MatchMode::Initials) {
-            c = lookalike(c);
-        }
-        if mode == MatchMode::Initials {
-            if let Some(initial) = pinyin::ToPinyin::to_pinyin(&c).and_then(|p| p.first_letter().chars().next()) {
-                out.push(initial.to_ascii_uppercase());
-                if let Some(origin) = origin.as_deref_mut() {
-                    origin.push(offset as u32);
-                }
-                continue;
-            }
-        }
-        if mode == MatchMode::Sound {
-            // An ideograph is its own normalized form: its sound replaces
-            // it; zhuyin (Bopomofo) is spelled in pinyin letters, its tone
-            // marks dropped.
-            if let Some(sound) = pinyin::ToPinyin::to_pinyin(&c)
-                .map(pinyin::Pinyin::plain)
-                .or_else(|| zhuyin(c))
-            {
-                out.push_str(sound);
-                if let Some(origin) = origin.as_deref_mut() {
-                    origin.extend(std::iter::repeat_n(offset as u32, out.len() - before));
-                }
-                continue;
-            }
-        }
-        if !push_normalized(c, out) && mode == MatchMode::Word && !out.is_empty() && !out.ends_with(' ') {
-            out.push(' ');
-        }
-        if let Some(origin) = origin.as_deref_mut() {
-            origin.extend(std::iter::repeat_n(offset as u32, out.len() - before));
-        }
+    }
+    if !push_normalized(c, out) && mode == MatchMode::Word && !out.is_empty() && !out.ends_with(' ') {
+        out.push(' ');
+    }
+    if let Some(origin) = origin {
+        origin.extend(std::iter::repeat_n(offset as u32, out.len() - before));
     }
 }
 
@@ -465,7 +540,7 @@ fn push_normalized(c: char, out: &mut String) -> bool {
     // general path character by character (`fast_paths_agree`).
     match c {
         '\u{2000}'..='\u{206F}' => return false,
-        '\u{3000}'..='\u{303F}' if !CJK_SYMBOL_LETTERS.contains(&c) => return false,
+        '\u{3000}'..='\u{303F}' if !is_cjk_symbol_letter(u32::from(c)) => return false,
         '\u{FF01}'..='\u{FF5E}' => return push_normalized(char::from((u32::from(c) - 0xFEE0) as u8), out),
         // Hangul and Yi syllables: letters without case, their own NFKC form;
         // the private use area: no letters.
@@ -480,12 +555,14 @@ fn push_normalized(c: char, out: &mut String) -> bool {
 }
 
 /// The letters and numbers of the CJK Symbols and Punctuation block
-/// (`々`, `〇`, the Hangzhou numerals, the kana repeat marks...).
-const CJK_SYMBOL_LETTERS: [char; 22] = [
-    '\u{3005}', '\u{3006}', '\u{3007}', '\u{3021}', '\u{3022}', '\u{3023}', '\u{3024}', '\u{3025}', '\u{3026}',
-    '\u{3027}', '\u{3028}', '\u{3029}', '\u{3031}', '\u{3032}', '\u{3033}', '\u{3034}', '\u{3035}', '\u{3038}',
-    '\u{3039}', '\u{303A}', '\u{303B}', '\u{303C}',
-];
+/// (U+3000 to U+303F, a bit each: `々`, `〆`, `〇`, the Hangzhou numerals,
+/// the kana repeat marks), checked against the standard library by a test.
+const CJK_SYMBOL_LETTERS: u64 = 0x1f3e_03fe_0000_00e0;
+
+/// Whether `code`, of the CJK Symbols and Punctuation block, is a letter or number.
+fn is_cjk_symbol_letter(code: u32) -> bool {
+    CJK_SYMBOL_LETTERS >> (code.wrapping_sub(0x3000) % 64) & 1 == 1
+}
 
 /// [`push_normalized`] for any character, by the Unicode tables.
 fn push_normalized_in_full(c: char, out: &mut String) -> bool {
@@ -585,6 +662,17 @@ mod tests {
             let Some(c) = char::from_u32(code) else { continue };
             let text = c.to_string();
             assert_eq!(normalize(&text), normalize_mapped(&text).text, "U+{code:04X}");
+        }
+    }
+
+    #[test]
+    fn punctuation_blocks_hold_the_letters_the_fast_path_assumes() {
+        for code in 0x3000..=0x303F {
+            let c = char::from_u32(code).unwrap();
+            assert_eq!(is_cjk_symbol_letter(code), c.is_alphanumeric(), "U+{code:04X}");
+        }
+        for code in 0x2000..=0x206F {
+            assert!(!char::from_u32(code).unwrap().is_alphanumeric(), "U+{code:04X}");
         }
     }
 

@@ -117,3 +117,35 @@ fn ordinary_text_is_ruled_out_without_normalizing() {
     assert!(!matcher.may_match_raw("今天和朋友去西湖玩了，风景很美，推荐大家周末去走走".as_bytes()));
     assert!(matcher.may_match_raw("来賭.博吧".as_bytes()));
 }
+
+/// More characters at the edges of the `normalized` mode's byte loop: the
+/// ends of the ideograph blocks, the symbols between them, CJK letters
+/// among punctuation, emoji, title case.
+const EDGES: &[&str] = &[
+    "A", "z", "9", "0", "〇", "々", "〡", "㐀", "䶵", "\u{4DC0}", "一", "鿿", "\u{3000}", "ア", "😀", "ǅ", "ß", "İ",
+    "Σ",
+];
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// The byte loop of the `normalized` mode (runs of characters that are
+    /// their own form copied as they are) gives what the general path,
+    /// character by character, gives: with offsets kept, it is not taken.
+    #[test]
+    fn copying_runs_normalizes_as_character_by_character(
+        pieces in prop::collection::vec(
+            prop_oneof![
+                3 => bytes(),
+                1 => prop::sample::select(EDGES).prop_map(|s| s.as_bytes().to_vec()),
+            ],
+            0..12,
+        ),
+    ) {
+        let raw = pieces.concat();
+        let (mut fast, mut general, mut origin) = (String::from("kept"), String::from("kept"), Vec::new());
+        prepare_bytes_into(&raw, MatchMode::Normalized, &mut fast, None);
+        prepare_bytes_into(&raw, MatchMode::Normalized, &mut general, Some(&mut origin));
+        prop_assert_eq!(fast, general, "{:?}", raw);
+    }
+}
