@@ -293,19 +293,35 @@ pub fn prepare_into(text: &str, mode: MatchMode, out: &mut String, origin: Optio
 
 /// Like [`prepare_into`] for UTF-8 bytes; invalid sequences read as U+FFFD
 /// (and so match nothing), so the bytes need no separate validation pass.
-pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, origin: Option<&mut Vec<u32>>) {
+pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, mut origin: Option<&mut Vec<u32>>) {
+    if mode == MatchMode::Normalized {
+        let (out_len, origin_len) = (out.len(), origin.as_ref().map_or(0, |o| o.len()));
+        let done = match origin.as_deref_mut() {
+            // Two calls, so that each is compiled for its case.
+            None => normalize_bytes_into(bytes, out, None),
+            Some(origin) => normalize_bytes_into(bytes, out, Some(origin)),
+        };
+        if done {
+            return;
+        }
+        out.truncate(out_len);
+        if let Some(origin) = origin.as_deref_mut() {
+            origin.truncate(origin_len);
+        }
+    }
+    prepare_bytes_by_character(bytes, mode, out, origin);
+}
+
+/// [`prepare_bytes_into`] one character at a time, in every mode: the
+/// reference the `normalized` mode's byte loop is tested against.
+#[doc(hidden)]
+pub fn prepare_bytes_by_character(bytes: &[u8], mode: MatchMode, out: &mut String, origin: Option<&mut Vec<u32>>) {
     use bstr::ByteSlice;
     // Valid UTF-8 (what rows hold) is decoded as it is prepared, in one
     // pass; at a malformed sequence the output is undone and the text
     // prepared again with `bstr`'s decoder, which reads each maximal
     // malformed part as one U+FFFD.
     let (out_len, origin_len) = (out.len(), origin.as_ref().map_or(0, |o| o.len()));
-    if mode == MatchMode::Normalized && origin.is_none() {
-        if normalize_bytes_into(bytes, out) {
-            return;
-        }
-        out.truncate(out_len);
-    }
     let mut chars = utf8::Chars::new(bytes);
     let mut origin = origin;
     prepare_chars(&mut chars, mode, out, origin.as_deref_mut());
@@ -318,13 +334,15 @@ pub fn prepare_bytes_into(bytes: &[u8], mode: MatchMode, out: &mut String, origi
     }
 }
 
-/// The `normalized` mode without offsets, over bytes: runs of characters
-/// that are their own normalized form — simplified ideographs (the bulk of
-/// Chinese text), lowercase letters and digits — are copied as they are,
-/// without decoding and encoding each one; every other character takes
-/// [`prepare_char`]. False at the first malformed sequence (what was
-/// appended is then the caller's to undo).
-fn normalize_bytes_into(bytes: &[u8], out: &mut String) -> bool {
+/// The `normalized` mode over bytes: runs of characters that are their own
+/// normalized form — simplified ideographs (the bulk of Chinese text),
+/// lowercase letters and digits — are copied as they are, without decoding
+/// and encoding each one (with `origin`, each byte's offset is its
+/// character's); every other character takes [`prepare_char`]. False at
+/// the first malformed sequence (what was appended is then the caller's to
+/// undo).
+#[inline(always)]
+fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut Vec<u32>>) -> bool {
     let table: &[char] = &SIMPLIFIED;
     let changed: &[u64] = &CHANGED;
     let mut at = 0;
@@ -338,28 +356,45 @@ fn normalize_bytes_into(bytes: &[u8], out: &mut String) -> bool {
             0xE3..=0xE9 => match bytes.get(at + 1..at + 3) {
                 Some(&[b1, b2]) if b1 & 0xC0 == 0x80 && b2 & 0xC0 == 0x80 => {
                     let code = (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
-                    let i = code.wrapping_sub(TABLE_START) as usize;
-                    let ideograph = (0x3400..=0x4DBF).contains(&code) || (0x4E00..=0x9FFF).contains(&code);
-                    ideograph && changed.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 0)
+                    is_simplified_ideograph(code, changed)
                 }
                 _ => false,
             },
             _ => false,
         };
         if kept {
-            at += if lead < 0x80 { 1 } else { 3 };
+            let len = if lead < 0x80 { 1 } else { 3 };
+            if let Some(origin) = origin.as_deref_mut() {
+                origin.extend(std::iter::repeat_n(at as u32, len));
+            }
+            at += len;
             continue;
         }
         push_run(bytes.get(run..at).unwrap_or_default(), out);
         let Some((c, len)) = bytes.get(at + 1..).and_then(|tail| utf8::decode(lead, tail)) else {
             return false;
         };
-        prepare_char(at, c, MatchMode::Normalized, out, None, table, changed);
+        prepare_char(at, c, MatchMode::Normalized, out, origin.as_deref_mut(), table, changed);
         at += len;
         run = at;
     }
     push_run(bytes.get(run..).unwrap_or_default(), out);
     true
+}
+
+/// Whether `code` is an ideograph the conversion leaves alone: then it is
+/// its own normalized form (ideographs are in NFKC and have no case).
+/// `changed` is [`CHANGED`].
+#[inline(always)]
+pub(crate) fn is_simplified_ideograph(code: u32, changed: &[u64]) -> bool {
+    let i = code.wrapping_sub(TABLE_START) as usize;
+    let ideograph = (0x3400..=0x4DBF).contains(&code) || (0x4E00..=0x9FFF).contains(&code);
+    ideograph && changed.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 0)
+}
+
+/// The table [`is_simplified_ideograph`] reads.
+pub(crate) fn changed_table() -> &'static [u64] {
+    &CHANGED
 }
 
 /// Appends bytes that [`normalize_bytes_into`] found to be whole characters.

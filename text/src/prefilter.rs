@@ -23,9 +23,10 @@ static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
     let mut preimages: HashMap<char, Vec<char>> = HashMap::new();
     let mut out = String::new();
     let mut buffer = [0u8; 4];
+    let changed = crate::changed_table();
     for code in SCANNED.into_iter().flatten() {
         let Some(c) = char::from_u32(code) else { continue };
-        if normalizes_to_itself_or_nothing(c) {
+        if normalizes_to_itself_or_nothing(c, changed) {
             continue;
         }
         out.clear();
@@ -48,13 +49,17 @@ static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
     preimages
 });
 
-/// Whether `c` is already in NFKC, its own lowercase, and outside the
-/// traditional-to-simplified table (and not the final sigma, which folds):
-/// then it normalizes to itself (a letter or number) or to nothing, and is
-/// nobody's preimage. Two table lookups instead of the normalization's
-/// several: most characters are skipped so (checked for every one of them
-/// by `characters_skipped_normalize_to_themselves_or_nothing`).
-fn normalizes_to_itself_or_nothing(c: char) -> bool {
+/// Whether `c` is an ideograph the conversion leaves alone, or is already
+/// in NFKC, its own lowercase, and outside the traditional-to-simplified
+/// table (and not the final sigma, which folds): then it normalizes to
+/// itself (a letter or number) or to nothing, and is nobody's preimage. A
+/// few table lookups instead of the normalization's many: most characters
+/// are skipped so (checked for every one of them by
+/// `characters_skipped_normalize_to_themselves_or_nothing`).
+fn normalizes_to_itself_or_nothing(c: char, changed: &[u64]) -> bool {
+    if crate::is_simplified_ideograph(c as u32, changed) {
+        return true;
+    }
     !crate::in_simplified_table(c)
         && c != 'ς'
         && unicode_normalization::is_nfkc_quick(std::iter::once(c)) == unicode_normalization::IsNormalized::Yes
@@ -256,7 +261,7 @@ mod tests {
         let mut out = String::new();
         let mut skipped = 0;
         for c in SCANNED.into_iter().flatten().filter_map(char::from_u32) {
-            if !normalizes_to_itself_or_nothing(c) {
+            if !normalizes_to_itself_or_nothing(c, crate::changed_table()) {
                 continue;
             }
             skipped += 1;

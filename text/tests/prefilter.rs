@@ -9,7 +9,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing)]
 
 use proptest::prelude::*;
-use qlp_text::{normalize, prepare_bytes_into, KeywordMatcher, MatchMode};
+use qlp_text::{normalize, prepare_bytes_by_character, prepare_bytes_into, KeywordMatcher, MatchMode};
 
 /// Characters texts and keywords are drawn from.
 const ALPHABET: &[&str] = &[
@@ -131,7 +131,8 @@ proptest! {
 
     /// The byte loop of the `normalized` mode (runs of characters that are
     /// their own form copied as they are) gives what the general path,
-    /// character by character, gives: with offsets kept, it is not taken.
+    /// character by character, gives: the same text, and with offsets kept,
+    /// the same offsets.
     #[test]
     fn copying_runs_normalizes_as_character_by_character(
         pieces in prop::collection::vec(
@@ -143,9 +144,14 @@ proptest! {
         ),
     ) {
         let raw = pieces.concat();
-        let (mut fast, mut general, mut origin) = (String::from("kept"), String::from("kept"), Vec::new());
+        let (mut general, mut general_origin) = (String::from("kept"), vec![7]);
+        prepare_bytes_by_character(&raw, MatchMode::Normalized, &mut general, Some(&mut general_origin));
+        let mut fast = String::from("kept");
         prepare_bytes_into(&raw, MatchMode::Normalized, &mut fast, None);
-        prepare_bytes_into(&raw, MatchMode::Normalized, &mut general, Some(&mut origin));
-        prop_assert_eq!(fast, general, "{:?}", raw);
+        prop_assert_eq!(&fast, &general, "{:?}", raw);
+        let (mut mapped, mut origin) = (String::from("kept"), vec![7]);
+        prepare_bytes_into(&raw, MatchMode::Normalized, &mut mapped, Some(&mut origin));
+        prop_assert_eq!(&mapped, &general, "{:?}", raw);
+        prop_assert_eq!(&origin, &general_origin, "{:?}", raw);
     }
 }
