@@ -1,7 +1,9 @@
-//! JSON to rows, driven by the schema: a `serde` `DeserializeSeed` writes
-//! each field straight into its slot of the record layout, without building
-//! a generic JSON tree first, and skips (after checking presence) the fields
-//! no rule reads.
+//! JSON to rows, driven by the schema: each field is written straight into
+//! its slot of the record layout, and the fields no rule reads are checked,
+//! not stored. A line that fits the schema is read from simd-json's tape
+//! (`tape.rs`); any other, and any the tape path gives up on, by a `serde`
+//! `DeserializeSeed` over `serde_json` (`slot.rs`), the reference, which
+//! says what is wrong with it.
 //!
 //! A record that does not fit the schema gets an [`IngestError`] naming the
 //! field path; nothing panics on any input.
@@ -11,6 +13,9 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 mod fields;
 mod slot;
+mod tape;
+#[cfg(test)]
+mod tests;
 mod values;
 
 use fields::{FieldNames, NameOrder};
@@ -130,7 +135,13 @@ pub struct IngestPlan {
     /// For each record type and field: its default as JSON, decoded like
     /// a value the record gave when the record leaves it out.
     defaults: Vec<Vec<Option<String>>>,
+    /// For each record type and field: where it is in the record's part of
+    /// a row, and its size.
+    slots: Vec<Vec<(usize, usize)>>,
 }
+
+/// The largest element buffer kept for the next record, in bytes.
+const KEPT_LIST_BYTES: usize = 1 << 16;
 
 impl IngestPlan {
     /// The plan for a program's record types, laid out by `layout`.
@@ -160,8 +171,25 @@ impl IngestPlan {
                 }
             }
         }
+        let slots = program
+            .records
+            .iter()
+            .enumerate()
+            .map(|(r, record)| {
+                record
+                    .fields
+                    .iter()
+                    .enumerate()
+                    .map(|(f, field)| {
+                        let offset = layout.field_offset(RecordId(r as u32), f as u32) as usize;
+                        (offset, layout.size_of(&field.ty) as usize)
+                    })
+                    .collect()
+            })
+            .collect();
         IngestPlan {
             layout,
+            slots,
             defaults: program
                 .records
                 .iter()
@@ -253,6 +281,32 @@ impl IngestPlan {
             .copied()
     }
 
+    /// Whether field `index` of `record` is stored (some rule reads it).
+    fn stores(&self, record: RecordId, index: usize) -> bool {
+        self.used
+            .get(record.index())
+            .and_then(|u| u.get(index))
+            .copied()
+            .unwrap_or(false)
+    }
+
+    /// Field `index`'s default as JSON, if it has one.
+    fn default(&self, record: RecordId, index: usize) -> Option<&str> {
+        self.defaults.get(record.index())?.get(index)?.as_deref()
+    }
+
+    /// The part of `slot` (a record's) that field `index` is written to;
+    /// empty for a field not stored.
+    fn field_slot<'s>(&self, slot: &'s mut [u8], record: RecordId, index: usize, store: bool) -> &'s mut [u8] {
+        if !store {
+            return &mut [];
+        }
+        let Some(&(offset, size)) = self.slots.get(record.index()).and_then(|s| s.get(index)) else {
+            return &mut [];
+        };
+        slot.get_mut(offset..offset + size).unwrap_or(&mut [])
+    }
+
     /// The row layout records are decoded into.
     pub fn layout(&self) -> &Layout {
         &self.layout
@@ -276,6 +330,19 @@ impl IngestPlan {
         strict: bool,
         warnings: &mut Vec<Problem>,
     ) -> Result<Row, IngestError> {
+        self.ingest_by(program, record, json, strict, warnings, true)
+    }
+
+    /// [`IngestPlan::ingest_checked`], with the fast path tried first or not.
+    fn ingest_by(
+        &self,
+        program: &Program,
+        record: RecordId,
+        json: &[u8],
+        strict: bool,
+        warnings: &mut Vec<Problem>,
+        try_fast: bool,
+    ) -> Result<Row, IngestError> {
         // The arena and the path are per-thread scratch, reused across records.
         SCRATCH.with(|scratch| {
             let mut scratch = scratch.borrow_mut();
@@ -289,7 +356,7 @@ impl IngestPlan {
                 strict,
                 lists: std::mem::take(lists),
             };
-            let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings);
+            let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings, try_fast);
             *warnings = findings.warnings;
             *lists = findings.lists;
             result
@@ -306,10 +373,26 @@ impl IngestPlan {
         arena: &mut Vec<u8>,
         path: &mut Vec<Segment>,
         findings: &mut Findings,
+        try_fast: bool,
     ) -> Result<Row, IngestError> {
         let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
         fixed.clear();
         fixed.resize(size, 0);
+        if try_fast && tape::may_take(json) {
+            let out = tape::Out {
+                arena,
+                base: size,
+                lists: &mut findings.lists,
+            };
+            let decoded =
+                TAPE.with(|scratch| tape::decode(self, program, record, json, fixed, out, &mut scratch.borrow_mut()));
+            if decoded.is_some() {
+                return Ok(row_of(fixed, arena));
+            }
+            // Decoded again, from the start, by the path that says why not.
+            fixed.fill(0);
+            arena.clear();
+        }
         let seed = Slot {
             plan: self,
             program,
@@ -347,11 +430,25 @@ impl IngestPlan {
                 more: findings.more,
             });
         }
-        let mut bytes = Vec::with_capacity(size + arena.len());
-        bytes.extend_from_slice(fixed);
-        bytes.extend_from_slice(arena);
-        Ok(Row::from_bytes(bytes))
+        Ok(row_of(fixed, arena))
     }
+}
+
+/// A row of its fixed part and its arena.
+fn row_of(fixed: &[u8], arena: &[u8]) -> Row {
+    let mut bytes = Vec::with_capacity(fixed.len() + arena.len());
+    bytes.extend_from_slice(fixed);
+    bytes.extend_from_slice(arena);
+    Row::from_bytes(bytes)
+}
+
+/// Appends `data` to `arena`, 8-aligned; its offset in the row, whose
+/// fixed part takes the first `base` bytes.
+fn append(arena: &mut Vec<u8>, base: usize, data: &[u8]) -> u64 {
+    let at = arena.len().next_multiple_of(8);
+    arena.resize(at, 0);
+    arena.extend_from_slice(data);
+    (base + at) as u64
 }
 
 /// Whether two field names are the same: names are short, so they are
@@ -368,6 +465,8 @@ type Scratch = (Vec<u8>, Vec<u8>, Vec<Segment>, Vec<Vec<u8>>);
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
+    /// simd-json's buffers for the fast path.
+    static TAPE: std::cell::RefCell<tape::Scratch> = std::cell::RefCell::new(tape::Scratch::new());
 }
 
 fn collect_fields(expr: &TExpr, used: &mut HashSet<(RecordId, u32)>) {

@@ -9,10 +9,7 @@ use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor
 
 use super::fields::Seen;
 use super::values::epoch_micros;
-use super::{render_path, Findings, IngestPlan, Problem, Segment, MAX_PROBLEMS};
-
-/// The largest element buffer kept for the next record, in bytes.
-const KEPT_LIST_BYTES: usize = 1 << 16;
+use super::{render_path, Findings, IngestPlan, Problem, Segment, KEPT_LIST_BYTES, MAX_PROBLEMS};
 
 /// Decodes one value of type `ty` into `slot` (exactly its size), appending
 /// strings and list elements to `arena`, whose first byte is at offset
@@ -83,20 +80,7 @@ impl<'a, 'p> Slot<'a, 'p> {
         if !self.store {
             return 0;
         }
-        let at = self.arena.len().next_multiple_of(8);
-        self.arena.resize(at, 0);
-        self.arena.extend_from_slice(data);
-        (self.base + at) as u64
-    }
-
-    /// Whether field `index` of `record` is stored (some rule reads it).
-    fn used(&self, record: RecordId, index: usize) -> bool {
-        self.plan
-            .used
-            .get(record.index())
-            .and_then(|u| u.get(index))
-            .copied()
-            .unwrap_or(false)
+        super::append(self.arena, self.base, data)
     }
 
     /// A key the schema does not declare: a warning, or under `strict` a problem.
@@ -306,16 +290,10 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             previous = Some(index);
             let Some(field) = def.fields.get(index) else { continue };
             // A field no rule reads is checked against its type, not stored.
-            let store = self.store && self.used(record, index);
-            let (offset, size) = if store {
-                let offset = self.plan.layout.field_offset(record, index as u32) as usize;
-                (offset, self.plan.layout.size_of(&field.ty) as usize)
-            } else {
-                (0, 0)
-            };
+            let store = self.store && self.plan.stores(record, index);
             self.path.push(Segment::Field(record, index));
             let slot = std::mem::take(&mut self.slot);
-            let field_slot = slot.get_mut(offset..offset + size).unwrap_or(&mut []);
+            let field_slot = self.plan.field_slot(slot, record, index, store);
             map.next_value_seed(self.child(&field.ty, field_slot, store))?;
             self.slot = slot;
             self.path.pop();
@@ -324,7 +302,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             if seen.contains(index) {
                 continue;
             }
-            if let Some(Some(json)) = self.plan.defaults.get(record.index()).and_then(|d| d.get(index)) {
+            if let Some(json) = self.plan.default(record, index) {
                 self.decode_default(record, index, field, json);
                 continue;
             }
@@ -340,14 +318,12 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
 impl Slot<'_, '_> {
     /// Writes field `index`'s default (checked with the policies, so it fits).
     fn decode_default(&mut self, record: RecordId, index: usize, field: &qlp_compiler::program::FieldDef, json: &str) {
-        if !(self.store && self.used(record, index)) {
+        if !(self.store && self.plan.stores(record, index)) {
             return;
         }
-        let offset = self.plan.layout.field_offset(record, index as u32) as usize;
-        let size = self.plan.layout.size_of(&field.ty) as usize;
         self.path.push(Segment::Field(record, index));
         let slot = std::mem::take(&mut self.slot);
-        let field_slot = slot.get_mut(offset..offset + size).unwrap_or(&mut []);
+        let field_slot = self.plan.field_slot(slot, record, index, true);
         let mut deserializer = serde_json::Deserializer::from_str(json);
         let plan = self.plan;
         let program = self.program;

@@ -1,0 +1,269 @@
+//! The fast path of ingestion: simd-json parses a line into a tape (a flat
+//! array of nodes, found with SIMD; its buffers reused from line to line),
+//! and the tape is walked into the row.
+//!
+//! It takes only lines that fit the schema exactly. A line it cannot read,
+//! or that holds anything to report — invalid JSON, a value of the wrong
+//! type, a field the schema does not declare, one given twice or missing —
+//! makes it return `None`, and the `serde_json` path decodes the line again
+//! and says what is wrong: messages, field paths and warnings have one
+//! source. Both paths make the same bytes of a row (`ingest::tests` holds
+//! them to it, every odd value in every field).
+
+use qlp_compiler::layout::write_u64;
+use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::Type;
+use simd_json::{Node, StaticNode, Tape};
+
+use super::fields::Seen;
+use super::values::epoch_micros;
+use super::{IngestPlan, KEPT_LIST_BYTES};
+
+/// Whether the fast path may take `json`: not with a negative zero (`-0`,
+/// `-0.0`, `-0e5`), read by `serde_json` (the reference) as -0.0 and by
+/// simd-json as 0. A line holding `-0` not followed by a digit (as a date
+/// does, `2022-01-21`) takes the reference path.
+pub(super) fn may_take(json: &[u8]) -> bool {
+    !memchr::memmem::find_iter(json, b"-0").any(|at| !matches!(json.get(at + 2), Some(b'0'..=b'9')))
+}
+
+/// simd-json's buffers, kept from line to line on each thread.
+pub(super) struct Scratch {
+    /// The line, copied with the padding simd-json reads past its end (it
+    /// unescapes strings in place).
+    input: Vec<u8>,
+    buffers: simd_json::Buffers,
+    /// The tape's allocation (empty between lines).
+    tape: Tape<'static>,
+}
+
+impl Scratch {
+    pub(super) fn new() -> Scratch {
+        Scratch {
+            input: Vec::new(),
+            buffers: simd_json::Buffers::default(),
+            tape: Tape::null(),
+        }
+    }
+}
+
+/// What decoding writes to: a row's arena and the list buffers.
+pub(super) struct Out<'a> {
+    pub(super) arena: &'a mut Vec<u8>,
+    /// Where the arena's first byte lands in the row.
+    pub(super) base: usize,
+    /// Buffers for the elements of lists, kept from record to record.
+    pub(super) lists: &'a mut Vec<Vec<u8>>,
+}
+
+/// Decodes `json`, a record of type `record`, into `slot` (the row's fixed
+/// part) and `out`; `None` if it takes the reference path.
+pub(super) fn decode(
+    plan: &IngestPlan,
+    program: &Program,
+    record: RecordId,
+    json: &[u8],
+    slot: &mut [u8],
+    out: Out<'_>,
+    scratch: &mut Scratch,
+) -> Option<()> {
+    let Scratch { input, buffers, tape } = scratch;
+    input.clear();
+    input.extend_from_slice(json);
+    input.resize(json.len() + simd_json::INPUT_PADDING, 0);
+    let mut filled = std::mem::replace(tape, Tape::null());
+    let decoded = simd_json::fill_tape_padded(input, json.len(), buffers, &mut filled)
+        .ok()
+        .and_then(|()| {
+            let mut walk = Walk {
+                plan,
+                program,
+                nodes: &filled.0,
+                at: 0,
+                out,
+            };
+            walk.value(&Type::Record(record), slot, true)?;
+            // One value, the whole line.
+            (walk.at == filled.0.len()).then_some(())
+        });
+    *tape = filled.reset();
+    decoded
+}
+
+/// A walk over the nodes of a tape.
+struct Walk<'a, 't> {
+    plan: &'a IngestPlan,
+    program: &'a Program,
+    nodes: &'t [Node<'t>],
+    /// The next node.
+    at: usize,
+    out: Out<'a>,
+}
+
+impl<'t> Walk<'_, 't> {
+    fn next(&mut self) -> Option<Node<'t>> {
+        let node = *self.nodes.get(self.at)?;
+        self.at += 1;
+        Some(node)
+    }
+
+    /// Decodes the next value, of type `ty`, into `slot` (exactly its size;
+    /// empty when the value is only checked, with `store` false).
+    fn value(&mut self, ty: &Type, slot: &mut [u8], store: bool) -> Option<()> {
+        let node = *self.nodes.get(self.at)?;
+        if let Type::Optional(inner) = ty {
+            if node == Node::Static(StaticNode::Null) {
+                // An absent optional's presence stays 0.
+                self.at += 1;
+                return Some(());
+            }
+            write_u64(slot, 0, 1);
+            let rest = slot.get_mut(8..).unwrap_or(&mut []);
+            return self.value(inner, rest, store);
+        }
+        self.at += 1;
+        let word = match (ty, node) {
+            (Type::Bool, Node::Static(StaticNode::Bool(b))) => u64::from(b),
+            (_, Node::Static(StaticNode::I64(i))) => int_word(ty, i)?,
+            (_, Node::Static(StaticNode::U64(u))) => match i64::try_from(u) {
+                Ok(i) => int_word(ty, i)?,
+                Err(_) => float_word(ty, u as f64)?,
+            },
+            (_, Node::Static(StaticNode::F64(x))) if x.is_finite() => float_word(ty, x)?,
+            (_, Node::String(text)) => return self.string(ty, text, slot, store),
+            (Type::List(element), Node::Array { len, .. }) => return self.list(element, len, slot, store),
+            (Type::Record(record), Node::Object { len, .. }) => return self.record(*record, len, slot, store),
+            _ => return None,
+        };
+        write_u64(slot, 0, word);
+        Some(())
+    }
+
+    fn string(&mut self, ty: &Type, text: &str, slot: &mut [u8], store: bool) -> Option<()> {
+        let word = match ty {
+            Type::String => {
+                write_u64(slot, 8, text.len() as u64);
+                if store {
+                    super::append(self.out.arena, self.out.base, text.as_bytes())
+                } else {
+                    0
+                }
+            }
+            Type::Time => qlp_grammar::time::parse_time_in(text, &self.program.zone).ok()? as u64,
+            Type::Duration => qlp_grammar::time::parse_duration(text).ok()? as u64,
+            Type::Enum(id) => self.program.enum_def(*id)?.variants.iter().position(|v| v == text)? as u64,
+            _ => return None,
+        };
+        write_u64(slot, 0, word);
+        Some(())
+    }
+
+    fn list(&mut self, element: &Type, len: usize, slot: &mut [u8], store: bool) -> Option<()> {
+        let stride = if store {
+            self.plan.layout.size_of(element) as usize
+        } else {
+            0
+        };
+        // Elements are decoded into their own buffer, whose strings go to the
+        // arena first, as on the `serde_json` path.
+        let mut elements = self.out.lists.pop().unwrap_or_default();
+        elements.clear();
+        elements.resize(len * stride, 0);
+        let mut decoded = Some(());
+        for index in 0..len {
+            let element_slot = elements
+                .get_mut(index * stride..(index + 1) * stride)
+                .unwrap_or(&mut []);
+            decoded = self.value(element, element_slot, store);
+            if decoded.is_none() {
+                break;
+            }
+        }
+        if decoded.is_some() {
+            let offset = if store {
+                super::append(self.out.arena, self.out.base, &elements)
+            } else {
+                0
+            };
+            write_u64(slot, 0, offset);
+            write_u64(slot, 8, len as u64);
+        }
+        if elements.capacity() <= KEPT_LIST_BYTES {
+            self.out.lists.push(elements);
+        }
+        decoded
+    }
+
+    fn record(&mut self, record: RecordId, len: usize, slot: &mut [u8], store: bool) -> Option<()> {
+        let def = self.program.record(record)?;
+        let mut seen = Seen::new(def.fields.len());
+        let mut previous = None;
+        for _ in 0..len {
+            let Node::String(key) = self.next()? else { return None };
+            let index = self.plan.field(record, key, previous)?;
+            if seen.insert(index) {
+                return None;
+            }
+            previous = Some(index);
+            let field = def.fields.get(index)?;
+            let store = store && self.plan.stores(record, index);
+            let field_slot = self.plan.field_slot(slot, record, index, store);
+            self.value(&field.ty, field_slot, store)?;
+        }
+        for (index, field) in def.fields.iter().enumerate() {
+            if seen.contains(index) {
+                continue;
+            }
+            if let Some(default) = self.plan.default(record, index) {
+                if store && self.plan.stores(record, index) {
+                    let field_slot = self.plan.field_slot(slot, record, index, true);
+                    self.default(&field.ty, default, field_slot)?;
+                }
+                continue;
+            }
+            if !matches!(field.ty, Type::Optional(_)) {
+                return None;
+            }
+        }
+        Some(())
+    }
+
+    /// Decodes a field's default (JSON the plan made) into `slot`.
+    fn default(&mut self, ty: &Type, json: &str, slot: &mut [u8]) -> Option<()> {
+        if !may_take(json.as_bytes()) {
+            return None;
+        }
+        let mut bytes = json.as_bytes().to_vec();
+        let tape = simd_json::to_tape(&mut bytes).ok()?;
+        let mut walk = Walk {
+            plan: self.plan,
+            program: self.program,
+            nodes: &tape.0,
+            at: 0,
+            out: Out {
+                arena: self.out.arena,
+                base: self.out.base,
+                lists: self.out.lists,
+            },
+        };
+        walk.value(ty, slot, true)
+    }
+}
+
+/// The word an integer of type `ty` is stored as, converted as the
+/// `serde_json` path converts it; `None` where that path reports a problem.
+fn int_word(ty: &Type, i: i64) -> Option<u64> {
+    match ty {
+        Type::Int => Some(i as u64),
+        _ => float_word(ty, i as f64),
+    }
+}
+
+/// The word a float of type `ty` is stored as (see [`int_word`]).
+fn float_word(ty: &Type, x: f64) -> Option<u64> {
+    match ty {
+        Type::Float => Some(x.to_bits()),
+        Type::Time => epoch_micros(x).ok().map(|micros| micros as u64),
+        _ => None,
+    }
+}
