@@ -117,27 +117,40 @@ impl Findings {
 #[derive(Debug)]
 pub struct IngestPlan {
     layout: Layout,
-    /// For each record type: field name → field index.
-    field_index: Vec<FieldNames>,
-    /// For each record type: its fields' names, in schema order.
-    names: Vec<Vec<Box<[u8]>>>,
-    /// For each record type: its fields sorted by name.
-    by_name: Vec<NameOrder>,
-    /// For each record type, after each field (and first, at 0): the field
-    /// the last record listed next. Records of one stream list their keys
-    /// in one order, whatever order that is, so this guess is nearly always
-    /// right; it is checked against the key, so a wrong one only costs the
-    /// other ways. Shared by the threads that ingest (relaxed: a hint).
-    learned: Vec<Vec<AtomicU32>>,
-    /// For each record type and field: whether some rule, exemption or
-    /// function reads it (the others are checked, not stored).
-    used: Vec<Vec<bool>>,
-    /// For each record type and field: its default as JSON, decoded like
-    /// a value the record gave when the record leaves it out.
-    defaults: Vec<Vec<Option<String>>>,
-    /// For each record type and field: where it is in the record's part of
-    /// a row, and its size.
-    slots: Vec<Vec<(usize, usize)>>,
+    /// For each record type, what decoding one needs.
+    records: Vec<RecordPlan>,
+}
+
+/// What ingestion needs to know about one record type.
+#[derive(Debug)]
+struct RecordPlan {
+    /// The fields, in schema order.
+    fields: Vec<FieldPlan>,
+    /// Field name → field index.
+    index: FieldNames,
+    /// The fields sorted by name.
+    by_name: NameOrder,
+    /// After each field (and first, at 0): the field the last record listed
+    /// next. Records of one stream list their keys in one order, whatever
+    /// order that is, so this guess is nearly always right; it is checked
+    /// against the key, so a wrong one only costs the other ways. Shared by
+    /// the threads that ingest (relaxed: a hint).
+    learned: Vec<AtomicU32>,
+}
+
+/// One field of a record type.
+#[derive(Debug)]
+struct FieldPlan {
+    name: Box<[u8]>,
+    /// Whether some rule, exemption or function reads it (the others are
+    /// checked, not stored).
+    used: bool,
+    /// Its default as JSON, decoded like a value the record gave when the
+    /// record leaves it out.
+    default: Option<String>,
+    /// Where it is in the record's part of a row, and its size.
+    offset: usize,
+    size: usize,
 }
 
 /// The largest element buffer kept for the next record, in bytes.
@@ -171,140 +184,46 @@ impl IngestPlan {
                 }
             }
         }
-        let slots = program
+        let records = program
             .records
             .iter()
             .enumerate()
             .map(|(r, record)| {
-                record
+                let id = RecordId(r as u32);
+                let fields = record
                     .fields
                     .iter()
                     .enumerate()
-                    .map(|(f, field)| {
-                        let offset = layout.field_offset(RecordId(r as u32), f as u32) as usize;
-                        (offset, layout.size_of(&field.ty) as usize)
+                    .map(|(f, field)| FieldPlan {
+                        name: field.name.as_bytes().into(),
+                        used: used.contains(&(id, f as u32)),
+                        default: field
+                            .default
+                            .as_ref()
+                            .map(|v| value_json(program, &field.ty, v).to_string()),
+                        offset: layout.field_offset(id, f as u32) as usize,
+                        size: layout.size_of(&field.ty) as usize,
                     })
-                    .collect()
-            })
-            .collect();
-        IngestPlan {
-            layout,
-            slots,
-            defaults: program
-                .records
-                .iter()
-                .map(|record| {
-                    record
+                    .collect();
+                RecordPlan {
+                    fields,
+                    index: record
                         .fields
-                        .iter()
-                        .map(|f| f.default.as_ref().map(|v| value_json(program, &f.ty, v).to_string()))
-                        .collect()
-                })
-                .collect(),
-            names: program
-                .records
-                .iter()
-                .map(|r| r.fields.iter().map(|f| f.name.as_bytes().into()).collect())
-                .collect(),
-            by_name: program.records.iter().map(NameOrder::new).collect(),
-            learned: program
-                .records
-                .iter()
-                .map(|r| (0..=r.fields.len()).map(|_| AtomicU32::new(u32::MAX)).collect())
-                .collect(),
-            field_index: program
-                .records
-                .iter()
-                .map(|r| {
-                    r.fields
                         .iter()
                         .enumerate()
                         .map(|(i, f)| (f.name.as_bytes().into(), i))
-                        .collect()
-                })
-                .collect(),
-            used: program
-                .records
-                .iter()
-                .enumerate()
-                .map(|(r, record)| {
-                    (0..record.fields.len())
-                        .map(|f| used.contains(&(RecordId(r as u32), f as u32)))
-                        .collect()
-                })
-                .collect(),
-        }
+                        .collect(),
+                    by_name: NameOrder::new(record),
+                    learned: (0..=record.fields.len()).map(|_| AtomicU32::new(u32::MAX)).collect(),
+                }
+            })
+            .collect();
+        IngestPlan { layout, records }
     }
 
-    /// The index of field `key` of `record`. The field that followed the
-    /// previous one in the last record is tried first, then the next in
-    /// schema order or by name (the orders records usually follow), then
-    /// the table.
-    fn field(&self, record: RecordId, key: &str, previous: Option<usize>) -> Option<usize> {
-        let names = self.names.get(record.index())?;
-        let is_key = |index: usize| names.get(index).is_some_and(|name| same_name(name, key.as_bytes()));
-        let slot = previous.map_or(0, |p| p + 1);
-        let learned = self.learned.get(record.index()).and_then(|l| l.get(slot));
-        if let Some(guess) = learned.map(|l| l.load(Ordering::Relaxed) as usize) {
-            if is_key(guess) {
-                return Some(guess);
-            }
-        }
-        let found = self.find_field(record, key, previous, is_key);
-        if let (Some(learned), Some(index)) = (learned, found) {
-            learned.store(index as u32, Ordering::Relaxed);
-        }
-        found
-    }
-
-    /// [`IngestPlan::field`] without the learned order.
-    fn find_field(
-        &self,
-        record: RecordId,
-        key: &str,
-        previous: Option<usize>,
-        is_key: impl Fn(usize) -> bool,
-    ) -> Option<usize> {
-        let next = previous.map_or(0, |p| p + 1);
-        if is_key(next) {
-            return Some(next);
-        }
-        if let Some(order) = self.by_name.get(record.index()) {
-            let next_by_name = previous.and_then(|p| order.rank.get(p)).map_or(0, |rank| rank + 1);
-            if let Some(&index) = order.fields.get(next_by_name).filter(|&&i| is_key(i)) {
-                return Some(index);
-            }
-        }
-        self.field_index
-            .get(record.index())
-            .and_then(|m| m.get(key.as_bytes()))
-            .copied()
-    }
-
-    /// Whether field `index` of `record` is stored (some rule reads it).
-    fn stores(&self, record: RecordId, index: usize) -> bool {
-        self.used
-            .get(record.index())
-            .and_then(|u| u.get(index))
-            .copied()
-            .unwrap_or(false)
-    }
-
-    /// Field `index`'s default as JSON, if it has one.
-    fn default(&self, record: RecordId, index: usize) -> Option<&str> {
-        self.defaults.get(record.index())?.get(index)?.as_deref()
-    }
-
-    /// The part of `slot` (a record's) that field `index` is written to;
-    /// empty for a field not stored.
-    fn field_slot<'s>(&self, slot: &'s mut [u8], record: RecordId, index: usize, store: bool) -> &'s mut [u8] {
-        if !store {
-            return &mut [];
-        }
-        let Some(&(offset, size)) = self.slots.get(record.index()).and_then(|s| s.get(index)) else {
-            return &mut [];
-        };
-        slot.get_mut(offset..offset + size).unwrap_or(&mut [])
+    /// The plan of record type `record`.
+    fn record(&self, record: RecordId) -> Option<&RecordPlan> {
+        self.records.get(record.index())
     }
 
     /// The row layout records are decoded into.
@@ -431,6 +350,63 @@ impl IngestPlan {
             });
         }
         Ok(row_of(fixed, arena))
+    }
+}
+
+impl RecordPlan {
+    /// The index of field `key`. The field that followed the previous one
+    /// in the last record is tried first, then the next in schema order or
+    /// by name (the orders records usually follow), then the table.
+    fn field(&self, key: &str, previous: Option<usize>) -> Option<usize> {
+        let is_key = |index: usize| {
+            self.fields
+                .get(index)
+                .is_some_and(|field| same_name(&field.name, key.as_bytes()))
+        };
+        let learned = self.learned.get(previous.map_or(0, |p| p + 1));
+        if let Some(guess) = learned.map(|l| l.load(Ordering::Relaxed) as usize) {
+            if is_key(guess) {
+                return Some(guess);
+            }
+        }
+        let found = self.find_field(key, previous, is_key);
+        if let (Some(learned), Some(index)) = (learned, found) {
+            learned.store(index as u32, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// [`RecordPlan::field`] without the learned order.
+    fn find_field(&self, key: &str, previous: Option<usize>, is_key: impl Fn(usize) -> bool) -> Option<usize> {
+        let next = previous.map_or(0, |p| p + 1);
+        if is_key(next) {
+            return Some(next);
+        }
+        let order = &self.by_name;
+        let next_by_name = previous.and_then(|p| order.rank.get(p)).map_or(0, |rank| rank + 1);
+        if let Some(&index) = order.fields.get(next_by_name).filter(|&&i| is_key(i)) {
+            return Some(index);
+        }
+        self.index.get(key.as_bytes()).copied()
+    }
+
+    /// Whether field `index` is stored (some rule reads it).
+    fn stores(&self, index: usize) -> bool {
+        self.fields.get(index).is_some_and(|f| f.used)
+    }
+
+    /// Field `index`'s default as JSON, if it has one.
+    fn default(&self, index: usize) -> Option<&str> {
+        self.fields.get(index)?.default.as_deref()
+    }
+
+    /// The part of `slot` (a record's) that field `index` is written to;
+    /// empty for a field not stored.
+    fn field_slot<'s>(&self, slot: &'s mut [u8], index: usize, store: bool) -> &'s mut [u8] {
+        match self.fields.get(index) {
+            Some(field) if store => slot.get_mut(field.offset..field.offset + field.size).unwrap_or(&mut []),
+            _ => &mut [],
+        }
     }
 }
 

@@ -274,10 +274,13 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
         let Some(def) = self.program.record(record) else {
             return Err(de::Error::custom("unknown record type"));
         };
+        let Some(plan) = self.plan.record(record) else {
+            return Err(de::Error::custom("unknown record type"));
+        };
         let mut seen = Seen::new(def.fields.len());
         let mut previous = None;
         while let Some(key) = map.next_key_seed(KeySeed)? {
-            let Some(index) = self.plan.field(record, key.as_ref(), previous) else {
+            let Some(index) = plan.field(key.as_ref(), previous) else {
                 self.unknown_field(def, key.as_ref());
                 map.next_value::<IgnoredAny>()?;
                 continue;
@@ -290,10 +293,10 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             previous = Some(index);
             let Some(field) = def.fields.get(index) else { continue };
             // A field no rule reads is checked against its type, not stored.
-            let store = self.store && self.plan.stores(record, index);
+            let store = self.store && plan.stores(index);
             self.path.push(Segment::Field(record, index));
             let slot = std::mem::take(&mut self.slot);
-            let field_slot = self.plan.field_slot(slot, record, index, store);
+            let field_slot = plan.field_slot(slot, index, store);
             map.next_value_seed(self.child(&field.ty, field_slot, store))?;
             self.slot = slot;
             self.path.pop();
@@ -302,7 +305,7 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
             if seen.contains(index) {
                 continue;
             }
-            if let Some(json) = self.plan.default(record, index) {
+            if let Some(json) = plan.default(index) {
                 self.decode_default(record, index, field, json);
                 continue;
             }
@@ -318,12 +321,12 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
 impl Slot<'_, '_> {
     /// Writes field `index`'s default (checked with the policies, so it fits).
     fn decode_default(&mut self, record: RecordId, index: usize, field: &qlp_compiler::program::FieldDef, json: &str) {
-        if !(self.store && self.plan.stores(record, index)) {
+        let Some(plan) = self.plan.record(record).filter(|plan| self.store && plan.stores(index)) else {
             return;
-        }
+        };
         self.path.push(Segment::Field(record, index));
         let slot = std::mem::take(&mut self.slot);
-        let field_slot = self.plan.field_slot(slot, record, index, true);
+        let field_slot = plan.field_slot(slot, index, true);
         let mut deserializer = serde_json::Deserializer::from_str(json);
         let plan = self.plan;
         let program = self.program;

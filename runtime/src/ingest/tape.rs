@@ -196,27 +196,28 @@ impl<'t> Walk<'_, 't> {
 
     fn record(&mut self, record: RecordId, len: usize, slot: &mut [u8], store: bool) -> Option<()> {
         let def = self.program.record(record)?;
+        let plan = self.plan.record(record)?;
         let mut seen = Seen::new(def.fields.len());
         let mut previous = None;
         for _ in 0..len {
             let Node::String(key) = self.next()? else { return None };
-            let index = self.plan.field(record, key, previous)?;
+            let index = plan.field(key, previous)?;
             if seen.insert(index) {
                 return None;
             }
             previous = Some(index);
             let field = def.fields.get(index)?;
-            let store = store && self.plan.stores(record, index);
-            let field_slot = self.plan.field_slot(slot, record, index, store);
+            let store = store && plan.stores(index);
+            let field_slot = plan.field_slot(slot, index, store);
             self.value(&field.ty, field_slot, store)?;
         }
         for (index, field) in def.fields.iter().enumerate() {
             if seen.contains(index) {
                 continue;
             }
-            if let Some(default) = self.plan.default(record, index) {
-                if store && self.plan.stores(record, index) {
-                    let field_slot = self.plan.field_slot(slot, record, index, true);
+            if let Some(default) = plan.default(index) {
+                if store && plan.stores(index) {
+                    let field_slot = plan.field_slot(slot, index, true);
                     self.default(&field.ty, default, field_slot)?;
                 }
                 continue;
