@@ -87,8 +87,15 @@ pub(super) fn decode(
             (walk.at == filled.0.len()).then_some(())
         });
     *tape = filled.reset();
+    // A long line's buffers (simd-json's grow with it) are not kept.
+    if json.len() > KEPT_LINE_BYTES {
+        *scratch = Scratch::new();
+    }
     decoded
 }
+
+/// The longest line whose buffers are kept for the next, in bytes.
+const KEPT_LINE_BYTES: usize = 1 << 20;
 
 /// A walk over the nodes of a tape.
 struct Walk<'a, 't> {

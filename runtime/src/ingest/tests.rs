@@ -285,3 +285,20 @@ fn every_odd_value_in_every_field_decodes_as_serde_json_does() {
         agree(&plan, &program, line.as_bytes()).unwrap();
     }
 }
+
+#[test]
+fn a_line_longer_than_the_kept_buffers_decodes_as_serde_json_does() {
+    let program = program();
+    let plan = IngestPlan::new(&program, Layout::new(&program));
+    let long = "赌".repeat(600_000);
+    let line = String::from_utf8(record(&[]))
+        .unwrap()
+        .replace("\"u\"", &format!("\"{long}\""))
+        .replace("[\"a\"]", &format!("[\"{long}\"]"));
+    assert!(line.len() > 2 << 20);
+    let mut tally = Tally::default();
+    agree_counted(&plan, &program, line.as_bytes(), &mut tally).unwrap();
+    // And the next, short line, with fresh buffers.
+    agree_counted(&plan, &program, &record(&[]), &mut tally).unwrap();
+    assert_eq!(tally.fast, 2);
+}
