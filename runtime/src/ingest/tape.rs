@@ -42,7 +42,7 @@ impl Scratch {
         Scratch {
             input: Vec::new(),
             buffers: simd_json::Buffers::default(),
-            tape: Tape::null(),
+            tape: Tape(Vec::new()),
         }
     }
 }
@@ -71,7 +71,7 @@ pub(super) fn decode(
     input.clear();
     input.extend_from_slice(json);
     input.resize(json.len() + simd_json::INPUT_PADDING, 0);
-    let mut filled = std::mem::replace(tape, Tape::null());
+    let mut filled = std::mem::replace(tape, Tape(Vec::new()));
     let decoded = simd_json::fill_tape_padded(input, json.len(), buffers, &mut filled)
         .ok()
         .and_then(|()| {
