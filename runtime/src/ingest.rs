@@ -142,6 +142,7 @@ struct RecordPlan {
 #[derive(Debug)]
 struct FieldPlan {
     name: Box<[u8]>,
+    ty: Type,
     /// Whether some rule, exemption or function reads it (the others are
     /// checked, not stored).
     used: bool,
@@ -196,6 +197,7 @@ impl IngestPlan {
                     .enumerate()
                     .map(|(f, field)| FieldPlan {
                         name: field.name.as_bytes().into(),
+                        ty: field.ty.clone(),
                         used: used.contains(&(id, f as u32)),
                         default: field
                             .default

@@ -202,9 +202,8 @@ impl<'t> Walk<'_, 't> {
     }
 
     fn record(&mut self, record: RecordId, len: usize, slot: &mut [u8], store: bool) -> Option<()> {
-        let def = self.program.record(record)?;
         let plan = self.plan.record(record)?;
-        let mut seen = Seen::new(def.fields.len());
+        let mut seen = Seen::new(plan.fields.len());
         let mut previous = None;
         for _ in 0..len {
             let Node::String(key) = self.next()? else { return None };
@@ -213,17 +212,17 @@ impl<'t> Walk<'_, 't> {
                 return None;
             }
             previous = Some(index);
-            let field = def.fields.get(index)?;
-            let store = store && plan.stores(index);
+            let field = plan.fields.get(index)?;
+            let store = store && field.used;
             let field_slot = plan.field_slot(slot, index, store);
             self.value(&field.ty, field_slot, store)?;
         }
-        for (index, field) in def.fields.iter().enumerate() {
+        for (index, field) in plan.fields.iter().enumerate() {
             if seen.contains(index) {
                 continue;
             }
-            if let Some(default) = plan.default(index) {
-                if store && plan.stores(index) {
+            if let Some(default) = &field.default {
+                if store && field.used {
                     let field_slot = plan.field_slot(slot, index, true);
                     self.default(&field.ty, default, field_slot)?;
                 }
