@@ -52,16 +52,16 @@ impl NameOrder {
     }
 }
 
-/// Which fields of one object were seen: a bit per field, on the stack for
-/// the usual sizes.
+/// Which fields of one object were seen: a bit per field, in a register
+/// for the usual sizes.
 pub(super) enum Seen {
-    Small(u128),
+    Small(u64),
     Large(Vec<bool>),
 }
 
 impl Seen {
     pub(super) fn new(fields: usize) -> Seen {
-        if fields <= 128 {
+        if fields <= 64 {
             Seen::Small(0)
         } else {
             Seen::Large(vec![false; fields])
@@ -72,7 +72,7 @@ impl Seen {
     pub(super) fn insert(&mut self, index: usize) -> bool {
         match self {
             Seen::Small(bits) => {
-                let bit = 1u128 << (index % 128);
+                let bit = 1u64 << (index % 64);
                 let was = *bits & bit != 0;
                 *bits |= bit;
                 was
@@ -83,7 +83,7 @@ impl Seen {
 
     pub(super) fn contains(&self, index: usize) -> bool {
         match self {
-            Seen::Small(bits) => *bits & (1u128 << (index % 128)) != 0,
+            Seen::Small(bits) => *bits & (1u64 << (index % 64)) != 0,
             Seen::Large(seen) => seen.get(index).copied().unwrap_or(true),
         }
     }

@@ -302,3 +302,36 @@ fn a_line_longer_than_the_kept_buffers_decodes_as_serde_json_does() {
     agree_counted(&plan, &program, &record(&[]), &mut tally).unwrap();
     assert_eq!(tally.fast, 2);
 }
+
+/// A record type of more fields than fit one word of `Seen`: good records,
+/// repeated fields past the 64th, missing ones, in both paths.
+#[test]
+fn wide_records_decode_as_serde_json_does() {
+    let fields: String = (0..70).map(|i| format!("  f{i}: int\n")).collect();
+    let policy =
+        format!("record Wide {{\n{fields}}}\nrule r(w: Wide) {{\n  when: w.f0 + w.f69 > 0\n  then: review\n}}\n");
+    let loader = MemoryLoader::new().with("p.qlp", policy.as_str());
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    let plan = IngestPlan::new(&program, Layout::new(&program));
+    let record = program.record_by_name("Wide").unwrap();
+    let body = |keys: &mut dyn Iterator<Item = usize>| {
+        let pairs: Vec<String> = keys.map(|i| format!("\"f{i}\":{i}")).collect();
+        format!("{{{}}}", pairs.join(","))
+    };
+    let lines = [
+        body(&mut (0..70)),
+        body(&mut (0..70).rev()),
+        body(&mut (0..70).chain([66])),
+        body(&mut (0..70).filter(|&i| i != 67)),
+    ];
+    for (n, line) in lines.iter().enumerate() {
+        for strict in [false, true] {
+            let (mut fast_warnings, mut slow_warnings) = (Vec::new(), Vec::new());
+            let fast = plan.ingest_by(&program, record, line.as_bytes(), strict, &mut fast_warnings, true);
+            let slow = plan.ingest_by(&program, record, line.as_bytes(), strict, &mut slow_warnings, false);
+            assert_eq!(fast, slow, "line {n}");
+            assert_eq!(fast_warnings, slow_warnings, "line {n}");
+            assert_eq!(fast.is_ok(), n < 2, "line {n}: {fast:?}");
+        }
+    }
+}
