@@ -157,18 +157,19 @@ impl RawPrefilter {
         let (mut firsts, mut seconds) = (0u64, 0u64);
         let mut rest = bytes;
         loop {
-            let code = match rest {
-                // Two three-byte characters (Chinese text) that produce no
-                // marker, the common case, skipped together: one test of
-                // both (no branch between them).
-                [l1 @ 0xE0..=0xEF, a1, a2, l2 @ 0xE0..=0xEF, b1, b2, tail @ ..]
-                    if (a1 | a2 | b1 | b2) & 0x40 == 0
-                        && (a1 & a2 & b1 & b2) & 0x80 != 0
-                        && self.produces(three(*l1, *a1, *a2)) | self.produces(three(*l2, *b1, *b2)) == 0 =>
+            // Two three-byte characters (Chinese text) that produce no
+            // marker, the common case, skipped together: their six bytes'
+            // shapes tested at once in one word.
+            if let Some(word) = rest.get(..8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
+                let word = u64::from_le_bytes(word);
+                if word & TWO_SHAPE_MASK == TWO_SHAPE
+                    && self.produces(code_in(word)) | self.produces(code_in(word >> 24)) == 0
                 {
-                    rest = tail;
+                    rest = rest.get(6..).unwrap_or_default();
                     continue;
                 }
+            }
+            let code = match rest {
                 // Three bytes: the code point's bits as they are, without
                 // the general decoder's checks for overlong forms and
                 // surrogates, which a bitset lookup does not need.
@@ -221,6 +222,20 @@ impl RawPrefilter {
         let place = self.rank.get(at).copied().unwrap_or(0) + (word & (bit - 1)).count_ones();
         self.basic_masks.get(place as usize).copied()
     }
+}
+
+/// Two three-byte UTF-8 sequences in the low six bytes of a word
+/// (little-endian): each lead's top four bits, each continuation byte's
+/// top two.
+const TWO_SHAPE_MASK: u64 = 0xC0C0_F0C0_C0F0;
+const TWO_SHAPE: u64 = 0x8080_E080_80E0;
+
+/// The code point (its bits as they are) of the three-byte sequence in the
+/// low three bytes of `word` (little-endian).
+#[inline(always)]
+fn code_in(word: u64) -> u32 {
+    let bytes = word as u32;
+    ((bytes & 0x0F) << 12) | ((bytes >> 2) & 0xFC0) | ((bytes >> 16) & 0x3F)
 }
 
 /// The code point of a three-byte UTF-8 sequence (its bits as they are).
