@@ -234,8 +234,7 @@ const TWO_SHAPE: u64 = 0x8080_E080_80E0;
 /// low three bytes of `word` (little-endian).
 #[inline(always)]
 fn code_in(word: u64) -> u32 {
-    let bytes = word as u32;
-    ((bytes & 0x0F) << 12) | ((bytes >> 2) & 0xFC0) | ((bytes >> 16) & 0x3F)
+    three(word as u8, (word >> 8) as u8, (word >> 16) as u8)
 }
 
 /// The code point of a three-byte UTF-8 sequence (its bits as they are).

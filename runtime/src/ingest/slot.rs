@@ -8,7 +8,7 @@ use qlp_compiler::Type;
 use serde::de::{self, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::Seen;
-use super::values::epoch_micros;
+use super::values::{float_word, int_word, text_word, uint_word, Word};
 use super::{render_path, Findings, IngestPlan, Problem, Segment, KEPT_LIST_BYTES, MAX_PROBLEMS};
 
 /// Decodes one value of type `ty` into `slot` (exactly its size), appending
@@ -61,6 +61,16 @@ impl<'a, 'p> Slot<'a, 'p> {
         self.path.push(Segment::Field(record, index));
         self.problem(message);
         self.path.pop();
+    }
+
+    /// Writes a value's word, or notes why it does not fit (`found`: what
+    /// the value was, when the type takes nothing of its kind).
+    fn store_word(&mut self, word: Word, found: &str) {
+        match word {
+            Some(Ok(word)) => self.write(0, word),
+            Some(Err(message)) => self.problem(message),
+            None => self.mismatch(found),
+        }
     }
 
     fn mismatch(&mut self, found: &str) {
@@ -138,66 +148,27 @@ impl<'de> Visitor<'de> for Slot<'_, '_> {
     }
 
     fn visit_i64<E: de::Error>(mut self, v: i64) -> Result<(), E> {
-        match self.ty {
-            Type::Int => self.write(0, v as u64),
-            Type::Float => self.write(0, (v as f64).to_bits()),
-            Type::Time => self.visit_f64(v as f64)?,
-            _ => self.mismatch("a number"),
-        }
+        self.store_word(int_word(self.ty, v), "a number");
         Ok(())
     }
 
     fn visit_u64<E: de::Error>(mut self, v: u64) -> Result<(), E> {
-        match (self.ty, i64::try_from(v)) {
-            (Type::Int | Type::Time, Ok(v)) => return self.visit_i64(v),
-            (Type::Int, Err(_)) => self.problem(format!("{v} does not fit a 64-bit `int`")),
-            (Type::Float | Type::Time, _) => return self.visit_f64(v as f64),
-            _ => self.mismatch("a number"),
-        }
+        self.store_word(uint_word(self.ty, v), "a number");
         Ok(())
     }
 
     fn visit_f64<E: de::Error>(mut self, v: f64) -> Result<(), E> {
-        match self.ty {
-            Type::Float => self.write(0, v.to_bits()),
-            Type::Int => self.problem(format!("expected an integer, found {v}")),
-            Type::Time => match epoch_micros(v) {
-                Ok(micros) => self.write(0, micros as u64),
-                Err(message) => self.problem(message),
-            },
-            _ => self.mismatch("a number"),
-        }
+        self.store_word(float_word(self.ty, v), "a number");
         Ok(())
     }
 
     fn visit_str<E: de::Error>(mut self, v: &str) -> Result<(), E> {
-        match self.ty {
-            Type::String => {
-                let offset = self.append(v.as_bytes());
-                self.write(0, offset);
-                self.write(8, v.len() as u64);
-            }
-            Type::Time => match qlp_grammar::time::parse_time_in(v, &self.program.zone) {
-                Ok(micros) => self.write(0, micros as u64),
-                Err(message) => self.problem(message),
-            },
-            Type::Duration => match qlp_grammar::time::parse_duration(v) {
-                Ok(micros) => self.write(0, micros as u64),
-                Err(message) => self.problem(message),
-            },
-            Type::Enum(id) => {
-                let def = self.program.enum_def(*id);
-                match def.and_then(|e| e.variants.iter().position(|name| name == v)) {
-                    Some(index) => self.write(0, index as u64),
-                    None => {
-                        let variants = def.map(|e| e.variants.join(", ")).unwrap_or_default();
-                        let name = self.type_name();
-                        let shown: String = v.chars().take(64).collect();
-                        self.problem(format!("`{shown}` is not a `{name}` (one of: {variants})"));
-                    }
-                }
-            }
-            _ => self.mismatch("a string"),
+        if let Type::String = self.ty {
+            let offset = self.append(v.as_bytes());
+            self.write(0, offset);
+            self.write(8, v.len() as u64);
+        } else {
+            self.store_word(text_word(self.program, self.ty, v), "a string");
         }
         Ok(())
     }

@@ -16,7 +16,7 @@ use qlp_compiler::Type;
 use simd_json::{Node, StaticNode, Tape};
 
 use super::fields::Seen;
-use super::values::epoch_micros;
+use super::values::{float_word, int_word, text_word, uint_word};
 use super::{IngestPlan, KEPT_LIST_BYTES};
 
 /// Whether the fast path may take `json`: not with a negative zero (`-0`,
@@ -131,12 +131,10 @@ impl<'t> Walk<'_, 't> {
         self.at += 1;
         let word = match (ty, node) {
             (Type::Bool, Node::Static(StaticNode::Bool(b))) => u64::from(b),
-            (_, Node::Static(StaticNode::I64(i))) => int_word(ty, i)?,
-            (_, Node::Static(StaticNode::U64(u))) => match i64::try_from(u) {
-                Ok(i) => int_word(ty, i)?,
-                Err(_) => float_word(ty, u as f64)?,
-            },
-            (_, Node::Static(StaticNode::F64(x))) if x.is_finite() => float_word(ty, x)?,
+            (_, Node::Static(StaticNode::I64(i))) => int_word(ty, i)?.ok()?,
+            (_, Node::Static(StaticNode::U64(u))) => uint_word(ty, u)?.ok()?,
+            // `serde_json` refuses numbers past `f64`'s range.
+            (_, Node::Static(StaticNode::F64(x))) if x.is_finite() => float_word(ty, x)?.ok()?,
             (_, Node::String(text)) => return self.string(ty, text, slot, store),
             (Type::List(element), Node::Array { len, .. }) => return self.list(element, len, slot, store),
             (Type::Record(record), Node::Object { len, .. }) => return self.record(*record, len, slot, store),
@@ -156,10 +154,7 @@ impl<'t> Walk<'_, 't> {
                     0
                 }
             }
-            Type::Time => qlp_grammar::time::parse_time_in(text, &self.program.zone).ok()? as u64,
-            Type::Duration => qlp_grammar::time::parse_duration(text).ok()? as u64,
-            Type::Enum(id) => self.program.enum_def(*id)?.variants.iter().position(|v| v == text)? as u64,
-            _ => return None,
+            _ => text_word(self.program, ty, text)?.ok()?,
         };
         write_u64(slot, 0, word);
         Some(())
@@ -254,23 +249,5 @@ impl<'t> Walk<'_, 't> {
             },
         };
         walk.value(ty, slot, true)
-    }
-}
-
-/// The word an integer of type `ty` is stored as, converted as the
-/// `serde_json` path converts it; `None` where that path reports a problem.
-fn int_word(ty: &Type, i: i64) -> Option<u64> {
-    match ty {
-        Type::Int => Some(i as u64),
-        _ => float_word(ty, i as f64),
-    }
-}
-
-/// The word a float of type `ty` is stored as (see [`int_word`]).
-fn float_word(ty: &Type, x: f64) -> Option<u64> {
-    match ty {
-        Type::Float => Some(x.to_bits()),
-        Type::Time => epoch_micros(x).ok().map(|micros| micros as u64),
-        _ => None,
     }
 }

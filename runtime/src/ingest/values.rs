@@ -98,3 +98,65 @@ pub(super) fn epoch_micros(seconds_or_millis: f64) -> Result<i64, String> {
     };
     Ok(micros.round() as i64)
 }
+
+/// How a JSON value becomes the word stored in a slot of type `ty`, for
+/// both ways of decoding a record (so they cannot differ): `None` when `ty`
+/// takes no value of that kind (a mismatch), `Err` with the problem when
+/// the value does not fit it.
+pub(super) type Word = Option<Result<u64, String>>;
+
+/// A JSON integer that fits an `i64`.
+#[inline]
+pub(super) fn int_word(ty: &Type, v: i64) -> Word {
+    match ty {
+        Type::Int => Some(Ok(v as u64)),
+        Type::Float => Some(Ok((v as f64).to_bits())),
+        Type::Time => float_word(ty, v as f64),
+        _ => None,
+    }
+}
+
+/// A JSON integer read as a `u64` (a positive one).
+#[inline]
+pub(super) fn uint_word(ty: &Type, v: u64) -> Word {
+    match (ty, i64::try_from(v)) {
+        (Type::Int | Type::Time, Ok(v)) => int_word(ty, v),
+        (Type::Int, Err(_)) => Some(Err(format!("{v} does not fit a 64-bit `int`"))),
+        (Type::Float | Type::Time, _) => float_word(ty, v as f64),
+        _ => None,
+    }
+}
+
+/// A JSON number with a fraction or an exponent.
+#[inline]
+pub(super) fn float_word(ty: &Type, v: f64) -> Word {
+    match ty {
+        Type::Float => Some(Ok(v.to_bits())),
+        Type::Int => Some(Err(format!("expected an integer, found {v}"))),
+        Type::Time => Some(epoch_micros(v).map(|micros| micros as u64)),
+        _ => None,
+    }
+}
+
+/// A JSON string in a slot other than a `string`'s (whose text goes to the
+/// row's arena): a time, a duration or an enum variant.
+#[inline]
+pub(super) fn text_word(program: &Program, ty: &Type, v: &str) -> Word {
+    match ty {
+        Type::Time => Some(qlp_grammar::time::parse_time_in(v, &program.zone).map(|micros| micros as u64)),
+        Type::Duration => Some(qlp_grammar::time::parse_duration(v).map(|micros| micros as u64)),
+        Type::Enum(id) => {
+            let def = program.enum_def(*id);
+            Some(match def.and_then(|e| e.variants.iter().position(|name| name == v)) {
+                Some(index) => Ok(index as u64),
+                None => {
+                    let variants = def.map(|e| e.variants.join(", ")).unwrap_or_default();
+                    let name = ty.display(program);
+                    let shown: String = v.chars().take(64).collect();
+                    Err(format!("`{shown}` is not a `{name}` (one of: {variants})"))
+                }
+            })
+        }
+        _ => None,
+    }
+}
