@@ -355,8 +355,7 @@ fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut 
             // bytes make a valid character.
             0xE3..=0xE9 => match bytes.get(at + 1..at + 3) {
                 Some(&[b1, b2]) if b1 & 0xC0 == 0x80 && b2 & 0xC0 == 0x80 => {
-                    let code = (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F);
-                    is_simplified_ideograph(code, changed)
+                    is_simplified_ideograph(utf8::three(lead, b1, b2), changed)
                 }
                 _ => false,
             },

@@ -11,6 +11,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
+use crate::utf8::three;
 use crate::MatchMode;
 
 /// Code points whose normalized form may differ from themselves: the basic
@@ -235,12 +236,6 @@ const TWO_SHAPE: u64 = 0x8080_E080_80E0;
 #[inline(always)]
 fn code_in(word: u64) -> u32 {
     three(word as u8, (word >> 8) as u8, (word >> 16) as u8)
-}
-
-/// The code point of a three-byte UTF-8 sequence (its bits as they are).
-#[inline(always)]
-fn three(lead: u8, b1: u8, b2: u8) -> u32 {
-    (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F)
 }
 
 /// Two characters of a normalized keyword least likely in ordinary text

@@ -14,9 +14,7 @@ pub(crate) fn decode(lead: u8, tail: &[u8]) -> Option<(char, usize)> {
     let (code, len, least) = match (lead, tail) {
         (0..=0x7F, _) => return Some((char::from(lead), 1)),
         (0xC2..=0xDF, [b1, ..]) if continues(b1) => ((u32::from(lead & 0x1F) << 6) | bits(b1), 2, 0x80),
-        (0xE0..=0xEF, [b1, b2, ..]) if continues(b1) && continues(b2) => {
-            ((u32::from(lead & 0x0F) << 12) | (bits(b1) << 6) | bits(b2), 3, 0x800)
-        }
+        (0xE0..=0xEF, [b1, b2, ..]) if continues(b1) && continues(b2) => (three(lead, *b1, *b2), 3, 0x800),
         (0xF0..=0xF4, [b1, b2, b3, ..]) if continues(b1) && continues(b2) && continues(b3) => (
             (u32::from(lead & 0x07) << 18) | (bits(b1) << 12) | (bits(b2) << 6) | bits(b3),
             4,
@@ -28,6 +26,14 @@ pub(crate) fn decode(lead: u8, tail: &[u8]) -> Option<(char, usize)> {
         return None;
     }
     char::from_u32(code).map(|c| (c, len))
+}
+
+/// The code point of a three-byte UTF-8 sequence, its bits as they are
+/// (no check for overlong forms or surrogates: the callers rule them out,
+/// or look the code up in a table where either is harmless).
+#[inline(always)]
+pub(crate) fn three(lead: u8, b1: u8, b2: u8) -> u32 {
+    (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F)
 }
 
 /// The characters of valid UTF-8 and their byte offsets; at the first
