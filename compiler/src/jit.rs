@@ -54,6 +54,10 @@ pub struct CompileOptions {
     /// Compile every function on its own, however small or rarely called
     /// (for tests of the outlined path).
     pub outline_every_function: bool,
+    /// Keep each function's Cranelift IR as text ([`CompiledPolicySet::clif`],
+    /// `qlp compile --emit clif`); printing it costs about a tenth of a
+    /// policy set's start-up, so only what shows it asks for it.
+    pub keep_clif: bool,
 }
 
 impl Default for CompileOptions {
@@ -61,6 +65,7 @@ impl Default for CompileOptions {
         CompileOptions {
             outline_above: 24,
             outline_every_function: false,
+            keep_clif: false,
         }
     }
 }
@@ -224,6 +229,8 @@ struct Emitter<'a> {
     constants: Vec<Box<[u8]>>,
     /// Each function's Cranelift IR, for `qlp compile --emit clif`.
     clif: Vec<(String, String)>,
+    /// Whether `clif` is filled ([`CompileOptions::keep_clif`]).
+    keep_clif: bool,
 }
 
 impl Emitter<'_> {
@@ -253,7 +260,9 @@ impl Emitter<'_> {
             build(&mut codegen)?;
             codegen.finish();
         }
-        self.clif.push((name, self.ctx.func.display().to_string()));
+        if self.keep_clif {
+            self.clif.push((name, self.ctx.func.display().to_string()));
+        }
         module
             .define_function(id, &mut self.ctx)
             .map_err(|e| JitError(format!("{e:?}")))?;
@@ -332,6 +341,7 @@ impl CompiledPolicySet {
             builder_ctx: FunctionBuilderContext::new(),
             constants: Vec::new(),
             clif: Vec::new(),
+            keep_clif: options.keep_clif,
         };
         for (fn_id, id) in by_id {
             let Some(def) = program.fns.get(fn_id.index()) else {
@@ -418,7 +428,8 @@ impl CompiledPolicySet {
         &self.layout
     }
 
-    /// The Cranelift IR of every compiled function, as text.
+    /// The Cranelift IR of every compiled function, as text (empty unless
+    /// compiled with [`CompileOptions::keep_clif`]).
     pub fn clif(&self) -> String {
         let mut out = String::new();
         for (name, text) in &self.clif {

@@ -9,7 +9,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use qlp_compiler::jit::CompiledPolicySet;
+use qlp_compiler::jit::{CompileOptions, CompiledPolicySet};
 use qlp_compiler::MemoryLoader;
 
 fn clif(path: &std::path::Path) -> String {
@@ -19,7 +19,14 @@ fn clif(path: &std::path::Path) -> String {
     let program = checked
         .program
         .unwrap_or_else(|| panic!("{}: {:?}", path.display(), checked.diagnostics));
-    let compiled = CompiledPolicySet::compile(Arc::new(program)).unwrap();
+    let compiled = CompiledPolicySet::compile_with(
+        Arc::new(program),
+        CompileOptions {
+            keep_clif: true,
+            ..CompileOptions::default()
+        },
+    )
+    .unwrap();
     let addresses = regex::Regex::new(r"\b(0x[0-9a-f]{4}(_[0-9a-f]{4}){2,3}|\d{10,})\b").unwrap();
     let ir = addresses.replace_all(&compiled.clif(), "<address>").into_owned();
     format!("----- SOURCE CODE\n{source}\n----- CLIF\n{ir}")

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::config::Workspace;
-use qlp_compiler::jit::CompiledPolicySet;
+use qlp_compiler::jit::{CompileOptions, CompiledPolicySet};
 
 use crate::render::{print_diagnostics, Format};
 
@@ -31,7 +31,13 @@ pub fn run(args: &CompileArgs) -> anyhow::Result<ExitCode> {
         print_diagnostics(&checked.diagnostics, &checked.sources, Format::Human)?;
         return Ok(ExitCode::from(1));
     };
-    let compiled = CompiledPolicySet::compile(Arc::new(program))?;
+    let compiled = CompiledPolicySet::compile_with(
+        Arc::new(program),
+        CompileOptions {
+            keep_clif: true,
+            ..CompileOptions::default()
+        },
+    )?;
     match args.emit {
         Emit::Clif => print!("{}", compiled.clif()),
     }
