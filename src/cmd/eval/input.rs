@@ -4,6 +4,7 @@
 use std::io::{BufRead, BufReader, Read};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
 /// Records per batch when state is kept in a store that commits each batch
@@ -48,18 +49,66 @@ pub(crate) struct Lines {
     pub(crate) batch: usize,
     receiver: Receiver<Incoming>,
     pending: std::collections::VecDeque<InputLine>,
+    /// Where the buffers of decided lines go back to the reader.
+    pool: Pool,
+}
+
+impl Lines {
+    /// Hands the buffers of a batch's lines, decided, back to the reader,
+    /// which reads the next lines into them.
+    pub(crate) fn recycle(&self, batch: Vec<InputLine>) {
+        self.pool.give(batch.into_iter().filter_map(|line| line.text.ok()));
+    }
+}
+
+/// Line buffers handed back after their batch, for the reader to fill
+/// again: a line then costs no allocation, and no buffer is freed on a
+/// thread other than the one that allocated it (mimalloc's slow path: the
+/// reader would otherwise take fresh pages, faulted in, as fast as it reads).
+#[derive(Clone, Default)]
+struct Pool(Arc<Mutex<Vec<Vec<u8>>>>);
+
+/// Buffers the pool keeps: enough for the lines read ahead and two batches.
+const POOL_BUFFERS: usize = READ_AHEAD + 2 * BATCH;
+/// The largest buffer the pool keeps, in bytes (a huge line's is freed).
+const POOL_BUFFER_BYTES: usize = 64 << 10;
+
+impl Pool {
+    /// Moves up to `n` buffers into `into`.
+    fn take(&self, n: usize, into: &mut Vec<Vec<u8>>) {
+        let mut pool = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let from = pool.len().saturating_sub(n);
+        into.extend(pool.drain(from..));
+    }
+
+    fn give(&self, buffers: impl Iterator<Item = Vec<u8>>) {
+        let mut pool = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        for buffer in buffers.filter(|b| b.capacity() <= POOL_BUFFER_BYTES) {
+            if pool.len() >= POOL_BUFFERS {
+                break;
+            }
+            pool.push(buffer);
+        }
+    }
 }
 
 /// Reads lines on a thread of their own, so that the evaluator can tell
 /// "no record yet" from "the input is slow" and never blocks on a read.
 pub(crate) fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) -> Lines {
     let (sender, receiver) = sync_channel(READ_AHEAD / CHUNK);
+    let pool = Pool::default();
+    let buffers = pool.clone();
     std::thread::spawn(move || {
         let mut reader = BufReader::with_capacity(1 << 16, reader);
         let mut number = 0usize;
         let mut chunk = Vec::with_capacity(CHUNK);
+        let mut free = Vec::with_capacity(CHUNK);
         loop {
-            let mut line = Vec::new();
+            if free.is_empty() {
+                buffers.take(CHUNK, &mut free);
+            }
+            let mut line = free.pop().unwrap_or_default();
+            line.clear();
             match read_bounded_line(&mut reader, &mut line, max_record_bytes) {
                 Ok(0) => break,
                 Ok(bytes) => {
@@ -94,6 +143,7 @@ pub(crate) fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) 
         batch: BATCH,
         receiver,
         pending: std::collections::VecDeque::new(),
+        pool,
     }
 }
 
@@ -215,4 +265,49 @@ pub(crate) fn take_ready(lines: &mut Lines, batch: &mut Vec<InputLine>, stop: &A
 /// write: it starts the file, not the first record.
 pub(crate) fn without_bom(bytes: &[u8]) -> &[u8] {
     bytes.strip_prefix("\u{feff}".as_bytes()).unwrap_or(bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines read into recycled buffers read as themselves: a buffer that
+    /// held a long line holds only the next line's bytes.
+    #[test]
+    fn recycled_buffers_hold_only_their_new_line() {
+        let long = "x".repeat(5000);
+        let mut input = String::new();
+        for i in 0..3000 {
+            input.push_str(if i % 7 == 0 { &long } else { "ab" });
+            input.push_str(&format!("{i}\n"));
+        }
+        let mut lines = spawn_reader(Box::new(std::io::Cursor::new(input.clone().into_bytes())), 1 << 20);
+        lines.batch = 64;
+        let stop = AtomicUsize::new(0);
+        let mut read = Vec::new();
+        loop {
+            let mut batch = Vec::new();
+            let ended = next_batch(&mut lines, &mut batch, &stop);
+            for line in &batch {
+                read.push(String::from_utf8(line.text.clone().unwrap()).unwrap());
+            }
+            lines.recycle(batch);
+            if ended {
+                break;
+            }
+        }
+        let expected: Vec<String> = input.split_inclusive('\n').map(str::to_string).collect();
+        assert_eq!(read, expected);
+    }
+
+    #[test]
+    fn the_pool_keeps_a_bounded_number_of_ordinary_buffers() {
+        let pool = Pool::default();
+        pool.give((0..POOL_BUFFERS + 10).map(|_| Vec::with_capacity(100)));
+        pool.give(std::iter::once(Vec::with_capacity(POOL_BUFFER_BYTES + 1)));
+        let mut taken = Vec::new();
+        pool.take(usize::MAX, &mut taken);
+        assert_eq!(taken.len(), POOL_BUFFERS);
+        assert!(taken.iter().all(|b| b.capacity() <= POOL_BUFFER_BYTES));
+    }
 }

@@ -142,6 +142,7 @@ impl Stream<'_> {
             if let Some(pending) = pending {
                 pending.commit(set.program(), batch.last().map(|line| line.number as u64))?;
             }
+            lines.recycle(batch);
         }
         Ok(())
     }
