@@ -38,7 +38,7 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 use crate::interp::{EvalError, EvalErrorKind};
 use crate::layout::{Layout, Row};
 use crate::outcome::{campaign_active, Conditions, Outcome};
-use crate::program::{FnId, Program, RecordId, RuleId, TExpr, TExprKind};
+use crate::program::{ExemptId, FnId, Program, RecordId, RuleId, TExpr, TExprKind};
 use crate::state::{touch_of, KeyPart, Prepared, StateValues, TouchParts};
 use crate::types::Type;
 
@@ -478,7 +478,13 @@ impl CompiledPolicySet {
 
     /// The conditions as the native code computed them, `context.state` set.
     fn raw_conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
-        match self.run(record_type, row, now, context) {
+        let run = self.run(record_type, row, now, context);
+        self.conditions_of(run, record_type, context)
+    }
+
+    /// The conditions a run of the native code left in `context`.
+    fn conditions_of(&self, run: Run, record_type: RecordId, context: &EvalContext) -> Conditions {
+        match run {
             Run::NoRules => return Conditions::default(),
             // A row this crate did not lay out for this type: report, never read it.
             Run::BadRow => return crate::outcome::undecodable(&self.program, record_type),
@@ -523,7 +529,7 @@ impl CompiledPolicySet {
 
     /// Evaluates a row: conditions, then exemptions.
     pub fn evaluate(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Outcome {
-        Outcome::from_conditions(&self.program, &self.conditions(record_type, row, now, context))
+        self.evaluate_with_state(record_type, row, now, &self.no_state, context)
     }
 
     /// [`CompiledPolicySet::evaluate`] with reads of state giving `state`.
@@ -535,8 +541,64 @@ impl CompiledPolicySet {
         state: &StateValues,
         context: &mut EvalContext,
     ) -> Outcome {
-        let conditions = self.conditions_with_state(record_type, row, now, state, context);
+        context.state.clear();
+        context.state.extend_from_slice(&state.values);
+        let run = self.run(record_type, row, now, context);
+        if matches!(run, Run::Done) && state.errors.iter().all(Option::is_none) {
+            if let Some(outcome) = self.outcome_of_bits(record_type, context) {
+                return outcome;
+            }
+        }
+        let mut conditions = self.conditions_of(run, record_type, context);
+        crate::state::apply_errors(&self.program, state, &mut conditions);
         Outcome::from_conditions(&self.program, &conditions)
+    }
+
+    /// The outcome of a run straight from its bits, without listing every
+    /// active rule's result: `None` when a condition erred (then
+    /// [`Outcome::from_conditions`] says which). The same outcome, since a
+    /// rule holds exactly when its bit, its campaign's and its type agree.
+    fn outcome_of_bits(&self, record_type: RecordId, context: &EvalContext) -> Option<Outcome> {
+        let layout = &self.out_layout;
+        let out = &context.out;
+        if out
+            .get(layout.rule_error_word(0)..)
+            .unwrap_or(&[])
+            .iter()
+            .any(|w| *w != 0)
+        {
+            return None;
+        }
+        let set_bits = |words: &[u64], active: &[u64]| -> Vec<usize> {
+            let mut indices = Vec::new();
+            for (w, (word, active)) in words.iter().zip(active).enumerate() {
+                let mut bits = word & active;
+                while bits != 0 {
+                    indices.push(w * 64 + bits.trailing_zeros() as usize);
+                    bits &= bits - 1;
+                }
+            }
+            indices
+        };
+        let rule_words = out.get(..layout.rule_words)?;
+        let exempt_words = out.get(layout.rule_words..layout.rule_words + layout.exempt_words)?;
+        let holds = set_bits(rule_words, &context.active_rules)
+            .into_iter()
+            .map(|i| RuleId(i as u32))
+            .filter(|id| self.program.rule(*id).is_some_and(|rule| rule.record == record_type));
+        let exemptions: Vec<ExemptId> = set_bits(exempt_words, &context.active_exempts)
+            .into_iter()
+            .map(|i| ExemptId(i as u32))
+            .filter(|id| {
+                self.program
+                    .exemptions
+                    .get(id.index())
+                    .is_some_and(|e| e.record == record_type)
+            })
+            .collect();
+        let mut outcome = Outcome::default();
+        outcome.apply_exemptions(&self.program, holds, &exemptions);
+        Some(outcome)
     }
 
     /// Evaluates and returns only the raw rule bits (no allocation).

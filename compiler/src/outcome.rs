@@ -90,7 +90,7 @@ impl Outcome {
     /// Applies exemptions to the conditions' results.
     pub fn from_conditions(program: &Program, conditions: &Conditions) -> Outcome {
         let mut outcome = Outcome::default();
-        let mut holds: Vec<RuleId> = Vec::new();
+        let mut holds: Vec<RuleId> = Vec::with_capacity(conditions.rules.len());
         for (id, result) in &conditions.rules {
             match result {
                 Ok(true) => holds.push(*id),
@@ -112,6 +112,21 @@ impl Outcome {
                 }),
             }
         }
+        outcome.apply_exemptions(program, holds, &exemptions);
+        outcome
+    }
+
+    /// Sorts the rules whose condition held (in program order) into fired,
+    /// shadow and exempted, by the exemptions whose condition held: the
+    /// part of [`Outcome::from_conditions`] after the results are read
+    /// (the JIT reads them from its bits when none is an error).
+    pub(crate) fn apply_exemptions(
+        &mut self,
+        program: &Program,
+        holds: impl IntoIterator<Item = RuleId>,
+        exemptions: &[ExemptId],
+    ) {
+        let outcome = self;
         for rule_id in holds {
             let Some(rule) = program.rule(rule_id) else { continue };
             let cancelled_by = exemptions.iter().copied().find(|e| {
@@ -126,7 +141,6 @@ impl Outcome {
                 None => outcome.fired.push(rule_id),
             }
         }
-        outcome
     }
 }
 

@@ -675,6 +675,19 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
             Outcome::from_conditions(&program, &actual),
             Outcome::from_conditions(&program, &expected)
         );
+        // The outcome the JIT reads from its bits when nothing erred.
+        prop_assert_eq!(
+            compiled.evaluate(record, &row, now, &mut context),
+            Outcome::from_conditions(&program, &expected),
+            "outcomes disagree\nprogram:\n{}\nrecord: {:?}\nnow: {}",
+            source,
+            value,
+            now
+        );
+        prop_assert_eq!(
+            outlined.evaluate(record, &row, now, &mut outlined_context),
+            Outcome::from_conditions(&program, &expected)
+        );
         explanations_match_the_interpreter(&program, &value, now, &source)?;
     }
     Ok(())
