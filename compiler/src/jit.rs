@@ -561,33 +561,18 @@ impl CompiledPolicySet {
     fn outcome_of_bits(&self, record_type: RecordId, context: &EvalContext) -> Option<Outcome> {
         let layout = &self.out_layout;
         let out = &context.out;
-        if out
-            .get(layout.rule_error_word(0)..)
-            .unwrap_or(&[])
-            .iter()
-            .any(|w| *w != 0)
-        {
+        // Folded, not searched: a loop without an early exit is vectorized.
+        let errors = out.get(layout.rule_error_word(0)..).unwrap_or(&[]);
+        if errors.iter().fold(0, |any, word| any | word) != 0 {
             return None;
         }
-        let set_bits = |words: &[u64], active: &[u64]| -> Vec<usize> {
-            let mut indices = Vec::new();
-            for (w, (word, active)) in words.iter().zip(active).enumerate() {
-                let mut bits = word & active;
-                while bits != 0 {
-                    indices.push(w * 64 + bits.trailing_zeros() as usize);
-                    bits &= bits - 1;
-                }
-            }
-            indices
-        };
+
         let rule_words = out.get(..layout.rule_words)?;
         let exempt_words = out.get(layout.rule_words..layout.rule_words + layout.exempt_words)?;
         let holds = set_bits(rule_words, &context.active_rules)
-            .into_iter()
             .map(|i| RuleId(i as u32))
             .filter(|id| self.program.rule(*id).is_some_and(|rule| rule.record == record_type));
         let exemptions: Vec<ExemptId> = set_bits(exempt_words, &context.active_exempts)
-            .into_iter()
             .map(|i| ExemptId(i as u32))
             .filter(|id| {
                 self.program
@@ -710,6 +695,20 @@ impl CompiledPolicySet {
 
 /// The run-time error native code stored at `out[word..word + 2]` (its
 /// kind, then its span), if any.
+/// The indices of the bits set in both `words` and `active`, in order.
+fn set_bits<'w>(words: &'w [u64], active: &'w [u64]) -> impl Iterator<Item = usize> + 'w {
+    words.iter().zip(active).enumerate().flat_map(|(w, (word, active))| {
+        let mut bits = word & active;
+        std::iter::from_fn(move || {
+            let index = w * 64 + bits.trailing_zeros() as usize;
+            (bits != 0).then(|| {
+                bits &= bits - 1;
+                index
+            })
+        })
+    })
+}
+
 fn error_at(out: &[u64], word: usize) -> Option<EvalError> {
     let kind = match out.get(word).copied().unwrap_or(0) {
         0 => return None,
