@@ -265,13 +265,15 @@ fn with_keywords(
         // A text the raw test rules out holds no keyword: no match, no
         // count, and no normalization (the interpreter, the specification,
         // always normalizes: the differential test checks the two agree).
-        // A text already prepared for this record is matched from there:
-        // the raw test would scan it again for nothing.
+        // A text already scanned for this record is matched from there:
+        // the raw test would read it again for nothing. One only prepared
+        // (a fingerprint's) is still tested raw first: the test of one set
+        // costs less than the scan of every set.
         let mode = keyword_set.matcher.mode();
         let cached = ctx
             .texts
             .iter()
-            .any(|e| e.ptr == ptr as usize && e.len == len && e.mode == mode);
+            .any(|e| e.ptr == ptr as usize && e.len == len && e.mode == mode && e.scanned);
         if !cached {
             // SAFETY: see `bytes`.
             let raw = unsafe { bytes(ptr, len) };
