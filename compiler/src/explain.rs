@@ -13,7 +13,7 @@ use qlp_grammar::{FileId, Span};
 
 use crate::interp::{record_frame, Eval, Interpreter, Observer};
 use crate::program::{FnDef, KeywordSetId, Program, TExpr, TExprKind};
-use crate::text::prepare_mapped;
+use crate::text::Normalized;
 use crate::types::Type;
 use crate::value::Value;
 
@@ -99,7 +99,9 @@ impl Observer for EvidenceObserver<'_> {
         self.files.borrow_mut().pop();
     }
 
-    fn keywords(&self, expr: &TExpr, set: KeywordSetId, original: &str, matched: bool) {
+    const KEYWORD_OFFSETS: bool = true;
+
+    fn keywords(&self, expr: &TExpr, set: KeywordSetId, original: &str, normalized: &Normalized, matched: bool) {
         if !matched {
             return;
         }
@@ -119,7 +121,6 @@ impl Observer for EvidenceObserver<'_> {
             .and_then(|f| f.text.get(text_span.start as usize..text_span.end as usize))
             .unwrap_or("text")
             .to_string();
-        let normalized = prepare_mapped(original, keyword_set.matcher.mode());
         let mut evidence = self.evidence.borrow_mut();
         let KeywordEvidence { hits, omitted } = &mut *evidence;
         let mut kept = hits.iter().filter(|h| h.field == field).count();

@@ -12,6 +12,7 @@ use qlp_grammar::ast::QuantifierKind;
 use qlp_grammar::Span;
 
 use crate::program::*;
+use crate::text::{MatchMode, Normalized};
 use crate::value::Value;
 
 /// What went wrong at run time.
@@ -77,9 +78,13 @@ pub trait Observer {
     fn enter_fn(&self, _def: &FnDef) {}
     /// The call of `def` ends.
     fn leave_fn(&self, _def: &FnDef) {}
-    /// `expr` (a `has_any` or `count_matches`) searched `text` for the
+    /// Whether [`Observer::keywords`] is given the searched text prepared
+    /// with the map back to the original (evidence needs it; it costs).
+    const KEYWORD_OFFSETS: bool = false;
+    /// `expr` (a `has_any` or `count_matches`) searched `text`, prepared as
+    /// `prepared` (mapped when [`Observer::KEYWORD_OFFSETS`]), for the
     /// keywords of `set`; `matched` says whether it found any.
-    fn keywords(&self, _expr: &TExpr, _set: KeywordSetId, _text: &str, _matched: bool) {}
+    fn keywords(&self, _expr: &TExpr, _set: KeywordSetId, _text: &str, _prepared: &Normalized, _matched: bool) {}
 }
 
 impl<O: Observer + ?Sized> Observer for &O {
@@ -92,8 +97,9 @@ impl<O: Observer + ?Sized> Observer for &O {
     fn leave_fn(&self, def: &FnDef) {
         (**self).leave_fn(def);
     }
-    fn keywords(&self, expr: &TExpr, set: KeywordSetId, text: &str, matched: bool) {
-        (**self).keywords(expr, set, text, matched);
+    const KEYWORD_OFFSETS: bool = O::KEYWORD_OFFSETS;
+    fn keywords(&self, expr: &TExpr, set: KeywordSetId, text: &str, prepared: &Normalized, matched: bool) {
+        (**self).keywords(expr, set, text, prepared, matched);
     }
 }
 
@@ -113,6 +119,10 @@ pub struct Interpreter<'p, O: Observer = NoObserver> {
     /// `fingerprint` results by text, so that one text normalized for
     /// several state keys is normalized once (a few entries, by content).
     fingerprints: std::cell::RefCell<Vec<(std::sync::Arc<str>, i64)>>,
+    /// Texts prepared for keyword matching, by text and mode, so that one
+    /// text searched for several sets (a function such as `all_text(c)`
+    /// called by many rules) is prepared once (a few entries, by content).
+    prepared: std::cell::RefCell<Vec<(std::sync::Arc<str>, MatchMode, std::sync::Arc<Normalized>)>>,
 }
 
 impl<'p> Interpreter<'p> {
@@ -123,6 +133,7 @@ impl<'p> Interpreter<'p> {
             observer: NoObserver,
             state: &[],
             fingerprints: std::cell::RefCell::default(),
+            prepared: std::cell::RefCell::default(),
         }
     }
 }
@@ -135,6 +146,7 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             observer,
             state: &[],
             fingerprints: std::cell::RefCell::default(),
+            prepared: std::cell::RefCell::default(),
         }
     }
 
@@ -263,8 +275,10 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             TExprKind::HasAny(text, set) => {
                 let text = self.string(text, frame, now)?;
                 let matcher = &self.keyword_set(*set, span)?.matcher;
-                let matched = matcher.is_match(&text);
-                self.observer.keywords(expr, *set, &text, matched);
+                let prepared = self.prepared(&text, matcher.mode());
+                // `is_match`, on the text prepared once.
+                let matched = matcher.is_match_prepared(&prepared.text);
+                self.observer.keywords(expr, *set, &text, &prepared, matched);
                 Ok(Value::Bool(matched))
             }
             TExprKind::Matches(text, regex) => {
@@ -386,8 +400,10 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             }
             (Builtin::CountMatches(set), [Value::Str(s)]) => {
                 let matcher = &self.keyword_set(set, span)?.matcher;
-                let count = matcher.distinct_matches(s).len();
-                self.observer.keywords(expr, set, s, count > 0);
+                let prepared = self.prepared(s, matcher.mode());
+                // `distinct_matches`, on the text prepared once.
+                let count = matcher.distinct_matches_prepared(&prepared.text).len();
+                self.observer.keywords(expr, set, s, &prepared, count > 0);
                 Value::Int(count as i64)
             }
             (Builtin::Fingerprint, [Value::Str(s)]) => Value::Int(self.fingerprint(s)),
@@ -404,6 +420,25 @@ impl<'p, O: Observer> Interpreter<'p, O> {
 }
 
 impl<O: Observer> Interpreter<'_, O> {
+    /// `text` prepared for keyword matching in `mode`, remembered for the
+    /// texts this interpreter saw last.
+    fn prepared(&self, text: &std::sync::Arc<str>, mode: MatchMode) -> std::sync::Arc<Normalized> {
+        const REMEMBERED: usize = 8;
+        let mut memo = self.prepared.borrow_mut();
+        if let Some((_, _, prepared)) = memo
+            .iter()
+            .find(|(t, m, _)| *m == mode && (std::sync::Arc::ptr_eq(t, text) || **t == **text))
+        {
+            return prepared.clone();
+        }
+        let prepared = std::sync::Arc::new(crate::text::prepare_normalized(text, mode, O::KEYWORD_OFFSETS));
+        if memo.len() == REMEMBERED {
+            memo.remove(0);
+        }
+        memo.push((text.clone(), mode, prepared.clone()));
+        prepared
+    }
+
     /// `fingerprint(text)`, remembered for the texts this interpreter saw
     /// last (the same text is often the key of several state declarations).
     fn fingerprint(&self, text: &std::sync::Arc<str>) -> i64 {

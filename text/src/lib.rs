@@ -545,11 +545,17 @@ pub fn normalize_mapped(text: &str) -> Normalized {
 
 /// Prepares like [`prepare`] and keeps the map back to the original.
 pub fn prepare_mapped(text: &str, mode: MatchMode) -> Normalized {
+    prepare_normalized(text, mode, true)
+}
+
+/// Prepares like [`prepare`], keeping the map back to the original only
+/// when `mapped` (without it, [`Normalized::original_range`] knows nothing).
+pub fn prepare_normalized(text: &str, mode: MatchMode, mapped: bool) -> Normalized {
     let mut out = Normalized {
         text: String::with_capacity(text.len()),
-        origin: Vec::with_capacity(text.len()),
+        origin: Vec::with_capacity(if mapped { text.len() } else { 0 }),
     };
-    prepare_into(text, mode, &mut out.text, Some(&mut out.origin));
+    prepare_into(text, mode, &mut out.text, mapped.then_some(&mut out.origin));
     out
 }
 
