@@ -122,8 +122,11 @@ pub struct Interpreter<'p, O: Observer = NoObserver> {
     /// Texts prepared for keyword matching, by text and mode, so that one
     /// text searched for several sets (a function such as `all_text(c)`
     /// called by many rules) is prepared once (a few entries, by content).
-    prepared: std::cell::RefCell<Vec<(std::sync::Arc<str>, MatchMode, std::sync::Arc<Normalized>)>>,
+    prepared: std::cell::RefCell<Vec<PreparedText>>,
 }
+
+/// A text, a match mode, and the text prepared for it.
+type PreparedText = (std::sync::Arc<str>, MatchMode, std::sync::Arc<Normalized>);
 
 impl<'p> Interpreter<'p> {
     /// An interpreter that observes nothing.
