@@ -271,14 +271,22 @@ fn main() {
                 .collect()
         }
     };
+    if follows {
+        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
+        write_all(follow_events(&mut rng, count), "at");
+        return;
+    }
+    write_all(content_records(seed, count, texts), "created_at");
+}
+
+/// `count` content records for `seed` (texts drawn from `texts` when it
+/// has any), planted violations and bursts included, in no particular
+/// order (`write_all` sorts them). Benchmarks generate their streams here.
+pub fn content_records(seed: u64, count: u64, texts: Vec<String>) -> Vec<Value> {
     let mut generator = Generator {
         rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
         texts,
     };
-    if follows {
-        write_all(follow_events(&mut generator.rng, count), "at");
-        return;
-    }
     let bursts = if count >= 100 {
         bursts(&mut generator)
     } else {
@@ -295,15 +303,20 @@ fn main() {
         records.push(record);
     }
     records.extend(bursts);
-    write_all(records, "created_at");
+    records
 }
 
-/// Writes records in time order by `time` (the sort is stable: ties keep
-/// their order), as a platform's stream comes.
-fn write_all(mut records: Vec<Value>, time: &str) {
+/// Records in time order by `time` (the sort is stable: ties keep their
+/// order), as a platform's stream comes.
+pub fn in_time_order(mut records: Vec<Value>, time: &str) -> Vec<Value> {
     records.sort_by(|a, b| a[time].as_str().cmp(&b[time].as_str()));
+    records
+}
+
+/// Writes records in time order by `time`, one JSON object a line.
+fn write_all(records: Vec<Value>, time: &str) {
     let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-    for record in records {
+    for record in in_time_order(records, time) {
         writeln!(out, "{record}").unwrap();
     }
 }
