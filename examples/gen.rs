@@ -30,6 +30,11 @@ use serde_json::{json, Value};
 struct Rng(u64);
 
 impl Rng {
+    /// The generator of `seed` (any seed: the state is never 0).
+    fn seeded(seed: u64) -> Rng {
+        Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
+    }
+
     fn next(&mut self) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
@@ -272,8 +277,7 @@ fn main() {
         }
     };
     if follows {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1);
-        write_all(follow_events(&mut rng, count), "at");
+        write_all(follow_events(&mut Rng::seeded(seed), count), "at");
         return;
     }
     write_all(content_records(seed, count, texts), "created_at");
@@ -284,7 +288,7 @@ fn main() {
 /// order (`write_all` sorts them). Benchmarks generate their streams here.
 pub fn content_records(seed: u64, count: u64, texts: Vec<String>) -> Vec<Value> {
     let mut generator = Generator {
-        rng: Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1),
+        rng: Rng::seeded(seed),
         texts,
     };
     let bursts = if count >= 100 {

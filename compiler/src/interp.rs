@@ -118,7 +118,7 @@ pub struct Interpreter<'p, O: Observer = NoObserver> {
     state: &'p [i64],
     /// `fingerprint` results by text, so that one text normalized for
     /// several state keys is normalized once (a few entries, by content).
-    fingerprints: std::cell::RefCell<Vec<(std::sync::Arc<str>, i64)>>,
+    fingerprints: std::cell::RefCell<Vec<(std::sync::Arc<str>, (), i64)>>,
     /// Texts prepared for keyword matching, by text and mode, so that one
     /// text searched for several sets (a function such as `all_text(c)`
     /// called by many rules) is prepared once (a few entries, by content).
@@ -426,40 +426,40 @@ impl<O: Observer> Interpreter<'_, O> {
     /// `text` prepared for keyword matching in `mode`, remembered for the
     /// texts this interpreter saw last.
     fn prepared(&self, text: &std::sync::Arc<str>, mode: MatchMode) -> std::sync::Arc<Normalized> {
-        const REMEMBERED: usize = 8;
-        let mut memo = self.prepared.borrow_mut();
-        if let Some((_, _, prepared)) = memo
-            .iter()
-            .find(|(t, m, _)| *m == mode && (std::sync::Arc::ptr_eq(t, text) || **t == **text))
-        {
-            return prepared.clone();
-        }
-        let prepared = std::sync::Arc::new(crate::text::prepare_normalized(text, mode, O::KEYWORD_OFFSETS));
-        if memo.len() == REMEMBERED {
-            memo.remove(0);
-        }
-        memo.push((text.clone(), mode, prepared.clone()));
-        prepared
+        remembered(&self.prepared, text, mode, || {
+            std::sync::Arc::new(crate::text::prepare_normalized(text, mode, O::KEYWORD_OFFSETS))
+        })
     }
 
     /// `fingerprint(text)`, remembered for the texts this interpreter saw
     /// last (the same text is often the key of several state declarations).
     fn fingerprint(&self, text: &std::sync::Arc<str>) -> i64 {
-        const REMEMBERED: usize = 8;
-        let mut memo = self.fingerprints.borrow_mut();
-        if let Some((_, hash)) = memo
-            .iter()
-            .find(|(t, _)| std::sync::Arc::ptr_eq(t, text) || **t == **text)
-        {
-            return *hash;
-        }
-        let hash = crate::text::fingerprint(text);
-        if memo.len() == REMEMBERED {
-            memo.remove(0);
-        }
-        memo.push((text.clone(), hash));
-        hash
+        remembered(&self.fingerprints, text, (), || crate::text::fingerprint(text))
     }
+}
+
+/// What `memo` holds for `text` (found by pointer or content) and `how`,
+/// else `compute`d and remembered with the last few.
+fn remembered<H: PartialEq + Copy, V: Clone>(
+    memo: &std::cell::RefCell<Vec<(std::sync::Arc<str>, H, V)>>,
+    text: &std::sync::Arc<str>,
+    how: H,
+    compute: impl FnOnce() -> V,
+) -> V {
+    const REMEMBERED: usize = 8;
+    let mut memo = memo.borrow_mut();
+    if let Some((_, _, value)) = memo
+        .iter()
+        .find(|(t, h, _)| *h == how && (std::sync::Arc::ptr_eq(t, text) || **t == **text))
+    {
+        return value.clone();
+    }
+    let value = compute();
+    if memo.len() == REMEMBERED {
+        memo.remove(0);
+    }
+    memo.push((text.clone(), how, value.clone()));
+    value
 }
 
 /// The local slots of a rule or exemption body: the record in slot 0, the

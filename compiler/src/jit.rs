@@ -430,18 +430,25 @@ impl CompiledPolicySet {
         state: &StateValues,
         context: &mut EvalContext,
     ) -> Conditions {
-        // `run` sizes the words to the program's declarations.
-        context.state.clear();
-        context.state.extend_from_slice(&state.values);
-        let mut conditions = self.raw_conditions(record_type, row, now, context);
+        let run = self.run_with_state(record_type, row, now, state, context);
+        let mut conditions = self.conditions_of(run, record_type, context);
         crate::state::apply_errors(&self.program, state, &mut conditions);
         conditions
     }
 
-    /// The conditions as the native code computed them, `context.state` set.
-    fn raw_conditions(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Conditions {
-        let run = self.run(record_type, row, now, context);
-        self.conditions_of(run, record_type, context)
+    /// [`CompiledPolicySet::run`] with reads of state giving `state`.
+    fn run_with_state(
+        &self,
+        record_type: RecordId,
+        row: &Row,
+        now: i64,
+        state: &StateValues,
+        context: &mut EvalContext,
+    ) -> Run {
+        // `run` sizes the words to the program's declarations.
+        context.state.clear();
+        context.state.extend_from_slice(&state.values);
+        self.run(record_type, row, now, context)
     }
 
     /// Evaluates a row: conditions, then exemptions.
@@ -458,9 +465,7 @@ impl CompiledPolicySet {
         state: &StateValues,
         context: &mut EvalContext,
     ) -> Outcome {
-        context.state.clear();
-        context.state.extend_from_slice(&state.values);
-        let run = self.run(record_type, row, now, context);
+        let run = self.run_with_state(record_type, row, now, state, context);
         if matches!(run, Run::Done) && state.errors.iter().all(Option::is_none) {
             if let Some(outcome) = self.outcome_of_bits(record_type, context) {
                 return outcome;
@@ -660,9 +665,5 @@ fn set_bit(words: &mut [u64], index: usize) {
 
 /// The rules whose bits are set in `bits`.
 pub fn rules_in(bits: &[u64]) -> impl Iterator<Item = RuleId> + '_ {
-    bits.iter().enumerate().flat_map(|(w, word)| {
-        (0..64)
-            .filter(move |b| word >> b & 1 == 1)
-            .map(move |b| RuleId((w * 64 + b) as u32))
-    })
+    results::set_bits(bits.iter().copied()).map(|i| RuleId(i as u32))
 }

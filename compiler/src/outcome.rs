@@ -126,7 +126,6 @@ impl Outcome {
         holds: impl IntoIterator<Item = RuleId>,
         exemptions: &[ExemptId],
     ) {
-        let outcome = self;
         for rule_id in holds {
             let Some(rule) = program.rule(rule_id) else { continue };
             let cancelled_by = exemptions.iter().copied().find(|e| {
@@ -136,9 +135,9 @@ impl Outcome {
                     .is_some_and(|x| x.cancels(rule_id, rule))
             });
             match cancelled_by {
-                Some(exempt) => outcome.exempted.push((rule_id, exempt)),
-                None if rule.shadow => outcome.shadow_fired.push(rule_id),
-                None => outcome.fired.push(rule_id),
+                Some(exempt) => self.exempted.push((rule_id, exempt)),
+                None if rule.shadow => self.shadow_fired.push(rule_id),
+                None => self.fired.push(rule_id),
             }
         }
     }

@@ -109,10 +109,11 @@ impl CompiledPolicySet {
 
         let rule_words = out.get(..layout.rule_words)?;
         let exempt_words = out.get(layout.rule_words..layout.rule_words + layout.exempt_words)?;
-        let holds = set_bits(rule_words, &context.active_rules)
+        // A rule (exemption) holds when its bit and its campaign's are set.
+        let holds = set_bits(rule_words.iter().zip(&context.active_rules).map(|(w, a)| w & a))
             .map(|i| RuleId(i as u32))
             .filter(|id| self.program.rule(*id).is_some_and(|rule| rule.record == record_type));
-        let exemptions: Vec<ExemptId> = set_bits(exempt_words, &context.active_exempts)
+        let exemptions: Vec<ExemptId> = set_bits(exempt_words.iter().zip(&context.active_exempts).map(|(w, a)| w & a))
             .map(|i| ExemptId(i as u32))
             .filter(|id| {
                 self.program
@@ -127,10 +128,10 @@ impl CompiledPolicySet {
     }
 }
 
-/// The indices of the bits set in both `words` and `active`, in order.
-fn set_bits<'w>(words: &'w [u64], active: &'w [u64]) -> impl Iterator<Item = usize> + 'w {
-    words.iter().zip(active).enumerate().flat_map(|(w, (word, active))| {
-        let mut bits = word & active;
+/// The indices of the bits set in `words` (bit `i % 64` of word `i / 64`),
+/// in order, a step per set bit.
+pub(super) fn set_bits(words: impl Iterator<Item = u64>) -> impl Iterator<Item = usize> {
+    words.enumerate().flat_map(|(w, mut bits)| {
         std::iter::from_fn(move || {
             let index = w * 64 + bits.trailing_zeros() as usize;
             (bits != 0).then(|| {
