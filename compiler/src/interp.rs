@@ -71,7 +71,10 @@ pub type Eval = Result<Value, EvalError>;
 /// was evaluated. Every method does nothing by default, and the interpreter
 /// is generic over its observer, so an unobserved run costs nothing.
 pub trait Observer {
-    /// `expr` was evaluated, to `result`.
+    /// `expr` was evaluated, to `result`. Every expression is reported but
+    /// the inner links of a chain of string concatenations (`a + b + c`
+    /// reports `a`, `b`, `c` and the whole, not `a + b`), which are built
+    /// as one string.
     fn value(&self, _expr: &TExpr, _result: &Eval) {}
     /// A call of `def` starts: the expressions evaluated until the matching
     /// [`Observer::leave_fn`] are its body's.
@@ -228,6 +231,11 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             },
             TExprKind::And(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? && self.bool(b, frame, now)?)),
             TExprKind::Or(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? || self.bool(b, frame, now)?)),
+            TExprKind::Arith(ArithOp::Concat, ..) => {
+                let mut text = String::new();
+                self.concat_into(expr, frame, now, &mut text)?;
+                Ok(Value::str(&text))
+            }
             TExprKind::Arith(op, a, b) => {
                 let a = self.eval_expr(a, frame, now)?;
                 let b = self.eval_expr(b, frame, now)?;
@@ -460,6 +468,36 @@ fn remembered<H: PartialEq + Copy, V: Clone>(
     }
     memo.push((text.clone(), how, value.clone()));
     value
+}
+
+impl<O: Observer> Interpreter<'_, O> {
+    /// Appends the value of `expr`, a string concatenation, to `out`: a
+    /// chain `a + b + c` (nested to the left) is built as one string, with
+    /// the errors evaluating each `+` in turn gives (an operand's first,
+    /// then a `+` whose operand is not a string, innermost first).
+    fn concat_into(&self, expr: &TExpr, frame: &mut Vec<Value>, now: i64, out: &mut String) -> Result<(), EvalError> {
+        let TExprKind::Arith(ArithOp::Concat, a, b) = &expr.kind else {
+            return Err(bad_record(expr.span));
+        };
+        let left = match &a.kind {
+            TExprKind::Arith(ArithOp::Concat, ..) => {
+                self.concat_into(a, frame, now, out)?;
+                None
+            }
+            _ => Some(self.eval_expr(a, frame, now)?),
+        };
+        let right = self.eval_expr(b, frame, now)?;
+        match (left, right) {
+            (None, Value::Str(b)) => out.push_str(&b),
+            (Some(Value::Str(a)), Value::Str(b)) => {
+                out.reserve(a.len() + b.len());
+                out.push_str(&a);
+                out.push_str(&b);
+            }
+            _ => return Err(bad_record(expr.span)),
+        }
+        Ok(())
+    }
 }
 
 /// The local slots of a rule or exemption body: the record in slot 0, the

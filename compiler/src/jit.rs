@@ -137,7 +137,13 @@ pub struct CompiledPolicySet {
     _constants: Vec<Box<[u8]>>,
     /// The state values of an evaluation given none (every read errs).
     no_state: StateValues,
+    /// This set's number, unique in the process: rows remember being
+    /// valid for its layout by it.
+    number: u64,
 }
+
+/// The number of the next compiled set (see `CompiledPolicySet::number`).
+static NEXT_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 // SAFETY: after `finalize_definitions` the machine code and the constant
 // buffers are immutable; a call only reads them, the row and the program, and
@@ -377,7 +383,15 @@ impl CompiledPolicySet {
             clif,
             module: Some(module),
             _constants: constants,
+            number: NEXT_NUMBER.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    /// Whether `row` fits `record_type`'s layout (see [`crate::layout::validate`]),
+    /// checked once per row: its state touches and its evaluation share the answer.
+    fn validate(&self, record_type: RecordId, row: &Row) -> bool {
+        let token = crate::layout::CheckedFor::new(self.number, record_type);
+        row.validate_once(&self.program, &self.layout, record_type, token)
     }
 
     /// The program it was compiled from.
@@ -496,7 +510,7 @@ impl CompiledPolicySet {
             return Run::NoRules;
         };
         // INVARIANT: native code only ever reads a row `validate` accepted.
-        if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
+        if !self.validate(record_type, row) {
             return Run::BadRow;
         }
         context.prepare(&self.program, now);
@@ -525,12 +539,13 @@ impl CompiledPolicySet {
         use codegen::{ID, KEY, OF, TIME, TOUCH_WORDS, WHEN};
         let function = self.touch_functions.get(&record_type)?;
         // INVARIANT: native code only ever reads a row `validate` accepted.
-        if !crate::layout::validate(&self.program, &self.layout, record_type, row) {
+        if !self.validate(record_type, row) {
             return None;
         }
         let defs = || crate::state::states_of(&self.program, record_type);
+        let count = defs().count();
         context.touches.clear();
-        context.touches.resize(defs().count() * TOUCH_WORDS, 0);
+        context.touches.resize(count * TOUCH_WORDS, 0);
         context.ctx.program = Arc::as_ptr(&self.program);
         // SAFETY: as in `run`; the touch function reads no masks, state or
         // clock, and writes `TOUCH_WORDS` words per declaration of the type
@@ -549,35 +564,33 @@ impl CompiledPolicySet {
             // of live bytes (see above).
             String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(ptr, len) })
         };
-        let touches = defs()
-            .enumerate()
-            .map(|(slot, (id, def))| {
-                let base = slot * TOUCH_WORDS;
-                if let Some(error) = error_at(words, base) {
-                    return (id, Err(error));
-                }
-                // No allocation per record: three slots on the stack.
-                let texts: [Option<std::borrow::Cow<'_, str>>; 3] =
-                    [(KEY, Some(&def.key)), (OF, def.of.as_ref()), (ID, def.id.as_ref())]
-                        .map(|(at, expr)| expr.filter(|e| e.ty == Type::String).map(|_| text(base + at)));
-                let part = |index: usize, at: usize, expr: Option<&TExpr>| -> Option<KeyPart<'_>> {
-                    let expr = expr?;
-                    Some(match (&expr.ty, texts.get(index).and_then(Option::as_ref)) {
-                        (_, Some(text)) => KeyPart::Str(text),
-                        (Type::Enum(_), None) => KeyPart::Enum(word(base + at) as u32),
-                        _ => KeyPart::Int(word(base + at) as i64),
-                    })
-                };
-                let parts = TouchParts {
-                    key: part(0, KEY, Some(&def.key)).unwrap_or(KeyPart::Int(0)),
-                    time: word(base + TIME) as i64,
-                    counts: word(base + WHEN) & 0xff != 0,
-                    of: part(1, OF, def.of.as_ref()),
-                    id: part(2, ID, def.id.as_ref()),
-                };
-                (id, Ok(touch_of(&self.program, id, def, &parts)))
-            })
-            .collect();
+        let mut touches = Vec::with_capacity(count);
+        touches.extend(defs().enumerate().map(|(slot, (id, def))| {
+            let base = slot * TOUCH_WORDS;
+            if let Some(error) = error_at(words, base) {
+                return (id, Err(error));
+            }
+            // No allocation per record: three slots on the stack.
+            let texts: [Option<std::borrow::Cow<'_, str>>; 3] =
+                [(KEY, Some(&def.key)), (OF, def.of.as_ref()), (ID, def.id.as_ref())]
+                    .map(|(at, expr)| expr.filter(|e| e.ty == Type::String).map(|_| text(base + at)));
+            let part = |index: usize, at: usize, expr: Option<&TExpr>| -> Option<KeyPart<'_>> {
+                let expr = expr?;
+                Some(match (&expr.ty, texts.get(index).and_then(Option::as_ref)) {
+                    (_, Some(text)) => KeyPart::Str(text),
+                    (Type::Enum(_), None) => KeyPart::Enum(word(base + at) as u32),
+                    _ => KeyPart::Int(word(base + at) as i64),
+                })
+            };
+            let parts = TouchParts {
+                key: part(0, KEY, Some(&def.key)).unwrap_or(KeyPart::Int(0)),
+                time: word(base + TIME) as i64,
+                counts: word(base + WHEN) & 0xff != 0,
+                of: part(1, OF, def.of.as_ref()),
+                id: part(2, ID, def.id.as_ref()),
+            };
+            (id, Ok(touch_of(&self.program, id, def, &parts)))
+        }));
         context.ctx.clear_scratch();
         Some(Prepared { touches })
     }

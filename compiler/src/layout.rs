@@ -18,6 +18,7 @@
 //!
 //! Offsets are relative to the row start, so a row can be moved or reused.
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use crate::program::{Program, RecordId};
@@ -157,16 +158,75 @@ impl Layout {
 }
 
 /// A record in row form.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Default)]
 pub struct Row {
     bytes: Vec<u8>,
+    /// Which layout and record type the row was last found valid for (a
+    /// [`CheckedFor`] token; 0 for none), so that one record's state
+    /// touches and evaluation check it once. The bytes never change after
+    /// construction, so the answer cannot go stale.
+    checked: AtomicU64,
+}
+
+impl Clone for Row {
+    fn clone(&self) -> Row {
+        Row {
+            bytes: self.bytes.clone(),
+            checked: AtomicU64::new(self.checked.load(Ordering::Relaxed)),
+        }
+    }
+}
+
+impl PartialEq for Row {
+    fn eq(&self, other: &Row) -> bool {
+        self.bytes == other.bytes
+    }
+}
+
+impl Eq for Row {}
+
+/// A token naming one layout that cannot change (the JIT's own, numbered
+/// when compiled) and one record type: what a [`Row`] remembers having
+/// been [`validate`]d for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckedFor(u64);
+
+impl CheckedFor {
+    /// The token of layout number `layout` (not 0) and `record`; `None`
+    /// when they do not fit one token (then nothing is remembered).
+    pub fn new(layout: u64, record: RecordId) -> Option<CheckedFor> {
+        let record = u64::try_from(record.index()).ok().filter(|&r| r < 1 << 24)?;
+        (layout != 0 && layout < 1 << 40).then_some(CheckedFor(layout << 24 | record))
+    }
 }
 
 impl Row {
     /// A row from bytes laid out as this module describes. Engines check a
     /// row with [`validate`] before reading it.
     pub fn from_bytes(bytes: Vec<u8>) -> Row {
-        Row { bytes }
+        Row {
+            bytes,
+            checked: AtomicU64::new(0),
+        }
+    }
+
+    /// [`validate`], remembered: a row found valid for `token` (its layout
+    /// and record type) is not checked again for it.
+    pub fn validate_once(
+        &self,
+        program: &Program,
+        layout: &Layout,
+        record: RecordId,
+        token: Option<CheckedFor>,
+    ) -> bool {
+        if token.is_some_and(|t| self.checked.load(Ordering::Relaxed) == t.0) {
+            return true;
+        }
+        let valid = validate(program, layout, record, self);
+        if let (true, Some(token)) = (valid, token) {
+            self.checked.store(token.0, Ordering::Relaxed);
+        }
+        valid
     }
 
     /// The row's bytes.
@@ -185,7 +245,7 @@ impl Row {
         let size = layout.record(record).map_or(0, |r| r.size) as usize;
         let mut bytes = vec![0u8; size];
         write_value(program, layout, &Type::Record(record), value, &mut bytes, 0);
-        Row { bytes }
+        Row::from_bytes(bytes)
     }
 
     /// Reads the row back as a `Value`.

@@ -25,6 +25,8 @@
 
 use std::collections::HashMap;
 
+use compact_str::CompactString;
+
 use crate::interp::{EvalError, EvalErrorKind, Interpreter};
 use crate::outcome::{Conditions, Outcome};
 use crate::program::{Program, RecordId, StateDef, StateId, StateKind, TExpr, TExprKind};
@@ -42,8 +44,9 @@ pub use cell::{namespace, Cell, DistinctSet, Window, DISTINCT_EXACT};
 pub struct StateKey {
     /// The declaration.
     pub state: StateId,
-    /// The key, as text (`a123`, `42`, an enum variant's name).
-    pub key: String,
+    /// The key, as text (`a123`, `42`, an enum variant's name); kept inline,
+    /// with no allocation, up to 24 bytes, as most keys are.
+    pub key: CompactString,
     /// A hash of both, computed once ([`StateKey::new`]): maps of keys
     /// ([`KeyMap`]) use it as it is instead of hashing the text again.
     hash: u64,
@@ -51,7 +54,7 @@ pub struct StateKey {
 
 impl StateKey {
     /// The key `key` of declaration `state`.
-    pub fn new(state: StateId, key: String) -> StateKey {
+    pub fn new(state: StateId, key: CompactString) -> StateKey {
         let hash = stable_hash(key.as_bytes()) ^ u64::from(state.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
         StateKey { state, key, hash }
     }
@@ -316,17 +319,20 @@ pub struct TouchParts<'a> {
 
 /// The touch both engines build from the parts they computed.
 pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchParts<'_>) -> Touch {
-    let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> String {
+    let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> CompactString {
         match part {
             KeyPart::Str(s) => bounded_key(s),
             // Integer keys (fingerprints) are most keys: without `fmt`.
-            KeyPart::Int(i) => itoa::Buffer::new().format(i).to_string(),
+            KeyPart::Int(i) => CompactString::from(itoa::Buffer::new().format(i)),
             KeyPart::Enum(v) => match expr.map(|e| &e.ty) {
                 Some(Type::Enum(e)) => program
                     .enum_def(*e)
                     .and_then(|d| d.variants.get(v as usize))
-                    .map_or_else(|| v.to_string(), |name| name.to_string()),
-                _ => v.to_string(),
+                    .map_or_else(
+                        || CompactString::from(itoa::Buffer::new().format(v)),
+                        CompactString::from,
+                    ),
+                _ => CompactString::from(itoa::Buffer::new().format(v)),
             },
         }
     };
@@ -340,7 +346,9 @@ pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchPar
             KeyPart::Str(s) if s.len() <= MAX_KEY_BYTES => stable_hash(s.as_bytes()),
             _ => stable_hash(text(of, def.of.as_ref()).as_bytes()),
         }),
-        id: parts.id.map_or_else(String::new, |i| text(i, def.id.as_ref())),
+        id: parts
+            .id
+            .map_or_else(String::new, |i| text(i, def.id.as_ref()).into_string()),
     }
 }
 
@@ -357,9 +365,9 @@ pub const MAX_KEY_BYTES: usize = 256;
 /// A text key, bounded: a longer text is kept as its first 64 bytes (whole
 /// characters), `…#`, and the stable hash of the whole text, so that a
 /// hostile record cannot make a store keep megabytes per key.
-fn bounded_key(text: &str) -> String {
+fn bounded_key(text: &str) -> CompactString {
     if text.len() <= MAX_KEY_BYTES {
-        return text.to_string();
+        return CompactString::from(text);
     }
     let cut = text
         .char_indices()
@@ -367,7 +375,7 @@ fn bounded_key(text: &str) -> String {
         .take_while(|i| *i <= 64)
         .last()
         .unwrap_or(0);
-    format!(
+    compact_str::format_compact!(
         "{}…#{:016x}",
         text.get(..cut).unwrap_or(""),
         stable_hash(text.as_bytes())

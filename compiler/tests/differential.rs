@@ -829,6 +829,46 @@ fn rows_pointing_outside_themselves_are_refused() {
     );
 }
 
+/// A row remembers being valid for one compiled set's layout and one record
+/// type, and for nothing else: evaluated as another type, or by another
+/// set whose layout it does not fit, it is checked again and refused.
+#[test]
+fn a_row_found_valid_is_checked_again_for_another_type_or_set() {
+    let source = "record R { id: string  n: int }\nrecord S { a: string  b: string  c: string }\n\
+                  rule r(c: R) { when: c.n > 0 then: review }\nrule s(x: S) { when: len(x.c) > 0 then: review }\n";
+    let loader = MemoryLoader::new().with("p.qlp", source);
+    let program = Arc::new(qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap());
+    let compiled = CompiledPolicySet::compile(program.clone()).unwrap();
+    let (r, s) = (RecordId(0), RecordId(1));
+    let row = Row::encode(
+        &program,
+        compiled.layout(),
+        r,
+        &Value::Record(vec![Value::str("x"), Value::Int(1)].into()),
+    );
+    let mut context = compiled.context();
+    assert_eq!(compiled.evaluate(r, &row, 0, &mut context).fired.len(), 1);
+    // Valid for R (and remembered), too short for S.
+    let as_s = compiled.evaluate(s, &row, 0, &mut context);
+    assert_eq!(
+        as_s.errors[0].error.kind,
+        qlp_compiler::interp::EvalErrorKind::BadRecord
+    );
+    // Another set, where R's row is longer: R's row of the first set does not fit.
+    let longer = "record R { id: string  n: int  more: string }\nrule r(c: R) { when: c.n > 0 then: review }\n";
+    let loader = MemoryLoader::new().with("p.qlp", longer);
+    let other = Arc::new(qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap());
+    let other = CompiledPolicySet::compile(other).unwrap();
+    let mut other_context = other.context();
+    let outcome = other.evaluate(r, &row, 0, &mut other_context);
+    assert_eq!(
+        outcome.errors[0].error.kind,
+        qlp_compiler::interp::EvalErrorKind::BadRecord
+    );
+    // And the first set still takes it.
+    assert_eq!(compiled.evaluate(r, &row, 0, &mut context).fired.len(), 1);
+}
+
 // ---------------------------------------------------------------- regression files
 
 /// Where minimized disagreements are written, and replayed from.

@@ -420,7 +420,7 @@ impl Decision {
                     fired.state.push(StateEvidence {
                         name: def.name.clone(),
                         kind: def.kind.as_str(),
-                        key: touch.key.key.clone(),
+                        key: touch.key.key.to_string(),
                         value,
                         first_id,
                     });

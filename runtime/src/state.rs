@@ -362,8 +362,17 @@ impl StateStore for MemoryStore {
         let bytes = memory
             .cells
             .iter()
-            .map(|(k, c)| std::mem::size_of::<StateKey>() + k.key.capacity() + c.as_ref().map_or(0, Cell::memory))
+            .map(|(k, c)| std::mem::size_of::<StateKey>() + heap_bytes(&k.key) + c.as_ref().map_or(0, Cell::memory))
             .sum();
         Some((memory.cells.len(), bytes))
+    }
+}
+
+/// The bytes a key's text holds on the heap (none when kept inline).
+fn heap_bytes(key: &compact_str::CompactString) -> usize {
+    if key.is_heap_allocated() {
+        key.capacity()
+    } else {
+        0
     }
 }

@@ -21,7 +21,7 @@ const BATCH_BYTES: usize = 64 << 20;
 const READ_AHEAD: usize = 4096;
 /// Lines the reader thread hands over at once (fewer when no more input is
 /// ready): one channel message per line would cost a thread wake-up each.
-const CHUNK: usize = 64;
+const CHUNK: usize = 256;
 /// The longest a record waits for others to fill its batch: a live feed
 /// gets each decision within this (plus evaluation) of the record arriving.
 pub const LATENCY: Duration = Duration::from_millis(50);
@@ -99,7 +99,7 @@ pub(crate) fn spawn_reader(reader: Box<dyn Read + Send>, max_record_bytes: u64) 
     let pool = Pool::default();
     let buffers = pool.clone();
     std::thread::spawn(move || {
-        let mut reader = BufReader::with_capacity(1 << 16, reader);
+        let mut reader = BufReader::with_capacity(1 << 20, reader);
         let mut number = 0usize;
         let mut chunk = Vec::with_capacity(CHUNK);
         let mut free = Vec::with_capacity(CHUNK);
