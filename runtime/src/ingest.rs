@@ -119,7 +119,13 @@ pub struct IngestPlan {
     layout: Layout,
     /// For each record type, what decoding one needs.
     records: Vec<RecordPlan>,
+    /// This plan's number, unique in the process: what the fast path's
+    /// per-thread record shapes were learned under.
+    number: u64,
 }
+
+/// The number of the next plan (see `IngestPlan::number`).
+static NEXT_PLAN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// What ingestion needs to know about one record type.
 #[derive(Debug)]
@@ -220,7 +226,11 @@ impl IngestPlan {
                 }
             })
             .collect();
-        IngestPlan { layout, records }
+        IngestPlan {
+            layout,
+            records,
+            number: NEXT_PLAN.fetch_add(1, Ordering::Relaxed),
+        }
     }
 
     /// The plan of record type `record`.
@@ -437,7 +447,7 @@ fn append(arena: &mut Vec<u8>, base: usize, data: &[u8]) -> u64 {
 /// bytes (no loop: a byte-by-byte tail after whole words was most of a
 /// lookup's cost, ~1.6k instructions a record on the shipped schema).
 #[inline]
-fn same_name(a: &[u8], b: &[u8]) -> bool {
+pub(super) fn same_name(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }

@@ -38,6 +38,8 @@ pub(super) struct Scratch {
     buffers: simd_json::Buffers,
     /// The tape's allocation (empty between lines).
     tape: Tape<'static>,
+    /// By record type: the shape its records were last seen in.
+    shapes: Vec<Option<Shape>>,
 }
 
 impl Scratch {
@@ -46,9 +48,31 @@ impl Scratch {
             input: Vec::new(),
             buffers: simd_json::Buffers::default(),
             tape: Tape(Vec::new()),
+            shapes: Vec::new(),
         }
     }
 }
+
+/// The keys records of one type list, in their order, learned on this
+/// thread from a record decoded in full. A record with the same keys in
+/// the same order (most records of a stream) is read against it: each key
+/// checked to be the expected one, and nothing else to do per key — no
+/// field to look up, no repeat to watch for, no missing field to look for
+/// after (the record it was learned from had every field it must have).
+struct Shape {
+    /// The plan it was learned under (`IngestPlan::number`).
+    plan: u64,
+    /// Field indices, in the records' order.
+    fields: Vec<u32>,
+    /// The stored fields it lacks that have a default (written each time).
+    defaults: Vec<u32>,
+    /// Records that did not follow it, less those that did (at least 0):
+    /// at [`RELEARN`], the next record decoded in full replaces it.
+    misses: u32,
+}
+
+/// See [`Shape::misses`].
+const RELEARN: u32 = 16;
 
 /// What decoding writes to: a row's arena and the list buffers.
 pub(super) struct Out<'a> {
@@ -70,7 +94,12 @@ pub(super) fn decode(
     out: Out<'_>,
     scratch: &mut Scratch,
 ) -> Option<()> {
-    let Scratch { input, buffers, tape } = scratch;
+    let Scratch {
+        input,
+        buffers,
+        tape,
+        shapes,
+    } = scratch;
     input.clear();
     input.extend_from_slice(json);
     input.resize(json.len() + simd_json::INPUT_PADDING, 0);
@@ -84,6 +113,7 @@ pub(super) fn decode(
                 nodes: &filled.0,
                 at: 0,
                 out,
+                shapes,
             };
             walk.value(&Type::Record(record), slot, true)?;
             // One value, the whole line.
@@ -108,6 +138,8 @@ struct Walk<'a, 't> {
     /// The next node.
     at: usize,
     out: Out<'a>,
+    /// The shapes records were seen in, by record type (see [`Shape`]).
+    shapes: &'a mut Vec<Option<Shape>>,
 }
 
 impl<'t> Walk<'_, 't> {
@@ -200,6 +232,34 @@ impl<'t> Walk<'_, 't> {
     }
 
     fn record(&mut self, record: RecordId, len: usize, slot: &mut [u8], store: bool) -> Option<()> {
+        // Taken while the record is read against it (a record of the same
+        // type nested in it is read in full).
+        let shape = self
+            .shapes
+            .get_mut(record.index())
+            .and_then(Option::take)
+            .filter(|shape| shape.plan == self.plan.number);
+        let learn = match shape {
+            Some(mut shape) => {
+                if shape.fields.len() == len {
+                    let (at, arena) = (self.at, self.out.arena.len());
+                    if self.record_in_shape(record, &shape, slot, store).is_some() {
+                        shape.misses = shape.misses.saturating_sub(1);
+                        self.keep(record, shape);
+                        return Some(());
+                    }
+                    // Read again in full, from the record's first key.
+                    self.at = at;
+                    self.out.arena.truncate(arena);
+                }
+                shape.misses += 1;
+                let learn = shape.misses >= RELEARN;
+                self.keep(record, shape);
+                learn
+            }
+            None => true,
+        };
+        let mut order = Vec::with_capacity(if learn { len } else { 0 });
         let plan = self.plan.record(record)?;
         let mut seen = Seen::new(plan.fields.len());
         let mut previous = None;
@@ -210,16 +270,23 @@ impl<'t> Walk<'_, 't> {
                 return None;
             }
             previous = Some(index);
+            if learn {
+                order.push(index as u32);
+            }
             let field = plan.fields.get(index)?;
             let store = store && field.used;
             let field_slot = plan.field_slot(slot, index, store);
             self.value(&field.ty, field_slot, store)?;
         }
+        let mut defaults = Vec::new();
         for (index, field) in plan.fields.iter().enumerate() {
             if seen.contains(index) {
                 continue;
             }
             if let Some(default) = &field.default {
+                if field.used {
+                    defaults.push(index as u32);
+                }
                 if store && field.used {
                     let field_slot = plan.field_slot(slot, index, true);
                     self.default(&field.ty, default, field_slot)?;
@@ -230,7 +297,52 @@ impl<'t> Walk<'_, 't> {
                 return None;
             }
         }
+        if learn {
+            let shape = Shape {
+                plan: self.plan.number,
+                fields: order,
+                defaults,
+                misses: 0,
+            };
+            self.keep(record, shape);
+        }
         Some(())
+    }
+
+    /// Reads a record whose keys are `shape`'s, in its order; `None` at the
+    /// first key that is not (or a value it cannot take).
+    fn record_in_shape(&mut self, record: RecordId, shape: &Shape, slot: &mut [u8], store: bool) -> Option<()> {
+        let plan = self.plan.record(record)?;
+        for &index in &shape.fields {
+            let field = plan.fields.get(index as usize)?;
+            let Node::String(key) = self.next()? else { return None };
+            if !super::same_name(&field.name, key.as_bytes()) {
+                return None;
+            }
+            let store = store && field.used;
+            let field_slot = plan.field_slot(slot, index as usize, store);
+            self.value(&field.ty, field_slot, store)?;
+        }
+        if store {
+            for &index in &shape.defaults {
+                let field = plan.fields.get(index as usize)?;
+                let default = field.default.as_deref()?;
+                let field_slot = plan.field_slot(slot, index as usize, true);
+                self.default(&field.ty, default, field_slot)?;
+            }
+        }
+        Some(())
+    }
+
+    /// Puts `shape` back as record type `record`'s.
+    fn keep(&mut self, record: RecordId, shape: Shape) {
+        let index = record.index();
+        if self.shapes.len() <= index {
+            self.shapes.resize_with(index + 1, || None);
+        }
+        if let Some(place) = self.shapes.get_mut(index) {
+            *place = Some(shape);
+        }
     }
 
     /// Decodes a field's default (JSON the plan made) into `slot`.
@@ -250,6 +362,7 @@ impl<'t> Walk<'_, 't> {
                 base: self.out.base,
                 lists: self.out.lists,
             },
+            shapes: self.shapes,
         };
         walk.value(ty, slot, true)
     }

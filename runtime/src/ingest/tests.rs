@@ -303,6 +303,47 @@ fn a_line_longer_than_the_kept_buffers_decodes_as_serde_json_does() {
     assert_eq!(tally.fast, 2);
 }
 
+/// Lines read one after another on one thread, so that the fast path reads
+/// most against the key order it learned (see `tape::Shape`): the same
+/// keys in another order, a key more or less, an odd value where the order
+/// holds, enough lines of a new order that it is learned instead, then the
+/// old order again, and nested records (`author`, each of `others`) whose
+/// keys change order from one to the next.
+#[test]
+fn lines_in_a_learned_key_order_decode_as_serde_json_does() {
+    let program = program();
+    let plan = IngestPlan::new(&program, Layout::new(&program));
+    let good = String::from_utf8(record(&[])).unwrap();
+    let swapped = good.replace("\"score\":0.75,\"zero\":0.25", "\"zero\":0.25,\"score\":0.75");
+    let reordered = String::from_utf8(record(&[(FIELDS.len() - 1, 0, 3)]))
+        .unwrap()
+        .replace("\"since\":0,", "");
+    assert_ne!(swapped, good);
+    let mut lines = vec![good.clone(), good.clone(), swapped.clone(), good.clone()];
+    lines.push(String::from_utf8(record(&[(2, 16, 0)])).unwrap()); // an odd score, the order kept
+    lines.push(String::from_utf8(record(&[(12, 0, 2)])).unwrap()); // a key more
+    lines.push(String::from_utf8(record(&[(9, 0, 1)])).unwrap()); // a key less (note)
+    lines.push(String::from_utf8(record(&[(8, 3, 0)])).unwrap()); // a record where a string was
+    lines.extend(std::iter::repeat_n(swapped.clone(), 40));
+    lines.extend(std::iter::repeat_n(good.clone(), 40));
+    lines.push(reordered);
+    let authors = good.replace(
+        "\"others\":[]",
+        "\"others\":[{\"name\":\"a\",\"age\":1},{\"age\":2,\"name\":\"b\"},{\"name\":\"c\"},{\"name\":\"d\",\"age\":null}]",
+    );
+    lines.extend(std::iter::repeat_n(authors, 3));
+    let mut tally = Tally::default();
+    for line in &lines {
+        agree_counted(&plan, &program, line.as_bytes(), &mut tally).unwrap();
+    }
+    assert!(
+        tally.fast * 10 > tally.lines * 9,
+        "fast path took {} of {} lines",
+        tally.fast,
+        tally.lines
+    );
+}
+
 /// A record type of more fields than fit one word of `Seen`: good records,
 /// repeated fields past the 64th, missing ones, in both paths.
 #[test]
