@@ -63,8 +63,23 @@ fn normalizes_to_itself_or_nothing(c: char, changed: &[u64]) -> bool {
     }
     !crate::in_simplified_table(c)
         && c != 'ς'
-        && unicode_normalization::is_nfkc_quick(std::iter::once(c)) == unicode_normalization::IsNormalized::Yes
+        && (is_own_decomposition(c)
+            || unicode_normalization::is_nfkc_quick(std::iter::once(c)) == unicode_normalization::IsNormalized::Yes)
         && c.to_lowercase().eq(std::iter::once(c))
+}
+
+/// Whether `c`'s compatibility decomposition is `c` itself: then NFKC
+/// leaves it as it is (one character, nothing to compose with). Two hash
+/// lookups, where the quick check searches a long table: most characters
+/// are answered so.
+fn is_own_decomposition(c: char) -> bool {
+    let mut parts = 0;
+    let mut itself = true;
+    unicode_normalization::char::decompose_compatible(c, |d| {
+        parts += 1;
+        itself &= d == c;
+    });
+    itself && parts == 1
 }
 
 /// Frequent characters of Chinese text (and Latin vowels), avoided as
