@@ -66,8 +66,16 @@ pub fn keyword_evidence(
 ) -> KeywordEvidence {
     let observer = EvidenceObserver {
         program,
-        files: RefCell::new(vec![file]),
-        evidence: RefCell::new(KeywordEvidence::default()),
+        // Room for a few nested calls without growing.
+        files: RefCell::new({
+            let mut files = Vec::with_capacity(8);
+            files.push(file);
+            files
+        }),
+        evidence: RefCell::new(KeywordEvidence {
+            hits: Vec::with_capacity(4),
+            ..KeywordEvidence::default()
+        }),
     };
     let interpreter = Interpreter::with_observer(program, &observer).with_state(state);
     let mut frame = record_frame(record, n_locals);

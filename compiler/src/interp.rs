@@ -232,7 +232,8 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             TExprKind::And(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? && self.bool(b, frame, now)?)),
             TExprKind::Or(a, b) => Ok(Value::Bool(self.bool(a, frame, now)? || self.bool(b, frame, now)?)),
             TExprKind::Arith(ArithOp::Concat, ..) => {
-                let mut text = String::new();
+                // Most joined texts fit; a longer one grows it once or twice.
+                let mut text = String::with_capacity(512);
                 self.concat_into(expr, frame, now, &mut text)?;
                 Ok(Value::str(&text))
             }
@@ -490,7 +491,6 @@ impl<O: Observer> Interpreter<'_, O> {
         match (left, right) {
             (None, Value::Str(b)) => out.push_str(&b),
             (Some(Value::Str(a)), Value::Str(b)) => {
-                out.reserve(a.len() + b.len());
                 out.push_str(&a);
                 out.push_str(&b);
             }
