@@ -552,6 +552,8 @@ fn division_by_zero(span: Span) -> EvalError {
     }
 }
 
+/// An arithmetic operator on two values (string concatenation is
+/// [`Interpreter::concat_into`]'s).
 fn arith(op: ArithOp, a: &Value, b: &Value, span: Span) -> Eval {
     use ArithOp::*;
     let int = |r: Option<i64>| r.map(Value::Int).ok_or(overflow(span));
@@ -570,12 +572,6 @@ fn arith(op: ArithOp, a: &Value, b: &Value, span: Span) -> Eval {
         (FloatDiv | FloatRem, Value::Float(_), Value::Float(y)) if *y == 0.0 => Err(division_by_zero(span)),
         (FloatDiv, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x / y)),
         (FloatRem, Value::Float(x), Value::Float(y)) => Ok(Value::Float(x % y)),
-        (Concat, Value::Str(x), Value::Str(y)) => {
-            let mut s = String::with_capacity(x.len() + y.len());
-            s.push_str(x);
-            s.push_str(y);
-            Ok(Value::str(&s))
-        }
         (TimeAddDuration, Value::Time(t), Value::Duration(d)) => time(t.checked_add(*d)),
         (TimeSubDuration, Value::Time(t), Value::Duration(d)) => time(t.checked_sub(*d)),
         (TimeSubTime, Value::Time(x), Value::Time(y)) => dur(x.checked_sub(*y)),

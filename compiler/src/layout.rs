@@ -189,12 +189,12 @@ impl Eq for Row {}
 /// when compiled) and one record type: what a [`Row`] remembers having
 /// been [`validate`]d for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CheckedFor(u64);
+pub(crate) struct CheckedFor(u64);
 
 impl CheckedFor {
     /// The token of layout number `layout` (not 0) and `record`; `None`
     /// when they do not fit one token (then nothing is remembered).
-    pub fn new(layout: u64, record: RecordId) -> Option<CheckedFor> {
+    pub(crate) fn new(layout: u64, record: RecordId) -> Option<CheckedFor> {
         let record = u64::try_from(record.index()).ok().filter(|&r| r < 1 << 24)?;
         (layout != 0 && layout < 1 << 40).then_some(CheckedFor(layout << 24 | record))
     }
@@ -212,7 +212,7 @@ impl Row {
 
     /// [`validate`], remembered: a row found valid for `token` (its layout
     /// and record type) is not checked again for it.
-    pub fn validate_once(
+    pub(crate) fn validate_once(
         &self,
         program: &Program,
         layout: &Layout,

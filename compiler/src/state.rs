@@ -319,20 +319,18 @@ pub struct TouchParts<'a> {
 
 /// The touch both engines build from the parts they computed.
 pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchParts<'_>) -> Touch {
+    // Integer keys (fingerprints) are most keys: without `fmt`.
+    let number = |n: i64| CompactString::from(itoa::Buffer::new().format(n));
     let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> CompactString {
         match part {
             KeyPart::Str(s) => bounded_key(s),
-            // Integer keys (fingerprints) are most keys: without `fmt`.
-            KeyPart::Int(i) => CompactString::from(itoa::Buffer::new().format(i)),
+            KeyPart::Int(i) => number(i),
             KeyPart::Enum(v) => match expr.map(|e| &e.ty) {
                 Some(Type::Enum(e)) => program
                     .enum_def(*e)
                     .and_then(|d| d.variants.get(v as usize))
-                    .map_or_else(
-                        || CompactString::from(itoa::Buffer::new().format(v)),
-                        CompactString::from,
-                    ),
-                _ => CompactString::from(itoa::Buffer::new().format(v)),
+                    .map_or_else(|| number(i64::from(v)), CompactString::from),
+                _ => number(i64::from(v)),
             },
         }
     };

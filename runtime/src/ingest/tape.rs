@@ -284,7 +284,7 @@ impl<'t> Walk<'_, 't> {
                 continue;
             }
             if let Some(default) = &field.default {
-                if field.used {
+                if learn && field.used {
                     defaults.push(index as u32);
                 }
                 if store && field.used {
