@@ -309,7 +309,7 @@ impl IngestPlan {
         let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
         fixed.clear();
         fixed.resize(size, 0);
-        if try_fast && tape::may_take(json) {
+        if try_fast {
             let out = tape::Out {
                 arena,
                 base: size,

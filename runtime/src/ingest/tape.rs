@@ -19,17 +19,6 @@ use super::fields::Seen;
 use super::values::{float_word, int_word, text_word, uint_word};
 use super::{IngestPlan, KEPT_LIST_BYTES};
 
-/// Whether the fast path may take `json`: not with a negative zero (`-0`,
-/// `-0.0`, `-0e5`), read by `serde_json` (the reference) as -0.0 and by
-/// simd-json as 0. A line holding `-0` not followed by a digit (as a date
-/// does, `2022-01-21`) takes the reference path.
-pub(super) fn may_take(json: &[u8]) -> bool {
-    // Each `-` (SIMD search for one byte; a substring search's setup cost
-    // more than the search on a line this short) and the two bytes after it.
-    !memchr::memchr_iter(b'-', json)
-        .any(|at| json.get(at + 1) == Some(&b'0') && !matches!(json.get(at + 2), Some(b'0'..=b'9')))
-}
-
 /// simd-json's buffers, kept from line to line on each thread.
 pub(super) struct Scratch {
     /// The line, copied with the padding simd-json reads past its end (it
@@ -166,6 +155,10 @@ impl<'t> Walk<'_, 't> {
         self.at += 1;
         let word = match (ty, node) {
             (Type::Bool, Node::Static(StaticNode::Bool(b))) => u64::from(b),
+            // A negative integer zero, `-0`: the only number simd-json reads
+            // as a signed 0 (`0` is unsigned, `-0.0` a float), and one
+            // `serde_json` (the reference) reads as -0.0. Its path takes it.
+            (_, Node::Static(StaticNode::I64(0))) => return None,
             (_, Node::Static(StaticNode::I64(i))) => int_word(ty, i)?.ok()?,
             (_, Node::Static(StaticNode::U64(u))) => uint_word(ty, u)?.ok()?,
             // `serde_json` refuses numbers past `f64`'s range.
@@ -347,9 +340,6 @@ impl<'t> Walk<'_, 't> {
 
     /// Decodes a field's default (JSON the plan made) into `slot`.
     fn default(&mut self, ty: &Type, json: &str, slot: &mut [u8]) -> Option<()> {
-        if !may_take(json.as_bytes()) {
-            return None;
-        }
         let mut bytes = json.as_bytes().to_vec();
         let tape = simd_json::to_tape(&mut bytes).ok()?;
         let mut walk = Walk {

@@ -189,8 +189,7 @@ fn fast_takes(plan: &IngestPlan, program: &Program, line: &[u8]) -> bool {
         lists: &mut lists,
     };
     let mut scratch = super::tape::Scratch::new();
-    super::tape::may_take(line)
-        && super::tape::decode(plan, program, record, line, &mut fixed, out, &mut scratch).is_some()
+    super::tape::decode(plan, program, record, line, &mut fixed, out, &mut scratch).is_some()
 }
 
 /// Lines decoded by both paths, and by the fast path itself.
