@@ -762,6 +762,39 @@ mod tests {
     }
 
     #[test]
+    fn a_large_set_answers_any_as_its_keywords_do() {
+        // More keywords than the SIMD prefilter takes: "is there any" is
+        // answered by the overlapping DFA, in every mode and on raw text.
+        let words = ["赌博", "下注", "刷单", "水军", "bet", "vip", "约炮", "办证"];
+        for mode in [MatchMode::Normalized, MatchMode::Exact, MatchMode::Word] {
+            let keywords: Vec<String> = (0..200)
+                .map(|i| prepare(&format!("{}{i}", words[i % words.len()]), mode))
+                .chain(words.iter().map(|w| prepare(w, mode)))
+                .collect();
+            let matcher = KeywordMatcher::new(keywords.clone(), mode).unwrap();
+            for text in [
+                "来 賭.博 吧",
+                "刷单17",
+                "place a BET now",
+                "the alphabet",
+                "水",
+                "vip199",
+                "今天天气很好",
+            ] {
+                let prepared = prepare(text, mode);
+                let expected = keywords.iter().any(|k| {
+                    prepared
+                        .match_indices(k.as_str())
+                        .any(|(at, _)| matcher::accepts(mode, k, &prepared, at, at + k.len()))
+                });
+                assert_eq!(matcher.is_match(text), expected, "{mode:?} {text}");
+                let mut buffer = String::new();
+                assert_eq!(matcher.matches(text, &mut buffer), expected, "{mode:?} {text}");
+            }
+        }
+    }
+
+    #[test]
     fn exact_mode_is_verbatim() {
         let matcher = KeywordMatcher::new(vec![String::from("VIP")], MatchMode::Exact).unwrap();
         assert!(matcher.is_match("join VIP"));

@@ -13,8 +13,12 @@ pub struct KeywordMatcher {
     automaton: AhoCorasick,
     /// The same keywords, leftmost-first: "is there any" has the same
     /// answer, and this match kind keeps aho-corasick's SIMD prefilter
-    /// (`Standard`, which overlapping searches need, turns it off).
-    any: AhoCorasick,
+    /// (`Standard`, which overlapping searches need, turns it off). Not
+    /// built for a set too large for that prefilter whose `automaton` is a
+    /// DFA: that DFA answers "is there any" itself, faster than the
+    /// leftmost-first automaton of a large set (an NFA), and in no more
+    /// memory.
+    any: Option<AhoCorasick>,
     /// In the `normalized` mode: the test that rules a raw text out without
     /// normalizing it.
     raw: Option<RawPrefilter>,
@@ -32,11 +36,16 @@ impl KeywordMatcher {
     /// and distinct.
     pub fn new(keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
         let automaton = overlapping(&keywords, mode)?;
-        let any = AhoCorasick::builder()
-            .match_kind(MatchKind::LeftmostFirst)
-            .ascii_case_insensitive(mode == MatchMode::Initials)
-            .build(&keywords)
-            .map_err(|error| error.to_string())?;
+        let any = if keywords.len() > PREFILTERED_KEYWORDS && automaton.kind() == AhoCorasickKind::DFA {
+            None
+        } else {
+            let any = AhoCorasick::builder()
+                .match_kind(MatchKind::LeftmostFirst)
+                .ascii_case_insensitive(mode == MatchMode::Initials)
+                .build(&keywords)
+                .map_err(|error| error.to_string())?;
+            Some(any)
+        };
         let raw = match mode {
             MatchMode::Normalized => RawPrefilter::new(&keywords),
             MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike | MatchMode::Initials => None,
@@ -61,7 +70,7 @@ impl KeywordMatcher {
     /// Whether a keyword certainly occurs in the raw text once normalized:
     /// found there as it is. False says nothing.
     pub fn certain_in_raw(&self, raw: &[u8]) -> bool {
-        self.raw_hits && self.any.is_match(raw)
+        self.raw_hits && self.any().is_match(raw)
     }
 
     /// The match mode the automaton was built for.
@@ -71,7 +80,7 @@ impl KeywordMatcher {
 
     /// Heap bytes used by the automata.
     pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage() + self.any.memory_usage()
+        self.automaton.memory_usage() + self.any.as_ref().map_or(0, AhoCorasick::memory_usage)
     }
 
     /// The keywords as normalized for matching, by pattern index.
@@ -108,11 +117,16 @@ impl KeywordMatcher {
             return false;
         }
         if !matches!(self.mode, MatchMode::Word | MatchMode::Initials) {
-            return self.any.is_match(prepared);
+            return self.any().is_match(prepared);
         }
         self.automaton
             .find_overlapping_iter(prepared)
             .any(|m| self.accepts(prepared, m.pattern().as_usize(), m.start(), m.end()))
+    }
+
+    /// The automaton that answers whether any keyword occurs (see [`KeywordMatcher::any`]).
+    fn any(&self) -> &AhoCorasick {
+        self.any.as_ref().unwrap_or(&self.automaton)
     }
 
     /// Whether an occurrence found by the automaton counts (see [`accepts`]).
@@ -154,6 +168,10 @@ impl KeywordMatcher {
     }
 }
 
+/// The most keywords aho-corasick's SIMD prefilter (Teddy) takes: a larger
+/// set is searched without it, whatever the match kind.
+const PREFILTERED_KEYWORDS: usize = 64;
+
 /// The automaton that finds every (overlapping) occurrence; in `initials`
 /// mode capitals (initials of characters) and small letters (Latin) meet.
 fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCorasick, String> {
@@ -179,7 +197,7 @@ fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCorasick, Stri
 /// the same holds of the Latin letters (small) of the text, and the
 /// occurrence must hold one: initials of characters alone (capitals) are
 /// other words that begin with the same sounds.
-fn accepts(mode: MatchMode, keyword: &str, text: &str, start: usize, end: usize) -> bool {
+pub(crate) fn accepts(mode: MatchMode, keyword: &str, text: &str, start: usize, end: usize) -> bool {
     match mode {
         MatchMode::Word => at_word_boundaries(keyword, text, start, end, |c| c.is_ascii_alphanumeric()),
         MatchMode::Initials => {
