@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use crate::utf8::three;
+use crate::utf8::{code_in, three, TWO_SHAPE, TWO_SHAPE_MASK};
 use crate::MatchMode;
 
 /// Code points whose normalized form may differ from themselves: the basic
@@ -241,19 +241,6 @@ impl RawPrefilter {
         let place = self.rank.get(at).copied().unwrap_or(0) + (word & (bit - 1)).count_ones();
         self.basic_masks.get(place as usize).copied()
     }
-}
-
-/// Two three-byte UTF-8 sequences in the low six bytes of a word
-/// (little-endian): each lead's top four bits, each continuation byte's
-/// top two.
-const TWO_SHAPE_MASK: u64 = 0xC0C0_F0C0_C0F0;
-const TWO_SHAPE: u64 = 0x8080_E080_80E0;
-
-/// The code point (its bits as they are) of the three-byte sequence in the
-/// low three bytes of `word` (little-endian).
-#[inline(always)]
-fn code_in(word: u64) -> u32 {
-    three(word as u8, (word >> 8) as u8, (word >> 16) as u8)
 }
 
 /// Two characters of a normalized keyword least likely in ordinary text

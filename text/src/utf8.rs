@@ -36,6 +36,19 @@ pub(crate) fn three(lead: u8, b1: u8, b2: u8) -> u32 {
     (u32::from(lead & 0x0F) << 12) | (u32::from(b1 & 0x3F) << 6) | u32::from(b2 & 0x3F)
 }
 
+/// Two three-byte UTF-8 sequences in the low six bytes of a word
+/// (little-endian): each lead's top four bits, each continuation byte's
+/// top two.
+pub(crate) const TWO_SHAPE_MASK: u64 = 0xC0C0_F0C0_C0F0;
+pub(crate) const TWO_SHAPE: u64 = 0x8080_E080_80E0;
+
+/// The code point (its bits as they are) of the three-byte sequence in the
+/// low three bytes of `word` (little-endian).
+#[inline(always)]
+pub(crate) fn code_in(word: u64) -> u32 {
+    three(word as u8, (word >> 8) as u8, (word >> 16) as u8)
+}
+
 /// The characters of valid UTF-8 and their byte offsets; at the first
 /// malformed sequence it ends and sets `malformed`.
 pub(crate) struct Chars<'a> {
