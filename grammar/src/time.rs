@@ -22,6 +22,47 @@ const UNITS: [(&str, i64); 7] = [
 pub struct Zone {
     name: String,
     tz: jiff::tz::TimeZone,
+    /// Where its clocks stop changing, if they do (see [`Settled`]).
+    settled: Option<Settled>,
+}
+
+/// A zone's last offset: from the civil time `from` (microseconds, on its
+/// clocks) on, a civil time is the instant `offset` microseconds earlier
+/// than the same digits in UTC. A date read in `Asia/Shanghai` (no change
+/// since 1991) then needs no search of the zone's transitions: one
+/// subtraction. Zones whose clocks still change (daylight saving time)
+/// have none.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Settled {
+    from: i64,
+    offset: i64,
+}
+
+/// Civil times from this one on (9000-01-01, as microseconds) take the
+/// general path: clear of the edges of the range `jiff` reads.
+const SETTLED_UNTIL: i64 = 221_845_392_000 * MICROS_PER_SECOND;
+
+impl Settled {
+    fn of(tz: &jiff::tz::TimeZone) -> Option<Settled> {
+        let until = jiff::Timestamp::from_microsecond(SETTLED_UNTIL).ok()?;
+        // Rules that go on (daylight saving time) change the clocks after it.
+        if tz.following(until).next().is_some() {
+            return None;
+        }
+        // Two days after the last change, whatever the offsets around it.
+        let last = tz.preceding(until).next().map(|t| t.timestamp().as_microsecond());
+        let from = last.map_or(i64::MIN, |at| at.saturating_add(2 * 86_400 * MICROS_PER_SECOND));
+        Some(Settled {
+            // Not before year 1000 either, well inside `jiff`'s range.
+            from: from.max(-30_610_224_000 * MICROS_PER_SECOND),
+            offset: i64::from(tz.to_offset(until).seconds()) * MICROS_PER_SECOND,
+        })
+    }
+
+    /// The instant of `civil`, when it is in the settled span.
+    fn instant(self, civil: i64) -> Option<i64> {
+        (self.from..SETTLED_UNTIL).contains(&civil).then(|| civil - self.offset)
+    }
 }
 
 impl Default for Zone {
@@ -35,6 +76,7 @@ impl Zone {
     pub fn utc() -> Zone {
         Zone {
             name: String::from("UTC"),
+            settled: Settled::of(&jiff::tz::TimeZone::UTC),
             tz: jiff::tz::TimeZone::UTC,
         }
     }
@@ -48,6 +90,7 @@ impl Zone {
             .get(name)
             .map(|tz| Zone {
                 name: name.to_string(),
+                settled: Settled::of(&tz),
                 tz,
             })
             .map_err(|_| format!("`{name}` is not a time zone of the IANA database (like `Asia/Shanghai` or `UTC`)"))
@@ -116,6 +159,9 @@ impl Written {
         match self {
             Written::Instant(micros) => Ok(micros),
             Written::Local(civil) => {
+                if let Some(instant) = zone.settled.and_then(|settled| settled.instant(civil)) {
+                    return Ok(instant);
+                }
                 let civil = jiff::Timestamp::from_microsecond(civil)
                     .map(|t| jiff::tz::Offset::UTC.to_datetime(t))
                     .map_err(|_| String::from("the time is out of range"))?;
@@ -390,6 +436,63 @@ pub fn format_duration(micros: i64) -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_settled_zone_reads_civil_times_as_its_transitions_do() {
+        let zones = [
+            "UTC",
+            "Asia/Shanghai",
+            "Asia/Kolkata",
+            "Asia/Tehran",
+            "Europe/London",
+            "America/New_York",
+            "Australia/Lord_Howe",
+            "Pacific/Apia",
+            "Africa/Casablanca",
+            "Asia/Pyongyang",
+        ];
+        let day = 86_400 * MICROS_PER_SECOND;
+        let settled = zones
+            .iter()
+            .filter(|name| Zone::named(name).unwrap().settled.is_some())
+            .count();
+        // Shanghai, Kolkata, Tehran (no daylight saving time since 2022),
+        // Apia, Pyongyang and UTC; London and New York still change.
+        assert!(settled >= 4, "{settled} settled zones");
+        for name in zones {
+            let zone = Zone::named(name).unwrap();
+            let general = Zone {
+                settled: None,
+                ..zone.clone()
+            };
+            // Every quarter hour around the last change of its clocks.
+            let until = jiff::Timestamp::from_microsecond(SETTLED_UNTIL).unwrap();
+            let last = zone
+                .tz
+                .preceding(until)
+                .next()
+                .map_or(0, |t| t.timestamp().as_microsecond());
+            let around = (-3 * 96..3 * 96).map(|i| last + i * 900 * MICROS_PER_SECOND);
+            // Every 5th day from 1900 to 2100 at a few hours, and the edges.
+            let start = -25_567 * day;
+            let times = (0..14_610)
+                .flat_map(|i| [0, 1, 2, 3, 12, 23].map(move |h| start + i * 5 * day + h * 3_600 * MICROS_PER_SECOND))
+                .chain([
+                    i64::MIN / 2,
+                    -30_610_224_000 * MICROS_PER_SECOND,
+                    221_845_392_000 * MICROS_PER_SECOND - 1,
+                ])
+                .chain([221_845_392_000 * MICROS_PER_SECOND, 253_402_300_799 * MICROS_PER_SECOND])
+                .chain(around);
+            for civil in times {
+                assert_eq!(
+                    Written::Local(civil).in_zone(&zone),
+                    Written::Local(civil).in_zone(&general),
+                    "{name} {civil}"
+                );
+            }
+        }
+    }
+
     /// Every day, valid or not, of years that test each leap-year rule, at
     /// the edges of the clock.
     #[test]
