@@ -346,7 +346,8 @@ fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut 
     let table: &[char] = &SIMPLIFIED;
     let changed: &[u64] = &CHANGED;
     let kept: &[u64; KEPT_WORDS] = &KEPT;
-    let is_kept = |code: u32| (kept[(code as usize >> 6) % KEPT_WORDS] >> (code % 64)) & 1 != 0;
+    let is_kept =
+        |code: u32| (kept.get((code as usize >> 6) % KEPT_WORDS).copied().unwrap_or(0) >> (code % 64)) & 1 != 0;
     let mut at = 0;
     let mut run = 0;
     loop {
