@@ -38,8 +38,11 @@ struct Settled {
     offset: i64,
 }
 
-/// Civil times from this one on (9000-01-01, as microseconds) take the
-/// general path: clear of the edges of the range `jiff` reads.
+/// Civil times before this one (1000-01-01, as microseconds) or from
+/// [`SETTLED_UNTIL`] on take the general path: clear of the edges of the
+/// range `jiff` reads.
+const SETTLED_FROM: i64 = -30_610_224_000 * MICROS_PER_SECOND;
+/// 9000-01-01, as microseconds: see [`SETTLED_FROM`].
 const SETTLED_UNTIL: i64 = 221_845_392_000 * MICROS_PER_SECOND;
 
 impl Settled {
@@ -53,8 +56,7 @@ impl Settled {
         let last = tz.preceding(until).next().map(|t| t.timestamp().as_microsecond());
         let from = last.map_or(i64::MIN, |at| at.saturating_add(2 * 86_400 * MICROS_PER_SECOND));
         Some(Settled {
-            // Not before year 1000 either, well inside `jiff`'s range.
-            from: from.max(-30_610_224_000 * MICROS_PER_SECOND),
+            from: from.max(SETTLED_FROM),
             offset: i64::from(tz.to_offset(until).seconds()) * MICROS_PER_SECOND,
         })
     }
@@ -476,12 +478,8 @@ mod tests {
             let start = -25_567 * day;
             let times = (0..14_610)
                 .flat_map(|i| [0, 1, 2, 3, 12, 23].map(move |h| start + i * 5 * day + h * 3_600 * MICROS_PER_SECOND))
-                .chain([
-                    i64::MIN / 2,
-                    -30_610_224_000 * MICROS_PER_SECOND,
-                    221_845_392_000 * MICROS_PER_SECOND - 1,
-                ])
-                .chain([221_845_392_000 * MICROS_PER_SECOND, 253_402_300_799 * MICROS_PER_SECOND])
+                .chain([i64::MIN / 2, SETTLED_FROM - 1, SETTLED_FROM, SETTLED_UNTIL - 1])
+                .chain([SETTLED_UNTIL, 253_402_300_799 * MICROS_PER_SECOND])
                 .chain(around);
             for civil in times {
                 assert_eq!(

@@ -157,11 +157,19 @@ static CHANGED: std::sync::LazyLock<Vec<u64>> = std::sync::LazyLock::new(|| {
     bits
 });
 
+/// Whether conversion changes `code`, of the table's range; `changed` is
+/// [`CHANGED`].
+#[inline(always)]
+fn simplify_changes(code: u32, changed: &[u64]) -> bool {
+    let i = code.wrapping_sub(TABLE_START) as usize;
+    changed.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1)
+}
+
 /// The simplified form of `c`, whose code is in the table's range.
 #[inline(always)]
 fn simplify_ideograph(c: char, changed: &[u64], table: &[char]) -> char {
-    let i = (c as u32).wrapping_sub(TABLE_START) as usize;
-    if changed.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1) {
+    if simplify_changes(c as u32, changed) {
+        let i = (c as u32).wrapping_sub(TABLE_START) as usize;
         table.get(i).copied().unwrap_or(c)
     } else {
         c
@@ -345,9 +353,7 @@ pub fn prepare_bytes_by_character(bytes: &[u8], mode: MatchMode, out: &mut Strin
 fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut Vec<u32>>) -> bool {
     let table: &[char] = &SIMPLIFIED;
     let changed: &[u64] = &CHANGED;
-    let kept: &[u64; KEPT_WORDS] = &KEPT;
-    let is_kept =
-        |code: u32| (kept.get((code as usize >> 6) % KEPT_WORDS).copied().unwrap_or(0) >> (code % 64)) & 1 != 0;
+    let kept: &[u64] = &KEPT[..];
     let mut at = 0;
     let mut run = 0;
     loop {
@@ -357,8 +363,8 @@ fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut 
         while let Some(word) = bytes.get(at..at + 8).and_then(|b| <[u8; 8]>::try_from(b).ok()) {
             let word = u64::from_le_bytes(word);
             if word & utf8::TWO_SHAPE_MASK != utf8::TWO_SHAPE
-                || !is_kept(utf8::code_in(word))
-                || !is_kept(utf8::code_in(word >> 24))
+                || !is_simplified_ideograph(utf8::code_in(word), kept)
+                || !is_simplified_ideograph(utf8::code_in(word >> 24), kept)
             {
                 break;
             }
@@ -369,20 +375,15 @@ fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut 
             at += 6;
         }
         let Some(&lead) = bytes.get(at) else { break };
-        let kept = match lead {
-            b'a'..=b'z' | b'0'..=b'9' => true,
-            // Ideographs (U+3400..U+9FFF) start with these; the leads
-            // exclude overlong forms and surrogates, so two continuation
-            // bytes make a valid character.
-            0xE3..=0xE9 => match bytes.get(at + 1..at + 3) {
-                Some(&[b1, b2]) if b1 & 0xC0 == 0x80 && b2 & 0xC0 == 0x80 => {
-                    is_simplified_ideograph(utf8::three(lead, b1, b2), changed)
-                }
-                _ => false,
-            },
-            _ => false,
+        // A three-byte sequence's code point, its bits as they are: an
+        // overlong form or a surrogate is neither kept nor dropped below.
+        let code = match bytes.get(at + 1..at + 3) {
+            Some(&[b1, b2]) if lead & 0xF0 == 0xE0 && b1 & 0xC0 == 0x80 && b2 & 0xC0 == 0x80 => {
+                Some(utf8::three(lead, b1, b2))
+            }
+            _ => None,
         };
-        if kept {
+        if matches!(lead, b'a'..=b'z' | b'0'..=b'9') || code.is_some_and(|code| is_simplified_ideograph(code, kept)) {
             let len = if lead < 0x80 { 1 } else { 3 };
             if let Some(origin) = origin.as_deref_mut() {
                 origin.extend(std::iter::repeat_n(at as u32, len));
@@ -393,16 +394,10 @@ fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut 
         push_run(bytes.get(run..at).unwrap_or_default(), out);
         // The punctuation of Chinese text (`，`, `。`, `…`): nothing, without
         // decoding it again.
-        if let Some(&[b1, b2]) = bytes.get(at + 1..at + 3) {
-            if lead & 0xF0 == 0xE0
-                && b1 & 0xC0 == 0x80
-                && b2 & 0xC0 == 0x80
-                && normalizes_to_nothing(utf8::three(lead, b1, b2))
-            {
-                at += 3;
-                run = at;
-                continue;
-            }
+        if code.is_some_and(normalizes_to_nothing) {
+            at += 3;
+            run = at;
+            continue;
         }
         let Some((c, len)) = bytes.get(at + 1..).and_then(|tail| utf8::decode(lead, tail)) else {
             return false;
@@ -418,41 +413,38 @@ fn normalize_bytes_into(bytes: &[u8], out: &mut String, mut origin: Option<&mut 
 /// Words of [`KEPT`]: a bit for each code point of the basic plane.
 const KEPT_WORDS: usize = 0x10000 / 64;
 
-/// For each code point of the basic plane, whether it is a simplified
-/// ideograph ([`is_simplified_ideograph`]): one bit test, for the two
-/// characters at a time of [`normalize_bytes_into`].
+/// For each code point of the basic plane, whether it is an ideograph the
+/// conversion leaves alone (see [`is_simplified_ideograph`]).
 static KEPT: std::sync::LazyLock<Box<[u64; KEPT_WORDS]>> = std::sync::LazyLock::new(|| {
     let mut bits = Box::new([0u64; KEPT_WORDS]);
-    for code in TABLE_START..=TABLE_END {
-        if is_simplified_ideograph(code, &CHANGED) {
-            if let Some(word) = bits.get_mut(code as usize / 64) {
-                *word |= 1 << (code % 64);
-            }
+    let ideographs = (0x3400..=0x4DBF).chain(0x4E00..=0x9FFF);
+    for code in ideographs.filter(|code| !simplify_changes(*code, &CHANGED)) {
+        if let Some(word) = bits.get_mut(code as usize / 64) {
+            *word |= 1 << (code % 64);
         }
     }
     bits
 });
 
 /// Whether `code` is an ideograph the conversion leaves alone: then it is
-/// its own normalized form (ideographs are in NFKC and have no case).
-/// `changed` is [`CHANGED`].
+/// its own normalized form (ideographs are in NFKC and have no case). One
+/// bit test; `kept` is [`KEPT`] (any code beyond the basic plane is not).
 #[inline(always)]
-pub(crate) fn is_simplified_ideograph(code: u32, changed: &[u64]) -> bool {
-    let i = code.wrapping_sub(TABLE_START) as usize;
-    let ideograph = (0x3400..=0x4DBF).contains(&code) || (0x4E00..=0x9FFF).contains(&code);
-    ideograph && changed.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 0)
+pub(crate) fn is_simplified_ideograph(code: u32, kept: &[u64]) -> bool {
+    kept.get(code as usize >> 6).is_some_and(|w| w >> (code % 64) & 1 == 1)
 }
 
 /// The table [`is_simplified_ideograph`] reads.
-pub(crate) fn changed_table() -> &'static [u64] {
-    &CHANGED
+pub(crate) fn kept_table() -> &'static [u64] {
+    &KEPT[..]
 }
 
 /// Appends bytes that [`normalize_bytes_into`] found to be whole characters.
 fn push_run(run: &[u8], out: &mut String) {
     // SAFETY: a run holds only ASCII bytes and three-byte sequences whose
-    // lead (E3..E9) and two continuation bytes were checked, which are
-    // valid UTF-8 (no overlong form, no surrogate: those need E0 or ED).
+    // two continuation bytes were checked and whose code point is a kept
+    // ideograph (U+3400..U+9FFF, so the lead is E3..E9): valid UTF-8 (no
+    // overlong form, no surrogate: those need E0 or ED).
     out.push_str(unsafe { std::str::from_utf8_unchecked(run) });
 }
 

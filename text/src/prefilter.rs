@@ -24,10 +24,10 @@ static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
     let mut preimages: HashMap<char, Vec<char>> = HashMap::new();
     let mut out = String::new();
     let mut buffer = [0u8; 4];
-    let changed = crate::changed_table();
+    let kept = crate::kept_table();
     for code in SCANNED.into_iter().flatten() {
         let Some(c) = char::from_u32(code) else { continue };
-        if normalizes_to_itself_or_nothing(c, changed) {
+        if normalizes_to_itself_or_nothing(c, kept) {
             continue;
         }
         out.clear();
@@ -57,8 +57,8 @@ static PREIMAGES: LazyLock<HashMap<char, Vec<char>>> = LazyLock::new(|| {
 /// few table lookups instead of the normalization's many: most characters
 /// are skipped so (checked for every one of them by
 /// `characters_skipped_normalize_to_themselves_or_nothing`).
-fn normalizes_to_itself_or_nothing(c: char, changed: &[u64]) -> bool {
-    if crate::is_simplified_ideograph(c as u32, changed) {
+fn normalizes_to_itself_or_nothing(c: char, kept: &[u64]) -> bool {
+    if crate::is_simplified_ideograph(c as u32, kept) {
         return true;
     }
     !crate::in_simplified_table(c)
@@ -275,7 +275,7 @@ mod tests {
         let mut out = String::new();
         let mut skipped = 0;
         for c in SCANNED.into_iter().flatten().filter_map(char::from_u32) {
-            if !normalizes_to_itself_or_nothing(c, crate::changed_table()) {
+            if !normalizes_to_itself_or_nothing(c, crate::kept_table()) {
                 continue;
             }
             skipped += 1;
