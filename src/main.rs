@@ -1,5 +1,6 @@
 //! The `qlp` command line: check, test, compile, evaluate and explain content policies.
 
+mod alloc;
 mod cmd;
 mod config;
 mod decision_log;
@@ -13,7 +14,7 @@ use clap::{Parser, Subcommand};
 /// touches, decisions); mimalloc's thread-local free lists serve them at a
 /// fraction of the system allocator's cost.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: alloc::Mimalloc = alloc::Mimalloc;
 
 #[derive(Parser)]
 #[command(
@@ -59,6 +60,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    alloc::configure();
     // Like other Unix tools, stop quietly when the reader of our output goes
     // away (`qlp lint ... | head`), instead of panicking on a broken pipe.
     // SAFETY: sets the default disposition of one signal before any thread starts.
