@@ -126,9 +126,11 @@ type EvalFn = unsafe extern "C" fn(row: *const u8, ctx: *mut EvalCtx, out: *mut 
 pub struct CompiledPolicySet {
     program: Arc<Program>,
     layout: Layout,
-    functions: HashMap<RecordId, EvalFn>,
+    /// By record type (its index): its compiled function, when rules or
+    /// exemptions apply to it (a vector: looked up once per record).
+    functions: Vec<Option<EvalFn>>,
     /// By record type that feeds state: its compiled touch function.
-    touch_functions: HashMap<RecordId, EvalFn>,
+    touch_functions: Vec<Option<EvalFn>>,
     out_layout: OutLayout,
     /// The Cranelift IR of each function, for `qlp compile --emit clif`.
     clif: Vec<(String, String)>,
@@ -178,7 +180,7 @@ impl Drop for CompiledPolicySet {
 impl std::fmt::Debug for CompiledPolicySet {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("CompiledPolicySet")
-            .field("record_types", &self.functions.len())
+            .field("record_types", &self.functions.iter().flatten().count())
             .finish_non_exhaustive()
     }
 }
@@ -357,21 +359,29 @@ impl CompiledPolicySet {
         }
         let Emitter { constants, clif, .. } = emitter;
         module.finalize_definitions().map_err(|e| JitError(e.to_string()))?;
-        let mut functions = HashMap::new();
+        let by_record = |declared: &[(RecordId, FuncId)]| {
+            let len = declared.iter().map(|(record, _)| record.index() + 1).max().unwrap_or(0);
+            vec![None; len]
+        };
+        let mut functions = by_record(&declared);
         for (record, id) in declared {
             let code = module.get_finalized_function(id);
             // SAFETY: `code` is the finalized function defined above with the
             // signature (i64, i64, i64) in the host calling convention, which is
             // `EvalFn`'s.
             let function = unsafe { std::mem::transmute::<*const u8, EvalFn>(code) };
-            functions.insert(record, function);
+            if let Some(entry) = functions.get_mut(record.index()) {
+                *entry = Some(function);
+            }
         }
-        let mut touch_functions = HashMap::new();
+        let mut touch_functions = by_record(&touch_declared);
         for (record, id) in touch_declared {
             let code = module.get_finalized_function(id);
             // SAFETY: as above: defined with the signature (i64, i64, i64).
             let function = unsafe { std::mem::transmute::<*const u8, EvalFn>(code) };
-            touch_functions.insert(record, function);
+            if let Some(entry) = touch_functions.get_mut(record.index()) {
+                *entry = Some(function);
+            }
         }
         Ok(CompiledPolicySet {
             no_state: crate::state::without_state(&program),
@@ -506,7 +516,7 @@ impl CompiledPolicySet {
 
     /// Runs the compiled function of `record_type` on a row, into `context.out`.
     fn run(&self, record_type: RecordId, row: &Row, now: i64, context: &mut EvalContext) -> Run {
-        let Some(function) = self.functions.get(&record_type) else {
+        let Some(function) = self.functions.get(record_type.index()).copied().flatten() else {
             return Run::NoRules;
         };
         // INVARIANT: native code only ever reads a row `validate` accepted.
@@ -537,7 +547,7 @@ impl CompiledPolicySet {
     /// the record type keeps no state or the row does not fit its layout.
     pub fn prepare(&self, record_type: RecordId, row: &Row, context: &mut EvalContext) -> Option<Prepared> {
         use codegen::{ID, KEY, OF, TIME, TOUCH_WORDS, WHEN};
-        let function = self.touch_functions.get(&record_type)?;
+        let function = self.touch_functions.get(record_type.index()).copied().flatten()?;
         // INVARIANT: native code only ever reads a row `validate` accepted.
         if !self.validate(record_type, row) {
             return None;
@@ -562,7 +572,10 @@ impl CompiledPolicySet {
             }
             // SAFETY: compiled code stored a string slot: a pointer and length
             // of live bytes (see above).
-            String::from_utf8_lossy(unsafe { std::slice::from_raw_parts(ptr, len) })
+            let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
+            // Row strings are UTF-8 (decoded JSON, or made from it): the
+            // plain check is the fast one; the lossy copy never happens.
+            std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), std::borrow::Cow::Borrowed)
         };
         let mut touches = Vec::with_capacity(count);
         touches.extend(defs().enumerate().map(|(slot, (id, def))| {
