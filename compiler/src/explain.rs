@@ -99,6 +99,8 @@ struct EvidenceObserver<'p> {
 }
 
 impl Observer for EvidenceObserver<'_> {
+    const VALUES: bool = false;
+
     fn enter_fn(&self, def: &FnDef) {
         self.files.borrow_mut().push(def.location.file);
     }

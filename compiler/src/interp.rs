@@ -76,6 +76,10 @@ pub trait Observer {
     /// reports `a`, `b`, `c` and the whole, not `a + b`), which are built
     /// as one string.
     fn value(&self, _expr: &TExpr, _result: &Eval) {}
+    /// Whether [`Observer::value`] watches anything. When it does not, a
+    /// field of a local (`c.title`, `c.author.id`) is read in place, and the
+    /// records on the way are neither cloned nor reported.
+    const VALUES: bool = true;
     /// A call of `def` starts: the expressions evaluated until the matching
     /// [`Observer::leave_fn`] are its body's.
     fn enter_fn(&self, _def: &FnDef) {}
@@ -94,6 +98,7 @@ impl<O: Observer + ?Sized> Observer for &O {
     fn value(&self, expr: &TExpr, result: &Eval) {
         (**self).value(expr, result);
     }
+    const VALUES: bool = O::VALUES;
     fn enter_fn(&self, def: &FnDef) {
         (**self).enter_fn(def);
     }
@@ -110,7 +115,9 @@ impl<O: Observer + ?Sized> Observer for &O {
 #[derive(Debug, Clone, Copy, Default)]
 pub struct NoObserver;
 
-impl Observer for NoObserver {}
+impl Observer for NoObserver {
+    const VALUES: bool = false;
+}
 
 /// The reference interpreter, reporting to an [`Observer`].
 pub struct Interpreter<'p, O: Observer = NoObserver> {
@@ -214,10 +221,17 @@ impl<'p, O: Observer> Interpreter<'p, O> {
                 Ok(crate::state::read_value(def.kind, raw))
             }
             TExprKind::Local(slot) => frame.get(*slot as usize).cloned().ok_or(bad_record(span)),
-            TExprKind::Field(base, index) => match self.eval_expr(base, frame, now)? {
-                Value::Record(fields) => fields.get(*index as usize).cloned().ok_or(bad_record(span)),
-                _ => Err(bad_record(span)),
-            },
+            TExprKind::Field(base, index) => {
+                if !O::VALUES {
+                    if let Some(Value::Record(fields)) = place(base, frame) {
+                        return fields.get(*index as usize).cloned().ok_or(bad_record(span));
+                    }
+                }
+                match self.eval_expr(base, frame, now)? {
+                    Value::Record(fields) => fields.get(*index as usize).cloned().ok_or(bad_record(span)),
+                    _ => Err(bad_record(span)),
+                }
+            }
             TExprKind::Unwrap(inner) => match self.eval_expr(inner, frame, now)? {
                 Value::Absent => Err(bad_record(span)),
                 value => Ok(value),
@@ -444,6 +458,21 @@ impl<O: Observer> Interpreter<'_, O> {
     /// last (the same text is often the key of several state declarations).
     fn fingerprint(&self, text: &std::sync::Arc<str>) -> i64 {
         remembered(&self.fingerprints, text, (), || crate::text::fingerprint(text))
+    }
+}
+
+/// The value `expr` names in the frame, when it is a local or a field of
+/// one (`c`, `c.author`): borrowed, where evaluating it would clone each
+/// record on the way. `None` for any other expression, and where the path
+/// does not lead to a value (evaluating it gives the error).
+fn place<'f>(expr: &TExpr, frame: &'f [Value]) -> Option<&'f Value> {
+    match &expr.kind {
+        TExprKind::Local(slot) => frame.get(*slot as usize),
+        TExprKind::Field(base, index) => match place(base, frame)? {
+            Value::Record(fields) => fields.get(*index as usize),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

@@ -16,10 +16,10 @@ use std::sync::Arc;
 
 use proptest::prelude::*;
 use qlp_compiler::explain::{explain_condition, keyword_evidence, show, Explanation};
-use qlp_compiler::interp::{record_frame, Interpreter};
+use qlp_compiler::interp::{record_frame, Interpreter, Observer};
 use qlp_compiler::jit::{CompileOptions, CompiledPolicySet};
 use qlp_compiler::layout::Row;
-use qlp_compiler::outcome::{conditions, Conditions, Outcome};
+use qlp_compiler::outcome::{conditions, conditions_observed, Conditions, Outcome};
 use qlp_compiler::program::{Program, RecordId, TExpr, TExprKind};
 use qlp_compiler::{MemoryLoader, Type, Value};
 
@@ -640,6 +640,11 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
         let value = random_value(&mut rng, &program, &Type::Record(record));
         let now = *rng.pick(&[0, 1_650_000_000_000_000, 1_700_000_000_000_000]);
         let expected = conditions(&program, record, &value, now);
+        // Unobserved, the interpreter reads fields of locals in place; watched,
+        // it evaluates (and clones) every record on the way: the same results.
+        let watched = conditions_observed(&program, record, &value, now, &EveryValue);
+        prop_assert_eq!(&watched, &expected, "in-place field reads disagree\n{}", source);
+        prop_assert_eq!(error_spans(&watched), error_spans(&expected));
         let row = Row::encode(&program, compiled.layout(), record, &value);
         prop_assert_eq!(row.decode(&program, compiled.layout(), record), Some(value.clone()));
         let actual = compiled.conditions(record, &row, now, &mut context);
@@ -691,6 +696,14 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
         explanations_match_the_interpreter(&program, &value, now, &source)?;
     }
     Ok(())
+}
+
+/// An observer that watches every value, so the interpreter evaluates each
+/// node (no field is read in place).
+struct EveryValue;
+
+impl Observer for EveryValue {
+    fn value(&self, _expr: &TExpr, _result: &qlp_compiler::interp::Eval) {}
 }
 
 /// The operands of an `and` (or `or`) chain, as `qlp explain` lists them.
