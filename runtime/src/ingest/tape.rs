@@ -189,6 +189,18 @@ impl<'t> Walk<'_, 't> {
     }
 
     fn list(&mut self, element: &Type, len: usize, slot: &mut [u8], store: bool) -> Option<()> {
+        if len == 0 {
+            // No elements to decode (`"declared_labels":[]`): the row gets
+            // what the general case below gives it, without a buffer.
+            let offset = if store {
+                super::append(self.out.arena, self.out.base, &[])
+            } else {
+                0
+            };
+            write_u64(slot, 0, offset);
+            write_u64(slot, 8, 0);
+            return Some(());
+        }
         let stride = if store {
             self.plan.layout.size_of(element) as usize
         } else {
