@@ -11,13 +11,17 @@ use crate::{normalize, prepare, prepare_into, MatchMode, RawPrefilter};
 pub struct KeywordMatcher {
     mode: MatchMode,
     automaton: AhoCorasick,
-    /// The same keywords, leftmost-first: "is there any" has the same
-    /// answer, and this match kind keeps aho-corasick's SIMD prefilter
-    /// (`Standard`, which overlapping searches need, turns it off). Not
-    /// built for a set too large for that prefilter whose `automaton` is a
-    /// DFA: that DFA answers "is there any" itself, faster than the
-    /// leftmost-first automaton of a large set (an NFA), and in no more
-    /// memory.
+    /// The automaton that answers "is there any" in the modes where every
+    /// occurrence counts (all but `word` and `initials`, which check each
+    /// occurrence found by `automaton`): leftmost-first, which keeps
+    /// aho-corasick's SIMD prefilter (`Standard`, which overlapping searches
+    /// need, turns it off), over the *innermost* keywords only, those no
+    /// other keyword occurs in (see [`innermost`]). A set whose innermost
+    /// keywords are more than that prefilter takes gets a DFA of them: on
+    /// the 53k-entry list (39k keywords once normalized), 11.6k keywords,
+    /// 41 MiB against the full DFA's 152, and a scan ~40% faster. `None`
+    /// when not needed (`word`, `initials`) or when that DFA cannot be
+    /// built: `automaton` answers.
     any: Option<AhoCorasick>,
     /// In the `normalized` mode: the test that rules a raw text out without
     /// normalizing it.
@@ -36,15 +40,21 @@ impl KeywordMatcher {
     /// and distinct.
     pub fn new(keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
         let automaton = overlapping(&keywords, mode)?;
-        let any = if keywords.len() > PREFILTERED_KEYWORDS && automaton.kind() == AhoCorasickKind::DFA {
-            None
-        } else {
-            let any = AhoCorasick::builder()
-                .match_kind(MatchKind::LeftmostFirst)
-                .ascii_case_insensitive(mode == MatchMode::Initials)
-                .build(&keywords)
-                .map_err(|error| error.to_string())?;
-            Some(any)
+        let any = match mode {
+            MatchMode::Word | MatchMode::Initials => None,
+            MatchMode::Normalized | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike => {
+                let searched = innermost(&keywords, &automaton);
+                let builder = {
+                    let mut builder = AhoCorasick::builder();
+                    builder.match_kind(MatchKind::LeftmostFirst);
+                    builder
+                };
+                if searched.len() > PREFILTERED_KEYWORDS {
+                    builder.clone().kind(Some(AhoCorasickKind::DFA)).build(&searched).ok()
+                } else {
+                    Some(builder.build(&searched).map_err(|error| error.to_string())?)
+                }
+            }
         };
         let raw = match mode {
             MatchMode::Normalized => RawPrefilter::new(&keywords),
@@ -168,13 +178,31 @@ impl KeywordMatcher {
     }
 }
 
+/// The keywords no other keyword occurs in ("赌博", not "网络赌博"), found
+/// with `automaton`, the overlapping automaton of all of them: where every
+/// occurrence counts, a text holds a keyword exactly when it holds one of
+/// these (a keyword holds a shorter one, which holds a shorter one, down
+/// to one that holds none), so "is there any" searches only these.
+pub(crate) fn innermost<'k>(keywords: &'k [String], automaton: &AhoCorasick) -> Vec<&'k str> {
+    keywords
+        .iter()
+        .enumerate()
+        .filter(|(index, keyword)| {
+            !automaton
+                .find_overlapping_iter(keyword.as_str())
+                .any(|m| m.pattern().as_usize() != *index)
+        })
+        .map(|(_, keyword)| keyword.as_str())
+        .collect()
+}
+
 /// The most keywords aho-corasick's SIMD prefilter (Teddy) takes: a larger
 /// set is searched without it, whatever the match kind.
 const PREFILTERED_KEYWORDS: usize = 64;
 
 /// The automaton that finds every (overlapping) occurrence; in `initials`
 /// mode capitals (initials of characters) and small letters (Latin) meet.
-fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCorasick, String> {
+pub(crate) fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCorasick, String> {
     let insensitive = mode == MatchMode::Initials;
     AhoCorasick::builder()
         .kind(Some(AhoCorasickKind::DFA))

@@ -144,6 +144,26 @@ fn word_mode_keeps_latin_words_whole() {
 }
 
 #[test]
+fn any_searches_only_the_innermost_keywords() {
+    let keywords: Vec<String> = ["网络赌博", "赌博", "赌博网站", "下注", "下注吧", "吧"]
+        .iter()
+        .map(|k| prepare(k, MatchMode::Normalized))
+        .collect();
+    let automaton = matcher::overlapping(&keywords, MatchMode::Normalized).unwrap();
+    assert_eq!(matcher::innermost(&keywords, &automaton), ["赌博", "下注", "吧"]);
+    let matcher = KeywordMatcher::new(keywords, MatchMode::Normalized).unwrap();
+    for (text, expected) in [
+        ("去网络賭博", true),
+        ("下注", true),
+        ("下", false),
+        ("来吧", true),
+        ("网络", false),
+    ] {
+        assert_eq!(matcher.is_match(text), expected, "{text}");
+    }
+}
+
+#[test]
 fn a_large_set_answers_any_as_its_keywords_do() {
     // More keywords than the SIMD prefilter takes: "is there any" is
     // answered by the overlapping DFA, in every mode and on raw text.

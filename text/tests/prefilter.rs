@@ -63,6 +63,26 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
+
+    /// "Is there any" (which searches only the keywords no other keyword
+    /// occurs in) answers as a search for every keyword does, on keyword
+    /// sets that nest ("赌", "赌博", "网赌博").
+    #[test]
+    fn any_keyword_is_found_as_every_keyword_is_searched(
+        keywords in keywords(),
+        text in text(),
+    ) {
+        let matcher = matcher(&keywords);
+        prop_assume!(matcher.is_some());
+        let matcher = matcher.unwrap();
+        let prepared = normalize(&text);
+        let expected = matcher.keywords().iter().any(|k| prepared.contains(k.as_str()));
+        prop_assert_eq!(matcher.is_match_prepared(&prepared), expected, "{:?} in {:?}", matcher.keywords(), prepared);
+    }
+}
+
 /// Malformed UTF-8 fragments: truncated sequences, stray continuation
 /// bytes, overlong forms, surrogates, bytes that never start a character.
 const MALFORMED: &[&[u8]] = &[
