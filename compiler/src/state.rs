@@ -602,6 +602,11 @@ pub trait CellMap {
 
 impl CellMap for KeyMap<Option<Cell>> {
     fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell> {
+        // A key held inline (up to 24 bytes, most keys) costs nothing to
+        // clone: one lookup, by entry.
+        if !key.key.is_heap_allocated() {
+            return self.entry(key.clone()).or_insert(None);
+        }
         // Look up before inserting, so that a key already kept is not cloned.
         if !self.contains_key(key) {
             self.insert(key.clone(), None);
