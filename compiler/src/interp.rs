@@ -223,8 +223,8 @@ impl<'p, O: Observer> Interpreter<'p, O> {
             TExprKind::Local(slot) => frame.get(*slot as usize).cloned().ok_or(bad_record(span)),
             TExprKind::Field(base, index) => {
                 if !O::VALUES {
-                    if let Some(Value::Record(fields)) = place(base, frame) {
-                        return fields.get(*index as usize).cloned().ok_or(bad_record(span));
+                    if let Some(value) = place(expr, frame) {
+                        return Ok(value.clone());
                     }
                 }
                 match self.eval_expr(base, frame, now)? {

@@ -566,16 +566,9 @@ impl CompiledPolicySet {
         // Strings point into the row, the constants or the scratch space,
         // all alive until `clear_scratch` below.
         let text = |at: usize| -> std::borrow::Cow<'_, str> {
-            let (ptr, len) = (word(at) as *const u8, word(at + 1) as usize);
-            if len == 0 {
-                return std::borrow::Cow::Borrowed("");
-            }
             // SAFETY: compiled code stored a string slot: a pointer and length
             // of live bytes (see above).
-            let bytes = unsafe { std::slice::from_raw_parts(ptr, len) };
-            // Row strings are UTF-8 (decoded JSON, or made from it): the
-            // plain check is the fast one; the lossy copy never happens.
-            std::str::from_utf8(bytes).map_or_else(|_| String::from_utf8_lossy(bytes), std::borrow::Cow::Borrowed)
+            unsafe { helpers::text(word(at) as *const u8, word(at + 1)) }
         };
         let mut touches = Vec::with_capacity(count);
         touches.extend(defs().enumerate().map(|(slot, (id, def))| {

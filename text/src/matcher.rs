@@ -44,13 +44,10 @@ impl KeywordMatcher {
             MatchMode::Word | MatchMode::Initials => None,
             MatchMode::Normalized | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike => {
                 let searched = innermost(&keywords, &automaton);
-                let builder = {
-                    let mut builder = AhoCorasick::builder();
-                    builder.match_kind(MatchKind::LeftmostFirst);
-                    builder
-                };
+                let mut builder = AhoCorasick::builder();
+                builder.match_kind(MatchKind::LeftmostFirst);
                 if searched.len() > PREFILTERED_KEYWORDS {
-                    builder.clone().kind(Some(AhoCorasickKind::DFA)).build(&searched).ok()
+                    builder.kind(Some(AhoCorasickKind::DFA)).build(&searched).ok()
                 } else {
                     Some(builder.build(&searched).map_err(|error| error.to_string())?)
                 }

@@ -60,23 +60,9 @@ proptest! {
         // The engine's path (raw test, raw hit, then normalize) answers as
         // the specification does.
         prop_assert_eq!(matcher.matches(&text, &mut String::new()), matcher.is_match(&text));
-    }
-}
-
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 3000, ..ProptestConfig::default() })]
-
-    /// "Is there any" (which searches only the keywords no other keyword
-    /// occurs in) answers as a search for every keyword does, on keyword
-    /// sets that nest ("赌", "赌博", "网赌博").
-    #[test]
-    fn any_keyword_is_found_as_every_keyword_is_searched(
-        keywords in keywords(),
-        text in text(),
-    ) {
-        let matcher = matcher(&keywords);
-        prop_assume!(matcher.is_some());
-        let matcher = matcher.unwrap();
+        // "Is there any" (which searches only the keywords no other keyword
+        // occurs in) answers as a search for every keyword does, on keyword
+        // sets that nest ("赌", "赌博", "网赌博").
         let prepared = normalize(&text);
         let expected = matcher.keywords().iter().any(|k| prepared.contains(k.as_str()));
         prop_assert_eq!(matcher.is_match_prepared(&prepared), expected, "{:?} in {:?}", matcher.keywords(), prepared);

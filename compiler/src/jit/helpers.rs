@@ -155,7 +155,7 @@ impl EvalCtx {
 /// # Safety
 /// `ptr..ptr + len` must be readable bytes: compiled code only passes string
 /// slots of validated rows, constants the compiled set owns, or scratch strings.
-unsafe fn text<'a>(ptr: *const u8, len: u64) -> std::borrow::Cow<'a, str> {
+pub(super) unsafe fn text<'a>(ptr: *const u8, len: u64) -> std::borrow::Cow<'a, str> {
     if len == 0 {
         return std::borrow::Cow::Borrowed("");
     }
