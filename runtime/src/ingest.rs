@@ -11,6 +11,7 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
 
+mod direct;
 mod fields;
 mod slot;
 mod tape;
@@ -261,10 +262,10 @@ impl IngestPlan {
         strict: bool,
         warnings: &mut Vec<Problem>,
     ) -> Result<Row, IngestError> {
-        self.ingest_by(program, record, json, strict, warnings, true)
+        self.ingest_by(program, record, json, strict, warnings, Paths::All)
     }
 
-    /// [`IngestPlan::ingest_checked`], with the fast path tried first or not.
+    /// [`IngestPlan::ingest_checked`], trying the fast paths `paths` allows first.
     fn ingest_by(
         &self,
         program: &Program,
@@ -272,7 +273,7 @@ impl IngestPlan {
         json: &[u8],
         strict: bool,
         warnings: &mut Vec<Problem>,
-        try_fast: bool,
+        paths: Paths,
     ) -> Result<Row, IngestError> {
         // The arena and the path are per-thread scratch, reused across records.
         SCRATCH.with(|scratch| {
@@ -287,7 +288,7 @@ impl IngestPlan {
                 strict,
                 lists: std::mem::take(lists),
             };
-            let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings, try_fast);
+            let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings, paths);
             *warnings = findings.warnings;
             *lists = findings.lists;
             result
@@ -304,12 +305,24 @@ impl IngestPlan {
         arena: &mut Vec<u8>,
         path: &mut Vec<Segment>,
         findings: &mut Findings,
-        try_fast: bool,
+        paths: Paths,
     ) -> Result<Row, IngestError> {
         let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
         fixed.clear();
         fixed.resize(size, 0);
-        if try_fast {
+        if paths == Paths::All {
+            let out = tape::Out {
+                arena,
+                base: size,
+                lists: &mut findings.lists,
+            };
+            if direct::decode(self, program, record, json, fixed, out).is_some() {
+                return Ok(row_of(fixed, arena));
+            }
+            fixed.fill(0);
+            arena.clear();
+        }
+        if paths != Paths::Reference {
             let out = tape::Out {
                 arena,
                 base: size,
@@ -389,6 +402,15 @@ impl RecordPlan {
         found
     }
 
+    /// The field the last record listed after `previous` (or first), and
+    /// its name.
+    #[inline]
+    fn learned_next(&self, previous: Option<usize>) -> Option<(usize, &[u8])> {
+        let learned = self.learned.get(previous.map_or(0, |p| p + 1))?;
+        let index = learned.load(Ordering::Relaxed) as usize;
+        Some((index, &self.fields.get(index)?.name))
+    }
+
     /// [`RecordPlan::field`] without the learned order.
     #[inline(never)]
     fn find_field(&self, key: &str, previous: Option<usize>, is_key: impl Fn(usize) -> bool) -> Option<usize> {
@@ -422,6 +444,19 @@ impl RecordPlan {
             _ => &mut [],
         }
     }
+}
+
+/// Which ways of decoding a record are tried, fastest first; the reference
+/// path (`serde_json`, which says what is wrong) is always last.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Paths {
+    /// From the line itself (`direct.rs`), then from simd-json's tape.
+    All,
+    /// From the tape alone (tests hold each path to the next).
+    #[cfg(test)]
+    Tape,
+    /// The reference alone.
+    Reference,
 }
 
 /// A row of its fixed part and its arena.

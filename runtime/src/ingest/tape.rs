@@ -48,16 +48,16 @@ impl Scratch {
 /// checked to be the expected one, and nothing else to do per key — no
 /// field to look up, no repeat to watch for, no missing field to look for
 /// after (the record it was learned from had every field it must have).
-struct Shape {
+pub(super) struct Shape {
     /// The plan it was learned under (`IngestPlan::number`).
-    plan: u64,
+    pub(super) plan: u64,
     /// Field indices, in the records' order.
-    fields: Vec<u32>,
+    pub(super) fields: Vec<u32>,
     /// The stored fields it lacks that have a default (written each time).
-    defaults: Vec<u32>,
+    pub(super) defaults: Vec<u32>,
     /// Records that did not follow it, less those that did (at least 0):
     /// at [`RELEARN`], the next record decoded in full replaces it.
-    misses: u32,
+    pub(super) misses: u32,
 }
 
 /// See [`Shape::misses`].
@@ -356,20 +356,33 @@ impl<'t> Walk<'_, 't> {
 
     /// Decodes a field's default (JSON the plan made) into `slot`.
     fn default(&mut self, ty: &Type, json: &str, slot: &mut [u8]) -> Option<()> {
-        let mut bytes = json.as_bytes().to_vec();
-        let tape = simd_json::to_tape(&mut bytes).ok()?;
-        let mut walk = Walk {
-            plan: self.plan,
-            program: self.program,
-            nodes: &tape.0,
-            at: 0,
-            out: Out {
-                arena: self.out.arena,
-                base: self.out.base,
-                lists: self.out.lists,
-            },
-            shapes: self.shapes,
-        };
-        walk.value(ty, slot, true)
+        decode_default(self.plan, self.program, ty, json, slot, &mut self.out)
     }
+}
+
+/// Decodes a field's default (JSON the plan made, holding no record) into
+/// `slot`.
+pub(super) fn decode_default(
+    plan: &IngestPlan,
+    program: &Program,
+    ty: &Type,
+    json: &str,
+    slot: &mut [u8],
+    out: &mut Out<'_>,
+) -> Option<()> {
+    let mut bytes = json.as_bytes().to_vec();
+    let tape = simd_json::to_tape(&mut bytes).ok()?;
+    let mut walk = Walk {
+        plan,
+        program,
+        nodes: &tape.0,
+        at: 0,
+        out: Out {
+            arena: out.arena,
+            base: out.base,
+            lists: out.lists,
+        },
+        shapes: &mut Vec::new(),
+    };
+    walk.value(ty, slot, true)
 }
