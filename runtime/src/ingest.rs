@@ -1,9 +1,8 @@
 //! JSON to rows, driven by the schema: each field is written straight into
 //! its slot of the record layout, and the fields no rule reads are checked,
-//! not stored. A line that fits the schema is read from simd-json's tape
-//! (`tape.rs`); any other, and any the tape path gives up on, by a `serde`
-//! `DeserializeSeed` over `serde_json` (`slot.rs`), the reference, which
-//! says what is wrong with it.
+//! not stored. A line that fits the schema is read from its bytes in one
+//! pass (`direct.rs`); any other, by a `serde` `DeserializeSeed` over
+//! `serde_json` (`slot.rs`), the reference, which says what is wrong with it.
 //!
 //! A record that does not fit the schema gets an [`IngestError`] naming the
 //! field path; nothing panics on any input.
@@ -14,7 +13,6 @@ use std::sync::atomic::{AtomicU32, Ordering};
 mod direct;
 mod fields;
 mod slot;
-mod tape;
 #[cfg(test)]
 mod tests;
 mod values;
@@ -120,13 +118,7 @@ pub struct IngestPlan {
     layout: Layout,
     /// For each record type, what decoding one needs.
     records: Vec<RecordPlan>,
-    /// This plan's number, unique in the process: what the fast path's
-    /// per-thread record shapes were learned under.
-    number: u64,
 }
-
-/// The number of the next plan (see `IngestPlan::number`).
-static NEXT_PLAN: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// What ingestion needs to know about one record type.
 #[derive(Debug)]
@@ -227,11 +219,7 @@ impl IngestPlan {
                 }
             })
             .collect();
-        IngestPlan {
-            layout,
-            records,
-            number: NEXT_PLAN.fetch_add(1, Ordering::Relaxed),
-        }
+        IngestPlan { layout, records }
     }
 
     /// The plan of record type `record`.
@@ -262,10 +250,10 @@ impl IngestPlan {
         strict: bool,
         warnings: &mut Vec<Problem>,
     ) -> Result<Row, IngestError> {
-        self.ingest_by(program, record, json, strict, warnings, Paths::All)
+        self.ingest_by(program, record, json, strict, warnings, true)
     }
 
-    /// [`IngestPlan::ingest_checked`], trying the fast paths `paths` allows first.
+    /// [`IngestPlan::ingest_checked`], with the fast path tried first or not.
     fn ingest_by(
         &self,
         program: &Program,
@@ -273,7 +261,7 @@ impl IngestPlan {
         json: &[u8],
         strict: bool,
         warnings: &mut Vec<Problem>,
-        paths: Paths,
+        try_fast: bool,
     ) -> Result<Row, IngestError> {
         // The arena and the path are per-thread scratch, reused across records.
         SCRATCH.with(|scratch| {
@@ -288,7 +276,7 @@ impl IngestPlan {
                 strict,
                 lists: std::mem::take(lists),
             };
-            let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings, paths);
+            let result = self.ingest_with(program, record, json, fixed, arena, path, &mut findings, try_fast);
             *warnings = findings.warnings;
             *lists = findings.lists;
             result
@@ -305,32 +293,18 @@ impl IngestPlan {
         arena: &mut Vec<u8>,
         path: &mut Vec<Segment>,
         findings: &mut Findings,
-        paths: Paths,
+        try_fast: bool,
     ) -> Result<Row, IngestError> {
         let size = self.layout.record(record).map_or(0, |r| r.size) as usize;
         fixed.clear();
         fixed.resize(size, 0);
-        if paths == Paths::All {
-            let out = tape::Out {
+        if try_fast {
+            let out = direct::Out {
                 arena,
                 base: size,
                 lists: &mut findings.lists,
             };
             if direct::decode(self, program, record, json, fixed, out).is_some() {
-                return Ok(row_of(fixed, arena));
-            }
-            fixed.fill(0);
-            arena.clear();
-        }
-        if paths != Paths::Reference {
-            let out = tape::Out {
-                arena,
-                base: size,
-                lists: &mut findings.lists,
-            };
-            let decoded =
-                TAPE.with(|scratch| tape::decode(self, program, record, json, fixed, out, &mut scratch.borrow_mut()));
-            if decoded.is_some() {
                 return Ok(row_of(fixed, arena));
             }
             // Decoded again, from the start, by the path that says why not.
@@ -446,19 +420,6 @@ impl RecordPlan {
     }
 }
 
-/// Which ways of decoding a record are tried, fastest first; the reference
-/// path (`serde_json`, which says what is wrong) is always last.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Paths {
-    /// From the line itself (`direct.rs`), then from simd-json's tape.
-    All,
-    /// From the tape alone (tests hold each path to the next).
-    #[cfg(test)]
-    Tape,
-    /// The reference alone.
-    Reference,
-}
-
 /// A row of its fixed part and its arena.
 fn row_of(fixed: &[u8], arena: &[u8]) -> Row {
     let mut bytes = Vec::with_capacity(fixed.len() + arena.len());
@@ -512,8 +473,6 @@ type Scratch = (Vec<u8>, Vec<u8>, Vec<Segment>, Vec<Vec<u8>>);
 thread_local! {
     static SCRATCH: std::cell::RefCell<Scratch> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new(), Vec::new())) };
-    /// simd-json's buffers for the fast path.
-    static TAPE: std::cell::RefCell<tape::Scratch> = std::cell::RefCell::new(tape::Scratch::new());
 }
 
 fn collect_fields(expr: &TExpr, used: &mut HashSet<(RecordId, u32)>) {

@@ -1,15 +1,18 @@
-//! The fastest path of ingestion: a record whose keys are the ones this
-//! thread learned for its type ([`Shape`]), in their order, is decoded
-//! straight from the line's bytes into the row — one pass, no tape, no copy
-//! of the line — each key checked to be the expected one, each value parsed
-//! as its field's type.
+//! The fast path of ingestion: a line is decoded straight from its bytes
+//! into the row — one pass, no tree, no copy of the line — each key found
+//! where the last record had the next field (and compared in place), each
+//! value parsed as its field's type, strings borrowed from the line unless
+//! they have escapes.
 //!
-//! It takes a strict subset of what the tape path takes: a string with an
-//! escape, a number out of range, a key not where the shape has it, and
-//! anything else unexpected make it return `None` before the row is used,
-//! and the tape path decodes the line again (and, if that gives up too,
-//! the `serde_json` path says what is wrong). Both make the same bytes of a
-//! row: `ingest::tests` holds this path to the others on every odd value.
+//! It takes a strict subset of what the reference path (`serde_json`,
+//! `slot.rs`) takes: a line with anything to report — invalid JSON, a value
+//! of the wrong type, a field the schema does not declare, one given twice
+//! or missing — or a number it does not read as `serde_json` does (an
+//! integer past 64 bits) makes it return `None` before the row is used, and
+//! the reference path decodes the line again and says what is wrong:
+//! messages, field paths and warnings have one source. Both make the same
+//! bytes of a row (`ingest::tests` holds them to it, every odd value in
+//! every field).
 
 use std::borrow::Cow;
 
@@ -18,13 +21,21 @@ use qlp_compiler::program::{Program, RecordId};
 use qlp_compiler::Type;
 
 use super::fields::Seen;
-use super::tape::Out;
 use super::values::{float_word, int_word, text_word, uint_word};
 use super::{IngestPlan, KEPT_LIST_BYTES};
 
-/// Decodes `json`, a record of type `record`, into `slot` and `out` if its
-/// keys follow the shapes in `shapes`; `None` (with the row half written)
-/// if not.
+/// What decoding writes to: a row's arena and the list buffers.
+pub(super) struct Out<'a> {
+    pub(super) arena: &'a mut Vec<u8>,
+    /// Where the arena's first byte lands in the row.
+    pub(super) base: usize,
+    /// Buffers for the elements of lists, kept from record to record.
+    pub(super) lists: &'a mut Vec<Vec<u8>>,
+}
+
+/// Decodes `json`, a record of type `record`, into `slot` (the row's fixed
+/// part) and `out`; `None` (with the row half written) if it takes the
+/// reference path.
 pub(super) fn decode(
     plan: &IngestPlan,
     program: &Program,
@@ -46,8 +57,33 @@ pub(super) fn decode(
     parser.blank();
     parser.expect(b'{')?;
     parser.record(record, slot, true)?;
-    parser.blank();
-    (parser.at == json.len()).then_some(())
+    parser.end()
+}
+
+/// Decodes a field's default (JSON the plan made, holding no record) into
+/// `slot`.
+fn decode_default(
+    plan: &IngestPlan,
+    program: &Program,
+    ty: &Type,
+    json: &str,
+    slot: &mut [u8],
+    out: &mut Out<'_>,
+) -> Option<()> {
+    let mut parser = Parser {
+        plan,
+        program,
+        text: json,
+        bytes: json.as_bytes(),
+        at: 0,
+        out: Out {
+            arena: out.arena,
+            base: out.base,
+            lists: out.lists,
+        },
+    };
+    parser.value(ty, slot, true)?;
+    parser.end()
 }
 
 /// A pass over one line.
@@ -72,6 +108,12 @@ impl<'a> Parser<'a> {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.at += 1;
         }
+    }
+
+    /// Takes the blanks after the value; whether that is the whole text.
+    fn end(&mut self) -> Option<()> {
+        self.blank();
+        (self.at == self.bytes.len()).then_some(())
     }
 
     /// Takes byte `byte`, after blanks.
@@ -143,14 +185,7 @@ impl<'a> Parser<'a> {
             match &field.default {
                 Some(default) if store && field.used => {
                     let field_slot = plan.field_slot(slot, index, true);
-                    super::tape::decode_default(
-                        self.plan,
-                        self.program,
-                        &field.ty,
-                        default,
-                        field_slot,
-                        &mut self.out,
-                    )?;
+                    decode_default(self.plan, self.program, &field.ty, default, field_slot, &mut self.out)?;
                 }
                 Some(_) => {}
                 // A missing field that must be given: the reference path's to report.
@@ -307,8 +342,8 @@ impl<'a> Parser<'a> {
     }
 
     /// A number, as the word of a slot of type `ty`; JSON's grammar, read
-    /// as simd-json reads it: an integer without a sign as a `u64`, with a
-    /// sign as an `i64`, any other as an `f64` (correctly rounded).
+    /// as `serde_json` reads it: an integer without a sign as a `u64`, with
+    /// a sign as an `i64` (`-0` as a float), any other as an `f64`.
     fn number(&mut self, ty: &Type) -> Option<u64> {
         let start = self.at;
         let negative = self.peek() == Some(b'-');
@@ -351,9 +386,9 @@ impl<'a> Parser<'a> {
         if !negative {
             return uint_word(ty, magnitude)?.ok();
         }
-        // `-0` is the tape path's to refuse (see `tape::Walk::value`).
+        // `-0`, which `serde_json` reads as a float.
         if magnitude == 0 {
-            return None;
+            return float_word(ty, -0.0)?.ok();
         }
         let value = 0i64.checked_sub_unsigned(magnitude)?;
         int_word(ty, value)?.ok()

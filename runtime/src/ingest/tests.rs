@@ -11,7 +11,7 @@ use qlp_compiler::layout::Layout;
 use qlp_compiler::program::Program;
 use qlp_compiler::MemoryLoader;
 
-use super::{IngestPlan, Paths};
+use super::IngestPlan;
 
 const POLICY: &str = r#"
 enum Kind { post, live }
@@ -185,70 +185,42 @@ fn record(changes: &[(usize, usize, u8)]) -> Vec<u8> {
     format!("{{{}}}", body.join(",")).into_bytes()
 }
 
-/// Whether each fast path, the direct one and the tape's, decodes `line`
-/// itself (rather than leaving it to the next).
-fn fast_takes(plan: &IngestPlan, program: &Program, line: &[u8]) -> (bool, bool) {
+/// Whether the fast path decodes `line` itself (rather than leaving it to
+/// the `serde_json` path).
+fn fast_takes(plan: &IngestPlan, program: &Program, line: &[u8]) -> bool {
     let record = program.record_by_name("Item").unwrap();
     let size = plan.layout.record(record).map_or(0, |r| r.size) as usize;
     let (mut fixed, mut arena, mut lists) = (vec![0; size], Vec::new(), Vec::new());
-    fn out<'a>(arena: &'a mut Vec<u8>, lists: &'a mut Vec<Vec<u8>>, base: usize) -> super::tape::Out<'a> {
-        super::tape::Out { arena, base, lists }
-    }
-    let direct = super::direct::decode(
-        plan,
-        program,
-        record,
-        line,
-        &mut fixed,
-        out(&mut arena, &mut lists, size),
-    )
-    .is_some();
-    let mut scratch = super::tape::Scratch::new();
-    fixed.fill(0);
-    arena.clear();
-    let tape = super::tape::decode(
-        plan,
-        program,
-        record,
-        line,
-        &mut fixed,
-        out(&mut arena, &mut lists, size),
-        &mut scratch,
-    );
-    (direct, tape.is_some())
+    let out = super::direct::Out {
+        arena: &mut arena,
+        base: size,
+        lists: &mut lists,
+    };
+    super::direct::decode(plan, program, record, line, &mut fixed, out).is_some()
 }
 
-/// Lines decoded by every path, and by each fast path itself.
+/// Lines decoded by both paths, and by the fast path itself.
 #[derive(Default)]
 struct Tally {
     lines: usize,
-    direct: usize,
-    tape: usize,
+    fast: usize,
 }
 
 fn agree(plan: &IngestPlan, program: &Program, line: &[u8]) -> Result<(), TestCaseError> {
     agree_counted(plan, program, line, &mut Tally::default())
 }
 
-/// Every path gives `line` the same row, or the same error, and the same
-/// warnings: the direct path first (as ingestion runs), the tape's alone,
-/// and the reference alone.
 fn agree_counted(plan: &IngestPlan, program: &Program, line: &[u8], tally: &mut Tally) -> Result<(), TestCaseError> {
-    let (direct, tape) = fast_takes(plan, program, line);
     tally.lines += 1;
-    tally.direct += usize::from(direct);
-    tally.tape += usize::from(tape);
+    tally.fast += usize::from(fast_takes(plan, program, line));
     let record = program.record_by_name("Item").unwrap();
     for strict in [false, true] {
-        let decode = |paths| {
-            let mut warnings = Vec::new();
-            let row = plan.ingest_by(program, record, line, strict, &mut warnings, paths);
-            (row, warnings)
-        };
-        let reference = decode(Paths::Reference);
+        let (mut fast_warnings, mut slow_warnings) = (Vec::new(), Vec::new());
+        let fast = plan.ingest_by(program, record, line, strict, &mut fast_warnings, true);
+        let slow = plan.ingest_by(program, record, line, strict, &mut slow_warnings, false);
         let shown = String::from_utf8_lossy(line);
-        prop_assert_eq!(&decode(Paths::All), &reference, "line {}", shown);
-        prop_assert_eq!(&decode(Paths::Tape), &reference, "line {}", shown);
+        prop_assert_eq!(&fast, &slow, "line {}", shown);
+        prop_assert_eq!(&fast_warnings, &slow_warnings, "line {}", shown);
     }
     Ok(())
 }
@@ -285,7 +257,7 @@ fn every_odd_value_in_every_field_decodes_as_serde_json_does() {
     let plan = IngestPlan::new(&program, Layout::new(&program));
     let mut tally = Tally::default();
     agree_counted(&plan, &program, &record(&[]), &mut tally).unwrap();
-    assert_eq!((tally.direct, tally.tape), (1, 1), "the fast paths take a good record");
+    assert_eq!(tally.fast, 1, "the fast path takes a good record");
     for field in 0..FIELDS.len() {
         for value in 0..VALUES.len() {
             for how in [0, 1, 2] {
@@ -293,19 +265,10 @@ fn every_odd_value_in_every_field_decodes_as_serde_json_does() {
             }
         }
     }
-    // Every path was compared on many lines each.
-    for (path, took) in [("direct", tally.direct), ("tape", tally.tape)] {
-        assert!(
-            took * 10 > tally.lines,
-            "{path} path took {took} of {} lines",
-            tally.lines
-        );
-        assert!(
-            took * 2 < tally.lines,
-            "{path} path took {took} of {} lines",
-            tally.lines
-        );
-    }
+    // Both paths were compared on many lines each.
+    let (took, lines) = (tally.fast, tally.lines);
+    assert!(took * 10 > lines, "fast path took {took} of {lines} lines");
+    assert!(took * 2 < lines, "fast path took {took} of {lines} lines");
     // Values nested in the records and lists of the schema.
     for value in VALUES {
         let author = format!("{{\"name\":{value},\"age\":{value}}}");
@@ -334,11 +297,11 @@ fn a_line_longer_than_the_kept_buffers_decodes_as_serde_json_does() {
     agree_counted(&plan, &program, line.as_bytes(), &mut tally).unwrap();
     // And the next, short line, with fresh buffers.
     agree_counted(&plan, &program, &record(&[]), &mut tally).unwrap();
-    assert_eq!((tally.direct, tally.tape), (2, 2));
+    assert_eq!(tally.fast, 2);
 }
 
-/// Lines read one after another on one thread, so that the fast path reads
-/// most against the key order it learned (see `tape::Shape`): the same
+/// Lines read one after another, so that the fast path finds most keys
+/// where the last record had them (see `RecordPlan::learned`): the same
 /// keys in another order, a key more or less, an odd value where the order
 /// holds, enough lines of a new order that it is learned instead, then the
 /// old order again, and nested records (`author`, each of `others`) whose
@@ -370,13 +333,8 @@ fn lines_in_a_learned_key_order_decode_as_serde_json_does() {
     for line in &lines {
         agree_counted(&plan, &program, line.as_bytes(), &mut tally).unwrap();
     }
-    for (path, took) in [("direct", tally.direct), ("tape", tally.tape)] {
-        assert!(
-            took * 10 > tally.lines * 9,
-            "{path} path took {took} of {} lines",
-            tally.lines
-        );
-    }
+    let (took, lines) = (tally.fast, tally.lines);
+    assert!(took * 10 > lines * 9, "fast path took {took} of {lines} lines");
 }
 
 /// A record type of more fields than fit one word of `Seen`: good records,
@@ -403,22 +361,8 @@ fn wide_records_decode_as_serde_json_does() {
     for (n, line) in lines.iter().enumerate() {
         for strict in [false, true] {
             let (mut fast_warnings, mut slow_warnings) = (Vec::new(), Vec::new());
-            let fast = plan.ingest_by(
-                &program,
-                record,
-                line.as_bytes(),
-                strict,
-                &mut fast_warnings,
-                Paths::All,
-            );
-            let slow = plan.ingest_by(
-                &program,
-                record,
-                line.as_bytes(),
-                strict,
-                &mut slow_warnings,
-                Paths::Reference,
-            );
+            let fast = plan.ingest_by(&program, record, line.as_bytes(), strict, &mut fast_warnings, true);
+            let slow = plan.ingest_by(&program, record, line.as_bytes(), strict, &mut slow_warnings, false);
             assert_eq!(fast, slow, "line {n}");
             assert_eq!(fast_warnings, slow_warnings, "line {n}");
             assert_eq!(fast.is_ok(), n < 2, "line {n}: {fast:?}");
