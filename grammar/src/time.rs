@@ -417,6 +417,7 @@ pub fn units_out_of_order(text: &str) -> Option<String> {
 
 /// Formats microseconds as a duration literal: `1h30m`, `7d`, `0s`.
 pub fn format_duration(micros: i64) -> String {
+    use std::fmt::Write;
     if micros == 0 {
         return String::from("0s");
     }
@@ -429,7 +430,8 @@ pub fn format_duration(micros: i64) -> String {
     for (unit, scale) in UNITS.into_iter().skip(1) {
         let scale = scale.unsigned_abs();
         if rest >= scale {
-            out.push_str(&format!("{}{unit}", rest / scale));
+            // Into `out` itself: no string of its own per unit.
+            let _ = write!(out, "{}{unit}", rest / scale);
             rest %= scale;
         }
     }
