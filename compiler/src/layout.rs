@@ -42,10 +42,25 @@ enum SlotCheck {
     List {
         at: usize,
         stride: u64,
-        /// Checks for each element, relative to the element's start.
-        element: Vec<SlotCheck>,
+        element: ElementChecks,
     },
 }
+
+/// The checks of each element of a list.
+#[derive(Debug, Clone)]
+enum ElementChecks {
+    /// Relative to the element's start.
+    Inline(Vec<SlotCheck>),
+    /// The element holds a record of type `record` at `at` (8 when it is
+    /// optional): its type's own checks, not a copy of them, so that a
+    /// record type holding itself in lists (one or several) is checked in
+    /// time linear in its fields, and a row in time linear in its bytes.
+    Record { record: RecordId, at: usize },
+}
+
+/// The deepest nesting of records in lists a row is checked to (ingestion
+/// reads no deeper line).
+const MAX_CHECKED_DEPTH: usize = 128;
 
 /// Where a record type's fields are in a row.
 #[derive(Debug, Clone, Default)]
@@ -108,8 +123,15 @@ impl Layout {
         match ty {
             Type::String => out.push(SlotCheck::String(at)),
             Type::List(element) => {
-                let mut element_checks = Vec::new();
-                self.collect_checks(program, element, 0, &mut element_checks, depth + 1);
+                let element_checks = match (&**element, element.strip_optional()) {
+                    (Type::Optional(_), Type::Record(record)) => ElementChecks::Record { record: *record, at: 8 },
+                    (_, Type::Record(record)) => ElementChecks::Record { record: *record, at: 0 },
+                    _ => {
+                        let mut checks = Vec::new();
+                        self.collect_checks(program, element, 0, &mut checks, depth + 1);
+                        ElementChecks::Inline(checks)
+                    }
+                };
                 out.push(SlotCheck::List {
                     at,
                     stride: u64::from(self.size_of(element)),
@@ -298,10 +320,13 @@ pub fn validate(program: &Program, layout: &Layout, record: RecordId, row: &Row)
         && layout
             .checks
             .get(record.index())
-            .is_some_and(|checks| checks_hold(checks, &row.bytes, 0))
+            .is_some_and(|checks| checks_hold(layout, checks, &row.bytes, 0, 0))
 }
 
-fn checks_hold(checks: &[SlotCheck], bytes: &[u8], base: usize) -> bool {
+fn checks_hold(layout: &Layout, checks: &[SlotCheck], bytes: &[u8], base: usize, depth: usize) -> bool {
+    if depth > MAX_CHECKED_DEPTH {
+        return false;
+    }
     let extent_ok = |offset: u64, len: u64| offset.checked_add(len).is_some_and(|end| end <= bytes.len() as u64);
     checks.iter().all(|check| match check {
         SlotCheck::String(at) => match (read_u64(bytes, base + at), read_u64(bytes, base + at + 8)) {
@@ -315,9 +340,16 @@ fn checks_hold(checks: &[SlotCheck], bytes: &[u8], base: usize) -> bool {
             let Some(total) = count.checked_mul(*stride) else {
                 return false;
             };
+            let (checks, at) = match element {
+                ElementChecks::Inline(checks) => (checks.as_slice(), 0),
+                ElementChecks::Record { record, at } => {
+                    (layout.checks.get(record.index()).map_or(&[][..], Vec::as_slice), *at)
+                }
+            };
             extent_ok(offset, total)
-                && (element.is_empty()
-                    || (0..count).all(|i| checks_hold(element, bytes, (offset + i * stride) as usize)))
+                && (checks.is_empty()
+                    || (0..count)
+                        .all(|i| checks_hold(layout, checks, bytes, (offset + i * stride) as usize + at, depth + 1)))
         }
     })
 }

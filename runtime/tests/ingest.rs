@@ -420,3 +420,34 @@ fn unknown_fields_are_warnings_with_a_suggestion_or_errors_when_strict() {
         .unwrap();
     assert!(warnings[0].path.chars().count() < 100);
 }
+
+/// A record type that holds itself in lists lets a line nest as deep as it
+/// likes in fields the schema declares: loading such a policy takes time
+/// linear in its fields (two such lists once made the row checks of the
+/// layout exponential), and a line nested absurdly deep is an error, not a
+/// recursion until the stack runs out.
+#[test]
+fn absurd_nesting_in_a_self_holding_record_is_an_error() {
+    let policy = "record Node {\n  id: string\n  kids: [Node]\n  more: [Node?]\n}\n\
+                  rule r(n: Node) {\n  when: len(n.kids) > 0 or len(n.more) > 0\n  then: review\n}\n";
+    let loader = MemoryLoader::new().with("p.qlp", policy);
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    let set = PolicySet::new(checked.program.expect("policy")).unwrap();
+    let record = set.record_type("Node").unwrap();
+    let shallow = r#"{"id":"a","kids":[{"id":"b","kids":[],"more":[null]}],"more":[{"id":"c","kids":[],"more":[]}]}"#;
+    let row = set.ingest(record, shallow.as_bytes()).unwrap();
+    let now = 0;
+    let outcome = set.evaluate(EngineKind::Jit, record, &row, now, &mut set.context());
+    assert_eq!((outcome.fired.len(), outcome.errors.len()), (1, 0));
+    let depth = 100_000;
+    let leaf = r#"{"id":"y","kids":[],"more":[]}"#;
+    for key in ["kids", "more"] {
+        let open = format!(
+            r#"{{"id":"x","{}":[],"{key}":["#,
+            if key == "kids" { "more" } else { "kids" }
+        );
+        let line = format!("{}{leaf}{}", open.repeat(depth), "]}".repeat(depth));
+        let error = set.ingest(record, line.as_bytes()).unwrap_err().to_string();
+        assert!(error.contains("recursion limit"), "{error}");
+    }
+}

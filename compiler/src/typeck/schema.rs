@@ -119,8 +119,9 @@ impl<'a> Checker<'a> {
                 record.fields = fields;
             }
         }
-        // A record may not contain itself except through an optional or a list:
-        // every record needs a finite default value.
+        // A record may not contain itself except through a list: records and
+        // optionals are laid out inline in a row, so only a list's elements
+        // (in the row's arena) can hold the record again.
         for record_index in 0..self.program.records.len() {
             if let Some(span) = self.self_containing_field(RecordId(record_index as u32)) {
                 let location = self
@@ -135,7 +136,9 @@ impl<'a> Checker<'a> {
                         span,
                         format!("record `{name}` contains itself"),
                     )
-                    .help = Some(String::from("make the field optional (`T?`) or a list (`[T]`)"));
+                    .help = Some(String::from(
+                        "make the field a list (`[T]`): a record, optional or not, is stored inside the record holding it",
+                    ));
                 }
             }
         }
@@ -147,7 +150,8 @@ impl<'a> Checker<'a> {
         let mut seen = vec![start];
         while let Some((record, via)) = stack.pop() {
             for field in self.program.record(record).map(|r| r.fields.as_slice()).unwrap_or(&[]) {
-                if let Type::Record(inner) = field.ty {
+                // An optional record is stored inline as well.
+                if let Type::Record(inner) = *field.ty.strip_optional() {
                     let via = via.or(Some(field.span));
                     if inner == start {
                         return via;

@@ -24,6 +24,11 @@ use super::fields::Seen;
 use super::values::{float_word, int_word, text_word, uint_word};
 use super::{IngestPlan, KEPT_LIST_BYTES};
 
+/// The deepest nesting of lists and records this path reads, the record
+/// itself included: that of `serde_json` (the reference path, whose limit
+/// of 128 counts down to its error), which reports a deeper line.
+const MAX_DEPTH: u32 = 127;
+
 /// What decoding writes to: a row's arena and the list buffers.
 pub(super) struct Out<'a> {
     pub(super) arena: &'a mut Vec<u8>,
@@ -52,11 +57,12 @@ pub(super) fn decode(
         text,
         bytes: json,
         at: 0,
+        depth: 0,
         out,
     };
     parser.blank();
     parser.expect(b'{')?;
-    parser.record(record, slot, true)?;
+    parser.nested(|parser| parser.record(record, slot, true))?;
     parser.end()
 }
 
@@ -76,6 +82,7 @@ fn decode_default(
         text: json,
         bytes: json.as_bytes(),
         at: 0,
+        depth: 0,
         out: Out {
             arena: out.arena,
             base: out.base,
@@ -94,6 +101,10 @@ struct Parser<'a> {
     bytes: &'a [u8],
     /// The next byte.
     at: usize,
+    /// Lists and records open around the next byte: past [`MAX_DEPTH`]
+    /// (a record type that holds itself in a list lets a line nest as deep
+    /// as it likes) the reference path takes the line and says so.
+    depth: u32,
     out: Out<'a>,
 }
 
@@ -108,6 +119,18 @@ impl<'a> Parser<'a> {
         while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.at += 1;
         }
+    }
+
+    /// Reads a list or record with `read`, one level deeper.
+    #[inline]
+    fn nested(&mut self, read: impl FnOnce(&mut Self) -> Option<()>) -> Option<()> {
+        if self.depth >= MAX_DEPTH {
+            return None;
+        }
+        self.depth += 1;
+        let read = read(self);
+        self.depth -= 1;
+        read
     }
 
     /// Takes the blanks after the value; whether that is the whole text.
@@ -217,8 +240,8 @@ impl<'a> Parser<'a> {
             (Type::Bool, b't') => self.literal(b"rue").map(|()| 1)?,
             (Type::Bool, b'f') => self.literal(b"alse").map(|()| 0)?,
             (_, b'"') => return self.string(ty, slot, store),
-            (Type::List(element), b'[') => return self.list(element, slot, store),
-            (Type::Record(record), b'{') => return self.record(*record, slot, store),
+            (Type::List(element), b'[') => return self.nested(|parser| parser.list(element, slot, store)),
+            (Type::Record(record), b'{') => return self.nested(|parser| parser.record(*record, slot, store)),
             (_, b'-' | b'0'..=b'9') => {
                 self.at -= 1;
                 self.number(ty)?

@@ -370,6 +370,38 @@ fn wide_records_decode_as_serde_json_does() {
     }
 }
 
+/// A record type that holds itself in a list: lines nested up to and past
+/// the depth limit decode (or fail) as `serde_json` says, on both paths.
+#[test]
+fn deep_lines_decode_as_serde_json_does() {
+    let policy = "record Node {\n  id: string\n  kids: [Node]\n}\nrule r(n: Node) {\n  when: len(n.kids) > 0\n  then: review\n}\n";
+    let loader = MemoryLoader::new().with("p.qlp", policy);
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    let plan = IngestPlan::new(&program, Layout::new(&program));
+    let record = program.record_by_name("Node").unwrap();
+    let mut decoded = Vec::new();
+    for depth in [2usize, 62, 64, 66, 100, 126, 128, 130, 200] {
+        // `depth` records and lists in all, alternating.
+        let nodes = depth / 2;
+        let line = format!(
+            "{}{}{}",
+            r#"{"id":"x","kids":["#.repeat(nodes - 1),
+            r#"{"id":"z","kids":[]}"#,
+            "]}".repeat(nodes - 1)
+        );
+        let (mut fast_warnings, mut slow_warnings) = (Vec::new(), Vec::new());
+        let fast = plan.ingest_by(&program, record, line.as_bytes(), false, &mut fast_warnings, true);
+        let slow = plan.ingest_by(&program, record, line.as_bytes(), false, &mut slow_warnings, false);
+        assert_eq!(fast, slow, "depth {depth}");
+        decoded.push((depth, fast.is_ok()));
+    }
+    // Both sides of the limit were tried.
+    assert!(
+        decoded.iter().any(|&(_, ok)| ok) && decoded.iter().any(|&(_, ok)| !ok),
+        "{decoded:?}"
+    );
+}
+
 /// Field names compare as `==` does at every length and wherever they
 /// differ (the comparison loads overlapping words, not bytes).
 #[test]
