@@ -30,6 +30,18 @@ fn assert_rejected(source: String) {
     assert!(check_bytes(source.into_bytes()), "expected an error");
 }
 
+/// Record types that each hold two of the next double a row at every step:
+/// 60 of them would lay out 2^60-byte rows (and as many row checks) if the
+/// checker let them through.
+#[test]
+fn doubling_record_chains() {
+    let doubling: String = (0..60)
+        .map(|i| format!("record R{i} {{\n  a: R{next}\n  b: R{next}?\n}}\n", next = i + 1))
+        .chain(std::iter::once(String::from("record R60 {\n  x: int\n}\n")))
+        .collect();
+    assert_rejected(doubling);
+}
+
 #[test]
 fn deep_parentheses() {
     assert_rejected(format!("const X = {}1{}", "(".repeat(10_000), ")".repeat(10_000)));

@@ -176,6 +176,11 @@ pub const CODES: &[Code] = &[
         "schema",
         "a record contains itself, directly or not",
     ),
+    code(
+        "qlp::record_too_large",
+        "schema",
+        "a record takes more than 64 KiB in each row (records and optionals are stored inline)",
+    ),
     code("qlp::double_optional", "schema", "an optional of an optional (`int??`)"),
     code("qlp::empty_enum", "schema", "an enum without variants"),
     code(

@@ -119,6 +119,7 @@ impl<'a> Checker<'a> {
                 record.fields = fields;
             }
         }
+        let mut recursive = false;
         // A record may not contain itself except through a list: records and
         // optionals are laid out inline in a row, so only a list's elements
         // (in the row's arena) can hold the record again.
@@ -139,8 +140,36 @@ impl<'a> Checker<'a> {
                     .help = Some(String::from(
                         "make the field a list (`[T]`): a record, optional or not, is stored inside the record holding it",
                     ));
+                    recursive = true;
                 }
             }
+        }
+        // Records hold records inline, so a chain of types each holding two
+        // of the next doubles a row at each step: a record's inline size
+        // (what a row of it takes besides its strings' and lists' bytes) is
+        // bounded. Sized only without cycles (reported above).
+        if recursive {
+            return;
+        }
+        let sizes = inline_sizes(&self.program);
+        let too_large: Vec<_> = self
+            .program
+            .records
+            .iter()
+            .zip(sizes)
+            .filter(|&(_, size)| size > MAX_RECORD_BYTES)
+            .map(|(record, size)| (record.location.file, record.location.span, record.name.clone(), size))
+            .collect();
+        for (file, span, name, size) in too_large {
+            self.file = file;
+            self.error(
+                "qlp::record_too_large",
+                span,
+                format!("record `{name}` takes {size} bytes in each row, above the limit of {MAX_RECORD_BYTES}"),
+            )
+            .help = Some(String::from(
+                "records and optionals are stored inside the record holding them; hold large or repeated parts in a list (`[T]`)",
+            ));
         }
     }
 
@@ -289,5 +318,60 @@ impl<'a> Checker<'a> {
             path.push(part);
         }
         path.display().to_string()
+    }
+}
+
+/// The largest inline size of a record, in bytes (the shipped `Content` takes
+/// ~400).
+const MAX_RECORD_BYTES: u64 = 64 * 1024;
+
+/// Each record type's inline size, as the row layout lays it out (records
+/// and optionals inline, strings and lists as two words), saturating; in
+/// one pass over the types, deepest first, with an explicit stack (a chain
+/// of many types recurses no deeper than one).
+fn inline_sizes(program: &Program) -> Vec<u64> {
+    let count = program.records.len();
+    let mut sizes: Vec<Option<u64>> = vec![None; count];
+    let inline_record = |ty: &Type| match ty.strip_optional() {
+        Type::Record(inner) => Some(inner.index()),
+        _ => None,
+    };
+    for start in 0..count {
+        let mut stack = vec![start];
+        while let Some(&record) = stack.last() {
+            if sizes.get(record).copied().flatten().is_some() {
+                stack.pop();
+                continue;
+            }
+            let fields = program.records.get(record).map(|r| r.fields.as_slice()).unwrap_or(&[]);
+            let pending = fields
+                .iter()
+                .filter_map(|f| inline_record(&f.ty))
+                .find(|&inner| sizes.get(inner).copied().flatten().is_none());
+            match pending {
+                // A cycle (reported elsewhere) cannot grow the stack past the types.
+                Some(inner) if stack.len() <= count => stack.push(inner),
+                _ => {
+                    let size = fields
+                        .iter()
+                        .fold(0u64, |total, f| total.saturating_add(slot_size(&f.ty, &sizes)));
+                    if let Some(slot) = sizes.get_mut(record) {
+                        *slot = Some(size);
+                    }
+                    stack.pop();
+                }
+            }
+        }
+    }
+    sizes.into_iter().map(Option::unwrap_or_default).collect()
+}
+
+/// The bytes a slot of type `ty` takes (see `layout::Layout::size_of`).
+fn slot_size(ty: &Type, sizes: &[Option<u64>]) -> u64 {
+    match ty {
+        Type::String | Type::List(_) => 16,
+        Type::Record(id) => sizes.get(id.index()).copied().flatten().unwrap_or(0),
+        Type::Optional(inner) => 8u64.saturating_add(slot_size(inner, sizes)),
+        _ => 8,
     }
 }
