@@ -9,7 +9,7 @@ use qlp_compiler::Value;
 use qlp_grammar::ast::ActionKind;
 use serde::Serialize;
 
-mod json;
+pub(crate) mod json;
 
 pub use json::{write_serde, write_str, DecisionWriter};
 

@@ -189,11 +189,21 @@ pub fn write_str(out: &mut Vec<u8>, text: &str) {
 /// Whether any of the eight bytes of `word` is a quote, a backslash or a
 /// control character (below 0x20): exact, not a heuristic.
 fn needs_escape(word: u64) -> bool {
+    escape_bits(word) != 0
+}
+
+/// The high bit of each byte of `word` (little-endian) that is a quote, a
+/// backslash or a control character, and possibly of bytes above one: the
+/// lowest bit set is exact (a borrow only carries upwards), so
+/// `trailing_zeros() / 8` is the first such byte. Ingestion finds where a
+/// string ends with it.
+#[inline]
+pub(crate) fn escape_bits(word: u64) -> u64 {
     const ONES: u64 = u64::from_ne_bytes([1; 8]);
     const HIGH: u64 = ONES << 7;
     let has_zero = |w: u64| w.wrapping_sub(ONES) & !w & HIGH;
     let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGH;
-    (below_space | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\')))) != 0
+    below_space | has_zero(word ^ (ONES * u64::from(b'"'))) | has_zero(word ^ (ONES * u64::from(b'\\')))
 }
 
 enum Escape {

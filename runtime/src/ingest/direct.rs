@@ -23,6 +23,7 @@ use qlp_compiler::Type;
 use super::fields::Seen;
 use super::values::{float_word, int_word, text_word, uint_word};
 use super::{IngestPlan, KEPT_LIST_BYTES};
+use crate::decision::json::escape_bits;
 
 /// The deepest nesting of lists and records this path reads, the record
 /// itself included: that of `serde_json` (the reference path, whose limit
@@ -482,21 +483,12 @@ impl<'a> Parser<'a> {
 }
 
 /// Where in `bytes` the first `"`, `\` or control character is, eight
-/// bytes at a time.
+/// bytes at a time (the test `decision::json` escapes strings by).
 #[inline]
 fn special(bytes: &[u8]) -> Option<usize> {
-    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
-    const HIGH: u64 = u64::from_ne_bytes([0x80; 8]);
     let mut at = 0;
     while let Some(chunk) = bytes.get(at..at + 8) {
-        let word = u64::from_le_bytes(chunk.try_into().ok()?);
-        // A byte's high bit is set in `found` where it is zero in
-        // `word ^ c` (or below 0x20); the lowest such bit is exact.
-        let zero = |x: u64| x.wrapping_sub(ONES) & !x;
-        let found = (zero(word ^ (ONES * u64::from(b'"')))
-            | zero(word ^ (ONES * u64::from(b'\\')))
-            | (word.wrapping_sub(ONES * 0x20) & !word))
-            & HIGH;
+        let found = escape_bits(u64::from_le_bytes(chunk.try_into().ok()?));
         if found != 0 {
             return Some(at + (found.trailing_zeros() / 8) as usize);
         }
