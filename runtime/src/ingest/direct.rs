@@ -160,7 +160,7 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads the rest of record `record` (its `{` taken) into `slot`. Keys
-    /// are found as the tape path finds them: the field that followed the
+    /// are found as `RecordPlan::field` finds them: the field that followed the
     /// previous one in the last record first.
     fn record(&mut self, record: RecordId, slot: &mut [u8], store: bool) -> Option<()> {
         let plan = self.plan.record(record)?;
