@@ -181,6 +181,11 @@ pub const CODES: &[Code] = &[
         "schema",
         "a record takes more than 64 KiB in each row (records and optionals are stored inline)",
     ),
+    code(
+        "qlp::record_too_deep",
+        "schema",
+        "records nested in a record more than 32 deep (records and optionals are stored inline)",
+    ),
     code("qlp::double_optional", "schema", "an optional of an optional (`int??`)"),
     code("qlp::empty_enum", "schema", "an enum without variants"),
     code(

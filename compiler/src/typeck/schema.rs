@@ -1,6 +1,7 @@
 //! Declaring the schema: enums, records and their fields.
 
 use super::*;
+use crate::inline::InlineGraph;
 
 impl<'a> Checker<'a> {
     pub(super) fn declare_enums(&mut self) {
@@ -119,39 +120,58 @@ impl<'a> Checker<'a> {
                 record.fields = fields;
             }
         }
-        let mut recursive = false;
         // A record may not contain itself except through a list: records and
         // optionals are laid out inline in a row, so only a list's elements
         // (in the row's arena) can hold the record again.
-        for record_index in 0..self.program.records.len() {
-            if let Some(span) = self.self_containing_field(RecordId(record_index as u32)) {
-                let location = self
-                    .program
-                    .records
-                    .get(record_index)
-                    .map(|r| (r.location.file, r.name.clone()));
-                if let Some((file, name)) = location {
-                    self.file = file;
-                    self.error(
-                        "qlp::recursive_record",
-                        span,
-                        format!("record `{name}` contains itself"),
-                    )
-                    .help = Some(String::from(
-                        "make the field a list (`[T]`): a record, optional or not, is stored inside the record holding it",
-                    ));
-                    recursive = true;
-                }
-            }
+        let graph = InlineGraph::new(&self.program);
+        let recursive: Vec<_> = (0..self.program.records.len())
+            .map(|index| RecordId(index as u32))
+            .filter_map(|id| {
+                let record = self.program.record(id)?;
+                let field = record.fields.get(graph.self_holding_field(&self.program, id)?)?;
+                Some((record.location.file, field.span, record.name.clone()))
+            })
+            .collect();
+        for (file, span, name) in &recursive {
+            self.file = *file;
+            self.error(
+                "qlp::recursive_record",
+                *span,
+                format!("record `{name}` contains itself"),
+            )
+            .help = Some(String::from(
+                "make the field a list (`[T]`): a record, optional or not, is stored inside the record holding it",
+            ));
         }
         // Records hold records inline, so a chain of types each holding two
         // of the next doubles a row at each step: a record's inline size
         // (what a row of it takes besides its strings' and lists' bytes) is
         // bounded. Sized only without cycles (reported above).
-        if recursive {
+        if !recursive.is_empty() {
             return;
         }
-        let sizes = inline_sizes(&self.program);
+        // Records nested in records are bounded too: rows are checked,
+        // decoded and laid out by walking them.
+        let too_deep: Vec<_> = self
+            .program
+            .records
+            .iter()
+            .zip(inline_depths(&self.program, &graph))
+            .filter(|&(_, depth)| depth > MAX_RECORD_DEPTH)
+            .map(|(record, depth)| (record.location.file, record.location.span, record.name.clone(), depth))
+            .collect();
+        for (file, span, name, depth) in too_deep {
+            self.file = file;
+            self.error(
+                "qlp::record_too_deep",
+                span,
+                format!("record `{name}` nests records {depth} deep, above the limit of {MAX_RECORD_DEPTH}"),
+            )
+            .help = Some(String::from(
+                "records and optionals are stored inside the record holding them; hold deeper parts in a list (`[T]`)",
+            ));
+        }
+        let sizes = inline_sizes(&self.program, &graph);
         let too_large: Vec<_> = self
             .program
             .records
@@ -171,28 +191,6 @@ impl<'a> Checker<'a> {
                 "records and optionals are stored inside the record holding them; hold large or repeated parts in a list (`[T]`)",
             ));
         }
-    }
-
-    /// A field through which `start` contains itself without an optional or list in between.
-    pub(super) fn self_containing_field(&self, start: RecordId) -> Option<Span> {
-        let mut stack = vec![(start, None::<Span>)];
-        let mut seen = vec![start];
-        while let Some((record, via)) = stack.pop() {
-            for field in self.program.record(record).map(|r| r.fields.as_slice()).unwrap_or(&[]) {
-                // An optional record is stored inline as well.
-                if let Type::Record(inner) = *field.ty.strip_optional() {
-                    let via = via.or(Some(field.span));
-                    if inner == start {
-                        return via;
-                    }
-                    if !seen.contains(&inner) {
-                        seen.push(inner);
-                        stack.push((inner, via));
-                    }
-                }
-            }
-        }
-        None
     }
 
     pub(super) fn resolve_type(&mut self, ty: &ast::TypeExpr) -> Type {
@@ -325,42 +323,41 @@ impl<'a> Checker<'a> {
 /// ~400).
 const MAX_RECORD_BYTES: u64 = 64 * 1024;
 
+/// The deepest nesting of records in a record, the record included (the
+/// shipped `Content` nests 2: `Content`, then `Account` and `Scores`).
+pub const MAX_RECORD_DEPTH: usize = crate::layout::MAX_INLINE_DEPTH;
+
+/// Each record type's nesting depth: 1 for a record holding no record
+/// inline, one more than the deepest record it holds otherwise.
+fn inline_depths(program: &Program, graph: &InlineGraph) -> Vec<usize> {
+    let mut depths = vec![0usize; program.records.len()];
+    for &record in &graph.order {
+        let fields = program.record(record).map_or(&[][..], |r| r.fields.as_slice());
+        let deepest = fields
+            .iter()
+            .filter_map(|f| crate::inline::held_inline(&f.ty))
+            .map(|inner| depths.get(inner.index()).copied().unwrap_or(0))
+            .max()
+            .unwrap_or(0);
+        if let Some(depth) = depths.get_mut(record.index()) {
+            *depth = deepest.saturating_add(1);
+        }
+    }
+    depths
+}
+
 /// Each record type's inline size, as the row layout lays it out (records
 /// and optionals inline, strings and lists as two words), saturating; in
-/// one pass over the types, deepest first, with an explicit stack (a chain
-/// of many types recurses no deeper than one).
-fn inline_sizes(program: &Program) -> Vec<u64> {
-    let count = program.records.len();
-    let mut sizes: Vec<Option<u64>> = vec![None; count];
-    let inline_record = |ty: &Type| match ty.strip_optional() {
-        Type::Record(inner) => Some(inner.index()),
-        _ => None,
-    };
-    for start in 0..count {
-        let mut stack = vec![start];
-        while let Some(&record) = stack.last() {
-            if sizes.get(record).copied().flatten().is_some() {
-                stack.pop();
-                continue;
-            }
-            let fields = program.records.get(record).map(|r| r.fields.as_slice()).unwrap_or(&[]);
-            let pending = fields
-                .iter()
-                .filter_map(|f| inline_record(&f.ty))
-                .find(|&inner| sizes.get(inner).copied().flatten().is_none());
-            match pending {
-                // A cycle (reported elsewhere) cannot grow the stack past the types.
-                Some(inner) if stack.len() <= count => stack.push(inner),
-                _ => {
-                    let size = fields
-                        .iter()
-                        .fold(0u64, |total, f| total.saturating_add(slot_size(&f.ty, &sizes)));
-                    if let Some(slot) = sizes.get_mut(record) {
-                        *slot = Some(size);
-                    }
-                    stack.pop();
-                }
-            }
+/// one pass over the types, each after the records it holds.
+fn inline_sizes(program: &Program, graph: &InlineGraph) -> Vec<u64> {
+    let mut sizes: Vec<Option<u64>> = vec![None; program.records.len()];
+    for &record in &graph.order {
+        let fields = program.record(record).map_or(&[][..], |r| r.fields.as_slice());
+        let size = fields
+            .iter()
+            .fold(0u64, |total, f| total.saturating_add(slot_size(&f.ty, &sizes)));
+        if let Some(slot) = sizes.get_mut(record.index()) {
+            *slot = Some(size);
         }
     }
     sizes.into_iter().map(Option::unwrap_or_default).collect()
