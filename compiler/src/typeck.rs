@@ -7,6 +7,7 @@
 
 use qlp_grammar::ast::{self, BinaryOp, ExprKind, Item, KeywordsSource, UnaryOp};
 use qlp_grammar::{Diagnostic, FileId, Span};
+use std::collections::{HashMap, HashSet};
 
 use crate::interp::Interpreter;
 use crate::load::{clean_path, LoadedFiles};

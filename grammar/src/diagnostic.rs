@@ -148,11 +148,16 @@ impl Diagnostic {
                 source: None,
             };
         };
-        let spans = std::iter::once(self.span).chain(self.related.iter().map(|(span, _)| *span));
+        let mut shown = self.clone();
+        shown.span = first_lines(&file.text, shown.span);
+        for (span, _) in &mut shown.related {
+            *span = first_lines(&file.text, *span);
+        }
+        let spans = std::iter::once(shown.span).chain(shown.related.iter().map(|(span, _)| *span));
         let snippet_fits = spans.into_iter().all(|span| snippet_lines_fit(&file.text, span));
         if snippet_fits {
             return SourcedDiagnostic {
-                diagnostic: self.clone(),
+                diagnostic: shown,
                 source: Some(CharColumns {
                     name: file.name.clone(),
                     text: file.text.clone(),
@@ -174,6 +179,26 @@ impl Diagnostic {
 
 /// The longest source line shown in a rendered diagnostic.
 pub const MAX_SNIPPET_LINE: usize = 1000;
+
+/// The most lines of a span a rendered diagnostic shows.
+pub const MAX_SNIPPET_LINES: usize = 20;
+
+/// `span`, or its first line when it covers more than [`MAX_SNIPPET_LINES`]
+/// (a record of 100,000 fields is shown by its first line, not in full).
+fn first_lines(text: &str, span: Span) -> Span {
+    let bytes = text.as_bytes();
+    let start = (span.start as usize).min(bytes.len());
+    let end = (span.end as usize).clamp(start, bytes.len());
+    let inside = bytes.get(start..end).unwrap_or(&[]);
+    if inside.iter().filter(|c| **c == b'\n').nth(MAX_SNIPPET_LINES).is_none() {
+        return span;
+    }
+    let first_end = inside.iter().position(|c| *c == b'\n').unwrap_or(inside.len());
+    Span {
+        start: span.start,
+        end: span.start.saturating_add(first_end as u32),
+    }
+}
 
 /// Whether the lines around `span` (one line of context either side, as
 /// miette shows them) are each at most [`MAX_SNIPPET_LINE`] bytes.

@@ -10,9 +10,11 @@ impl<'a> Checker<'a> {
             };
             self.file = file;
             let mut params: Vec<(String, Type)> = Vec::new();
+            // Names seen, hashed: a declaration of many is checked in linear time.
+            let mut names = HashSet::new();
             for param in &decl.params {
                 let ty = self.resolve_type(&param.ty);
-                if params.iter().any(|(name, _)| *name == param.name.name) {
+                if !names.insert(param.name.name.as_str()) {
                     self.error(
                         "qlp::duplicate_param",
                         param.name.span,

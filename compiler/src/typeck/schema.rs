@@ -11,8 +11,9 @@ impl<'a> Checker<'a> {
             };
             self.file = file;
             let mut variants: Vec<String> = Vec::new();
+            let mut names = HashSet::new();
             for variant in &decl.variants {
-                if variants.contains(&variant.name) {
+                if !names.insert(variant.name.as_str()) {
                     self.error(
                         "qlp::duplicate_variant",
                         variant.span,
@@ -63,13 +64,23 @@ impl<'a> Checker<'a> {
                 continue;
             };
             self.file = file;
+            // Each field's index by name, so that many defaults take linear time.
+            let index_of: HashMap<String, usize> = self
+                .program
+                .records
+                .get(record_index)
+                .map(|r| r.fields.iter().enumerate().map(|(i, f)| (f.name.clone(), i)).collect())
+                .unwrap_or_default();
             for field in &decl.fields {
                 let Some(default) = &field.default else { continue };
+                let Some(&at) = index_of.get(&field.name.name) else {
+                    continue;
+                };
                 let Some(ty) = self
                     .program
                     .records
                     .get(record_index)
-                    .and_then(|r| r.fields.iter().find(|f| f.name == field.name.name))
+                    .and_then(|r| r.fields.get(at))
                     .map(|f| f.ty.clone())
                 else {
                     continue;
@@ -82,7 +93,7 @@ impl<'a> Checker<'a> {
                     .program
                     .records
                     .get_mut(record_index)
-                    .and_then(|r| r.fields.iter_mut().find(|f| f.name == field.name.name));
+                    .and_then(|r| r.fields.get_mut(at));
                 if let Some(slot) = slot {
                     slot.default = Some(value);
                 }
@@ -98,9 +109,10 @@ impl<'a> Checker<'a> {
             };
             self.file = file;
             let mut fields: Vec<FieldDef> = Vec::new();
+            let mut names = HashSet::new();
             for field in &decl.fields {
                 let ty = self.resolve_type(&field.ty);
-                if fields.iter().any(|f| f.name == field.name.name) {
+                if !names.insert(field.name.name.as_str()) {
                     self.error(
                         "qlp::duplicate_field",
                         field.name.span,
