@@ -54,6 +54,28 @@ enum SlotCheck {
     },
 }
 
+/// The most checks of a held record copied into the checks of the record
+/// holding it (more are referenced).
+const MAX_COPIED_CHECKS: usize = 16;
+
+impl SlotCheck {
+    /// This check for a value `by` bytes further into the row.
+    fn moved(&self, by: usize) -> SlotCheck {
+        match self {
+            SlotCheck::String(at) => SlotCheck::String(at + by),
+            SlotCheck::List { at, stride, element } => SlotCheck::List {
+                at: at + by,
+                stride: *stride,
+                element: element.clone(),
+            },
+            SlotCheck::Record { record, at } => SlotCheck::Record {
+                record: *record,
+                at: at + by,
+            },
+        }
+    }
+}
+
 /// The checks of each element of a list.
 #[derive(Debug, Clone)]
 enum ElementChecks {
@@ -91,9 +113,11 @@ impl Layout {
             records: vec![RecordLayout::default(); program.records.len()],
             checks: Vec::new(),
         };
-        // Each record laid out after the records it holds inline (the
-        // checker rejects cycles; a record of one is laid out once, with
-        // the sizes known by then, so the layout stays bounded).
+        // Each record laid out, and its checks collected, after the records
+        // it holds inline (the checker rejects cycles; a record of one is
+        // laid out once, with the sizes known by then, so the layout stays
+        // bounded).
+        layout.checks = vec![Vec::new(); program.records.len()];
         for record in crate::inline::InlineGraph::new(program).order {
             let fields = program.record(record).map_or(&[][..], |r| r.fields.as_slice());
             let mut offset = 0u32;
@@ -102,24 +126,20 @@ impl Layout {
                 offsets.push(offset);
                 offset = offset.saturating_add(layout.size_of(&field.ty));
             }
+            let mut checks = Vec::new();
+            for (field, &at) in fields.iter().zip(&offsets) {
+                layout.collect_checks(&field.ty, at as usize, &mut checks);
+            }
             if let Some(slot) = layout.records.get_mut(record.index()) {
                 *slot = RecordLayout {
                     size: offset,
                     field_offsets: offsets,
                 };
             }
+            if let Some(slot) = layout.checks.get_mut(record.index()) {
+                *slot = checks;
+            }
         }
-        layout.checks = (0..program.records.len())
-            .map(|r| {
-                let mut checks = Vec::new();
-                let fields = program.records.get(r).map_or(&[][..], |r| r.fields.as_slice());
-                for (index, field) in fields.iter().enumerate() {
-                    let at = layout.field_offset(RecordId(r as u32), index as u32) as usize;
-                    layout.collect_checks(&field.ty, at, &mut checks);
-                }
-                checks
-            })
-            .collect();
         layout
     }
 
@@ -146,7 +166,13 @@ impl Layout {
                 });
             }
             Type::Optional(inner) => self.collect_checks(inner, at + 8, out),
-            Type::Record(record) => out.push(SlotCheck::Record { record: *record, at }),
+            // A small record's checks are copied (a row is checked in one
+            // loop), a larger one's referenced: together the checks stay
+            // linear in the fields.
+            Type::Record(record) => match self.checks.get(record.index()) {
+                Some(held) if held.len() <= MAX_COPIED_CHECKS => out.extend(held.iter().map(|c| c.moved(at))),
+                _ => out.push(SlotCheck::Record { record: *record, at }),
+            },
             _ => {}
         }
     }
@@ -329,29 +355,42 @@ fn checks_hold(layout: &Layout, checks: &[SlotCheck], bytes: &[u8], base: usize,
         return false;
     }
     let extent_ok = |offset: u64, len: u64| offset.checked_add(len).is_some_and(|end| end <= bytes.len() as u64);
-    checks.iter().all(|check| match check {
-        SlotCheck::String(at) => match (read_u64(bytes, base + at), read_u64(bytes, base + at + 8)) {
-            (Some(offset), Some(len)) => extent_ok(offset, len),
-            _ => false,
-        },
-        SlotCheck::List { at, stride, element } => {
-            let (Some(offset), Some(count)) = (read_u64(bytes, base + at), read_u64(bytes, base + at + 8)) else {
-                return false;
-            };
-            let Some(total) = count.checked_mul(*stride) else {
-                return false;
-            };
-            let (checks, at) = match element {
-                ElementChecks::Inline(checks) => (checks.as_slice(), 0),
-                ElementChecks::Record { record, at } => (layout.checks_of(*record), *at),
-            };
-            extent_ok(offset, total)
-                && (checks.is_empty()
-                    || (0..count)
-                        .all(|i| checks_hold(layout, checks, bytes, (offset + i * stride) as usize + at, depth + 1)))
+    // A plain loop: strings, the common check, stay inline in it.
+    for check in checks {
+        let holds = match check {
+            SlotCheck::String(at) => match (read_u64(bytes, base + at), read_u64(bytes, base + at + 8)) {
+                (Some(offset), Some(len)) => extent_ok(offset, len),
+                _ => false,
+            },
+            SlotCheck::List { at, stride, element } => list_holds(layout, bytes, base + at, *stride, element, depth),
+            SlotCheck::Record { record, at } => {
+                checks_hold(layout, layout.checks_of(*record), bytes, base + at, depth + 1)
+            }
+        };
+        if !holds {
+            return false;
         }
-        SlotCheck::Record { record, at } => checks_hold(layout, layout.checks_of(*record), bytes, base + at, depth + 1),
-    })
+    }
+    true
+}
+
+/// Whether the list whose slot is at `at` lies inside the row, and so do
+/// its elements' slots.
+#[inline(never)]
+fn list_holds(layout: &Layout, bytes: &[u8], at: usize, stride: u64, element: &ElementChecks, depth: usize) -> bool {
+    let (Some(offset), Some(count)) = (read_u64(bytes, at), read_u64(bytes, at + 8)) else {
+        return false;
+    };
+    let Some(total) = count.checked_mul(stride) else {
+        return false;
+    };
+    let (checks, at) = match element {
+        ElementChecks::Inline(checks) => (checks.as_slice(), 0),
+        ElementChecks::Record { record, at } => (layout.checks_of(*record), *at),
+    };
+    offset.checked_add(total).is_some_and(|end| end <= bytes.len() as u64)
+        && (checks.is_empty()
+            || (0..count).all(|i| checks_hold(layout, checks, bytes, (offset + i * stride) as usize + at, depth + 1)))
 }
 
 /// Writes `value` little-endian at `at`, if it fits.
@@ -508,16 +547,22 @@ mod tests {
     }
 
     #[test]
-    fn checks_reference_held_records_instead_of_copying_them() {
+    fn checks_reference_large_held_records_and_copy_small_ones() {
         // Every type holding the same record of many strings: copied, the
         // checks would be types × strings.
         let strings: String = (0..100).map(|i| format!("  s{i}: string\n")).collect();
         let holders: String = (0..100)
             .map(|i| format!("record H{i} {{\n  b: B\n  c: B?\n}}\n"))
             .collect();
-        let program = program(&format!("record B {{\n{strings}}}\n{holders}"));
-        let layout = Layout::new(&program);
+        let wide = program(&format!("record B {{\n{strings}}}\n{holders}"));
+        let layout = Layout::new(&wide);
         let checks: usize = layout.checks.iter().map(Vec::len).sum();
         assert_eq!(checks, 100 + 2 * 100);
+        // A small record's checks are copied.
+        let small = program("record S { a: string  b: string }\nrecord H { s: S  t: S? }");
+        let layout = Layout::new(&small);
+        let copied = layout.checks.get(1).expect("checked");
+        assert!(copied.iter().all(|c| matches!(c, SlotCheck::String(_))), "{copied:?}");
+        assert_eq!(copied.len(), 4);
     }
 }

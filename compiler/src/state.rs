@@ -52,10 +52,20 @@ pub struct StateKey {
     hash: u64,
 }
 
+/// How keys are hashed in memory: with a seed chosen at random when the
+/// process starts, so that records cannot be made to collide in a map (an
+/// unseeded hash lets a hostile stream of keys turn every lookup into a
+/// scan). Never stored: stores keep keys by their text.
+static KEY_HASHER: std::sync::LazyLock<foldhash::fast::RandomState> = std::sync::LazyLock::new(Default::default);
+
 impl StateKey {
     /// The key `key` of declaration `state`.
     pub fn new(state: StateId, key: CompactString) -> StateKey {
-        let hash = stable_hash(key.as_bytes()) ^ u64::from(state.0).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        use std::hash::{BuildHasher, Hasher};
+        let mut hasher = KEY_HASHER.build_hasher();
+        hasher.write_u32(state.0);
+        hasher.write(key.as_bytes());
+        let hash = hasher.finish();
         StateKey { state, key, hash }
     }
 }
@@ -102,7 +112,7 @@ pub struct Touch {
     /// `distinct`: the stable hash of `of:`.
     pub value: u64,
     /// `first_seen`: the record's `id:`.
-    pub id: String,
+    pub id: CompactString,
 }
 
 /// The touches of one record, one per state declaration of its type (or
@@ -132,7 +142,7 @@ pub struct StateValues {
     pub errors: Vec<Option<EvalError>>,
     /// By `StateId`, for `first_seen`: the id of the earliest record (empty
     /// when the program keeps no first-seen records).
-    pub first_ids: Vec<Option<String>>,
+    pub first_ids: Vec<Option<CompactString>>,
 }
 
 impl StateValues {
@@ -346,7 +356,7 @@ pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchPar
         }),
         id: parts
             .id
-            .map_or_else(String::new, |i| text(i, def.id.as_ref()).into_string()),
+            .map_or_else(CompactString::default, |i| text(i, def.id.as_ref())),
     }
 }
 

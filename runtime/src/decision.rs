@@ -422,7 +422,7 @@ impl Decision {
                         kind: def.kind.as_str(),
                         key: touch.key.key.to_string(),
                         value,
-                        first_id,
+                        first_id: first_id.map(String::from),
                     });
                 }
             }

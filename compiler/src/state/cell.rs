@@ -6,6 +6,7 @@ use super::floor;
 use crate::program::{StateDef, StateKind};
 #[cfg(test)]
 use crate::text::stable_hash;
+use compact_str::CompactString;
 
 /// Distinct values counted exactly, per window, before the count becomes
 /// a HyperLogLog estimate.
@@ -26,7 +27,7 @@ pub enum Cell {
         /// Event time, microseconds.
         time: i64,
         /// The record's `id:`.
-        id: String,
+        id: CompactString,
     },
     /// A tag, set until `expires` (event time, exclusive).
     Tag {
@@ -53,7 +54,8 @@ impl Cell {
             + match self {
                 Cell::Counter(w) => w.buckets.capacity() * std::mem::size_of::<(i64, u64)>(),
                 Cell::Distinct(w) => w.buckets.iter().map(|(_, s)| 16 + s.memory()).sum(),
-                Cell::FirstSeen { id, .. } => id.capacity(),
+                Cell::FirstSeen { id, .. } if id.is_heap_allocated() => id.capacity(),
+                Cell::FirstSeen { .. } => 0,
                 Cell::Tag { .. } => 0,
             }
     }
@@ -150,7 +152,7 @@ impl Cell {
             }
             3 => {
                 let time = reader.word()? as i64;
-                let id = std::str::from_utf8(reader.take(reader.0.len())?).ok()?.to_string();
+                let id = CompactString::from(std::str::from_utf8(reader.take(reader.0.len())?).ok()?);
                 Cell::FirstSeen { time, id }
             }
             4 => Cell::Tag {
@@ -397,7 +399,7 @@ mod tests {
             }),
             Cell::FirstSeen {
                 time: -5,
-                id: String::from("帖子 1"),
+                id: CompactString::from("帖子 1"),
             },
             Cell::Tag { expires: i64::MAX },
         ];
