@@ -154,11 +154,7 @@ fn set<T>(values: &mut [T], at: usize, value: T) {
 mod tests {
     use super::*;
 
-    fn program(source: &str) -> Program {
-        let loader = crate::MemoryLoader::new().with("p.qlp", source);
-        let checked = crate::check(&[std::path::PathBuf::from("p.qlp")], &loader);
-        checked.program.expect("the records check")
-    }
+    use crate::test_program as program;
 
     #[test]
     fn records_come_after_the_records_they_hold() {

@@ -510,11 +510,7 @@ fn read_value(program: &Program, layout: &Layout, ty: &Type, bytes: &[u8], at: u
 mod tests {
     use super::*;
 
-    fn program(source: &str) -> Program {
-        let loader = crate::MemoryLoader::new().with("p.qlp", source);
-        let checked = crate::check(&[std::path::PathBuf::from("p.qlp")], &loader);
-        checked.program.expect("the records check")
-    }
+    use crate::test_program as program;
 
     /// Records nested as deep as the checker allows, the innermost holding
     /// a string.

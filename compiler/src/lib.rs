@@ -107,3 +107,11 @@ pub fn check_cached(roots: &[PathBuf], loader: &dyn SourceLoader, cache: &CheckC
         program,
     }
 }
+
+/// The program of one policy file, `source`, for unit tests.
+#[cfg(test)]
+pub(crate) fn test_program(source: &str) -> Program {
+    let loader = MemoryLoader::new().with("p.qlp", source);
+    let checked = check(&[PathBuf::from("p.qlp")], &loader);
+    checked.program.expect("the source checks")
+}
