@@ -36,14 +36,38 @@ pub fn json(diagnostic: &Diagnostic, sources: &SourceMap) -> serde_json::Value {
     })
 }
 
-/// Prints diagnostics in the chosen format to stderr (human) or stdout (JSON).
+/// The most diagnostics printed for people in one run: a hostile policy can
+/// hold a hundred thousand errors, each a dozen lines; the rest are counted
+/// (`--format json` lists every one).
+pub const MAX_HUMAN: usize = 200;
+
+/// Renders the first [`MAX_HUMAN`] of `diagnostics` for people, each with
+/// `line` (a diagnostic rendered), then a line counting the rest.
+pub fn human_bounded<'a>(
+    diagnostics: impl ExactSizeIterator<Item = &'a Diagnostic>,
+    sources: &SourceMap,
+    mut line: impl FnMut(&str) -> std::io::Result<()>,
+) -> std::io::Result<()> {
+    let total = diagnostics.len();
+    for diagnostic in diagnostics.take(MAX_HUMAN) {
+        line(&human(diagnostic, sources))?;
+    }
+    if total > MAX_HUMAN {
+        line(&format!(
+            "... and {} more not shown (`--format json` lists every one)",
+            total - MAX_HUMAN
+        ))?;
+    }
+    Ok(())
+}
+
+/// Prints diagnostics in the chosen format to stderr (human, the first
+/// [`MAX_HUMAN`]) or stdout (JSON, all).
 pub fn print_diagnostics(diagnostics: &[Diagnostic], sources: &SourceMap, format: Format) -> std::io::Result<()> {
     match format {
         Format::Human => {
             let mut err = std::io::stderr().lock();
-            for diagnostic in diagnostics {
-                writeln!(err, "{}", human(diagnostic, sources))?;
-            }
+            human_bounded(diagnostics.iter(), sources, |text| writeln!(err, "{text}"))?;
         }
         Format::Json => {
             let mut out = std::io::stdout().lock();

@@ -482,3 +482,35 @@ fn the_record_limit_is_configurable_at_the_root() {
         all_output(&out)
     );
 }
+
+/// A file of 50,000 errors is reported at once, not in minutes (each
+/// diagnostic's line and column were found by a scan from the file's start,
+/// and each rendering copied the file): people see the first 200 and a count
+/// of the rest, `--format json` every one.
+#[test]
+fn a_flood_of_errors_is_reported_in_bounded_time_and_output() {
+    let tree = Tree::new();
+    tree.write("p/a.qlp", &format!("record B {{\n{}}}\n", "  a: int\n".repeat(50_000)));
+    let out = qlp_within(&tree.root(), &["check", "p"], Duration::from_secs(30));
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(text.matches("qlp::duplicate_field").count(), 200);
+    assert!(
+        text.contains("... and 49799 more not shown"),
+        "{}",
+        &text[text.len() - 500..]
+    );
+    assert!(text.contains("49999 error(s)"));
+    // Read while it runs: 15 MB would fill a pipe nobody empties.
+    let out = Command::new(env!("CARGO_BIN_EXE_qlp"))
+        .args(["check", "--format", "json", "p"])
+        .current_dir(tree.root())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(stdout.lines().filter(|l| l.contains("duplicate_field")).count(), 49_999);
+    let last: serde_json::Value =
+        serde_json::from_str(stdout.lines().rfind(|l| l.contains("duplicate_field")).unwrap()).unwrap();
+    assert_eq!(last["line"], 50_001);
+    assert_eq!(last["column"], 3);
+}

@@ -325,9 +325,10 @@ fn print_findings(
 ) -> anyhow::Result<()> {
     match format {
         LintFormat::Human => {
-            for finding in findings {
-                eprintln!("{}", render::human(&finding.diagnostic, sources));
-            }
+            render::human_bounded(findings.iter().map(|f| &f.diagnostic), sources, |text| {
+                eprintln!("{text}");
+                Ok(())
+            })?;
             let errors = findings.iter().filter(|f| f.diagnostic.is_error()).count();
             eprintln!(
                 "{} finding(s): {errors} error(s), {} warning(s)",

@@ -163,13 +163,15 @@ impl<'a> Checker<'a> {
             return;
         }
         // Records nested in records are bounded too: rows are checked,
-        // decoded and laid out by walking them.
+        // decoded and laid out by walking them. Said of the records one
+        // level past the limit (every record holding one is too deep as
+        // well, and fixed with it): one error for a chain of any length.
         let too_deep: Vec<_> = self
             .program
             .records
             .iter()
             .zip(inline_depths(&self.program, &graph))
-            .filter(|&(_, depth)| depth > MAX_RECORD_DEPTH)
+            .filter(|&(_, depth)| depth == MAX_RECORD_DEPTH + 1)
             .map(|(record, depth)| (record.location.file, record.location.span, record.name.clone(), depth))
             .collect();
         for (file, span, name, depth) in too_deep {
@@ -177,7 +179,9 @@ impl<'a> Checker<'a> {
             self.error(
                 "qlp::record_too_deep",
                 span,
-                format!("record `{name}` nests records {depth} deep, above the limit of {MAX_RECORD_DEPTH}"),
+                format!(
+                    "record `{name}` nests records {depth} deep, above the limit of {MAX_RECORD_DEPTH} (as does every record holding it)"
+                ),
             )
             .help = Some(String::from(
                 "records and optionals are stored inside the record holding them; hold deeper parts in a list (`[T]`)",
