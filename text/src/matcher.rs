@@ -47,7 +47,10 @@ impl KeywordMatcher {
                 let mut builder = AhoCorasick::builder();
                 builder.match_kind(MatchKind::LeftmostFirst);
                 if searched.len() > PREFILTERED_KEYWORDS {
-                    builder.kind(Some(AhoCorasickKind::DFA)).build(&searched).ok()
+                    // Past the DFA budget, "is there any" asks the overlapping automaton.
+                    dfa_fits(&searched)
+                        .then(|| builder.kind(Some(AhoCorasickKind::DFA)).build(&searched).ok())
+                        .flatten()
                 } else {
                     Some(builder.build(&searched).map_err(|error| error.to_string())?)
                 }
@@ -199,10 +202,26 @@ const PREFILTERED_KEYWORDS: usize = 64;
 
 /// The automaton that finds every (overlapping) occurrence; in `initials`
 /// mode capitals (initials of characters) and small letters (Latin) meet.
+/// The most keyword bytes an automaton is built as a DFA for. A DFA takes
+/// ~270 bytes a keyword byte on Chinese lists (the 716 KB, 53,000-entry
+/// lexicon: 152 MiB), so a 16 MiB keyword file (the file limit) would take
+/// gigabytes; past this, the contiguous NFA (a few times slower to scan,
+/// tens of bytes a keyword byte) is built instead.
+pub const MAX_DFA_KEYWORD_BYTES: usize = 1 << 20;
+
+/// Whether `keywords` are few enough for a DFA.
+fn dfa_fits<K: AsRef<str>>(keywords: &[K]) -> bool {
+    keywords.iter().map(|k| k.as_ref().len()).sum::<usize>() <= MAX_DFA_KEYWORD_BYTES
+}
+
 pub(crate) fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCorasick, String> {
     let insensitive = mode == MatchMode::Initials;
+    let kind = match dfa_fits(keywords) {
+        true => AhoCorasickKind::DFA,
+        false => AhoCorasickKind::ContiguousNFA,
+    };
     AhoCorasick::builder()
-        .kind(Some(AhoCorasickKind::DFA))
+        .kind(Some(kind))
         .match_kind(MatchKind::Standard)
         .ascii_case_insensitive(insensitive)
         .build(keywords)
