@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::inline::InlineGraph;
+use crate::layout::MAX_INLINE_DEPTH;
 
 impl<'a> Checker<'a> {
     pub(super) fn declare_enums(&mut self) {
@@ -155,57 +156,65 @@ impl<'a> Checker<'a> {
                 "make the field a list (`[T]`): a record, optional or not, is stored inside the record holding it",
             ));
         }
-        // Records hold records inline, so a chain of types each holding two
-        // of the next doubles a row at each step: a record's inline size
-        // (what a row of it takes besides its strings' and lists' bytes) is
-        // bounded. Sized only without cycles (reported above).
+        // Sizes and depths are measured only without cycles (reported above).
         if !recursive.is_empty() {
             return;
         }
-        // Records nested in records are bounded too: rows are checked,
-        // decoded and laid out by walking them. Said of the records one
-        // level past the limit (every record holding one is too deep as
-        // well, and fixed with it): one error for a chain of any length.
-        let too_deep: Vec<_> = self
-            .program
-            .records
-            .iter()
-            .zip(inline_depths(&self.program, &graph))
-            .filter(|&(_, depth)| depth == MAX_RECORD_DEPTH + 1)
-            .map(|(record, depth)| (record.location.file, record.location.span, record.name.clone(), depth))
-            .collect();
-        for (file, span, name, depth) in too_deep {
-            self.file = file;
-            self.error(
-                "qlp::record_too_deep",
-                span,
+        // Records nested in records are bounded: rows are checked, decoded
+        // and laid out by walking them. Said of the records one level past
+        // the limit (every record holding one is too deep as well, and fixed
+        // with it): one error for a chain of any length.
+        let depths = inline_depths(&self.program, &graph);
+        self.report_records(
+            depths.into_iter().map(|d| d as u64),
+            |depth| depth == MAX_INLINE_DEPTH as u64 + 1,
+            "qlp::record_too_deep",
+            |name, depth| {
                 format!(
-                    "record `{name}` nests records {depth} deep, above the limit of {MAX_RECORD_DEPTH} (as does every record holding it)"
-                ),
-            )
-            .help = Some(String::from(
-                "records and optionals are stored inside the record holding them; hold deeper parts in a list (`[T]`)",
-            ));
-        }
-        let sizes = inline_sizes(&self.program, &graph);
-        let too_large: Vec<_> = self
+                    "record `{name}` nests records {depth} deep, above the limit of {MAX_INLINE_DEPTH} (as does every record holding it)"
+                )
+            },
+            "records and optionals are stored inside the record holding them; hold deeper parts in a list (`[T]`)",
+        );
+        // A chain of types each holding two of the next doubles a row at
+        // each step: a record's inline size (what a row of it takes besides
+        // its strings' and lists' bytes) is bounded.
+        self.report_records(
+            inline_sizes(&self.program, &graph),
+            |size| size > MAX_RECORD_BYTES,
+            "qlp::record_too_large",
+            |name, size| format!("record `{name}` takes {size} bytes in each row, above the limit of {MAX_RECORD_BYTES}"),
+            "records and optionals are stored inside the record holding them; hold large or repeated parts in a list (`[T]`)",
+        );
+    }
+
+    /// Reports, at its declaration, each record whose measure (by record
+    /// index, from `measures`) is `past` a limit.
+    fn report_records(
+        &mut self,
+        measures: impl IntoIterator<Item = u64>,
+        past: impl Fn(u64) -> bool,
+        code: &'static str,
+        message: impl Fn(&str, u64) -> String,
+        help: &str,
+    ) {
+        let found: Vec<_> = self
             .program
             .records
             .iter()
-            .zip(sizes)
-            .filter(|&(_, size)| size > MAX_RECORD_BYTES)
-            .map(|(record, size)| (record.location.file, record.location.span, record.name.clone(), size))
+            .zip(measures)
+            .filter(|&(_, measure)| past(measure))
+            .map(|(record, measure)| {
+                (
+                    record.location.file,
+                    record.location.span,
+                    message(&record.name, measure),
+                )
+            })
             .collect();
-        for (file, span, name, size) in too_large {
+        for (file, span, text) in found {
             self.file = file;
-            self.error(
-                "qlp::record_too_large",
-                span,
-                format!("record `{name}` takes {size} bytes in each row, above the limit of {MAX_RECORD_BYTES}"),
-            )
-            .help = Some(String::from(
-                "records and optionals are stored inside the record holding them; hold large or repeated parts in a list (`[T]`)",
-            ));
+            self.error(code, span, text).help = Some(String::from(help));
         }
     }
 
@@ -338,10 +347,6 @@ impl<'a> Checker<'a> {
 /// The largest inline size of a record, in bytes (the shipped `Content` takes
 /// ~400).
 const MAX_RECORD_BYTES: u64 = 64 * 1024;
-
-/// The deepest nesting of records in a record, the record included (the
-/// shipped `Content` nests 2: `Content`, then `Account` and `Scores`).
-pub const MAX_RECORD_DEPTH: usize = crate::layout::MAX_INLINE_DEPTH;
 
 /// Each record type's nesting depth: 1 for a record holding no record
 /// inline, one more than the deepest record it holds otherwise.
