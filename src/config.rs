@@ -42,6 +42,7 @@ pub struct LintConfig {
 pub struct LimitsConfig {
     pub policy_file_bytes: Option<u64>,
     pub keyword_file_bytes: Option<u64>,
+    pub keyword_memory_bytes: Option<u64>,
     pub record_bytes: Option<u64>,
 }
 
@@ -50,6 +51,9 @@ impl LimitsConfig {
         Limits {
             policy_file_bytes: self.policy_file_bytes.unwrap_or(Limits::DEFAULT.policy_file_bytes),
             keyword_file_bytes: self.keyword_file_bytes.unwrap_or(Limits::DEFAULT.keyword_file_bytes),
+            keyword_memory_bytes: self
+                .keyword_memory_bytes
+                .unwrap_or(Limits::DEFAULT.keyword_memory_bytes),
         }
     }
 }

@@ -201,6 +201,28 @@ fn oversized_files_are_refused_before_they_are_read() {
 }
 
 #[test]
+fn keyword_sets_are_bounded_together_by_a_configurable_limit() {
+    // Tiny sets cost ~16 KB each, however small: 2,000 of them in 60 KB of
+    // policy take ~32 MB. The limit is the root's to lower (or raise).
+    let tree = Tree::new();
+    let mut policy = String::new();
+    for i in 0..2_000 {
+        policy.push_str(&format!("keywords k{i} = [\"词{i}甲\", \"词{i}乙\"]\n"));
+    }
+    tree.write("p/a.qlp", &policy);
+    let out = tree.check();
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    tree.write("qlp.toml", "[limits]\nkeyword_memory_bytes = 8388608\n");
+    let out = tree.check();
+    assert_refused(&out, "keyword sets take more than 8 MiB together");
+    assert!(
+        all_output(&out).contains("qlp::keywords_too_large"),
+        "{}",
+        all_output(&out)
+    );
+}
+
+#[test]
 fn fmt_never_writes_through_a_link_out_of_the_tree() {
     let tree = Tree::new();
     let victim = tree.dir.path().join("outside/victim.qlp");

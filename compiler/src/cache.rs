@@ -61,13 +61,14 @@ impl<K: PartialEq + std::hash::Hash, V: Clone> Table<K, V> {
     }
 }
 
-/// A merged automaton's key: the match mode, and each set's index and keywords.
-type MergedKey = (u64, Vec<(usize, Vec<String>)>);
+/// A merged automaton's key: the match mode, whether it may be a DFA, and
+/// each set's index and keywords.
+type MergedKey = (u64, bool, Vec<(usize, Vec<String>)>);
 
 struct Tables {
     generation: u64,
     parses: Table<(FileId, String), (ast::File, Vec<Diagnostic>)>,
-    matchers: Table<(u64, Vec<String>), Result<KeywordMatcher, String>>,
+    matchers: Table<(u64, bool, Vec<String>), Result<KeywordMatcher, String>>,
     merged: Table<MergedKey, Option<MergedKeywords>>,
 }
 
@@ -125,23 +126,30 @@ impl CheckCache {
         })
     }
 
-    /// The automaton of prepared `keywords` in `mode`.
-    pub(crate) fn matcher(&self, keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
+    /// The automata of prepared `keywords` in `mode` (DFAs when `dfa`).
+    pub(crate) fn matcher(&self, keywords: Vec<String>, mode: MatchMode, dfa: bool) -> Result<KeywordMatcher, String> {
         self.with(|t| {
             let generation = t.generation;
-            let key = (mode.code(), keywords);
-            let build = key.1.clone();
-            t.matchers.get_or(key, generation, || KeywordMatcher::new(build, mode))
+            let key = (mode.code(), dfa, keywords);
+            let build = key.2.clone();
+            t.matchers
+                .get_or(key, generation, || KeywordMatcher::build(build, mode, dfa))
         })
     }
 
-    /// The automaton over every set of one mode.
-    pub(crate) fn merged(&self, sets: &[(usize, &KeywordMatcher)], mode: MatchMode) -> Option<MergedKeywords> {
+    /// The automaton over every set of one mode (a DFA when `dfa`).
+    pub(crate) fn merged(
+        &self,
+        sets: &[(usize, &KeywordMatcher)],
+        mode: MatchMode,
+        dfa: bool,
+    ) -> Option<MergedKeywords> {
         let key: Vec<(usize, Vec<String>)> = sets.iter().map(|(i, m)| (*i, m.keywords().to_vec())).collect();
         self.with(|t| {
             let generation = t.generation;
-            t.merged
-                .get_or((mode.code(), key), generation, || MergedKeywords::new(sets, mode).ok())
+            t.merged.get_or((mode.code(), dfa, key), generation, || {
+                MergedKeywords::new(sets, mode, dfa).ok()
+            })
         })
     }
 }

@@ -35,6 +35,7 @@ use qlp_grammar::{Diagnostic, SourceMap};
 pub use cache::CheckCache;
 pub use load::{MemoryLoader, SourceLoader};
 pub use program::Program;
+pub use typeck::MAX_KEYWORD_MEMORY;
 pub use types::Type;
 pub use value::Value;
 
@@ -88,7 +89,7 @@ pub fn check_cached(roots: &[PathBuf], loader: &dyn SourceLoader, cache: &CheckC
     let mut diagnostics = Vec::new();
     let files = load::load_cached(roots, loader, &mut diagnostics, cache);
     let scope = resolve::Scope::collect(&files, &mut diagnostics);
-    let mut checker = typeck::Checker::new(&scope, &files, cache);
+    let mut checker = typeck::Checker::new(&scope, &files, cache, loader.keyword_memory());
     checker.check_all();
     cache.end();
     diagnostics.append(&mut checker.diagnostics);

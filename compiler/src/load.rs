@@ -30,18 +30,32 @@ pub trait SourceLoader {
         let _ = dir;
         Vec::new()
     }
+
+    /// The most heap the tree's keyword sets may take together, in bytes
+    /// (`qlp::keywords_too_large` past it).
+    fn keyword_memory(&self) -> usize {
+        crate::MAX_KEYWORD_MEMORY
+    }
 }
 
 /// Files held in memory, by path.
 #[derive(Debug, Default, Clone)]
 pub struct MemoryLoader {
     files: HashMap<PathBuf, Vec<u8>>,
+    keyword_memory: Option<usize>,
 }
 
 impl MemoryLoader {
     /// No files.
     pub fn new() -> MemoryLoader {
         MemoryLoader::default()
+    }
+
+    /// Lowers (or raises) the keyword sets' memory limit (see
+    /// [`SourceLoader::keyword_memory`]).
+    pub fn with_keyword_memory(mut self, bytes: usize) -> MemoryLoader {
+        self.keyword_memory = Some(bytes);
+        self
     }
 
     /// Adds a file.
@@ -52,6 +66,10 @@ impl MemoryLoader {
 }
 
 impl SourceLoader for MemoryLoader {
+    fn keyword_memory(&self) -> usize {
+        self.keyword_memory.unwrap_or(crate::MAX_KEYWORD_MEMORY)
+    }
+
     fn read(&self, path: &Path, _kind: FileKind) -> std::io::Result<Vec<u8>> {
         self.files
             .get(&clean_path(path))

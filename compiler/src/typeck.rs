@@ -25,6 +25,7 @@ mod consts;
 mod expr;
 mod fns;
 mod keywords;
+pub use keywords::MAX_KEYWORD_MEMORY;
 mod operators;
 mod rules;
 mod schema;
@@ -72,6 +73,8 @@ pub(crate) struct Checker<'a> {
     files: &'a LoadedFiles,
     /// Keyword automata kept from the check before.
     cache: &'a crate::CheckCache,
+    /// The most heap the keyword sets take together.
+    keyword_memory: usize,
     pub diagnostics: Vec<Diagnostic>,
 
     file: FileId,
@@ -83,12 +86,18 @@ pub(crate) struct Checker<'a> {
 }
 
 impl<'a> Checker<'a> {
-    pub(crate) fn new(scope: &'a Scope, files: &'a LoadedFiles, cache: &'a crate::CheckCache) -> Checker<'a> {
+    pub(crate) fn new(
+        scope: &'a Scope,
+        files: &'a LoadedFiles,
+        cache: &'a crate::CheckCache,
+        keyword_memory: usize,
+    ) -> Checker<'a> {
         Checker {
             program: Program::default(),
             scope,
             files,
             cache,
+            keyword_memory,
             diagnostics: Vec::new(),
             file: FileId(0),
             const_states: Vec::new(),
@@ -133,8 +142,8 @@ impl<'a> Checker<'a> {
         self.declare_enums();
         self.declare_records();
         self.resolve_record_fields();
-        self.check_keyword_sets();
-        self.merge_keyword_sets();
+        let dfa_left = self.check_keyword_sets();
+        self.merge_keyword_sets(dfa_left);
         self.declare_campaigns();
         self.declare_consts();
         for index in self.const_order() {

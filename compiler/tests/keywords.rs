@@ -233,6 +233,8 @@ fn a_53k_entry_list_loads_compiles_and_scans() {
     let program = checked.program.expect("the large list compiles");
     let set = &program.keyword_sets[0];
     assert!(set.entries.len() > 35_000, "{} distinct entries", set.entries.len());
+    // Within the DFA budget: matched at DFA speed.
+    assert!(set.matcher.is_dfa());
     // Duplicates after normalization are reported once, as a warning.
     assert!(checked.diagnostics.iter().all(|d| !d.is_error()));
     // Every entry matches a text that contains it.

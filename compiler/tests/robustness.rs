@@ -274,3 +274,87 @@ fn evaluation_is_linear_in_the_expanded_rule_and_the_record() {
         "{small} steps for 1000 elements, {large} for 2000"
     );
 }
+
+/// Distinct pseudo-random Chinese words, `bytes` of them, one a line.
+fn random_word_lines(bytes: usize, seed: u64) -> String {
+    let mut state = seed;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 33) % n
+    };
+    let mut words = std::collections::BTreeSet::new();
+    let mut total = 0;
+    while total <= bytes {
+        let word: String = (0..3 + next(4))
+            .map(|_| char::from_u32(0x4E00 + next(0x51A5) as u32).unwrap())
+            .collect();
+        total += word.len();
+        words.insert(word);
+    }
+    words.into_iter().collect::<Vec<_>>().join("\n")
+}
+
+/// A policy of `files.len()` keyword sets, one a file, and a rule each.
+fn keyword_tree(files: &[String]) -> MemoryLoader {
+    let mut source = String::from("record R { text: string }\n");
+    let mut loader = MemoryLoader::new();
+    for (i, words) in files.iter().enumerate() {
+        source.push_str(&format!(
+            "keywords k{i} = file(\"k{i}.txt\")\nrule r{i}(x: R) {{\n  when: x.text has_any k{i}\n  then: remove\n  reason: \"k\"\n}}\n"
+        ));
+        loader = loader.with(format!("k{i}.txt"), words.clone());
+    }
+    loader.with("p.qlp", source)
+}
+
+#[test]
+fn keyword_sets_share_one_budget_of_dfas() {
+    use qlp_compiler::text::{dfa_cost, MatchMode, MAX_DFA_MEMORY};
+    // Each set's DFAs alone fit the budget (~40% of it), all three do not:
+    // without a budget for the whole program, a tree of many such files
+    // took ~800 bytes of DFA a keyword byte (3.6 MB of keywords: 3 GB).
+    let files: Vec<String> = (0..3).map(|i| random_word_lines(230_000, 11 + i)).collect();
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &keyword_tree(&files));
+    let program = checked.program.expect("the tree checks");
+    let sets = &program.keyword_sets;
+    let costs: Vec<usize> = sets
+        .iter()
+        .map(|s| dfa_cost(s.matcher.keywords(), MatchMode::Normalized))
+        .collect();
+    assert!(
+        costs.iter().all(|&c| c <= MAX_DFA_MEMORY && c > MAX_DFA_MEMORY / 3),
+        "{costs:?}"
+    );
+    let dfas: Vec<bool> = sets.iter().map(|s| s.matcher.is_dfa()).collect();
+    assert_eq!(dfas, [true, true, false]);
+    let memory: usize = sets.iter().map(|s| s.matcher.memory_usage()).sum();
+    assert!(memory <= MAX_DFA_MEMORY + (64 << 20), "{memory} bytes");
+    // The set without a DFA matches all the same.
+    let word = files[2].lines().nth(100).unwrap();
+    assert!(sets[2].matcher.is_match(&format!("前文{word}后文")));
+}
+
+#[test]
+fn keyword_sets_past_the_memory_limit_are_an_error() {
+    let files: Vec<String> = (0..4).map(|i| random_word_lines(20_000, 31 + i)).collect();
+    let check = |limit: usize| {
+        let loader = keyword_tree(&files).with_keyword_memory(limit);
+        let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+        let errors: Vec<String> = checked
+            .diagnostics
+            .iter()
+            .filter(|d| d.is_error())
+            .map(|d| format!("{} {}", d.code, d.message))
+            .collect();
+        errors
+    };
+    assert!(check(qlp_compiler::MAX_KEYWORD_MEMORY).is_empty());
+    // Each set takes ~20 MB as DFAs: the third passes 50 MB, reported once.
+    let errors = check(50 << 20);
+    assert_eq!(
+        errors,
+        ["qlp::keywords_too_large keyword sets take more than 50 MiB together (`[limits] keyword_memory_bytes`), past the limit with `k2`"]
+    );
+}

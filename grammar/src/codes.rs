@@ -88,7 +88,7 @@ pub const CODES: &[Code] = &[
     code(
         "qlp::keywords_too_large",
         "limits",
-        "a keyword set is too large to compile into an automaton",
+        "a keyword set is too large to compile into an automaton, or the keyword sets together take more memory than `[limits] keyword_memory_bytes` (512 MiB)",
     ),
     code(
         "qlp::file_not_found",

@@ -20,13 +20,17 @@ pub struct Limits {
     pub policy_file_bytes: u64,
     /// The largest keyword file, in bytes.
     pub keyword_file_bytes: u64,
+    /// The most heap the keyword sets take together, in bytes.
+    pub keyword_memory_bytes: u64,
 }
 
 impl Limits {
-    /// 4 MiB per policy file, 16 MiB per keyword file.
+    /// 4 MiB per policy file, 16 MiB per keyword file, 512 MiB of keyword
+    /// sets.
     pub const DEFAULT: Limits = Limits {
         policy_file_bytes: 4 << 20,
         keyword_file_bytes: 16 << 20,
+        keyword_memory_bytes: qlp_compiler::MAX_KEYWORD_MEMORY as u64,
     };
 
     fn for_kind(&self, kind: FileKind) -> u64 {
@@ -111,6 +115,10 @@ impl SourceLoader for FsLoader {
         // canonical path inside the root, read as a bounded regular file.
         let real = self.confine(path)?;
         read_regular_file(&real, self.limits.for_kind(kind))
+    }
+
+    fn keyword_memory(&self) -> usize {
+        usize::try_from(self.limits.keyword_memory_bytes).unwrap_or(usize::MAX)
     }
 
     fn policy_files_in(&self, dir: &Path) -> Vec<String> {

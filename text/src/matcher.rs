@@ -24,8 +24,8 @@ pub struct KeywordMatcher {
     /// built: `automaton` answers.
     any: Option<AhoCorasick>,
     /// In the `normalized` mode: the test that rules a raw text out without
-    /// normalizing it.
-    raw: Option<RawPrefilter>,
+    /// normalizing it (shared by clones: 12 KB however small the set).
+    raw: Option<std::sync::Arc<RawPrefilter>>,
     /// In the `normalized` mode, when every keyword is its own normalized
     /// form: a keyword found in the raw text as it is is found in the
     /// normalized text too (normalization maps each character on its own),
@@ -37,9 +37,18 @@ pub struct KeywordMatcher {
 
 impl KeywordMatcher {
     /// Builds a matcher from keywords already prepared for `mode`, non-empty
-    /// and distinct.
+    /// and distinct, with DFAs when they fit [`MAX_DFA_MEMORY`].
     pub fn new(keywords: Vec<String>, mode: MatchMode) -> Result<KeywordMatcher, String> {
-        let automaton = overlapping(&keywords, mode)?;
+        let dfa = dfa_cost(&keywords, mode) <= MAX_DFA_MEMORY;
+        KeywordMatcher::build(keywords, mode, dfa)
+    }
+
+    /// [`KeywordMatcher::new`], with DFAs only when `dfa` says so (a
+    /// program's sets share one budget, see [`dfa_cost`]): without, the
+    /// automata are contiguous NFAs, tens of bytes a keyword byte where a
+    /// DFA takes hundreds.
+    pub fn build(keywords: Vec<String>, mode: MatchMode, dfa: bool) -> Result<KeywordMatcher, String> {
+        let automaton = overlapping(&keywords, mode, dfa)?;
         let any = match mode {
             MatchMode::Word | MatchMode::Initials => None,
             MatchMode::Normalized | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike => {
@@ -47,17 +56,21 @@ impl KeywordMatcher {
                 let mut builder = AhoCorasick::builder();
                 builder.match_kind(MatchKind::LeftmostFirst);
                 if searched.len() > PREFILTERED_KEYWORDS {
-                    // Past the DFA budget, "is there any" asks the overlapping automaton.
-                    dfa_fits(&searched)
-                        .then(|| builder.kind(Some(AhoCorasickKind::DFA)).build(&searched).ok())
+                    // Without a DFA, "is there any" asks the overlapping automaton.
+                    dfa.then(|| builder.kind(Some(AhoCorasickKind::DFA)).build(&searched).ok())
                         .flatten()
                 } else {
+                    // Few keywords, but maybe long ones: aho-corasick would
+                    // choose a DFA for up to 100 whatever their length.
+                    if !dfa {
+                        builder.kind(Some(AhoCorasickKind::ContiguousNFA));
+                    }
                     Some(builder.build(&searched).map_err(|error| error.to_string())?)
                 }
             }
         };
         let raw = match mode {
-            MatchMode::Normalized => RawPrefilter::new(&keywords),
+            MatchMode::Normalized => RawPrefilter::new(&keywords).map(std::sync::Arc::new),
             MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike | MatchMode::Initials => None,
         };
         let raw_hits = mode == MatchMode::Normalized && keywords.iter().all(|k| normalize(k) == *k);
@@ -83,14 +96,23 @@ impl KeywordMatcher {
         self.raw_hits && self.any().is_match(raw)
     }
 
+    /// Whether the automata are DFAs (see [`KeywordMatcher::build`]).
+    pub fn is_dfa(&self) -> bool {
+        self.automaton.kind() == AhoCorasickKind::DFA
+    }
+
     /// The match mode the automaton was built for.
     pub fn mode(&self) -> MatchMode {
         self.mode
     }
 
-    /// Heap bytes used by the automata.
+    /// Heap bytes used: the automata, the raw test and the keywords.
     pub fn memory_usage(&self) -> usize {
-        self.automaton.memory_usage() + self.any.as_ref().map_or(0, AhoCorasick::memory_usage)
+        self.automaton.memory_usage()
+            + self.any.as_ref().map_or(0, AhoCorasick::memory_usage)
+            + self.raw.as_ref().map_or(0, |raw| raw.memory_usage())
+            + self.keywords.iter().map(String::capacity).sum::<usize>()
+            + self.keywords.capacity() * std::mem::size_of::<String>()
     }
 
     /// The keywords as normalized for matching, by pattern index.
@@ -200,23 +222,71 @@ pub(crate) fn innermost<'k>(keywords: &'k [String], automaton: &AhoCorasick) -> 
 /// set is searched without it, whatever the match kind.
 const PREFILTERED_KEYWORDS: usize = 64;
 
-/// The automaton that finds every (overlapping) occurrence; in `initials`
-/// mode capitals (initials of characters) and small letters (Latin) meet.
-/// The most keyword bytes an automaton is built as a DFA for. A DFA takes
-/// ~270 bytes a keyword byte on Chinese lists (the 716 KB, 53,000-entry
-/// lexicon: 152 MiB), so a 16 MiB keyword file (the file limit) would take
-/// gigabytes; past this, the contiguous NFA (a few times slower to scan,
-/// tens of bytes a keyword byte) is built instead.
-pub const MAX_DFA_KEYWORD_BYTES: usize = 1 << 20;
+/// The most memory DFAs take: for one set, and for all the sets and merged
+/// automata of a program together (the compiler keeps that budget). A DFA
+/// takes a row of 4-byte transitions per trie state, as wide as the
+/// keywords' byte classes rounded up to a power of two: on Chinese lists
+/// ~210 bytes a keyword byte (the 716 KB, 53,000-entry lexicon: 152 MiB),
+/// ~800 on random words, so a 16 MiB keyword file (the file limit), or a
+/// policy tree of many large files, would take gigabytes. Past it, the
+/// contiguous NFA (a few times slower to scan, tens of bytes a keyword
+/// byte) is built instead.
+pub const MAX_DFA_MEMORY: usize = 512 << 20;
 
-/// Whether `keywords` are few enough for a DFA.
-fn dfa_fits<K: AsRef<str>>(keywords: &[K]) -> bool {
-    keywords.iter().map(|k| k.as_ref().len()).sum::<usize>() <= MAX_DFA_KEYWORD_BYTES
+/// The transition table a DFA of `keywords` takes, as aho-corasick lays it
+/// out: a row per trie state (distinct prefixes, and four special states)
+/// of one 4-byte entry per byte class, rounded up to a power of two; the
+/// classes split the bytes at each byte a keyword uses (both cases of
+/// ASCII letters when `insensitive`). Counted before anything is built.
+pub fn dfa_memory<K: AsRef<str>>(keywords: &[K], insensitive: bool) -> usize {
+    // Case-insensitively, `Bet` and `bet` share their states.
+    let mut sorted: Vec<std::borrow::Cow<'_, [u8]>> = keywords
+        .iter()
+        .map(|k| match insensitive {
+            true => std::borrow::Cow::Owned(k.as_ref().to_ascii_lowercase().into_bytes()),
+            false => std::borrow::Cow::Borrowed(k.as_ref().as_bytes()),
+        })
+        .collect();
+    sorted.sort_unstable();
+    let mut boundaries = [false; 256];
+    let mut mark = |b: u8| {
+        if let Some(before) = b.checked_sub(1).and_then(|p| boundaries.get_mut(p as usize)) {
+            *before = true;
+        }
+        if let Some(at) = boundaries.get_mut(b as usize) {
+            *at = true;
+        }
+    };
+    let mut states = 4usize;
+    let mut previous: &[u8] = &[];
+    for keyword in &sorted {
+        let shared = keyword.iter().zip(previous).take_while(|(a, b)| a == b).count();
+        states += keyword.len() - shared;
+        for &b in keyword.iter() {
+            mark(b);
+            if insensitive && b.is_ascii_alphabetic() {
+                mark(b ^ 0x20);
+            }
+        }
+        previous = keyword;
+    }
+    let classes = boundaries.iter().take(255).filter(|&&b| b).count() + 1;
+    states.saturating_mul(classes.next_power_of_two()).saturating_mul(4)
 }
 
-pub(crate) fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCorasick, String> {
+/// The most a keyword set's DFAs take: the overlapping automaton and the
+/// one of its innermost keywords (a subset, so no larger) each take at most
+/// [`dfa_memory`] of the keywords.
+pub fn dfa_cost(keywords: &[String], mode: MatchMode) -> usize {
+    dfa_memory(keywords, mode == MatchMode::Initials).saturating_mul(2)
+}
+
+/// The automaton that finds every (overlapping) occurrence, a DFA when
+/// `dfa` and the keywords fit one; in `initials` mode capitals (initials of
+/// characters) and small letters (Latin) meet.
+pub(crate) fn overlapping(keywords: &[String], mode: MatchMode, dfa: bool) -> Result<AhoCorasick, String> {
     let insensitive = mode == MatchMode::Initials;
-    let kind = match dfa_fits(keywords) {
+    let kind = match dfa {
         true => AhoCorasickKind::DFA,
         false => AhoCorasickKind::ContiguousNFA,
     };
@@ -228,6 +298,7 @@ pub(crate) fn overlapping(keywords: &[String], mode: MatchMode) -> Result<AhoCor
         .or_else(|_| {
             // Very large sets can exceed the DFA's limits; the NFA is slower but unbounded.
             AhoCorasick::builder()
+                .kind(Some(AhoCorasickKind::NoncontiguousNFA))
                 .match_kind(MatchKind::Standard)
                 .ascii_case_insensitive(insensitive)
                 .build(keywords)
@@ -276,8 +347,9 @@ pub struct MergedKeywords {
 }
 
 impl MergedKeywords {
-    /// Merges `sets` (set index, matcher) that share `mode`.
-    pub fn new(sets: &[(usize, &KeywordMatcher)], mode: MatchMode) -> Result<MergedKeywords, String> {
+    /// Merges `sets` (set index, matcher) that share `mode`, into a DFA
+    /// when `dfa` and the keywords fit one (see [`KeywordMatcher::build`]).
+    pub fn new(sets: &[(usize, &KeywordMatcher)], mode: MatchMode, dfa: bool) -> Result<MergedKeywords, String> {
         let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
         let mut keywords: Vec<String> = Vec::new();
         let mut owners: Vec<Vec<(u32, u32)>> = Vec::new();
@@ -293,13 +365,18 @@ impl MergedKeywords {
                 }
             }
         }
-        let automaton = overlapping(&keywords, mode)?;
+        let automaton = overlapping(&keywords, mode, dfa)?;
         Ok(MergedKeywords {
             mode,
             automaton,
             keywords,
             owners,
         })
+    }
+
+    /// Heap bytes used by the automaton.
+    pub fn memory_usage(&self) -> usize {
+        self.automaton.memory_usage()
     }
 
     /// The match mode of every set merged.

@@ -217,6 +217,15 @@ impl RawPrefilter {
         }
     }
 
+    /// Heap bytes used.
+    pub fn memory_usage(&self) -> usize {
+        let entry = std::mem::size_of::<(char, (u64, u64))>();
+        std::mem::size_of::<[u64; BASIC_WORDS]>()
+            + self.rank.capacity() * std::mem::size_of::<u32>()
+            + self.basic_masks.capacity() * std::mem::size_of::<(u64, u64)>()
+            + self.astral.capacity() * (entry + 1)
+    }
+
     /// Whether the basic-plane character `code` produces a marker (a bit
     /// test the branch reads directly: ~10% faster than joining two
     /// characters' bits first).

@@ -149,7 +149,7 @@ fn any_searches_only_the_innermost_keywords() {
         .iter()
         .map(|k| prepare(k, MatchMode::Normalized))
         .collect();
-    let automaton = matcher::overlapping(&keywords, MatchMode::Normalized).unwrap();
+    let automaton = matcher::overlapping(&keywords, MatchMode::Normalized, true).unwrap();
     assert_eq!(matcher::innermost(&keywords, &automaton), ["赌博", "下注", "吧"]);
     let matcher = KeywordMatcher::new(keywords, MatchMode::Normalized).unwrap();
     for (text, expected) in [

@@ -2,8 +2,21 @@
 
 use super::*;
 
+/// The most heap a program's keyword sets take together (automata, raw
+/// tests, keywords; DFAs at most [`crate::text::MAX_DFA_MEMORY`] of it),
+/// raised or lowered by `[limits] keyword_memory_bytes` in `qlp.toml`: a
+/// policy tree comes from pull requests, and a set takes ~16 KB however
+/// small and tens of bytes a keyword byte (hundreds as a DFA). The
+/// 53k-entry lexicon takes ~200 MiB.
+pub const MAX_KEYWORD_MEMORY: usize = 512 << 20;
+
 impl<'a> Checker<'a> {
-    pub(super) fn check_keyword_sets(&mut self) {
+    /// Builds every keyword set's automata; returns the DFA budget left
+    /// (bytes, see [`crate::text::MAX_DFA_MEMORY`]): sets get DFAs in
+    /// declaration order while they fit it.
+    pub(super) fn check_keyword_sets(&mut self) -> usize {
+        let mut dfa_left = crate::text::MAX_DFA_MEMORY;
+        let mut memory = 0usize;
         for &(file, index) in self.scope.declarations(DeclKind::Keywords) {
             let Some(Item::Keywords(decl)) = self.item(file, index) else {
                 continue;
@@ -59,8 +72,37 @@ impl<'a> Checker<'a> {
                 prepared.push(key);
                 originals.push(entry.to_string());
             }
-            let matcher = match self.cache.matcher(prepared, mode) {
-                Ok(matcher) => matcher,
+            let cost = crate::text::dfa_cost(&prepared, mode);
+            let dfa = cost <= dfa_left;
+            // Past the memory limit (reported once) nothing more is built.
+            let built = match memory > self.keyword_memory {
+                true => Ok(None),
+                false => self.cache.matcher(prepared, mode, dfa).map(Some),
+            };
+            let matcher = match built {
+                Ok(Some(matcher)) => {
+                    memory += matcher.memory_usage();
+                    if memory > self.keyword_memory {
+                        let limit = self.keyword_memory;
+                        self.error(
+                            "qlp::keywords_too_large",
+                            decl.name.span,
+                            format!(
+                                "keyword sets take more than {} together (`[limits] keyword_memory_bytes`), past the limit with `{}`",
+                                mebibytes(limit),
+                                decl.name.name
+                            ),
+                        )
+                        .help = Some(String::from(
+                            "use fewer or smaller keyword sets: a set's automata take tens to hundreds of bytes a keyword byte, and ~16 KB however small",
+                        ));
+                        None
+                    } else {
+                        dfa_left -= if dfa { cost } else { 0 };
+                        Some(matcher)
+                    }
+                }
+                Ok(None) => None,
                 Err(message) => {
                     self.error(
                         "qlp::keywords_too_large",
@@ -68,11 +110,12 @@ impl<'a> Checker<'a> {
                         format!("keyword set `{}` could not be compiled: {message}", decl.name.name),
                     )
                     .help = Some(String::from("split the set into smaller sets"));
-                    match KeywordMatcher::new(Vec::new(), mode) {
-                        Ok(matcher) => matcher,
-                        Err(_) => continue,
-                    }
+                    None
                 }
+            };
+            let matcher = match matcher.map_or_else(|| KeywordMatcher::new(Vec::new(), mode), Ok) {
+                Ok(matcher) => matcher,
+                Err(_) => continue,
             };
             // Repeats are merged here and reported once, by the linter
             // (QLP108 duplicate-keyword).
@@ -87,10 +130,12 @@ impl<'a> Checker<'a> {
                 repeat_examples: repeats,
             });
         }
+        dfa_left
     }
 
-    /// Builds one automaton per match mode over every keyword set of it.
-    pub(super) fn merge_keyword_sets(&mut self) {
+    /// Builds one automaton per match mode over every keyword set of it,
+    /// DFAs while they fit `dfa_left` bytes.
+    pub(super) fn merge_keyword_sets(&mut self, mut dfa_left: usize) {
         let mut merged = Vec::new();
         for mode in [
             MatchMode::Normalized,
@@ -112,7 +157,11 @@ impl<'a> Checker<'a> {
             merged.push(if sets.len() < 2 {
                 None
             } else {
-                self.cache.merged(&sets, mode)
+                let keywords: Vec<&String> = sets.iter().flat_map(|(_, m)| m.keywords()).collect();
+                let cost = crate::text::dfa_memory(&keywords, mode == MatchMode::Initials);
+                let dfa = cost <= dfa_left;
+                dfa_left -= if dfa { cost } else { 0 };
+                self.cache.merged(&sets, mode, dfa)
             });
         }
         self.program.merged_keywords = merged;
@@ -151,5 +200,13 @@ impl<'a> Checker<'a> {
             mode = chosen;
         }
         mode
+    }
+}
+
+/// `bytes` for people: whole MiB when it is, else bytes.
+fn mebibytes(bytes: usize) -> String {
+    match bytes % (1 << 20) {
+        0 => format!("{} MiB", bytes >> 20),
+        _ => format!("{bytes} bytes"),
     }
 }
