@@ -192,4 +192,20 @@ mod tests {
         let kept = cache.with(|t| (t.parses.entries.len(), t.matchers.entries.len()));
         assert_eq!(kept, (2, 1));
     }
+
+    #[test]
+    fn a_keyword_set_that_cannot_fit_the_memory_limit_is_never_built() {
+        // Its keywords alone are more than the limit: building its automata
+        // (seconds, and gigabytes, for a 16 MiB file) would be for nothing.
+        let words: String = (0..1_000).map(|i| format!("词{i}\n")).collect();
+        let loader = MemoryLoader::new()
+            .with("p.qlp", "keywords big = file(\"words.txt\")\n")
+            .with("words.txt", words)
+            .with_keyword_memory(4_000);
+        let cache = CheckCache::new();
+        let checked = crate::check_cached(&[PathBuf::from("p.qlp")], &loader, &cache);
+        let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+        assert_eq!(codes, ["qlp::keywords_too_large"]);
+        assert_eq!(cache.with(|t| t.matchers.entries.len()), 0);
+    }
 }

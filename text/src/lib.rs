@@ -23,7 +23,7 @@ mod prefilter;
 mod utf8;
 
 pub use markup::unescape;
-pub use matcher::{dfa_cost, dfa_memory, KeywordMatcher, MergedKeywords, MAX_DFA_MEMORY};
+pub use matcher::{dfa_cost, dfa_memory, keyword_bytes, KeywordMatcher, MergedKeywords, MAX_DFA_MEMORY};
 pub use prefilter::RawPrefilter;
 
 use unicode_normalization::UnicodeNormalization;

@@ -233,6 +233,11 @@ const PREFILTERED_KEYWORDS: usize = 64;
 /// byte) is built instead.
 pub const MAX_DFA_MEMORY: usize = 512 << 20;
 
+/// The bytes of `keywords`: the least any matcher of them takes.
+pub fn keyword_bytes<K: AsRef<str>>(keywords: &[K]) -> usize {
+    keywords.iter().map(|k| k.as_ref().len()).sum()
+}
+
 /// The transition table a DFA of `keywords` takes, as aho-corasick lays it
 /// out: a row per trie state (distinct prefixes, and four special states)
 /// of one 4-byte entry per byte class, rounded up to a power of two; the

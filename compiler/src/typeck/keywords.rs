@@ -74,36 +74,22 @@ impl<'a> Checker<'a> {
             }
             let cost = crate::text::dfa_cost(&prepared, mode);
             let dfa = cost <= dfa_left;
-            // Past the memory limit (reported once) nothing more is built.
-            let built = match memory > self.keyword_memory {
-                true => Ok(None),
-                false => self.cache.matcher(prepared, mode, dfa).map(Some),
-            };
-            let matcher = match built {
-                Ok(Some(matcher)) => {
-                    memory += matcher.memory_usage();
-                    if memory > self.keyword_memory {
-                        let limit = self.keyword_memory;
-                        self.error(
-                            "qlp::keywords_too_large",
-                            decl.name.span,
-                            format!(
-                                "keyword sets take more than {} together (`[limits] keyword_memory_bytes`), past the limit with `{}`",
-                                mebibytes(limit),
-                                decl.name.name
-                            ),
-                        )
-                        .help = Some(String::from(
-                            "use fewer or smaller keyword sets: a set's automata take tens to hundreds of bytes a keyword byte, and ~16 KB however small",
-                        ));
-                        None
-                    } else {
-                        dfa_left -= if dfa { cost } else { 0 };
-                        Some(matcher)
-                    }
+            // A set takes at least its keywords' bytes: one that cannot fit
+            // is not built, and past the limit (reported once) none is.
+            let over = memory > self.keyword_memory;
+            let floor = crate::text::keyword_bytes(&prepared);
+            let fits = !over && memory.saturating_add(floor) <= self.keyword_memory;
+            let matcher = match fits.then(|| self.cache.matcher(prepared, mode, dfa)) {
+                Some(Ok(matcher)) => {
+                    memory = memory.saturating_add(matcher.memory_usage());
+                    dfa_left -= if dfa { cost } else { 0 };
+                    (memory <= self.keyword_memory).then_some(matcher)
                 }
-                Ok(None) => None,
-                Err(message) => {
+                None => {
+                    memory = memory.saturating_add(floor);
+                    None
+                }
+                Some(Err(message)) => {
                     self.error(
                         "qlp::keywords_too_large",
                         decl.name.span,
@@ -113,6 +99,21 @@ impl<'a> Checker<'a> {
                     None
                 }
             };
+            if !over && memory > self.keyword_memory {
+                let limit = self.keyword_memory;
+                self.error(
+                    "qlp::keywords_too_large",
+                    decl.name.span,
+                    format!(
+                        "keyword sets take more than {} together (`[limits] keyword_memory_bytes`), past the limit with `{}`",
+                        mebibytes(limit),
+                        decl.name.name
+                    ),
+                )
+                .help = Some(String::from(
+                    "use fewer or smaller keyword sets: a set's automata take tens to hundreds of bytes a keyword byte, and ~16 KB however small",
+                ));
+            }
             let matcher = match matcher.map_or_else(|| KeywordMatcher::new(Vec::new(), mode), Ok) {
                 Ok(matcher) => matcher,
                 Err(_) => continue,
