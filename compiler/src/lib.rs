@@ -16,6 +16,7 @@ pub mod jit;
 pub mod layout;
 pub mod load;
 pub mod outcome;
+pub mod pattern;
 pub mod policy_test;
 pub mod program;
 pub mod resolve;

@@ -451,7 +451,7 @@ pub struct Program {
     /// for engines that scan a text once for every set.
     pub merged_keywords: Vec<Option<crate::text::MergedKeywords>>,
     /// Regular expressions, by `RegexId`.
-    pub regexes: Vec<regex::Regex>,
+    pub regexes: Vec<crate::pattern::Pattern>,
     /// The hashed lists of `TExprKind::InSet`.
     pub const_sets: Vec<ConstSet>,
     /// Constants.

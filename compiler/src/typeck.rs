@@ -11,6 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::interp::Interpreter;
 use crate::load::{clean_path, LoadedFiles};
+use crate::pattern::{Pattern, PatternError, MAX_PATTERNS_BYTES, MAX_PATTERN_BYTES};
 use crate::program::*;
 use crate::resolve::{suggest, Decl, DeclKind, Lookup, Scope};
 use crate::text::{prepare, KeywordMatcher, MatchMode};
@@ -47,8 +48,6 @@ pub const MAX_RULE_SIZE: u64 = 20_000;
 pub const MAX_PROGRAM_SIZE: u64 = 200_000;
 /// Lists of constants at least this long are hashed for `in`.
 const MIN_HASHED_LIST: usize = 16;
-/// Largest compiled regex, in bytes.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// A local variable in scope.
 struct Local {
@@ -75,6 +74,10 @@ pub(crate) struct Checker<'a> {
     cache: &'a crate::CheckCache,
     /// The most heap the keyword sets take together.
     keyword_memory: usize,
+    /// `matches` patterns compiled, by their text: each is compiled once.
+    patterns: HashMap<String, Result<RegexId, PatternError>>,
+    /// What the patterns may still take (see [`MAX_PATTERNS_BYTES`]).
+    patterns_left: usize,
     pub diagnostics: Vec<Diagnostic>,
 
     file: FileId,
@@ -98,6 +101,8 @@ impl<'a> Checker<'a> {
             files,
             cache,
             keyword_memory,
+            patterns: HashMap::new(),
+            patterns_left: MAX_PATTERNS_BYTES,
             diagnostics: Vec::new(),
             file: FileId(0),
             const_states: Vec::new(),

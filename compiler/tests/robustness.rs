@@ -358,3 +358,48 @@ fn keyword_sets_past_the_memory_limit_are_an_error() {
         ["qlp::keywords_too_large keyword sets take more than 50 MiB together (`[limits] keyword_memory_bytes`), past the limit with `k2`"]
     );
 }
+
+/// `n` rules, each matching the text against `pattern(i)`.
+fn pattern_rules(n: usize, pattern: impl Fn(usize) -> String) -> String {
+    let mut source = String::from("record R { text: string }\n");
+    for i in 0..n {
+        source.push_str(&format!(
+            "rule r{i}(x: R) {{\n  when: x.text matches \"{}\"\n  then: remove\n  reason: \"p\"\n}}\n",
+            pattern(i)
+        ));
+    }
+    source
+}
+
+#[test]
+fn patterns_are_compiled_once_and_share_one_budget() {
+    use qlp_compiler::pattern::MAX_PATTERNS_BYTES;
+    // One pattern written 500 times is compiled once.
+    let loader = MemoryLoader::new().with("p.qlp", pattern_rules(500, |_| String::from("^[0-9]{11}$")));
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    assert_eq!(program.regexes.len(), 1);
+    // Distinct patterns of ~0.8 MB each (a Unicode class repeated): 300 took
+    // 431 MB and 2.6 s to check. They stop at the budget, each past it an
+    // error that says so.
+    let loader = MemoryLoader::new().with("p.qlp", pattern_rules(120, |i| format!("\\\\w{{15}}z{i}")));
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    let refused: Vec<&str> = checked
+        .diagnostics
+        .iter()
+        .filter(|d| d.code == "qlp::invalid_regex")
+        .map(|d| d.label.as_str())
+        .collect();
+    assert!(refused.len() > 20 && refused.len() < 100, "{} refused", refused.len());
+    assert!(
+        refused
+            .iter()
+            .all(|l| l.contains("the patterns together are too large")),
+        "{refused:?}"
+    );
+    // What was compiled fits the budget: the rules that compiled, alone.
+    let fitting = 120 - refused.len();
+    let loader = MemoryLoader::new().with("p.qlp", pattern_rules(fitting, |i| format!("\\\\w{{15}}z{i}")));
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    let bytes: usize = program.regexes.iter().map(|p| p.memory_usage()).sum();
+    assert!(bytes <= MAX_PATTERNS_BYTES, "{bytes} bytes");
+}

@@ -174,26 +174,29 @@ impl BodyChecker<'_, '_> {
                         return error_expr(span);
                     }
                 };
-                match regex::RegexBuilder::new(pattern)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .dfa_size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                {
-                    Ok(regex) => {
-                        let id = RegexId(self.program.regexes.len() as u32);
-                        self.program.regexes.push(regex);
-                        texpr(TExprKind::Matches(Box::new(text), id), Type::Bool, span)
-                    }
+                match self.pattern(pattern) {
+                    Ok(id) => texpr(TExprKind::Matches(Box::new(text), id), Type::Bool, span),
                     Err(error) => {
-                        let detail = match &error {
-                            regex::Error::CompiledTooBig(_) => String::from("the pattern is too large"),
-                            other => other.to_string().lines().last().unwrap_or("").trim().to_string(),
+                        let (detail, help) = match error {
+                            PatternError::Syntax(detail) => (
+                                detail,
+                                "patterns use Rust regex syntax (no look-around or back-references, so matching is linear-time)",
+                            ),
+                            PatternError::TooLarge { limit } if limit < MAX_PATTERN_BYTES => (
+                                format!(
+                                    "the patterns together are too large ({} MiB compiled)",
+                                    MAX_PATTERNS_BYTES >> 20
+                                ),
+                                "use fewer or smaller patterns: a Unicode class (`\\w`, `\\d`, `.`) repeated compiles to many states; an ASCII one (`[0-9]`, `(?-u:\\w)`) to few",
+                            ),
+                            PatternError::TooLarge { .. } => (
+                                String::from("the pattern is too large"),
+                                "a Unicode class (`\\w`, `\\d`, `.`) repeated compiles to many states; an ASCII one (`[0-9]`, `(?-u:\\w)`) to few",
+                            ),
                         };
                         self.error("qlp::invalid_regex", rhs.span, "invalid regular expression")
                             .set_label(detail)
-                            .help = Some(String::from(
-                            "patterns use Rust regex syntax (no look-around or back-references, so matching is linear-time)",
-                        ));
+                            .help = Some(String::from(help));
                         error_expr(span)
                     }
                 }
@@ -452,5 +455,34 @@ impl BodyChecker<'_, '_> {
             )),
             _ => None,
         }
+    }
+}
+
+impl Checker<'_> {
+    /// The compiled pattern `source`, compiled once however often it is
+    /// written, within [`MAX_PATTERN_BYTES`] and what is left of
+    /// [`MAX_PATTERNS_BYTES`] (a compilation that fails for size spends
+    /// what it was allowed: the work was done).
+    pub(super) fn pattern(&mut self, source: &str) -> Result<RegexId, PatternError> {
+        if let Some(known) = self.patterns.get(source) {
+            return known.clone();
+        }
+        let limit = MAX_PATTERN_BYTES.min(self.patterns_left);
+        let compiled = match limit {
+            0 => Err(PatternError::TooLarge { limit }),
+            _ => Pattern::new(source, limit),
+        };
+        let spent = match &compiled {
+            Ok(pattern) => pattern.memory_usage(),
+            Err(PatternError::TooLarge { limit }) => *limit,
+            Err(PatternError::Syntax(_)) => 0,
+        };
+        self.patterns_left = self.patterns_left.saturating_sub(spent);
+        let id = compiled.map(|pattern| {
+            self.program.regexes.push(pattern);
+            RegexId(self.program.regexes.len() as u32 - 1)
+        });
+        self.patterns.insert(source.to_string(), id.clone());
+        id
     }
 }
