@@ -568,6 +568,71 @@ fn lint_takes_time_linear_in_the_rules() {
 }
 
 #[test]
+fn did_you_mean_hints_are_bounded_in_time_and_size() {
+    // Each error compared its name with every name in scope: 10,000 calls
+    // to unknown functions among 10,000 functions took a minute to check
+    // in release (a megabyte; the 4 MiB file limit allows a quarter hour),
+    // and each missing import listed its directory again.
+    let tree = Tree::new();
+    let mut policy = String::from("record R { n: int }\n");
+    for i in 0..10_000 {
+        policy.push_str(&format!("fn fun{i}(x: R) -> bool = x.n == {i}\n"));
+    }
+    for i in 0..10_000 {
+        policy.push_str(&format!(
+            "rule r{i}(x: R) {{ when: fnu{i}(x) then: remove reason: \"r\" }}\n"
+        ));
+    }
+    tree.write("p/a.qlp", &policy);
+    for i in 0..2_000 {
+        tree.write(&format!("p/m{i}.qlp"), &format!("import \"m{i}x.qlp\"\n"));
+    }
+    let out = qlp_within(
+        &tree.root(),
+        &["check", "--format", "json", "p"],
+        Duration::from_secs(60),
+    );
+    let errors: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let of = |code: &str| errors.iter().filter(|e| e["code"] == code).collect::<Vec<_>>();
+    assert_eq!(of("qlp::unknown_function").len(), 10_000);
+    assert_eq!(of("qlp::import_not_found").len(), 2_000);
+    // The first errors found still get their hints.
+    let hinted = |e: &&serde_json::Value| e["help"].as_str().unwrap_or("").starts_with("did you mean");
+    assert!(of("qlp::import_not_found").iter().any(hinted));
+    assert!(of("qlp::unknown_function").iter().any(hinted));
+
+    // A help lists at most 20 names: a record of 5,000 fields, 1,000 times
+    // misread, made 1,000 helps of 5,000 names each.
+    let mut fields = String::new();
+    for i in 0..5_000 {
+        fields.push_str(&format!("  field{i}: int\n"));
+    }
+    let mut policy = format!("record Wide {{\n{fields}}}\n");
+    for i in 0..1_000 {
+        policy.push_str(&format!(
+            "rule w{i}(x: Wide) {{ when: x.zzz{i} > 0 then: remove reason: \"w\" }}\n"
+        ));
+    }
+    let tree = Tree::new();
+    tree.write("p/a.qlp", &policy);
+    let out = qlp_within(
+        &tree.root(),
+        &["check", "--format", "json", "p"],
+        Duration::from_secs(60),
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.len() < 2_000_000, "{} bytes of diagnostics", stdout.len());
+    assert!(
+        stdout.contains("`field18`, `field19` and 4980 more"),
+        "{}",
+        &stdout[..2_000]
+    );
+}
+
+#[test]
 fn a_flood_of_errors_is_reported_in_bounded_time_and_output() {
     let tree = Tree::new();
     tree.write("p/a.qlp", &format!("record B {{\n{}}}\n", "  a: int\n".repeat(50_000)));

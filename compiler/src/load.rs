@@ -103,6 +103,10 @@ pub struct LoadedFiles {
     /// by the declaring file and the start of the path's span. A file that
     /// could not be read has a diagnostic instead.
     pub keyword_files: HashMap<(FileId, u32), Vec<String>>,
+    /// The policy files of each directory an import could not find a file
+    /// in, listed once, and the budget of those imports' hints.
+    listings: HashMap<PathBuf, Vec<String>>,
+    suggestions: crate::resolve::Suggester,
 }
 
 impl LoadedFiles {
@@ -418,7 +422,7 @@ fn add_file(
                 .with_help("check the path"),
             };
             if let Some((_, span, target)) = imported_from {
-                if let Some(other) = similar_file(loader, path, target) {
+                if let Some(other) = similar_file(files, loader, path, target) {
                     let quoted = qlp_grammar::print::quote(&other);
                     diagnostic.set_help(format!("did you mean `{other}`? (`import {quoted}`)"));
                     diagnostic.set_fix(span, quoted);
@@ -497,14 +501,17 @@ fn report_cycles(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) {
 
 /// The import path of a policy file next to where `target` points whose name
 /// is close to the one written (`schema.qpl` → `schema.qlp`).
-fn similar_file(loader: &dyn SourceLoader, path: &Path, target: &str) -> Option<String> {
+fn similar_file(files: &mut LoadedFiles, loader: &dyn SourceLoader, path: &Path, target: &str) -> Option<String> {
     let dir = path
         .parent()
         .filter(|dir| !dir.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     let wanted = path.file_name()?.to_str()?;
-    let names = loader.policy_files_in(dir);
-    let found = crate::resolve::suggest(wanted, names.iter().map(String::as_str))?;
+    let names = files
+        .listings
+        .entry(dir.to_path_buf())
+        .or_insert_with(|| loader.policy_files_in(dir));
+    let found = files.suggestions.suggest(wanted, || names.iter().map(String::as_str))?;
     let prefix = target.rsplit_once('/').map_or("", |(dir, _)| dir);
     Some(if prefix.is_empty() {
         found.to_string()

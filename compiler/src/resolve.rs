@@ -203,32 +203,113 @@ impl Scope {
     }
 }
 
-/// The candidate closest to `name`, if it is close enough to be a typo.
+/// The candidate closest to `name`, if it is close enough to be a typo:
+/// within a third of its length in edits, the nearest (then the first in
+/// order) of those.
 pub fn suggest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let limit = name.chars().count().div_ceil(3);
-    candidates
-        .into_iter()
-        .map(|candidate| (edit_distance(name, candidate), candidate))
-        .filter(|(distance, _)| *distance <= limit)
-        .min()
-        .map(|(_, candidate)| candidate)
+    let mut unbounded = u64::MAX;
+    closest(name, candidates, &mut unbounded)
 }
 
-/// Levenshtein distance, in characters.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitute = previous.get(j).copied().unwrap_or(0) + usize::from(ca != *cb);
-            let delete = previous.get(j + 1).copied().unwrap_or(0) + 1;
-            let insert = current.get(j).copied().unwrap_or(0) + 1;
-            current.push(substitute.min(delete).min(insert));
+/// The work one check's "did you mean" hints may do, in edit-distance
+/// cells: a hostile tree of 10,000 calls to unknown functions among 10,000
+/// functions took a minute to check (a megabyte of policy; four would take
+/// a quarter of an hour), each error comparing its name with every one.
+/// Real trees use a small part of it; past it, errors have no hint.
+pub const SUGGESTION_CELLS: u64 = 20_000_000;
+
+/// [`suggest`] within a budget shared by every hint of one check.
+#[derive(Debug)]
+pub struct Suggester {
+    left: std::cell::Cell<u64>,
+}
+
+impl Default for Suggester {
+    fn default() -> Suggester {
+        Suggester {
+            left: std::cell::Cell::new(SUGGESTION_CELLS),
         }
-        previous = current;
     }
-    previous.last().copied().unwrap_or(0)
+}
+
+impl Suggester {
+    /// [`suggest`], the candidates listed only while the budget lasts.
+    pub fn suggest<'a, I: IntoIterator<Item = &'a str>>(
+        &self,
+        name: &str,
+        candidates: impl FnOnce() -> I,
+    ) -> Option<&'a str> {
+        let mut left = self.left.get();
+        if left == 0 {
+            return None;
+        }
+        let found = closest(name, candidates(), &mut left);
+        self.left.set(left);
+        found
+    }
+}
+
+/// The closest candidate within a third of `name`'s length, spending at
+/// most `left` cells (and counting them off).
+fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>, left: &mut u64) -> Option<&'a str> {
+    let name: Vec<char> = name.chars().collect();
+    let limit = name.len().div_ceil(3);
+    let mut rows = Rows::default();
+    let mut best: Option<(usize, &str)> = None;
+    for candidate in candidates {
+        if *left == 0 {
+            break;
+        }
+        if let Some(distance) = rows.distance_within(&name, candidate, limit, left) {
+            if best.is_none_or(|b| (distance, candidate) < b) {
+                best = Some((distance, candidate));
+            }
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
+
+/// Buffers for edit distances, reused from one candidate to the next.
+#[derive(Default)]
+struct Rows {
+    other: Vec<char>,
+    previous: Vec<usize>,
+    current: Vec<usize>,
+}
+
+impl Rows {
+    /// The Levenshtein distance (in characters) of `a` and `b` when it is
+    /// at most `limit`: a row's smallest entry never decreases further
+    /// down, so a row past the limit ends the count.
+    fn distance_within(&mut self, a: &[char], b: &str, limit: usize, left: &mut u64) -> Option<usize> {
+        self.other.clear();
+        self.other.extend(b.chars());
+        *left = left.saturating_sub(1);
+        if a.len().abs_diff(self.other.len()) > limit {
+            return None;
+        }
+        self.previous.clear();
+        self.previous.extend(0..=self.other.len());
+        for (i, ca) in a.iter().enumerate() {
+            self.current.clear();
+            self.current.push(i + 1);
+            let mut smallest = i + 1;
+            for (j, cb) in self.other.iter().enumerate() {
+                let substitute = self.previous.get(j).copied().unwrap_or(0) + usize::from(ca != cb);
+                let delete = self.previous.get(j + 1).copied().unwrap_or(0) + 1;
+                let insert = self.current.get(j).copied().unwrap_or(0) + 1;
+                let cell = substitute.min(delete).min(insert);
+                smallest = smallest.min(cell);
+                self.current.push(cell);
+            }
+            *left = left.saturating_sub(self.other.len() as u64 + 1);
+            if smallest > limit {
+                return None;
+            }
+            std::mem::swap(&mut self.previous, &mut self.current);
+        }
+        self.previous.last().copied().filter(|&d| d <= limit)
+    }
 }
 
 #[cfg(test)]
@@ -239,5 +320,33 @@ mod tests {
     fn suggestions_catch_typos_only() {
         assert_eq!(suggest("folowers", ["followers", "age"]), Some("followers"));
         assert_eq!(suggest("xyz", ["followers", "age"]), None);
+        // The nearest, then the first in order; lengths far apart are
+        // never compared cell by cell.
+        assert_eq!(suggest("stirkes", ["strikes", "stroke", "sticks"]), Some("sticks"));
+        assert_eq!(suggest("abc", ["abd", "abe"]), Some("abd"));
+        assert_eq!(suggest("名字", ["名子", "a".repeat(10_000).as_str()]), Some("名子"));
+    }
+
+    #[test]
+    fn a_check_s_hints_share_one_budget() {
+        let names: Vec<String> = (0..1_000).map(|i| format!("name{i}")).collect();
+        let suggester = Suggester::default();
+        let mut hinted = 0;
+        let mut listed = 0;
+        for i in 0..10_000 {
+            let hint = suggester.suggest(&format!("nmae{i}"), || {
+                listed += 1;
+                names.iter().map(String::as_str)
+            });
+            hinted += usize::from(hint.is_some());
+        }
+        // The first get their hints; once the budget is spent, the
+        // candidates are not even listed.
+        assert!(hinted > 100 && hinted < 10_000, "{hinted}");
+        assert!(
+            listed < 10_000 && hinted + 1 >= listed,
+            "{listed} listed, {hinted} hinted"
+        );
+        assert_eq!(suggester.suggest("name1", || -> Vec<&str> { panic!("listed") }), None);
     }
 }

@@ -13,7 +13,7 @@ use crate::interp::Interpreter;
 use crate::load::{clean_path, LoadedFiles};
 use crate::pattern::{Pattern, PatternError, MAX_PATTERNS_BYTES, MAX_PATTERN_BYTES};
 use crate::program::*;
-use crate::resolve::{suggest, Decl, DeclKind, Lookup, Scope};
+use crate::resolve::{Decl, DeclKind, Lookup, Scope};
 use crate::text::{prepare, KeywordMatcher, MatchMode};
 use crate::types::Type;
 use crate::value::Value;
@@ -78,6 +78,8 @@ pub(crate) struct Checker<'a> {
     patterns: HashMap<String, Result<RegexId, PatternError>>,
     /// What the patterns may still take (see [`MAX_PATTERNS_BYTES`]).
     patterns_left: usize,
+    /// "Did you mean" hints, within one budget for the check.
+    suggestions: crate::resolve::Suggester,
     pub diagnostics: Vec<Diagnostic>,
 
     file: FileId,
@@ -103,6 +105,7 @@ impl<'a> Checker<'a> {
             keyword_memory,
             patterns: HashMap::new(),
             patterns_left: MAX_PATTERNS_BYTES,
+            suggestions: crate::resolve::Suggester::default(),
             diagnostics: Vec::new(),
             file: FileId(0),
             const_states: Vec::new(),
@@ -486,4 +489,31 @@ fn print_path(span: Span, checker: &Checker<'_>) -> String {
         .and_then(|f| f.text.get(span.start as usize..span.end as usize))
         .unwrap_or("this value")
         .to_string()
+}
+
+/// The most names a help lists (a record may have thousands of fields).
+const LISTED: usize = 20;
+
+/// `names` for a help, joined by commas (each in backticks when `quoted`):
+/// at most [`LISTED`] of them, and how many more.
+fn listed<T: std::fmt::Display>(names: impl IntoIterator<Item = T>, quoted: bool) -> String {
+    let mut out = String::new();
+    let mut more = 0usize;
+    for (i, name) in names.into_iter().enumerate() {
+        if i >= LISTED {
+            more += 1;
+            continue;
+        }
+        if i > 0 {
+            out.push_str(", ");
+        }
+        match quoted {
+            true => out.push_str(&format!("`{name}`")),
+            false => out.push_str(&name.to_string()),
+        }
+    }
+    if more > 0 {
+        out.push_str(&format!(" and {more} more"));
+    }
+    out
 }

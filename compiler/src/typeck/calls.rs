@@ -45,11 +45,12 @@ impl BodyChecker<'_, '_> {
                     )
                     .help = Some(format!(
                         "its parameters are ({})",
-                        def.params
-                            .iter()
-                            .map(|(n, t)| format!("{n}: {}", t.display(&self.program)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
+                        listed(
+                            def.params
+                                .iter()
+                                .map(|(n, t)| format!("{n}: {}", t.display(&self.program))),
+                            false
+                        )
                     ));
                     return error_expr(span);
                 }
@@ -80,11 +81,14 @@ impl BodyChecker<'_, '_> {
                 error_expr(span)
             }
             lookup => {
-                let mut candidates = self.scope.visible_names(self.file, &[DeclKind::Fn]);
-                for builtin in crate::builtins::BUILTINS {
-                    candidates.push(builtin.name);
-                }
-                let hint = suggest(&name.name, candidates).map(str::to_string);
+                let hint = self
+                    .suggestions
+                    .suggest(&name.name, || {
+                        let mut candidates = self.scope.visible_names(self.file, &[DeclKind::Fn]);
+                        candidates.extend(crate::builtins::BUILTINS.iter().map(|b| b.name));
+                        candidates
+                    })
+                    .map(str::to_string);
                 if let Lookup::NotImported(decl) = lookup {
                     self.unresolved(Lookup::NotImported(decl), name, &[], "function");
                 } else {

@@ -296,7 +296,7 @@ impl BodyChecker<'_, '_> {
                         let variants = self
                             .program
                             .enum_def(*expected_id)
-                            .map(|e| e.variants.join(", "))
+                            .map(|e| listed(&e.variants, false))
                             .unwrap_or_default();
                         self.error(
                             "qlp::type_mismatch",
@@ -313,12 +313,16 @@ impl BodyChecker<'_, '_> {
             [] => {
                 if let Some(Type::Enum(id)) = expected.map(Type::strip_optional) {
                     let enum_name = self.ty_name(&Type::Enum(*id));
-                    let variants: Vec<String> = self
+                    let variants = self
                         .program
                         .enum_def(*id)
-                        .map(|e| e.variants.clone())
+                        .map(|e| e.variants.as_slice())
                         .unwrap_or_default();
-                    let hint = suggest(&name.name, variants.iter().map(String::as_str)).map(str::to_string);
+                    let hint = self
+                        .suggestions
+                        .suggest(&name.name, || variants.iter().map(String::as_str))
+                        .map(str::to_string);
+                    let variants = listed(variants, false);
                     let diagnostic = self
                         .error(
                             "qlp::unknown_variant",
@@ -331,7 +335,7 @@ impl BodyChecker<'_, '_> {
                     }
                     diagnostic.help = Some(match hint {
                         Some(hint) => format!("did you mean `{hint}`?"),
-                        None => format!("`{enum_name}` is one of: {}", variants.join(", ")),
+                        None => format!("`{enum_name}` is one of: {variants}"),
                     });
                     return error_expr(span);
                 }
@@ -397,7 +401,7 @@ impl BodyChecker<'_, '_> {
                                 field.span,
                                 format!("`{}` has no variant `{}`", type_name.name, field.name),
                             )
-                            .help = Some(format!("`{}` is one of: {}", type_name.name, variants.join(", ")));
+                            .help = Some(format!("`{}` is one of: {}", type_name.name, listed(&variants, false)));
                             error_expr(span)
                         }
                     };
@@ -448,8 +452,9 @@ impl BodyChecker<'_, '_> {
             }
             None => {
                 let record_name = record.name.clone();
-                let fields: Vec<String> = record.fields.iter().map(|f| f.name.clone()).collect();
-                let hint = suggest(&field.name, fields.iter().map(String::as_str)).map(str::to_string);
+                let names = || record.fields.iter().map(|f| f.name.as_str());
+                let hint = self.suggestions.suggest(&field.name, names).map(str::to_string);
+                let fields = listed(names(), true);
                 let diagnostic = self
                     .error(
                         "qlp::unknown_field",
@@ -462,10 +467,7 @@ impl BodyChecker<'_, '_> {
                 }
                 diagnostic.help = Some(match hint {
                     Some(hint) => format!("did you mean `{hint}`?"),
-                    None => format!(
-                        "its fields are {}",
-                        fields.iter().map(|f| format!("`{f}`")).collect::<Vec<_>>().join(", ")
-                    ),
+                    None => format!("its fields are {fields}"),
                 });
                 error_expr(span)
             }

@@ -430,11 +430,7 @@ impl BodyChecker<'_, '_> {
                         format!(
                             "`{}` has the values {}: write one without quotes, e.g. `{side} {op} {}`",
                             def.name,
-                            def.variants
-                                .iter()
-                                .map(|v| format!("`{v}`"))
-                                .collect::<Vec<_>>()
-                                .join(", "),
+                            listed(&def.variants, true),
                             def.variants.first()?
                         ),
                         None,

@@ -303,7 +303,9 @@ impl<'a> Checker<'a> {
                 // A capitalized name is a declared type: `Listing` is not a
                 // misspelled `string`.
                 let capital = |s: &str| s.starts_with(char::is_uppercase);
-                let hint = suggest(&name.name, candidates)
+                let hint = self
+                    .suggestions
+                    .suggest(&name.name, || candidates)
                     .filter(|hint| capital(hint) == capital(&name.name))
                     .map(str::to_string);
                 let diagnostic = self

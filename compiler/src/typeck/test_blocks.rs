@@ -231,7 +231,10 @@ impl<'a> Checker<'a> {
                     }
                 }
                 None => {
-                    let hint = suggest(&name.name, def.fields.iter().map(|f| f.name.as_str())).map(str::to_string);
+                    let hint = self
+                        .suggestions
+                        .suggest(&name.name, || def.fields.iter().map(|f| f.name.as_str()))
+                        .map(str::to_string);
                     let diagnostic = self
                         .error(
                             "qlp::unknown_field",
@@ -244,14 +247,7 @@ impl<'a> Checker<'a> {
                     }
                     diagnostic.help = Some(match hint {
                         Some(hint) => format!("did you mean `{hint}`?"),
-                        None => format!(
-                            "its fields are {}",
-                            def.fields
-                                .iter()
-                                .map(|f| format!("`{}`", f.name))
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        ),
+                        None => format!("its fields are {}", listed(def.fields.iter().map(|f| &f.name), true)),
                     });
                     ok = false;
                 }
