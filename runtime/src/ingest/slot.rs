@@ -95,6 +95,17 @@ impl<'a, 'p> Slot<'a, 'p> {
 
     /// A key the schema does not declare: a warning, or under `strict` a problem.
     fn unknown_field(&mut self, def: &qlp_compiler::program::RecordDef, key: &str) {
+        // Past what is kept, only counted: a record of a million unknown
+        // keys is not a million hints.
+        let findings = &mut *self.findings;
+        let kept = match findings.strict {
+            true => findings.problems.len(),
+            false => findings.warnings.len(),
+        };
+        if kept >= MAX_PROBLEMS {
+            findings.more += usize::from(findings.strict);
+            return;
+        }
         // Keys come from records: bounded before they are compared or shown.
         let shown: String = key.chars().take(64).collect();
         let ellipsis = if shown.len() < key.len() { "…" } else { "" };
