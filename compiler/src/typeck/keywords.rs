@@ -15,8 +15,10 @@ impl<'a> Checker<'a> {
     /// (bytes, see [`crate::text::MAX_DFA_MEMORY`]): sets get DFAs in
     /// declaration order while they fit it.
     pub(super) fn check_keyword_sets(&mut self) -> usize {
-        let mut dfa_left = crate::text::MAX_DFA_MEMORY;
-        let mut memory = 0usize;
+        let mut budget = Budget {
+            dfa_left: crate::text::MAX_DFA_MEMORY,
+            memory: 0,
+        };
         for &(file, index) in self.scope.declarations(DeclKind::Keywords) {
             let Some(Item::Keywords(decl)) = self.item(file, index) else {
                 continue;
@@ -72,48 +74,7 @@ impl<'a> Checker<'a> {
                 prepared.push(key);
                 originals.push(entry.to_string());
             }
-            let cost = crate::text::dfa_cost(&prepared, mode);
-            let dfa = cost <= dfa_left;
-            // A set takes at least its keywords' bytes: one that cannot fit
-            // is not built, and past the limit (reported once) none is.
-            let over = memory > self.keyword_memory;
-            let floor = crate::text::keyword_bytes(&prepared);
-            let fits = !over && memory.saturating_add(floor) <= self.keyword_memory;
-            let matcher = match fits.then(|| self.cache.matcher(prepared, mode, dfa)) {
-                Some(Ok(matcher)) => {
-                    memory = memory.saturating_add(matcher.memory_usage());
-                    dfa_left -= if dfa { cost } else { 0 };
-                    (memory <= self.keyword_memory).then_some(matcher)
-                }
-                None => {
-                    memory = memory.saturating_add(floor);
-                    None
-                }
-                Some(Err(message)) => {
-                    self.error(
-                        "qlp::keywords_too_large",
-                        decl.name.span,
-                        format!("keyword set `{}` could not be compiled: {message}", decl.name.name),
-                    )
-                    .help = Some(String::from("split the set into smaller sets"));
-                    None
-                }
-            };
-            if !over && memory > self.keyword_memory {
-                let limit = self.keyword_memory;
-                self.error(
-                    "qlp::keywords_too_large",
-                    decl.name.span,
-                    format!(
-                        "keyword sets take more than {} together (`[limits] keyword_memory_bytes`), past the limit with `{}`",
-                        mebibytes(limit),
-                        decl.name.name
-                    ),
-                )
-                .help = Some(String::from(
-                    "use fewer or smaller keyword sets: a set's automata take tens to hundreds of bytes a keyword byte, and ~16 KB however small",
-                ));
-            }
+            let matcher = self.build_within(&decl.name, prepared, mode, &mut budget);
             let matcher = match matcher.map_or_else(|| KeywordMatcher::new(Vec::new(), mode), Ok) {
                 Ok(matcher) => matcher,
                 Err(_) => continue,
@@ -131,7 +92,61 @@ impl<'a> Checker<'a> {
                 repeat_examples: repeats,
             });
         }
-        dfa_left
+        budget.dfa_left
+    }
+
+    /// A set's automata, DFAs when they fit what is left of the DFA
+    /// budget, or `None` (reported) past the memory limit. A set takes at
+    /// least its keywords' bytes: one that cannot fit is not built, and
+    /// past the limit (reported once) none is.
+    fn build_within(
+        &mut self,
+        name: &ast::Ident,
+        prepared: Vec<String>,
+        mode: MatchMode,
+        budget: &mut Budget,
+    ) -> Option<KeywordMatcher> {
+        let cost = crate::text::dfa_cost(&prepared, mode);
+        let dfa = cost <= budget.dfa_left;
+        let over = budget.memory > self.keyword_memory;
+        let floor = crate::text::keyword_bytes(&prepared);
+        let fits = !over && budget.memory.saturating_add(floor) <= self.keyword_memory;
+        let matcher = match fits.then(|| self.cache.matcher(prepared, mode, dfa)) {
+            Some(Ok(matcher)) => {
+                budget.memory = budget.memory.saturating_add(matcher.memory_usage());
+                budget.dfa_left -= if dfa { cost } else { 0 };
+                (budget.memory <= self.keyword_memory).then_some(matcher)
+            }
+            None => {
+                budget.memory = budget.memory.saturating_add(floor);
+                None
+            }
+            Some(Err(message)) => {
+                self.error(
+                    "qlp::keywords_too_large",
+                    name.span,
+                    format!("keyword set `{}` could not be compiled: {message}", name.name),
+                )
+                .help = Some(String::from("split the set into smaller sets"));
+                None
+            }
+        };
+        if !over && budget.memory > self.keyword_memory {
+            let limit = self.keyword_memory;
+            self.error(
+                "qlp::keywords_too_large",
+                name.span,
+                format!(
+                    "keyword sets take more than {} together (`[limits] keyword_memory_bytes`), past the limit with `{}`",
+                    mebibytes(limit),
+                    name.name
+                ),
+            )
+            .help = Some(String::from(
+                "use fewer or smaller keyword sets: a set's automata take tens to hundreds of bytes a keyword byte, and ~16 KB however small",
+            ));
+        }
+        matcher
     }
 
     /// Builds one automaton per match mode over every keyword set of it,
@@ -202,6 +217,14 @@ impl<'a> Checker<'a> {
         }
         mode
     }
+}
+
+/// What the keyword sets checked so far have spent.
+struct Budget {
+    /// DFA bytes left (see [`crate::text::MAX_DFA_MEMORY`]).
+    dfa_left: usize,
+    /// Heap the sets take (see [`MAX_KEYWORD_MEMORY`]).
+    memory: usize,
 }
 
 /// `bytes` for people: whole MiB when it is, else bytes.
