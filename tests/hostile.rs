@@ -633,6 +633,29 @@ fn did_you_mean_hints_are_bounded_in_time_and_size() {
 }
 
 #[test]
+fn a_long_import_chain_checks_in_linear_time() {
+    // Which files each file sees was a walk per file with a list of the
+    // files seen: a chain of 5,000 imports took 208 s to check (debug).
+    let tree = Tree::new();
+    for i in 0..5_000 {
+        let import = if i < 4_999 {
+            format!("import \"c{}.qlp\"\n", i + 1)
+        } else {
+            String::new()
+        };
+        tree.write(&format!("p/c{i}.qlp"), &format!("{import}enum E{i} {{ a{i} }}\n"));
+    }
+    tree.write("p/top.qlp", "import \"c0.qlp\"\nconst last: E4999 = a4999\n");
+    let out = qlp_within(&tree.root(), &["check", "p/top.qlp"], Duration::from_secs(30));
+    assert_eq!(out.status.code(), Some(0), "{}", all_output(&out));
+    assert!(
+        all_output(&out).contains("checked 5001 file(s)"),
+        "{}",
+        all_output(&out)
+    );
+}
+
+#[test]
 fn a_flood_of_errors_is_reported_in_bounded_time_and_output() {
     let tree = Tree::new();
     tree.write("p/a.qlp", &format!("record B {{\n{}}}\n", "  a: int\n".repeat(50_000)));

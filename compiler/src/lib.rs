@@ -10,6 +10,7 @@
 pub mod builtins;
 pub mod cache;
 pub mod explain;
+mod graph;
 pub mod inline;
 pub mod interp;
 pub mod jit;

@@ -107,6 +107,8 @@ pub struct LoadedFiles {
     /// in, listed once, and the budget of those imports' hints.
     listings: HashMap<PathBuf, Vec<String>>,
     suggestions: crate::resolve::Suggester,
+    /// Whether files were left unread past [`MAX_POLICY_FILES`] (said once).
+    too_many: bool,
 }
 
 impl LoadedFiles {
@@ -125,21 +127,6 @@ impl LoadedFiles {
     /// The path of `file`.
     pub fn path(&self, file: FileId) -> Option<&Path> {
         self.paths.get(file.0 as usize).map(PathBuf::as_path)
-    }
-
-    /// Each file together with every file it imports, directly or not.
-    pub fn visible_files(&self, file: FileId) -> Vec<FileId> {
-        let mut seen = vec![file];
-        let mut stack = vec![file];
-        while let Some(current) = stack.pop() {
-            for (imported, _) in self.imports.get(current.0 as usize).into_iter().flatten() {
-                if !seen.contains(imported) {
-                    seen.push(*imported);
-                    stack.push(*imported);
-                }
-            }
-        }
-        seen
     }
 }
 
@@ -212,6 +199,9 @@ pub fn load_cached(
         if by_path.contains_key(&path) {
             continue;
         }
+        if too_many(&mut files, FileId(0), Span::new(0, 0), diagnostics) {
+            break;
+        }
         let id = add_file(&mut files, &path, (loader, cache), diagnostics, None);
         by_path.insert(path, id);
         queue.push(id);
@@ -246,6 +236,7 @@ pub fn load_cached(
             let path = files.named_path(file, &target);
             let id = match by_path.get(&path) {
                 Some(id) => *id,
+                None if too_many(&mut files, file, span, diagnostics) => continue,
                 None => {
                     let id = add_file(
                         &mut files,
@@ -267,6 +258,31 @@ pub fn load_cached(
     report_cycles(&files, diagnostics);
     load_keyword_files(&mut files, loader, diagnostics);
     files
+}
+
+/// The most policy files one check loads: which files see which is a bit
+/// for each pair (12.5 MB at the limit), and a tree comes from pull
+/// requests.
+pub const MAX_POLICY_FILES: usize = 10_000;
+
+/// Whether the limit on policy files is reached, said once (by the file
+/// and span that would pass it).
+fn too_many(files: &mut LoadedFiles, file: FileId, span: Span, diagnostics: &mut Vec<Diagnostic>) -> bool {
+    if files.asts.len() < MAX_POLICY_FILES {
+        return false;
+    }
+    if !std::mem::replace(&mut files.too_many, true) {
+        diagnostics.push(
+            Diagnostic::error(
+                "qlp::too_many_files",
+                file,
+                span,
+                format!("the policies are more than {MAX_POLICY_FILES} files: the rest are not read"),
+            )
+            .with_help("check a smaller tree, or merge small files"),
+        );
+    }
+    true
 }
 
 /// Reads every keyword file the loaded policies name: one keyword per line,

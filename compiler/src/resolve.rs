@@ -73,8 +73,71 @@ pub struct Scope {
     names: HashMap<String, Decl>,
     /// Declarations of each kind in program order: (file, item index).
     pub by_kind: HashMap<KindKey, Vec<(FileId, usize)>>,
-    /// For each file, the files whose declarations it sees.
-    visible: Vec<Vec<FileId>>,
+    /// Which files' declarations each file sees.
+    visible: Visibility,
+}
+
+/// Which files each file sees: itself and every file it imports, directly
+/// or not. Worked out once for the import graph, a bitset per group of
+/// files that import each other (a walk per file, with a list of files
+/// seen, made a chain of 5,000 imports take minutes to check).
+#[derive(Debug, Default)]
+struct Visibility {
+    /// Each file's component of the import graph.
+    component: Vec<usize>,
+    /// Each component's visible files, a bit each.
+    sees: Vec<Vec<u64>>,
+}
+
+impl Visibility {
+    fn new(files: &LoadedFiles) -> Visibility {
+        let count = files.asts.len();
+        let imports = |file: usize| files.imports.get(file).map_or(&[][..], Vec::as_slice);
+        let next = |file: usize, from: usize| imports(file).get(from).map(|(to, _)| (from, to.0 as usize));
+        let components = crate::graph::components(count, next);
+        let mut members: Vec<Vec<usize>> = vec![Vec::new(); components.count];
+        for (file, &component) in components.component.iter().enumerate() {
+            if let Some(list) = members.get_mut(component) {
+                list.push(file);
+            }
+        }
+        // A component is numbered after every component it reaches, so
+        // theirs are known when its own is made.
+        let words = count.div_ceil(64);
+        let mut sees: Vec<Vec<u64>> = Vec::with_capacity(components.count);
+        for (number, files) in members.iter().enumerate() {
+            let mut bits = vec![0u64; words];
+            for &file in files {
+                if let Some(word) = bits.get_mut(file / 64) {
+                    *word |= 1 << (file % 64);
+                }
+                for (to, _) in imports(file) {
+                    let reached = components.component.get(to.0 as usize).copied().unwrap_or(number);
+                    if reached == number {
+                        continue;
+                    }
+                    for (word, theirs) in bits.iter_mut().zip(sees.get(reached).into_iter().flatten()) {
+                        *word |= theirs;
+                    }
+                }
+            }
+            sees.push(bits);
+        }
+        Visibility {
+            component: components.component,
+            sees,
+        }
+    }
+
+    /// Whether `from` sees the declarations of `file`.
+    fn sees(&self, from: FileId, file: FileId) -> bool {
+        let file = file.0 as usize;
+        self.component
+            .get(from.0 as usize)
+            .and_then(|&c| self.sees.get(c))
+            .and_then(|bits| bits.get(file / 64))
+            .is_some_and(|word| word >> (file % 64) & 1 == 1)
+    }
 }
 
 /// A [`DeclKind`] as a small key.
@@ -100,10 +163,12 @@ pub enum Lookup {
 impl Scope {
     /// Every top-level name of `files`; duplicates and reserved names are diagnostics.
     pub fn collect(files: &LoadedFiles, diagnostics: &mut Vec<Diagnostic>) -> Scope {
-        let mut scope = Scope::default();
+        let mut scope = Scope {
+            visible: Visibility::new(files),
+            ..Scope::default()
+        };
         for (file_index, ast) in files.asts.iter().enumerate() {
             let file = FileId(file_index as u32);
-            scope.visible.push(files.visible_files(file));
             for (item_index, item) in ast.items.iter().enumerate() {
                 let kind = match item {
                     Item::Import(_) | Item::Test(_) | Item::TimeZone(_) => continue,
@@ -179,11 +244,7 @@ impl Scope {
         match self.names.get(name) {
             None => Lookup::Unknown,
             Some(decl) => {
-                let visible = self
-                    .visible
-                    .get(from.0 as usize)
-                    .is_some_and(|files| files.contains(&decl.file));
-                if visible {
+                if self.visible.sees(from, decl.file) {
                     Lookup::Found(*decl)
                 } else {
                     Lookup::NotImported(*decl)
@@ -194,10 +255,9 @@ impl Scope {
 
     /// Names visible from `from` of the given kinds, for "did you mean" hints.
     pub fn visible_names(&self, from: FileId, kinds: &[DeclKind]) -> Vec<&str> {
-        let visible = self.visible.get(from.0 as usize);
         self.names
             .iter()
-            .filter(|(_, decl)| kinds.contains(&decl.kind) && visible.is_some_and(|v| v.contains(&decl.file)))
+            .filter(|(_, decl)| kinds.contains(&decl.kind) && self.visible.sees(from, decl.file))
             .map(|(name, _)| name.as_str())
             .collect()
     }

@@ -403,3 +403,50 @@ fn patterns_are_compiled_once_and_share_one_budget() {
     let bytes: usize = program.regexes.iter().map(|p| p.memory_usage()).sum();
     assert!(bytes <= MAX_PATTERNS_BYTES, "{bytes} bytes");
 }
+
+/// `count` files, each importing the next (and, when `fan` > 1, the
+/// `fan` - 1 after it too).
+fn import_chain(count: usize, fan: usize) -> MemoryLoader {
+    let mut loader = MemoryLoader::new();
+    for i in 0..count {
+        let mut text = String::new();
+        for j in i + 1..(i + 1 + fan).min(count) {
+            text.push_str(&format!("import \"c{j}.qlp\"\n"));
+        }
+        text.push_str(&format!("enum E{i} {{ a{i} }}\nfn f{i}() -> int = {i}\n"));
+        loader = loader.with(format!("c{i}.qlp"), text);
+    }
+    loader
+}
+
+#[test]
+fn import_graphs_are_resolved_in_linear_time_up_to_the_file_limit() {
+    use qlp_compiler::load::MAX_POLICY_FILES;
+    // The top file sees the last of the chain's functions, through every
+    // import between (a walk per file, with a list of files seen, made a
+    // chain of 5,000 take minutes).
+    let tree = |count: usize| {
+        import_chain(count, 1).with(
+            "top.qlp",
+            format!("import \"c0.qlp\"\nfn top() -> int = f{}()\n", count - 1),
+        )
+    };
+    let checked = qlp_compiler::check(&[PathBuf::from("top.qlp")], &tree(MAX_POLICY_FILES - 1));
+    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+    assert!(codes.is_empty(), "{codes:?}");
+    // One more is refused, once (and the function in the file not read is
+    // unknown).
+    let checked = qlp_compiler::check(&[PathBuf::from("top.qlp")], &tree(MAX_POLICY_FILES));
+    let codes: Vec<&str> = checked.diagnostics.iter().map(|d| d.code).collect();
+    assert_eq!(
+        codes.iter().filter(|c| **c == "qlp::too_many_files").count(),
+        1,
+        "{codes:?}"
+    );
+    // Dense: each file imports the next 20; the last is still seen.
+    let checked = qlp_compiler::check(
+        &[PathBuf::from("c0.qlp")],
+        &import_chain(2_000, 20).with("c0.qlp", "import \"c1.qlp\"\nfn top() -> int = f1999()\n"),
+    );
+    assert!(!checked.has_errors());
+}

@@ -91,6 +91,11 @@ pub const CODES: &[Code] = &[
         "a keyword set is too large to compile into an automaton, or the keyword sets together take more memory than `[limits] keyword_memory_bytes` (512 MiB)",
     ),
     code(
+        "qlp::too_many_files",
+        "limits",
+        "a check would load more than 10,000 policy files",
+    ),
+    code(
         "qlp::file_not_found",
         "files",
         "a policy file named on the command line cannot be read",
