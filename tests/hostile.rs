@@ -99,6 +99,14 @@ impl Tree {
     }
 }
 
+/// A command's standard output, one JSON value a line.
+fn json_lines(out: &Output) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 fn assert_refused(out: &Output, expected: &str) {
     let text = all_output(out);
     assert_eq!(out.status.code(), Some(1), "{text}");
@@ -547,10 +555,7 @@ fn lint_takes_time_linear_in_the_rules() {
         &["lint", "--format", "json", "p"],
         Duration::from_secs(60),
     );
-    let findings: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let findings = json_lines(&out);
     let find = |message: &str| {
         findings
             .iter()
@@ -592,10 +597,7 @@ fn did_you_mean_hints_are_bounded_in_time_and_size() {
         &["check", "--format", "json", "p"],
         Duration::from_secs(60),
     );
-    let errors: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let errors = json_lines(&out);
     let of = |code: &str| errors.iter().filter(|e| e["code"] == code).collect::<Vec<_>>();
     assert_eq!(of("qlp::unknown_function").len(), 10_000);
     assert_eq!(of("qlp::import_not_found").len(), 2_000);
