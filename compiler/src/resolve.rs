@@ -71,6 +71,9 @@ pub const BUILTIN_TYPES: [&str; 6] = ["bool", "int", "float", "string", "time", 
 #[derive(Debug, Default)]
 pub struct Scope {
     names: HashMap<String, Decl>,
+    /// The names of each kind, in program order (hints list one kind's
+    /// names, not every name's).
+    names_by_kind: HashMap<KindKey, Vec<String>>,
     /// Declarations of each kind in program order: (file, item index).
     pub by_kind: HashMap<KindKey, Vec<(FileId, usize)>>,
     /// Which files' declarations each file sees.
@@ -228,6 +231,11 @@ impl Scope {
                     item: item_index,
                 };
                 list.push((file, item_index));
+                scope
+                    .names_by_kind
+                    .entry(kind.into())
+                    .or_default()
+                    .push(name.name.clone());
                 scope.names.insert(name.name.clone(), decl);
             }
         }
@@ -255,10 +263,15 @@ impl Scope {
 
     /// Names visible from `from` of the given kinds, for "did you mean" hints.
     pub fn visible_names(&self, from: FileId, kinds: &[DeclKind]) -> Vec<&str> {
-        self.names
+        kinds
             .iter()
-            .filter(|(_, decl)| kinds.contains(&decl.kind) && self.visible.sees(from, decl.file))
-            .map(|(name, _)| name.as_str())
+            .flat_map(|kind| self.names_by_kind.get(&(*kind).into()).into_iter().flatten())
+            .filter(|name| {
+                self.names
+                    .get(*name)
+                    .is_some_and(|decl| self.visible.sees(from, decl.file))
+            })
+            .map(String::as_str)
             .collect()
     }
 }
