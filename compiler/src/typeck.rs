@@ -31,6 +31,7 @@ mod operators;
 mod rules;
 mod schema;
 mod states;
+pub use states::MAX_STATES_PER_RECORD;
 mod test_blocks;
 
 /// Longest chain of constants defined through other constants, or of
