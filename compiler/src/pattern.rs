@@ -35,14 +35,15 @@ pub enum PatternError {
 }
 
 impl Pattern {
-    /// Compiles `source` into at most `limit` bytes (also the most its
-    /// lazy DFA caches while matching).
+    /// Compiles `source` into at most `limit` bytes. What its lazy DFA
+    /// caches while matching is [`MAX_PATTERN_BYTES`] whatever the limit:
+    /// a pattern compiled late in the budget matches as fast as the first.
     pub fn new(source: &str, limit: usize) -> Result<Pattern, PatternError> {
         let config = meta::Config::new()
             .nfa_size_limit(Some(limit))
             .onepass_size_limit(Some(limit))
             .dfa_size_limit(Some(limit))
-            .hybrid_cache_capacity(limit)
+            .hybrid_cache_capacity(MAX_PATTERN_BYTES)
             // Only `is_match` is asked.
             .which_captures(WhichCaptures::None);
         match meta::Builder::new().configure(config).build(source) {
