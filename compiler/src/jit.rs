@@ -40,8 +40,8 @@ use cranelift_module::{default_libcall_names, FuncId, Linkage, Module};
 
 use crate::layout::{Layout, Row};
 use crate::outcome::{campaign_active, Conditions, Outcome};
-use crate::program::{FnId, Program, RecordId, RuleId, TExpr, TExprKind};
-use crate::state::{touch_of, KeyPart, Prepared, StateValues, TouchParts};
+use crate::program::{FnId, Program, RecordId, RuleId, StateDef, StateId, TExpr, TExprKind};
+use crate::state::{touch_of, KeyPart, Prepared, StateValues, Touch, TouchParts};
 use crate::types::Type;
 
 pub use helpers::EvalCtx;
@@ -546,7 +546,7 @@ impl CompiledPolicySet {
     /// [`crate::state::prepare`] computes with the interpreter. `None` when
     /// the record type keeps no state or the row does not fit its layout.
     pub fn prepare(&self, record_type: RecordId, row: &Row, context: &mut EvalContext) -> Option<Prepared> {
-        use codegen::{ID, KEY, OF, TIME, TOUCH_WORDS, WHEN};
+        use codegen::TOUCH_WORDS;
         let function = self.touch_functions.get(record_type.index()).copied().flatten()?;
         // INVARIANT: native code only ever reads a row `validate` accepted.
         if !self.validate(record_type, row) {
@@ -561,48 +561,16 @@ impl CompiledPolicySet {
         // clock, and writes `TOUCH_WORDS` words per declaration of the type
         // into `touches`, which has exactly that many.
         unsafe { function(row.bytes().as_ptr(), &mut context.ctx, context.touches.as_mut_ptr()) };
-        let words = &context.touches;
-        let word = |at: usize| words.get(at).copied().unwrap_or(0);
-        // Strings point into the row, the constants or the scratch space,
-        // all alive until `clear_scratch` below.
-        let text = |at: usize| -> std::borrow::Cow<'_, str> {
-            // SAFETY: compiled code stored a string slot: a pointer and length
-            // of live bytes (see above).
-            unsafe { helpers::text(word(at) as *const u8, word(at + 1)) }
-        };
         let mut touches = Vec::with_capacity(count);
-        touches.extend(defs().enumerate().map(|(slot, (id, def))| {
-            let base = slot * TOUCH_WORDS;
-            if let Some(error) = error_at(words, base) {
-                return (id, Err(error));
-            }
-            // No allocation per record: three slots on the stack (written
-            // out: `[_; 3].map` went through a closure call per slot, ~1.4k
-            // instructions a record).
-            let text_at =
-                |at: usize, expr: Option<&TExpr>| expr.filter(|e| e.ty == Type::String).map(|_| text(base + at));
-            let texts: [Option<std::borrow::Cow<'_, str>>; 3] = [
-                text_at(KEY, Some(&def.key)),
-                text_at(OF, def.of.as_ref()),
-                text_at(ID, def.id.as_ref()),
-            ];
-            let part = |index: usize, at: usize, expr: Option<&TExpr>| -> Option<KeyPart<'_>> {
-                let expr = expr?;
-                Some(match (&expr.ty, texts.get(index).and_then(Option::as_ref)) {
-                    (_, Some(text)) => KeyPart::Str(text),
-                    (Type::Enum(_), None) => KeyPart::Enum(word(base + at) as u32),
-                    _ => KeyPart::Int(word(base + at) as i64),
-                })
+        for (words, (id, def)) in context.touches.chunks_exact(TOUCH_WORDS).zip(defs()) {
+            let touch = match error_at(words, 0) {
+                Some(error) => Err(error),
+                // SAFETY: the words were just written by the touch function
+                // for `row`, and the scratch is cleared only below.
+                None => Ok(unsafe { touch_from_words(&self.program, id, def, words) }),
             };
-            let parts = TouchParts {
-                key: part(0, KEY, Some(&def.key)).unwrap_or(KeyPart::Int(0)),
-                time: word(base + TIME) as i64,
-                counts: word(base + WHEN) & 0xff != 0,
-                of: part(1, OF, def.of.as_ref()),
-                id: part(2, ID, def.id.as_ref()),
-            };
-            (id, Ok(touch_of(&self.program, id, def, &parts)))
-        }));
+            touches.push((id, touch));
+        }
         context.ctx.clear_scratch();
         Some(Prepared { touches })
     }
@@ -691,4 +659,44 @@ fn set_bit(words: &mut [u64], index: usize) {
 /// The rules whose bits are set in `bits`.
 pub fn rules_in(bits: &[u64]) -> impl Iterator<Item = RuleId> + '_ {
     results::set_bits(bits.iter().copied()).map(|i| RuleId(i as u32))
+}
+
+/// A declaration's touch from the words its touch function wrote.
+///
+/// # Safety
+/// `words` are the declaration's words as its touch function wrote them,
+/// without an error, and the strings they point at (into the row, the
+/// constants or the scratch space) are alive: the row is, and the
+/// context's scratch has not been cleared since.
+unsafe fn touch_from_words(program: &Program, id: StateId, def: &StateDef, words: &[u64]) -> Touch {
+    use codegen::{ID, KEY, OF, TIME, WHEN};
+    let word = |at: usize| words.get(at).copied().unwrap_or(0);
+    let text = |at: usize, expr: Option<&TExpr>| {
+        // SAFETY: a string item's words are a pointer and a length of live
+        // bytes (guaranteed by the caller).
+        let read = || unsafe { helpers::text(word(at) as *const u8, word(at + 1)) };
+        expr.is_some_and(|e| e.ty == Type::String).then(read)
+    };
+    let (key, of, record_id) = (
+        text(KEY, Some(&def.key)),
+        text(OF, def.of.as_ref()),
+        text(ID, def.id.as_ref()),
+    );
+    let parts = TouchParts {
+        key: key_part(&key, word(KEY), &def.key),
+        time: word(TIME) as i64,
+        counts: word(WHEN) & 0xff != 0,
+        of: def.of.as_ref().map(|e| key_part(&of, word(OF), e)),
+        id: def.id.as_ref().map(|e| key_part(&record_id, word(ID), e)),
+    };
+    touch_of(program, id, def, &parts)
+}
+
+/// A key, `of:` or `id:` item: its text when it is a string, else its word.
+fn key_part<'t>(text: &'t Option<std::borrow::Cow<'_, str>>, word: u64, expr: &TExpr) -> KeyPart<'t> {
+    match (text, &expr.ty) {
+        (Some(text), _) => KeyPart::Str(text),
+        (None, Type::Enum(_)) => KeyPart::Enum(word as u32),
+        (None, _) => KeyPart::Int(word as i64),
+    }
 }

@@ -27,7 +27,7 @@ use cranelift_module::{FuncId, Module};
 use qlp_grammar::ast::QuantifierKind;
 use qlp_grammar::Span;
 
-use super::helpers::{HelperIds, CTX_ACTIVE_EXEMPTS, CTX_ACTIVE_RULES, CTX_NOW, CTX_STATE};
+use super::helpers::{HelperIds, CONCAT_PARTS, CTX_ACTIVE_EXEMPTS, CTX_ACTIVE_RULES, CTX_NOW, CTX_STATE};
 use super::{JitError, OutLayout};
 use crate::layout::{encode_standalone, Layout};
 use crate::program::*;

@@ -34,12 +34,15 @@ pub struct EvalCtx {
     /// allocate nothing.
     spare_scratch: Vec<Vec<u8>>,
     /// Strings joined during this evaluation, by the (pointer, length) of
-    /// both parts, and the scratch entry holding the result: a function
+    /// their parts (a range of `joined_parts`), and the scratch entry
+    /// holding the result: a function
     /// such as `all_text(c)` called by many rules joins its parts once, and
     /// so its text is normalized and scanned once (the text cache goes by
     /// pointer). Sound because every string an evaluation sees (row,
     /// constants, scratch) stays put and unchanged until `clear_scratch`.
-    joined: Vec<([usize; 4], usize)>,
+    joined: Vec<(std::ops::Range<usize>, usize)>,
+    /// The (pointer, length) words of the parts of `joined`'s strings.
+    joined_parts: Vec<u64>,
     /// Texts of this record prepared for keyword matching, by the (pointer,
     /// length) of the original and the match mode: a text is normalized and
     /// scanned once per record however many keyword sets are matched against it.
@@ -89,6 +92,7 @@ impl EvalCtx {
             scratch: Vec::new(),
             spare_scratch: Vec::new(),
             joined: Vec::new(),
+            joined_parts: Vec::new(),
             texts: Vec::new(),
             spare: Vec::new(),
         }
@@ -99,6 +103,7 @@ impl EvalCtx {
         let kept = self.scratch.drain(..).filter(|b| b.capacity() <= SCRATCH_KEPT);
         self.spare_scratch.extend(kept);
         self.joined.clear();
+        self.joined_parts.clear();
         self.spare.append(&mut self.texts);
     }
 
@@ -410,33 +415,51 @@ extern "C" fn qlp_str_map(ctx: *mut EvalCtx, op: i64, ptr: *const u8, len: u64, 
     })
 }
 
-extern "C" fn qlp_concat(ctx: *mut EvalCtx, a: *const u8, a_len: u64, b: *const u8, b_len: u64, out: *mut u64) -> i64 {
+/// The most parts one call of [`qlp_concat`] joins: a longer chain of `+`
+/// is joined in groups, each group's result the first part of the next.
+pub const CONCAT_PARTS: usize = 32;
+
+/// Joins `n` strings, given as (pointer, length) pairs at `parts`, into one
+/// (a chain `a + b + c + ...` is one call: each byte is copied once).
+extern "C" fn qlp_concat(ctx: *mut EvalCtx, parts: *const u64, n: u64, out: *mut u64) -> i64 {
     guard(FAILED, || {
         // SAFETY: compiled code passes its live context, used by one thread.
         let Some(context) = (unsafe { ctx.as_mut() }) else {
             return FAILED;
         };
-        let key = [a as usize, a_len as usize, b as usize, b_len as usize];
-        let joined = context.joined.iter().find(|(k, _)| *k == key);
+        // SAFETY: compiled code passes a stack slot of `n` (pointer, length)
+        // pairs, `n` at most `CONCAT_PARTS`.
+        let words = unsafe { std::slice::from_raw_parts(parts, 2 * n.min(CONCAT_PARTS as u64) as usize) };
+        let joined = context
+            .joined
+            .iter()
+            .find(|(range, _)| context.joined_parts.get(range.clone()) == Some(words));
         if let Some(value) = joined.and_then(|(_, index)| context.scratch.get(*index)) {
             // SAFETY: compiled code passes a two-word stack slot.
             unsafe { write_str(out, value) };
             return 0;
         }
-        // Bytes joined as they are, not validated again: rows hold valid
-        // UTF-8 (ingestion and `Row::encode` make nothing else), so the
-        // result is valid too, and readers take invalid bytes as U+FFFD.
-        // SAFETY: see `bytes`.
-        let (a, b) = unsafe { (bytes(a, a_len), bytes(b, b_len)) };
+        let pieces = words.chunks_exact(2).map(|pair| match pair {
+            // SAFETY: see `bytes`.
+            [ptr, len] => unsafe { bytes(*ptr as *const u8, *len) },
+            _ => &[],
+        });
         // Bounded, so that a policy with thousands of joins does not pay a
         // quadratic search per record.
         if context.joined.len() < JOINED_CACHE {
-            context.joined.push((key, context.scratch.len()));
+            let start = context.joined_parts.len();
+            context.joined_parts.extend_from_slice(words);
+            context
+                .joined
+                .push((start..context.joined_parts.len(), context.scratch.len()));
         }
         let mut joined = context.spare_scratch.pop().unwrap_or_default();
         joined.clear();
-        joined.extend_from_slice(a);
-        joined.extend_from_slice(b);
+        joined.reserve(pieces.clone().map(<[u8]>::len).sum());
+        // Bytes joined as they are, not validated again: rows hold valid
+        // UTF-8 (ingestion and `Row::encode` make nothing else), so the
+        // result is valid too, and readers take invalid bytes as U+FFFD.
+        pieces.for_each(|piece| joined.extend_from_slice(piece));
         // SAFETY: compiled code passes its context and a two-word stack slot.
         unsafe { give(ctx, joined, out) };
         0
@@ -519,7 +542,7 @@ pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
         in_words: declare("qlp_in_words", &[I64, I64, I64], &[I64])?,
         in_strings: declare("qlp_in_strings", &[I64, I64, I64, I64], &[I64])?,
         str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[I64])?,
-        concat: declare("qlp_concat", &[I64, I64, I64, I64, I64, I64], &[I64])?,
+        concat: declare("qlp_concat", &[I64, I64, I64, I64], &[I64])?,
         fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
         fingerprint: declare("qlp_fingerprint", &[I64, I64, I64], &[I64])?,
         clock: declare("qlp_clock", &[I64, I64, I64, I64], &[I64])?,

@@ -89,6 +89,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 self.b.switch_to_block(join);
                 self.b.block_params(join).to_vec()
             }
+            TExprKind::Arith(ArithOp::Concat, ..) => self.concat(e, span)?,
             TExprKind::Arith(op, a, b) => {
                 let lhs = self.expr(a)?;
                 let rhs = self.expr(b)?;

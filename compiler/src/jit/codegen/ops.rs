@@ -4,13 +4,52 @@
 use super::*;
 
 impl<'a, 'b> Codegen<'a, 'b> {
+    /// A chain of `+` on strings (`a + b + c`, nested to the left), its
+    /// operands evaluated left to right and joined by one helper call (per
+    /// `CONCAT_PARTS` operands), so that each byte is copied once.
+    pub(super) fn concat(&mut self, expr: &TExpr, span: Span) -> Result<Flat> {
+        let mut operands = Vec::new();
+        let mut at = expr;
+        while let TExprKind::Arith(ArithOp::Concat, a, b) = &at.kind {
+            operands.push(&**b);
+            at = a;
+        }
+        operands.push(at);
+        let mut parts: Vec<Flat> = Vec::with_capacity(operands.len().min(CONCAT_PARTS));
+        for operand in operands.into_iter().rev() {
+            if parts.len() == CONCAT_PARTS {
+                let joined = self.join(&parts, span)?;
+                parts.clear();
+                parts.push(joined);
+            }
+            parts.push(self.expr(operand)?);
+        }
+        self.join(&parts, span)
+    }
+
+    /// Joins strings (each a pointer and a length) with one helper call.
+    fn join(&mut self, parts: &[Flat], span: Span) -> Result<Flat> {
+        let slot = self.b.create_sized_stack_slot(StackSlotData::new(
+            StackSlotKind::ExplicitSlot,
+            16 * parts.len() as u32,
+            3,
+        ));
+        for (i, part) in parts.iter().enumerate() {
+            for (j, word) in part.iter().take(2).enumerate() {
+                self.b
+                    .ins()
+                    .stack_store(types::I64, *word, slot, (16 * i + 8 * j) as i32);
+            }
+        }
+        let address = self.b.ins().stack_addr(types::I64, slot, 0);
+        let count = self.b.ins().iconst(types::I64, parts.len() as i64);
+        self.call_string(self.helpers.concat, &[self.ctx, address, count], span)
+    }
+
     pub(super) fn arith(&mut self, op: ArithOp, lhs: &Flat, rhs: &Flat, span: Span) -> Result<Flat> {
         use ArithOp::*;
         if op == Concat {
-            let mut args = vec![self.ctx];
-            args.extend(lhs.iter().copied());
-            args.extend(rhs.iter().copied());
-            return self.call_string(self.helpers.concat, &args, span);
+            return self.join(&[lhs.clone(), rhs.clone()], span);
         }
         let (Some(&a), Some(&b)) = (lhs.first(), rhs.first()) else {
             return Err(JitError(String::from("missing operand")));
