@@ -684,3 +684,25 @@ fn a_flood_of_errors_is_reported_in_bounded_time_and_output() {
     assert_eq!(last["line"], 50_001);
     assert_eq!(last["column"], 3);
 }
+
+#[test]
+fn test_runs_are_bounded_in_work() {
+    // Each `given` may repeat its record 10,000 times: 1,000 tests of 20
+    // such records (900 KB of policy) asked for 200 million evaluations on
+    // each engine, minutes of `qlp test` in CI on a pull request.
+    let tree = Tree::new();
+    let mut source = String::from("record R { id: string  n: int }\nrule r(c: R) { when: c.n > 3 then: review }\n");
+    for t in 0..1_000 {
+        source.push_str(&format!("test \"t{t}\" {{\n  now: 2022-06-01\n"));
+        for n in 0..20 {
+            source.push_str(&format!("  given 10000 R {{ id: \"a\", n: {n} }}\n"));
+        }
+        source.push_str("  expect r\n}\n");
+    }
+    tree.write("p/p.qlp", &source);
+    let out = qlp_within(&tree.root(), &["test", "p"], Duration::from_secs(30));
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert_eq!(text.matches("qlp::too_complex").count(), 1, "{text}");
+    assert!(text.contains("running the tests up to test `t"), "{text}");
+}

@@ -47,6 +47,16 @@ const MAX_EVAL_DEPTH: usize = 1000;
 pub const MAX_RULE_SIZE: u64 = 20_000;
 /// The most expression nodes all rules and exemptions together may expand to.
 pub const MAX_PROGRAM_SIZE: u64 = 200_000;
+/// The most work running a program's tests may take: the sum, over every
+/// given record (as often as it is repeated), of [`TEST_RECORD_WORK`] plus
+/// the expanded size of its type's rules, exemptions and state
+/// declarations. 4 MiB of tests could otherwise ask for billions of
+/// evaluations (`given 10000` on every line); this is a few seconds.
+pub const MAX_TEST_WORK: u64 = 200_000_000;
+/// What one given record costs a test run besides its conditions (laying it
+/// out, reading and writing state, comparing the engines), in expression
+/// nodes.
+pub const TEST_RECORD_WORK: u64 = 64;
 /// Lists of constants at least this long are hashed for `in`.
 const MIN_HASHED_LIST: usize = 16;
 

@@ -475,3 +475,34 @@ fn state_declarations_per_record_type_are_bounded() {
         .collect();
     assert_eq!(messages, ["qlp::too_complex `R` has more than 256 state declarations"]);
 }
+
+#[test]
+fn the_work_of_a_test_run_is_bounded() {
+    use qlp_compiler::typeck::{MAX_TEST_WORK, TEST_RECORD_WORK};
+    let tests = |count: usize, repeat: u32| {
+        let mut source = String::from("record R { id: string  n: int }\nrule r(c: R) { when: c.n > 3 then: review }\n");
+        for t in 0..count {
+            source.push_str(&format!(
+                "test \"t{t}\" {{\n  given {repeat} R {{ id: \"a\", n: 5 }}\n  expect r\n}}\n"
+            ));
+        }
+        source
+    };
+    assert_eq!(check_diagnostics(tests(100, 10_000)), "");
+    let loader = MemoryLoader::new().with("p.qlp", tests(5_000, 10_000));
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    let messages: Vec<&str> = checked.diagnostics.iter().map(|d| d.message.as_str()).collect();
+    assert_eq!(messages.len(), 1, "{messages:?}");
+    assert_eq!(checked.diagnostics.first().map(|d| d.code), Some("qlp::too_complex"));
+    // Reported at the first test past the limit, with what a record costs.
+    let message = messages.first().copied().unwrap_or_default();
+    let cost: u64 = message
+        .split("records cost ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(cost > TEST_RECORD_WORK, "{message}");
+    let first_past = MAX_TEST_WORK / (10_000 * cost);
+    assert!(message.contains(&format!("up to test `t{first_past}`")), "{message}");
+}

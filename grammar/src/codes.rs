@@ -73,7 +73,7 @@ pub const CODES: &[Code] = &[
     code(
         "qlp::too_complex",
         "limits",
-        "a rule, the program or a list literal is larger than its budget (the message gives the figure)",
+        "a rule, the program, a list literal, a record type's state declarations or the work of running the tests is larger than its budget (the message gives the figure)",
     ),
     code(
         "qlp::chain_too_long",

@@ -14,6 +14,64 @@ impl<'a> Checker<'a> {
                 }
             }
         }
+        self.check_test_work();
+    }
+
+    /// Bounds what running the tests costs (see [`MAX_TEST_WORK`]): a run
+    /// evaluates every given record, as often as it is repeated, against
+    /// every rule, exemption and state declaration of its type, on both
+    /// engines. Each is bounded on its own; their product is bounded here.
+    fn check_test_work(&mut self) {
+        let fn_sizes = expanded_fn_sizes(&self.program);
+        let mut per_record = vec![TEST_RECORD_WORK; self.program.records.len()];
+        let mut add = |record: RecordId, size: u64| {
+            if let Some(work) = per_record.get_mut(record.index()) {
+                *work = work.saturating_add(size);
+            }
+        };
+        for rule in &self.program.rules {
+            add(rule.record, expanded_size(&rule.when, &fn_sizes));
+        }
+        for exempt in &self.program.exemptions {
+            add(exempt.record, expanded_size(&exempt.when, &fn_sizes));
+        }
+        for state in &self.program.states {
+            let items = [
+                Some(&state.key),
+                Some(&state.time),
+                state.when.as_ref(),
+                state.of.as_ref(),
+                state.id.as_ref(),
+            ];
+            add(
+                state.record,
+                items.into_iter().flatten().map(|e| expanded_size(e, &fn_sizes)).sum(),
+            );
+        }
+        let mut total: u64 = 0;
+        for test in &self.program.tests {
+            let work = per_record.get(test.record.index()).copied().unwrap_or(TEST_RECORD_WORK);
+            let records: u64 = test.steps.iter().map(|step| u64::from(step.count)).sum();
+            total = total.saturating_add(records.saturating_mul(work));
+            if total > MAX_TEST_WORK {
+                self.file = test.location.file;
+                self.error(
+                    "qlp::too_complex",
+                    test.location.span,
+                    format!(
+                        "running the tests up to test `{}` takes more than the limit of {MAX_TEST_WORK} units of work \
+                         (each given record, as often as it is repeated, costs {TEST_RECORD_WORK} plus the expression nodes \
+                         of its type's rules, exemptions and state declarations; `{}` records cost {work} each)",
+                        test.name,
+                        self.program.record(test.record).map_or("?", |r| r.name.as_str()),
+                    ),
+                )
+                .help = Some(String::from(
+                    "repeat fewer records (`given 100 Content {...}` is enough to pass most thresholds), or move long tests to `qlp backtest`",
+                ));
+                return;
+            }
+        }
     }
 
     pub(super) fn check_test(&mut self, decl: &ast::TestDecl) -> Option<TestDef> {
