@@ -208,7 +208,8 @@ fn bench_set(c: &mut Criterion, name: &str, set: &PolicySet, record: RecordId, l
             for line in lines {
                 let row = set.ingest(record, line.as_bytes()).expect("record");
                 let outcome = set.evaluate(EngineKind::Jit, record, &row, now, &mut context);
-                black_box(serde_json::to_string(&set.decision(record, &row, &outcome, now)).ok());
+                let decision = set.decision(EngineKind::Jit, record, &row, &outcome, now, &mut context);
+                black_box(serde_json::to_string(&decision).ok());
             }
         })
     });

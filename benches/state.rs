@@ -144,7 +144,7 @@ fn pipeline(c: &mut Criterion) {
                 let values = batch.read(set.program(), p);
                 let outcome = set.evaluate_with_state(EngineKind::Jit, record, row, now, &values, &mut context);
                 batch.write(set.program(), p, &outcome);
-                black_box(set.decision(record, row, &outcome, now));
+                black_box(set.decision(EngineKind::Jit, record, row, &outcome, now, &mut context));
             }
             batch.commit(set.program(), None).unwrap();
         })

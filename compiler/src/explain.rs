@@ -82,9 +82,7 @@ pub fn keyword_evidence(
     // An error ends the run; the searches made before it are still evidence.
     let _ = interpreter.eval_expr(when, &mut frame, now);
     let mut evidence = observer.evidence.into_inner();
-    evidence
-        .hits
-        .sort_by(|a, b| (a.start, &a.keyword).cmp(&(b.start, &b.keyword)));
+    sort_hits(&mut evidence);
     evidence
 }
 
@@ -115,58 +113,122 @@ impl Observer for EvidenceObserver<'_> {
         if !matched {
             return;
         }
-        let text_span = match &expr.kind {
-            TExprKind::HasAny(text, _) => text.span,
-            TExprKind::Builtin(_, args) => args.first().map_or(expr.span, |a| a.span),
-            _ => expr.span,
-        };
-        let Some(keyword_set) = self.program.keyword_sets.get(set.index()) else {
-            return;
-        };
         let file = self.files.borrow().last().copied().unwrap_or(FileId(0));
-        let field = self
-            .program
-            .sources
-            .get(file)
-            .and_then(|f| f.text.get(text_span.start as usize..text_span.end as usize))
-            .unwrap_or("text")
-            .to_string();
-        let mut evidence = self.evidence.borrow_mut();
-        let KeywordEvidence { hits, omitted } = &mut *evidence;
-        let mut kept = hits.iter().filter(|h| h.field == field).count();
-        let mut left_out = 0;
-        for (pattern, start, end) in keyword_set.matcher.find_iter_prepared(&normalized.text) {
-            let (from, to) = normalized.original_range(start, end, original);
-            let keyword = keyword_set.entries.get(pattern).map_or("", String::as_str);
-            // A search evaluated twice (a function called by two branches)
-            // finds the same hits: each is evidence once.
-            let seen = |h: &KeywordHit| {
-                h.start == from && h.end == to && h.keyword == keyword && h.field == field && h.set == keyword_set.name
-            };
-            if hits.iter().any(seen) {
-                continue;
-            }
-            if kept == MAX_HITS_PER_FIELD {
-                left_out += 1;
-                continue;
-            }
-            kept += 1;
-            hits.push(KeywordHit {
-                set: keyword_set.name.clone(),
-                field: field.clone(),
-                keyword: keyword.to_string(),
-                matched: original.get(from..to).unwrap_or("").to_string(),
-                start: from,
-                end: to,
-            });
+        let field = searched_field(self.program, file, expr);
+        add_hits(
+            self.program,
+            &mut self.evidence.borrow_mut(),
+            set,
+            field,
+            original,
+            normalized,
+        );
+    }
+}
+
+/// The text a keyword search (`has_any` or `count_matches`) written in
+/// `file` searched, as written there (`c.text`): what its hits are filed under.
+pub fn searched_field(program: &Program, file: FileId, expr: &TExpr) -> String {
+    let text_span = match &expr.kind {
+        TExprKind::HasAny(text, _) => text.span,
+        TExprKind::Builtin(_, args) => args.first().map_or(expr.span, |a| a.span),
+        _ => expr.span,
+    };
+    field_at(program, file, text_span)
+}
+
+/// The searched text written at `span` of `file` (see [`searched_field`]).
+pub fn field_at(program: &Program, file: FileId, span: Span) -> String {
+    program
+        .sources
+        .get(file)
+        .and_then(|f| f.text.get(span.start as usize..span.end as usize))
+        .unwrap_or("text")
+        .to_string()
+}
+
+/// Adds the hits of keyword set `set` in `original` (prepared as
+/// `normalized`, with offsets), a text a search that matched looked at, to
+/// `evidence`, filed under `field`: each hit once, at most
+/// [`MAX_HITS_PER_FIELD`] per field, the rest counted. Both engines' runs
+/// collect evidence through it.
+pub fn add_hits(
+    program: &Program,
+    evidence: &mut KeywordEvidence,
+    set: KeywordSetId,
+    field: String,
+    original: &str,
+    normalized: &Normalized,
+) {
+    let Some(keyword_set) = program.keyword_sets.get(set.index()) else {
+        return;
+    };
+    let KeywordEvidence { hits, omitted } = evidence;
+    let mut kept = hits.iter().filter(|h| h.field == field).count();
+    let mut left_out = 0;
+    for (pattern, start, end) in keyword_set.matcher.find_iter_prepared(&normalized.text) {
+        let (from, to) = normalized.original_range(start, end, original);
+        let keyword = keyword_set.entries.get(pattern).map_or("", String::as_str);
+        // A search evaluated twice (a function called by two branches)
+        // finds the same hits: each is evidence once.
+        let seen = |h: &KeywordHit| {
+            h.start == from && h.end == to && h.keyword == keyword && h.field == field && h.set == keyword_set.name
+        };
+        if hits.iter().any(seen) {
+            continue;
         }
-        if left_out > 0 {
-            match omitted.iter_mut().find(|(f, _)| *f == field) {
-                Some((_, count)) => *count += left_out,
-                None => omitted.push((field, left_out)),
-            }
+        if kept == MAX_HITS_PER_FIELD {
+            left_out += 1;
+            continue;
+        }
+        kept += 1;
+        hits.push(KeywordHit {
+            set: keyword_set.name.clone(),
+            field: field.clone(),
+            keyword: keyword.to_string(),
+            matched: original.get(from..to).unwrap_or("").to_string(),
+            start: from,
+            end: to,
+        });
+    }
+    if left_out > 0 {
+        match omitted.iter_mut().find(|(f, _)| *f == field) {
+            Some((_, count)) => *count += left_out,
+            None => omitted.push((field, left_out)),
         }
     }
+}
+
+/// Whether evaluating `expr` may search keywords (`has_any`,
+/// `count_matches`), directly or in a function it calls: whether a rule
+/// with it as condition has keyword evidence to find.
+pub fn searches_keywords(program: &Program, expr: &TExpr) -> bool {
+    fn walk(program: &Program, expr: &TExpr, depth: usize) -> bool {
+        use crate::program::Builtin;
+        // Deeper than any checked program: assume it searches.
+        if depth > 2_000 {
+            return true;
+        }
+        match &expr.kind {
+            TExprKind::HasAny(..) | TExprKind::Builtin(Builtin::CountMatches(_), _) => true,
+            TExprKind::Call(id, args) => {
+                args.iter().any(|a| walk(program, a, depth + 1))
+                    || program
+                        .fns
+                        .get(id.index())
+                        .is_some_and(|f| walk(program, &f.body, depth + 1))
+            }
+            _ => expr.children().into_iter().any(|c| walk(program, c, depth + 1)),
+        }
+    }
+    walk(program, expr, 0)
+}
+
+/// Puts hits in the order decisions show them: by position, then keyword.
+pub fn sort_hits(evidence: &mut KeywordEvidence) {
+    evidence
+        .hits
+        .sort_by(|a, b| (a.start, &a.keyword).cmp(&(b.start, &b.keyword)));
 }
 
 /// The source text of `span` in `file`, whitespace folded; `fallback` if

@@ -24,6 +24,7 @@
 //! with a `// SAFETY:` comment.
 
 mod codegen;
+mod evidence;
 mod helpers;
 mod results;
 
@@ -131,6 +132,9 @@ pub struct CompiledPolicySet {
     functions: Vec<Option<EvalFn>>,
     /// By record type that feeds state: its compiled touch function.
     touch_functions: Vec<Option<EvalFn>>,
+    /// The evidence functions of the rules that search keywords, compiled
+    /// when first needed.
+    evidence: evidence::LazyEvidence,
     out_layout: OutLayout,
     /// The Cranelift IR of each function, for `qlp compile --emit clif`.
     clif: Vec<(String, String)>,
@@ -150,7 +154,9 @@ static NEXT_NUMBER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64:
 // SAFETY: after `finalize_definitions` the machine code and the constant
 // buffers are immutable; a call only reads them, the row and the program, and
 // writes to the caller's own `EvalCtx` and output buffer. The module is only
-// touched again in `drop`, which has exclusive access.
+// touched again in `drop`, which has exclusive access. The evidence module is
+// touched only under its lock: compiling an evidence function adds code and
+// constants and never moves or changes what was handed out before.
 unsafe impl Send for CompiledPolicySet {}
 // SAFETY: see `Send`: shared calls never mutate shared state.
 unsafe impl Sync for CompiledPolicySet {}
@@ -169,6 +175,7 @@ impl Drop for CompiledPolicySet {
     fn drop(&mut self) {
         self.functions.clear();
         self.touch_functions.clear();
+        self.evidence.free();
         if let Some(module) = self.module.take() {
             // SAFETY: the function pointers into this module were cleared above
             // and `&mut self` guarantees no call is running.
@@ -211,6 +218,7 @@ impl Emitter<'_> {
         id: FuncId,
         name: String,
         signature: cranelift_codegen::ir::Signature,
+        evidence: Option<(qlp_grammar::FileId, &mut Vec<String>)>,
         build: impl FnOnce(&mut codegen::Codegen<'_, '_>) -> Result<(), JitError>,
     ) -> Result<(), JitError> {
         self.ctx.func.signature = signature;
@@ -226,6 +234,10 @@ impl Emitter<'_> {
                 &mut self.constants,
                 self.out_layout,
                 self.outlined,
+                evidence.map(|(file, fields)| codegen::EvidenceSites {
+                    fields,
+                    files: vec![file],
+                }),
             );
             build(&mut codegen)?;
             codegen.finish();
@@ -241,6 +253,30 @@ impl Emitter<'_> {
     }
 }
 
+/// A module for native code: Cranelift's settings for the host, the
+/// helpers registered.
+fn new_module() -> Result<JITModule, JitError> {
+    let mut flags = settings::builder();
+    let set = |flags: &mut settings::Builder, name: &str, value: &str| {
+        flags.set(name, value).map_err(|e| JitError(e.to_string()))
+    };
+    set(&mut flags, "opt_level", "speed")?;
+    set(&mut flags, "use_colocated_libcalls", "false")?;
+    set(&mut flags, "is_pic", "false")?;
+    // Cranelift's IR verifier checks the code generator, not the policy:
+    // on in debug builds (every test), off in release, where it was
+    // ~15% of loading the shipped policies.
+    let verify = if cfg!(debug_assertions) { "true" } else { "false" };
+    set(&mut flags, "enable_verifier", verify)?;
+    let isa = cranelift_native::builder()
+        .map_err(|e| JitError(e.to_string()))?
+        .finish(settings::Flags::new(flags))
+        .map_err(|e| JitError(e.to_string()))?;
+    let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
+    helpers::register(&mut builder);
+    Ok(JITModule::new(builder))
+}
+
 impl CompiledPolicySet {
     /// Compiles every record type that has rules or exemptions.
     pub fn compile(program: Arc<Program>) -> Result<CompiledPolicySet, JitError> {
@@ -250,25 +286,7 @@ impl CompiledPolicySet {
     /// [`CompiledPolicySet::compile`] with chosen options (tests outline every
     /// function to check that path against the interpreter).
     pub fn compile_with(program: Arc<Program>, options: CompileOptions) -> Result<CompiledPolicySet, JitError> {
-        let mut flags = settings::builder();
-        let set = |flags: &mut settings::Builder, name: &str, value: &str| {
-            flags.set(name, value).map_err(|e| JitError(e.to_string()))
-        };
-        set(&mut flags, "opt_level", "speed")?;
-        set(&mut flags, "use_colocated_libcalls", "false")?;
-        set(&mut flags, "is_pic", "false")?;
-        // Cranelift's IR verifier checks the code generator, not the policy:
-        // on in debug builds (every test), off in release, where it was
-        // ~15% of loading the shipped policies.
-        let verify = if cfg!(debug_assertions) { "true" } else { "false" };
-        set(&mut flags, "enable_verifier", verify)?;
-        let isa = cranelift_native::builder()
-            .map_err(|e| JitError(e.to_string()))?
-            .finish(settings::Flags::new(flags))
-            .map_err(|e| JitError(e.to_string()))?;
-        let mut builder = JITBuilder::with_isa(isa, default_libcall_names());
-        helpers::register(&mut builder);
-        let mut module = JITModule::new(builder);
+        let mut module = new_module()?;
         let layout = Layout::new(&program);
         let out_layout = OutLayout::new(&program);
         let helper_ids = helpers::declare(&mut module)?;
@@ -318,9 +336,14 @@ impl CompiledPolicySet {
                 continue;
             };
             let signature = module.declarations().get_function_decl(id).signature.clone();
-            emitter.define(&mut module, id, format!("fn_{}", def.name), signature, |codegen| {
-                codegen.function(fn_id)
-            })?;
+            emitter.define(
+                &mut module,
+                id,
+                format!("fn_{}", def.name),
+                signature,
+                None,
+                |codegen| codegen.function(fn_id),
+            )?;
         }
 
         // Each record type's function `(row, ctx, out)`, named `{prefix}_{Record}`.
@@ -338,7 +361,7 @@ impl CompiledPolicySet {
             let id = module
                 .declare_function(&name, Linkage::Local, &signature)
                 .map_err(|e| JitError(e.to_string()))?;
-            emitter.define(module, id, name, signature, |codegen| build(codegen, record))?;
+            emitter.define(module, id, name, signature, None, |codegen| build(codegen, record))?;
             Ok(id)
         };
         for record in record_types {
@@ -384,6 +407,7 @@ impl CompiledPolicySet {
             }
         }
         Ok(CompiledPolicySet {
+            evidence: evidence::LazyEvidence::new(&program),
             no_state: crate::state::without_state(&program),
             program,
             layout,

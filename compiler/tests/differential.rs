@@ -694,6 +694,35 @@ fn check_seed(seed: u64) -> Result<(), TestCaseError> {
             Outcome::from_conditions(&program, &expected)
         );
         explanations_match_the_interpreter(&program, &value, now, &source)?;
+        // Each rule's keyword evidence, found by native code over the row,
+        // is the interpreter's (whether or not the rule fired or erred).
+        for (id, rule) in program.rule_ids() {
+            let expected = keyword_evidence(
+                &program,
+                rule.location.file,
+                &rule.when,
+                rule.n_locals,
+                &value,
+                now,
+                &[],
+            );
+            for (set, context) in [(&compiled, &mut context), (&outlined, &mut outlined_context)] {
+                let found = set.evidence(id, &row, now, &[], context);
+                match found {
+                    Some(found) => prop_assert_eq!(
+                        &found,
+                        &expected,
+                        "evidence of `{}` disagrees\nprogram:\n{}\nrecord: {:?}\nnow: {}",
+                        rule.name,
+                        source,
+                        value,
+                        now
+                    ),
+                    // A rule that searches no keywords has none to find.
+                    None => prop_assert_eq!(&expected, &Default::default()),
+                }
+            }
+        }
     }
     Ok(())
 }

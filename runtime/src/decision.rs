@@ -1,9 +1,9 @@
 //! Decisions: what happens to a record and why, in a stable JSON shape
 //! (documented in `docs/decisions.md`).
 
-use qlp_compiler::explain::{keyword_evidence, KeywordEvidence, KeywordHit};
+use qlp_compiler::explain::{searches_keywords, KeywordEvidence, KeywordHit};
 use qlp_compiler::outcome::{Outcome, Subject};
-use qlp_compiler::program::{Program, RecordId, RuleId, StateKind};
+use qlp_compiler::program::{Program, RecordId, RuleDef, RuleId, StateKind};
 use qlp_compiler::state::{values_read, Prepared, StateValues};
 use qlp_compiler::Value;
 use qlp_grammar::ast::ActionKind;
@@ -230,40 +230,19 @@ pub struct RuleFailure {
 }
 
 impl Decision {
-    /// Builds a decision from an outcome; `record` (the record as a value,
-    /// whole or with only the fields a mask marks) is needed only when a
-    /// fired rule matched keywords, for their evidence, which is found with
-    /// reads of state giving `state` (as the outcome was). `keyword_rules`
-    /// says, per rule, what its evidence reads (see [`keyword_rules`],
-    /// which the policy set computes once). Embedders get decisions from
-    /// [`crate::PolicySet::decision`], which passes it.
+    /// Builds a decision from an outcome; `evidence` finds the keyword hits
+    /// behind a fired rule, asked only for rules that search keywords (as
+    /// `keyword_rules`, which the policy set computes once, says). Embedders
+    /// get decisions from [`crate::PolicySet::decision`], which passes them.
     pub(crate) fn new(
         program: &Program,
         outcome: &Outcome,
-        record: impl FnOnce(Option<&[bool]>) -> Option<Value>,
-        now: i64,
-        state: &[i64],
         keyword_rules: &[EvidenceReads],
+        mut evidence: impl FnMut(RuleId, &RuleDef) -> KeywordEvidence,
     ) -> Decision {
         let verdict = Verdict::of(outcome.verdict(program));
         let needs = |id: &RuleId| keyword_rules.get(id.index()).unwrap_or(&EvidenceReads::Record);
         let fired_ids = || outcome.fired.iter().chain(&outcome.shadow_fired);
-        // The record is decoded once, with only the fields the fired rules
-        // that matched keywords read.
-        let mut wanted: Option<Vec<bool>> = None;
-        let mut whole = false;
-        for id in fired_ids() {
-            match needs(id) {
-                EvidenceReads::Nothing => {}
-                EvidenceReads::Record => whole = true,
-                EvidenceReads::Fields(fields) => match &mut wanted {
-                    Some(wanted) => wanted.iter_mut().zip(fields).for_each(|(w, f)| *w |= *f),
-                    None => wanted = Some(fields.clone()),
-                },
-            }
-        }
-        let mut record_value: Option<Option<Value>> = None;
-        let mut record = Some(move || record((!whole).then_some(wanted.as_deref()).flatten()));
         let mut fired = Vec::with_capacity(outcome.fired.len());
         let mut shadow = Vec::new();
         let mut suspend: Option<i64> = None;
@@ -277,14 +256,9 @@ impl Decision {
                     }
                 }
             }
-            let found = if !matches!(needs(id), EvidenceReads::Nothing) {
-                let value = record_value.get_or_insert_with(|| record.take().and_then(|f| f()));
-                value
-                    .as_ref()
-                    .map(|v| keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, v, now, state))
-                    .unwrap_or_default()
-            } else {
-                KeywordEvidence::default()
+            let found = match needs(id) {
+                EvidenceReads::Nothing => KeywordEvidence::default(),
+                _ => evidence(*id, rule),
             };
             let list = if in_shadow(id) { &mut shadow } else { &mut fired };
             list.push(FiredRule {
@@ -448,7 +422,7 @@ pub(crate) fn keyword_rules(program: &Program) -> Vec<EvidenceReads> {
         .rules
         .iter()
         .map(|rule| {
-            if !has_keywords(&rule.when, program) {
+            if !searches_keywords(program, &rule.when) {
                 return EvidenceReads::Nothing;
             }
             let n = program.record(rule.record).map_or(0, |r| r.fields.len());
@@ -462,19 +436,22 @@ pub(crate) fn keyword_rules(program: &Program) -> Vec<EvidenceReads> {
         .collect()
 }
 
-fn has_keywords(expr: &qlp_compiler::program::TExpr, program: &Program) -> bool {
-    use qlp_compiler::program::{Builtin, TExprKind};
-    match &expr.kind {
-        TExprKind::HasAny(..) | TExprKind::Builtin(Builtin::CountMatches(_), _) => true,
-        TExprKind::Call(id, args) => {
-            args.iter().any(|a| has_keywords(a, program))
-                || program
-                    .fns
-                    .get(id.index())
-                    .is_some_and(|f| has_keywords(&f.body, program))
+/// The top-level fields finding the evidence of `outcome`'s fired rules
+/// reads (the record is decoded once, with only those); `None`: the whole
+/// record.
+pub(crate) fn evidence_fields(outcome: &Outcome, keyword_rules: &[EvidenceReads]) -> Option<Vec<bool>> {
+    let mut wanted: Option<Vec<bool>> = None;
+    for id in outcome.fired.iter().chain(&outcome.shadow_fired) {
+        match keyword_rules.get(id.index()).unwrap_or(&EvidenceReads::Record) {
+            EvidenceReads::Nothing => {}
+            EvidenceReads::Record => return None,
+            EvidenceReads::Fields(fields) => match &mut wanted {
+                Some(wanted) => wanted.iter_mut().zip(fields).for_each(|(w, f)| *w |= *f),
+                None => wanted = Some(fields.clone()),
+            },
         }
-        _ => expr.children().into_iter().any(|c| has_keywords(c, program)),
     }
+    wanted
 }
 
 /// The record type's name, for messages.

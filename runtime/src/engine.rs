@@ -8,6 +8,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arc_swap::ArcSwap;
+use qlp_compiler::explain::keyword_evidence;
 use qlp_compiler::interp::NoObserver;
 use qlp_compiler::jit::{CompiledPolicySet, EvalContext};
 use qlp_compiler::layout::{Layout, Row};
@@ -320,7 +321,7 @@ impl PolicySet {
     ) -> Result<Decision, IngestError> {
         let row = self.ingest(record, json)?;
         let outcome = self.evaluate(kind, record, &row, now, context);
-        Ok(self.decision(record, &row, &outcome, now))
+        Ok(self.decision(kind, record, &row, &outcome, now, context))
     }
 
     /// Ingests, evaluates and explains one record with state: read, evaluate,
@@ -358,7 +359,7 @@ impl PolicySet {
     ) -> Result<Decision, StoreError> {
         if !self.is_stateful(record) {
             let outcome = self.evaluate(kind, record, row, now, context);
-            return Ok(self.decision(record, row, &outcome, now));
+            return Ok(self.decision(kind, record, row, &outcome, now, context));
         }
         let prepared = self.prepare(kind, record, row, context);
         let mut batch = Batch::begin(state, self.program(), [&prepared])?;
@@ -366,7 +367,7 @@ impl PolicySet {
         let outcome = self.evaluate_with_state(kind, record, row, now, &values, context);
         batch.write(self.program(), &prepared, &outcome);
         batch.commit(self.program(), None)?;
-        Ok(self.decision_with_state(record, row, &outcome, now, &prepared, &values))
+        Ok(self.decision_with_state(kind, record, row, &outcome, now, &prepared, &values, context))
     }
 
     /// Appends `decision` as JSON to `out`: the bytes `serde_json` writes
@@ -384,38 +385,70 @@ impl PolicySet {
         }
     }
 
-    /// The decision for an outcome (decoding the row only if evidence needs it).
-    pub fn decision(&self, record: RecordId, row: &Row, outcome: &Outcome, now: i64) -> Decision {
-        Decision::new(
-            self.program(),
-            outcome,
-            |wanted| self.decode(record, row, wanted),
-            now,
-            &[],
-            &self.keyword_rules,
-        )
+    /// The decision for an outcome evaluated by `kind`: keyword evidence
+    /// found by the same engine (see [`PolicySet::decision_with_state`]).
+    pub fn decision(
+        &self,
+        kind: EngineKind,
+        record: RecordId,
+        row: &Row,
+        outcome: &Outcome,
+        now: i64,
+        context: &mut EvalContext,
+    ) -> Decision {
+        self.decision_from(kind, record, row, outcome, now, &[], context)
     }
 
     /// The decision for an outcome evaluated with state: keyword evidence
-    /// found with the same state values, and the values each fired rule read.
+    /// found with the same state values, and the values each fired rule
+    /// read. With the JIT, a fired rule's evidence comes from a run of its
+    /// compiled evidence function over the row; with the interpreter, from
+    /// its run over the record decoded (once, with only the fields the
+    /// fired rules read). The differential test checks the two agree.
+    #[expect(clippy::too_many_arguments, reason = "what a decision is explained from")]
     pub fn decision_with_state(
         &self,
+        kind: EngineKind,
         record: RecordId,
         row: &Row,
         outcome: &Outcome,
         now: i64,
         prepared: &Prepared,
         values: &StateValues,
+        context: &mut EvalContext,
     ) -> Decision {
-        Decision::new(
-            self.program(),
-            outcome,
-            |wanted| self.decode(record, row, wanted),
-            now,
-            &values.values,
-            &self.keyword_rules,
-        )
-        .with_state(self.program(), outcome, prepared, values)
+        self.decision_from(kind, record, row, outcome, now, &values.values, context)
+            .with_state(self.program(), outcome, prepared, values)
+    }
+
+    #[expect(clippy::too_many_arguments, reason = "what a decision is explained from")]
+    fn decision_from(
+        &self,
+        kind: EngineKind,
+        record: RecordId,
+        row: &Row,
+        outcome: &Outcome,
+        now: i64,
+        state: &[i64],
+        context: &mut EvalContext,
+    ) -> Decision {
+        let program = self.program();
+        if let (EngineKind::Jit, Some(compiled)) = (kind, &self.compiled) {
+            return Decision::new(program, outcome, &self.keyword_rules, |id, _| {
+                compiled.evidence(id, row, now, state, context).unwrap_or_default()
+            });
+        }
+        let mut value: Option<Option<qlp_compiler::Value>> = None;
+        Decision::new(program, outcome, &self.keyword_rules, |_, rule| {
+            let value = value.get_or_insert_with(|| {
+                let wanted = crate::decision::evidence_fields(outcome, &self.keyword_rules);
+                self.decode(record, row, wanted.as_deref())
+            });
+            value
+                .as_ref()
+                .map(|v| keyword_evidence(program, rule.location.file, &rule.when, rule.n_locals, v, now, state))
+                .unwrap_or_default()
+        })
     }
 
     /// A top-level field of a row, by name: the record's `id` and its `time`

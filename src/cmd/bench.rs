@@ -111,7 +111,7 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
     // Outcomes with state, in input order: what the state stage writes.
     let (values, outcomes) = stateful_run(&set, record, &rows, &nows, &prepared, &mut context)?;
 
-    let (mut key_context, mut jit_context) = (set.context(), set.context());
+    let (mut key_context, mut jit_context, mut decision_context) = (set.context(), set.context(), set.context());
     let mut read = StateValues::default();
     let mut runs: Vec<Pass<'_>> = Vec::new();
     runs.push((
@@ -176,7 +176,16 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
             for (((row, now), (outcome, values)), p) in
                 rows.iter().zip(&nows).zip(outcomes.iter().zip(&values)).zip(&prepared)
             {
-                let decision = set.decision_with_state(record, row, outcome, *now, p, values);
+                let decision = set.decision_with_state(
+                    EngineKind::Jit,
+                    record,
+                    row,
+                    outcome,
+                    *now,
+                    p,
+                    values,
+                    &mut decision_context,
+                );
                 json.clear();
                 set.write_decision(&decision, &mut json);
                 std::hint::black_box(&json);

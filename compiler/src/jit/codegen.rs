@@ -34,9 +34,12 @@ use crate::program::*;
 use crate::types::Type;
 use crate::value::Value as Const;
 
+mod evidence;
 mod expr;
 mod ops;
 mod touch;
+
+pub(super) use evidence::EvidenceSites;
 
 pub(super) use touch::{ID, KEY, OF, TIME, TOUCH_WORDS, WHEN};
 
@@ -154,6 +157,9 @@ pub(super) struct Codegen<'a, 'b> {
     const_strings: HashMap<Value, Vec<u8>>,
     /// Functions compiled once, as functions of their own, and called.
     outlined: &'a HashMap<FnId, FuncId>,
+    /// In an evidence function: its search sites and the files of the
+    /// bodies being compiled.
+    evidence: Option<EvidenceSites<'a>>,
 }
 
 impl<'a, 'b> Codegen<'a, 'b> {
@@ -167,6 +173,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
         constants: &'a mut Vec<Box<[u8]>>,
         out_layout: OutLayout,
         outlined: &'a HashMap<FnId, FuncId>,
+        evidence: Option<EvidenceSites<'a>>,
     ) -> Codegen<'a, 'b> {
         let ctx = Value::from_u32(0);
         Codegen {
@@ -186,6 +193,7 @@ impl<'a, 'b> Codegen<'a, 'b> {
             const_strings: HashMap::new(),
             masks: (ctx, ctx),
             outlined,
+            evidence,
         }
     }
 

@@ -49,6 +49,12 @@ pub struct EvalCtx {
     texts: Vec<TextEntry>,
     /// Spare entries, reused across records.
     spare: Vec<TextEntry>,
+    /// In an evidence run (see `CompiledPolicySet::evidence`): the hits of
+    /// the keyword searches that matched so far.
+    pub(super) evidence: Option<crate::explain::KeywordEvidence>,
+    /// In an evidence run: by search site, the text it searched as written,
+    /// owned by the compiled set, alive while it can be called.
+    pub(super) evidence_fields: *const [String],
 }
 
 #[derive(Default)]
@@ -95,6 +101,8 @@ impl EvalCtx {
             joined_parts: Vec::new(),
             texts: Vec::new(),
             spare: Vec::new(),
+            evidence: None,
+            evidence_fields: std::ptr::slice_from_raw_parts(std::ptr::null(), 0),
         }
     }
 
@@ -317,6 +325,57 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
     })
 }
 
+/// `has_any` in an evidence run: as [`qlp_has_any`], and a text that
+/// matched has its hits added to the run's evidence, under search site
+/// `site`'s field.
+extern "C" fn qlp_has_any_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64) -> i64 {
+    match qlp_has_any(ctx, set, ptr, len) {
+        1 => add_evidence(ctx, set, site, ptr, len, 1),
+        found => found,
+    }
+}
+
+/// `count_matches` in an evidence run: as [`qlp_count_matches`], and a
+/// text with a match has its hits added to the run's evidence.
+extern "C" fn qlp_count_matches_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64) -> i64 {
+    match qlp_count_matches(ctx, set, ptr, len) {
+        count if count > 0 => add_evidence(ctx, set, site, ptr, len, count),
+        count => count,
+    }
+}
+
+/// Adds the hits of keyword set `set` in the text at (`ptr`, `len`) to the
+/// run's evidence, under site `site`'s field, as the interpreter's
+/// evidence observer does (`crate::explain::add_hits`); `result` is what the
+/// search gave, returned unless the hits cannot be found.
+fn add_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64, result: i64) -> i64 {
+    guard(FAILED, || {
+        // SAFETY: compiled code passes its live context, used by one thread.
+        let Some(context) = (unsafe { ctx.as_mut() }) else {
+            return FAILED;
+        };
+        // SAFETY: see `program`; `evidence_fields` is set, like `program`,
+        // from the compiled set for the run.
+        let (program, fields) = unsafe { (program(ctx), context.evidence_fields.as_ref()) };
+        let (Some(program), Some(field), Some(evidence)) = (
+            program,
+            fields.and_then(|f| f.get(site as usize)),
+            context.evidence.as_mut(),
+        ) else {
+            return FAILED;
+        };
+        let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
+            return FAILED;
+        };
+        // SAFETY: see `text`.
+        let original = unsafe { text(ptr, len) };
+        let normalized = crate::text::prepare_normalized(&original, keyword_set.matcher.mode(), true);
+        let set = crate::program::KeywordSetId(set as u32);
+        crate::explain::add_hits(program, evidence, set, field.clone(), &original, &normalized);
+        result
+    })
+}
+
 // INVARIANT: a fingerprint is non-negative, so never `FAILED`.
 extern "C" fn qlp_fingerprint(ctx: *mut EvalCtx, ptr: *const u8, len: u64) -> i64 {
     guard(FAILED, || {
@@ -501,6 +560,8 @@ pub struct HelperIds {
     pub in_strings: FuncId,
     pub str_map: FuncId,
     pub concat: FuncId,
+    pub has_any_evidence: FuncId,
+    pub count_matches_evidence: FuncId,
     pub fmod: FuncId,
     pub fingerprint: FuncId,
     pub clock: FuncId,
@@ -517,6 +578,8 @@ pub fn register(builder: &mut JITBuilder) {
     builder.symbol("qlp_in_strings", qlp_in_strings as *const u8);
     builder.symbol("qlp_str_map", qlp_str_map as *const u8);
     builder.symbol("qlp_concat", qlp_concat as *const u8);
+    builder.symbol("qlp_has_any_evidence", qlp_has_any_evidence as *const u8);
+    builder.symbol("qlp_count_matches_evidence", qlp_count_matches_evidence as *const u8);
     builder.symbol("qlp_fmod", qlp_fmod as *const u8);
     builder.symbol("qlp_fingerprint", qlp_fingerprint as *const u8);
     builder.symbol("qlp_clock", qlp_clock as *const u8);
@@ -543,6 +606,8 @@ pub fn declare(module: &mut impl Module) -> Result<HelperIds, JitError> {
         in_strings: declare("qlp_in_strings", &[I64, I64, I64, I64], &[I64])?,
         str_map: declare("qlp_str_map", &[I64, I64, I64, I64, I64], &[I64])?,
         concat: declare("qlp_concat", &[I64, I64, I64, I64], &[I64])?,
+        has_any_evidence: declare("qlp_has_any_evidence", &[I64, I64, I64, I64, I64], &[I64])?,
+        count_matches_evidence: declare("qlp_count_matches_evidence", &[I64, I64, I64, I64, I64], &[I64])?,
         fmod: declare("qlp_fmod", &[F64, F64], &[F64])?,
         fingerprint: declare("qlp_fingerprint", &[I64, I64, I64], &[I64])?,
         clock: declare("qlp_clock", &[I64, I64, I64, I64], &[I64])?,

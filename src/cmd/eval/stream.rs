@@ -222,16 +222,23 @@ impl Stream<'_> {
             Some(state) => set.evaluate_with_state(kind, record, &input.row, input.now, state, context),
             None => set.evaluate(kind, record, &input.row, input.now, context),
         };
-        (self.explain(input, state, &outcome), outcome)
+        (self.explain(input, state, &outcome, context), outcome)
     }
 
     /// The decision for an evaluated record (evidence, the state values its
     /// fired rules read) and its output line.
-    fn explain(&self, input: &Ingested, state: Option<&StateValues>, outcome: &Outcome) -> LineResult {
-        let (set, record) = (self.set, self.record);
+    fn explain(
+        &self,
+        input: &Ingested,
+        state: Option<&StateValues>,
+        outcome: &Outcome,
+        context: &mut qlp_compiler::jit::EvalContext,
+    ) -> LineResult {
+        let (set, record, kind) = (self.set, self.record, self.kind);
+        let (row, now) = (&input.row, input.now);
         let decision = match state {
-            Some(state) => set.decision_with_state(record, &input.row, outcome, input.now, &input.prepared, state),
-            None => set.decision(record, &input.row, outcome, input.now),
+            Some(state) => set.decision_with_state(kind, record, row, outcome, now, &input.prepared, state, context),
+            None => set.decision(kind, record, row, outcome, now, context),
         };
         let id = set.field_str(record, &input.row, "id").map(str::to_string);
         let json = self.render.then(|| {
@@ -356,7 +363,7 @@ impl Stream<'_> {
             .into_iter()
             .map(|item| match item {
                 Ok(Some((input, values, outcome))) => {
-                    let result = self.explain(&input, Some(&values), &outcome);
+                    let result = self.explain(&input, Some(&values), &outcome, context);
                     spare.push(values);
                     result
                 }

@@ -62,8 +62,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
                 // search goes last, so that a comparison that settles the
                 // answer spares it. (The interpreter keeps the written
                 // order; with no error possible, nothing else can differ.)
+                // An evidence function keeps it: which searches run is
+                // what it finds.
                 let program = self.program;
-                let (a, b) = if searches_text(program, a, 0)
+                let (a, b) = if self.evidence.is_none()
+                    && searches_text(program, a, 0)
                     && !searches_text(program, b, 0)
                     && infallible(program, a, 0)
                     && infallible(program, b, 0)
@@ -146,11 +149,10 @@ impl<'a, 'b> Codegen<'a, 'b> {
             }
             TExprKind::In(scalar, needle, list) => vec![self.membership(*scalar, needle, list)?],
             TExprKind::HasAny(text, set) => {
+                let text_span = text.span;
                 let text = self.expr(text)?;
-                let set = self.b.ins().iconst(types::I64, i64::from(set.0));
-                let mut args = vec![self.ctx, set];
-                args.extend(text);
-                let found = self.call_checked(self.helpers.has_any, &args, e.span)?;
+                let (plain, recording) = (self.helpers.has_any, self.helpers.has_any_evidence);
+                let found = self.keyword_search(plain, recording, *set, text, text_span, e.span)?;
                 vec![self.b.ins().icmp_imm_s(IntCC::NotEqual, found, 0)]
             }
             TExprKind::InSet(needle, set) => {
@@ -257,10 +259,11 @@ impl<'a, 'b> Codegen<'a, 'b> {
     }
 
     /// A call of a program function: to its outlined code, or inlined.
+    /// (An evidence function inlines every call, so that each search is its own.)
     pub(super) fn call_fn(&mut self, id: FnId, ty: &Type, values: Vec<Flat>) -> Result<Flat> {
         match self.outlined.get(&id) {
-            Some(func) => self.outlined_call(*func, ty, values),
-            None => self.inline_call(id, values),
+            Some(func) if self.evidence.is_none() => self.outlined_call(*func, ty, values),
+            _ => self.inline_call(id, values),
         }
     }
 
@@ -303,7 +306,13 @@ impl<'a, 'b> Codegen<'a, 'b> {
         for (i, v) in values.into_iter().enumerate() {
             self.bind(i as u32, v);
         }
+        if let Some(sites) = &mut self.evidence {
+            sites.files.push(def.location.file);
+        }
         let result = self.expr(&def.body);
+        if let Some(sites) = &mut self.evidence {
+            sites.files.pop();
+        }
         self.env = saved;
         result
     }

@@ -470,10 +470,9 @@ impl<'a, 'b> Codegen<'a, 'b> {
                     .collect()
             }
             Builtin::CountMatches(set) => {
-                let set = self.b.ins().iconst(types::I64, i64::from(set.0));
-                let mut call_args = vec![self.ctx, set];
-                call_args.extend(first);
-                vec![self.call_checked(self.helpers.count_matches, &call_args, span)?]
+                let text_span = args.first().map_or(span, |a| a.span);
+                let (plain, recording) = (self.helpers.count_matches, self.helpers.count_matches_evidence);
+                vec![self.keyword_search(plain, recording, set, first, text_span, span)?]
             }
             Builtin::Fingerprint => {
                 let mut call_args = vec![self.ctx];
