@@ -255,3 +255,55 @@ fn a_53k_entry_list_loads_compiles_and_scans() {
     }
     assert!(checked_entries > 400);
 }
+
+/// Evidence functions are compiled the first time a rule's evidence is
+/// asked for, under a lock: threads asking at once for the same and for
+/// different rules all get the interpreter's evidence.
+#[test]
+fn evidence_functions_compile_once_on_first_use_from_many_threads() {
+    use qlp_compiler::explain::keyword_evidence;
+    use qlp_compiler::jit::CompiledPolicySet;
+    use qlp_compiler::layout::Row;
+    use qlp_compiler::Value;
+    let source = r#"
+keywords gambling = ["赌博", "下注", "bet"]
+keywords fraud = ["刷单", "返利"]
+record R { title: string  text: string }
+fn all_text(r: R) -> string = r.title + " " + r.text
+rule gambling_talk(r: R) { when: all_text(r) has_any gambling then: review }
+rule fraud_talk(r: R) { when: r.text has_any fraud or count_matches(r.title, gambling) > 1 then: remove }
+"#;
+    let loader = MemoryLoader::new().with("p.qlp", source);
+    let program = std::sync::Arc::new(qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap());
+    let compiled = CompiledPolicySet::compile(program.clone()).unwrap();
+    let record = program.record_by_name("R").unwrap();
+    let value = Value::Record(
+        vec![
+            Value::Str("下注 BET 赌博".into()),
+            Value::Str("刷单返利, 一起下.注".into()),
+        ]
+        .into(),
+    );
+    let row = Row::encode(&program, compiled.layout(), record, &value);
+    let expected: Vec<_> = program
+        .rule_ids()
+        .map(|(_, rule)| keyword_evidence(&program, rule.location.file, &rule.when, rule.n_locals, &value, 0, &[]))
+        .collect();
+    assert!(expected.iter().all(|e| !e.hits.is_empty()), "{expected:?}");
+    let ids: Vec<_> = program.rule_ids().map(|(id, _)| id).collect();
+    std::thread::scope(|scope| {
+        for thread in 0..8 {
+            let (compiled, ids, row, expected) = (&compiled, &ids, &row, &expected);
+            scope.spawn(move || {
+                let mut context = compiled.context();
+                for round in 0..20 {
+                    // Threads start on different rules.
+                    for id in ids.iter().cycle().skip(thread + round).take(2) {
+                        let found = compiled.evidence(*id, row, 0, &[], &mut context);
+                        assert_eq!(found.as_ref(), expected.get(id.index()));
+                    }
+                }
+            });
+        }
+    });
+}

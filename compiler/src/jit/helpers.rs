@@ -325,30 +325,37 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
     })
 }
 
-/// `has_any` in an evidence run: as [`qlp_has_any`], and a text that
-/// matched has its hits added to the run's evidence, under search site
+/// `has_any` in an evidence run: whether a keyword of `set` is in the text,
+/// the hits of a match added to the run's evidence under search site
 /// `site`'s field.
 extern "C" fn qlp_has_any_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64) -> i64 {
-    match qlp_has_any(ctx, set, ptr, len) {
-        1 => add_evidence(ctx, set, site, ptr, len, 1),
-        found => found,
-    }
+    search_for_evidence(ctx, set, site, ptr, len, |matcher, text| {
+        i64::from(matcher.is_match_prepared(text))
+    })
 }
 
-/// `count_matches` in an evidence run: as [`qlp_count_matches`], and a
-/// text with a match has its hits added to the run's evidence.
+/// `count_matches` in an evidence run: the distinct keywords of `set` in
+/// the text, the hits added to the run's evidence.
 extern "C" fn qlp_count_matches_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64) -> i64 {
-    match qlp_count_matches(ctx, set, ptr, len) {
-        count if count > 0 => add_evidence(ctx, set, site, ptr, len, count),
-        count => count,
-    }
+    search_for_evidence(ctx, set, site, ptr, len, |matcher, text| {
+        matcher.distinct_matches_prepared(text).len() as i64
+    })
 }
 
-/// Adds the hits of keyword set `set` in the text at (`ptr`, `len`) to the
-/// run's evidence, under site `site`'s field, as the interpreter's
-/// evidence observer does (`crate::explain::add_hits`); `result` is what the
-/// search gave, returned unless the hits cannot be found.
-fn add_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64, result: i64) -> i64 {
+/// A keyword search in an evidence run, as the interpreter makes it: the
+/// text prepared (with the map back to the original), `search`ed, and the
+/// hits of a result above 0 added to the run's evidence under site
+/// `site`'s field (`crate::explain::add_hits`, the interpreter observer's
+/// code). The prepared text is not the record's cached one, which has no
+/// map: a text the raw test rules out is not prepared at all.
+fn search_for_evidence(
+    ctx: *mut EvalCtx,
+    set: u64,
+    site: u64,
+    ptr: *const u8,
+    len: u64,
+    search: impl FnOnce(&crate::text::KeywordMatcher, &str) -> i64,
+) -> i64 {
     guard(FAILED, || {
         // SAFETY: compiled code passes its live context, used by one thread.
         let Some(context) = (unsafe { ctx.as_mut() }) else {
@@ -367,11 +374,19 @@ fn add_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64
         let Some(keyword_set) = program.keyword_sets.get(set as usize) else {
             return FAILED;
         };
+        let matcher = &keyword_set.matcher;
+        // SAFETY: see `bytes`.
+        if !matcher.may_match_raw(unsafe { bytes(ptr, len) }) {
+            return 0;
+        }
         // SAFETY: see `text`.
         let original = unsafe { text(ptr, len) };
-        let normalized = crate::text::prepare_normalized(&original, keyword_set.matcher.mode(), true);
-        let set = crate::program::KeywordSetId(set as u32);
-        crate::explain::add_hits(program, evidence, set, field.clone(), &original, &normalized);
+        let normalized = crate::text::prepare_normalized(&original, matcher.mode(), true);
+        let result = search(matcher, &normalized.text);
+        if result > 0 {
+            let set = crate::program::KeywordSetId(set as u32);
+            crate::explain::add_hits(program, evidence, set, field.clone(), &original, &normalized);
+        }
         result
     })
 }
