@@ -31,27 +31,7 @@ impl Codegen<'_, '_> {
             .ok_or_else(|| JitError(String::from("unknown rule")))?;
         let (row, _, out) = self.record_entry()?;
         self.memo_slots(def.record);
-        let done = self.b.create_block();
-        let error = self.b.create_block();
-        self.b.append_block_param(error, types::I64);
-        self.b.append_block_param(error, types::I64);
-        self.error_block = Some(error);
-        self.env = vec![None; (def.n_locals as usize).max(1)];
-        if let Some(slot) = self.env.first_mut() {
-            *slot = Some(vec![row, row]);
-        }
-        self.expr(&def.when)?;
-        self.b.ins().jump(done, &[]);
-
-        self.b.switch_to_block(error);
-        let error_params = self.b.block_params(error).to_vec();
-        if let (Some(&kind), Some(&span)) = (error_params.first(), error_params.get(1)) {
-            self.b.ins().store(flags(), kind, out, 0);
-            self.b.ins().store(flags(), span, out, 8);
-        }
-        self.b.ins().jump(done, &[]);
-
-        self.b.switch_to_block(done);
+        self.guarded(row, out, 0, def.n_locals, |codegen| codegen.expr(&def.when).map(drop))?;
         self.b.ins().return_(&[]);
         self.b.seal_all_blocks();
         Ok(())

@@ -39,41 +39,58 @@ impl Codegen<'_, '_> {
     /// run-time error stores its kind and span instead and goes on with the
     /// next declaration.
     fn touch(&mut self, row: Value, out: Value, base: usize, def: &StateDef) -> Result<()> {
+        self.guarded(row, out, (8 * base) as i32, def.n_locals, |codegen| {
+            let items: [(Option<&TExpr>, usize); 5] = [
+                (Some(&def.key), KEY),
+                (Some(&def.time), TIME),
+                (def.when.as_ref(), WHEN),
+                (def.of.as_ref(), OF),
+                (def.id.as_ref(), ID),
+            ];
+            for (expr, word) in items {
+                let Some(expr) = expr else { continue };
+                let flat = codegen.expr(expr)?;
+                for (i, value) in flat.iter().enumerate() {
+                    let offset = (8 * (base + word + i)) as i32;
+                    codegen.b.ins().store(flags(), *value, out, offset);
+                }
+            }
+            if def.when.is_none() {
+                let one = codegen.b.ins().iconst(types::I64, 1);
+                codegen.b.ins().store(flags(), one, out, (8 * (base + WHEN)) as i32);
+            }
+            Ok(())
+        })
+    }
+
+    /// Emits `body` over a record (`row` in local slot 0, `n_locals`
+    /// slots): a run-time error in it stores its kind and span at `out +
+    /// error_at` and skips the rest; both ways go on after it.
+    pub(super) fn guarded(
+        &mut self,
+        row: Value,
+        out: Value,
+        error_at: i32,
+        n_locals: u32,
+        body: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<()> {
         let next = self.b.create_block();
         let error = self.b.create_block();
         self.b.append_block_param(error, types::I64);
         self.b.append_block_param(error, types::I64);
         self.error_block = Some(error);
-        self.env = vec![None; (def.n_locals as usize).max(1)];
+        self.env = vec![None; (n_locals as usize).max(1)];
         if let Some(slot) = self.env.first_mut() {
             *slot = Some(vec![row, row]);
         }
-        let items: [(Option<&TExpr>, usize); 5] = [
-            (Some(&def.key), KEY),
-            (Some(&def.time), TIME),
-            (def.when.as_ref(), WHEN),
-            (def.of.as_ref(), OF),
-            (def.id.as_ref(), ID),
-        ];
-        for (expr, word) in items {
-            let Some(expr) = expr else { continue };
-            let flat = self.expr(expr)?;
-            for (i, value) in flat.iter().enumerate() {
-                let offset = (8 * (base + word + i)) as i32;
-                self.b.ins().store(flags(), *value, out, offset);
-            }
-        }
-        if def.when.is_none() {
-            let one = self.b.ins().iconst(types::I64, 1);
-            self.b.ins().store(flags(), one, out, (8 * (base + WHEN)) as i32);
-        }
+        body(self)?;
         self.b.ins().jump(next, &[]);
 
         self.b.switch_to_block(error);
         let error_params = self.b.block_params(error).to_vec();
         if let (Some(&kind), Some(&span)) = (error_params.first(), error_params.get(1)) {
-            self.b.ins().store(flags(), kind, out, (8 * base) as i32);
-            self.b.ins().store(flags(), span, out, (8 * (base + 1)) as i32);
+            self.b.ins().store(flags(), kind, out, error_at);
+            self.b.ins().store(flags(), span, out, error_at + 8);
         }
         self.b.ins().jump(next, &[]);
 
