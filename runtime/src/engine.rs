@@ -433,13 +433,18 @@ impl PolicySet {
         context: &mut EvalContext,
     ) -> Decision {
         let program = self.program();
-        if let (EngineKind::Jit, Some(compiled)) = (kind, &self.compiled) {
-            return Decision::new(program, outcome, &self.keyword_rules, |id, _| {
-                compiled.evidence(id, row, now, state, context).unwrap_or_default()
-            });
-        }
+        let native = match kind {
+            EngineKind::Jit => self.compiled.as_ref(),
+            EngineKind::Interp => None,
+        };
+        // The record, decoded once if the interpreter is asked for evidence.
         let mut value: Option<Option<qlp_compiler::Value>> = None;
-        Decision::new(program, outcome, &self.keyword_rules, |_, rule| {
+        Decision::new(program, outcome, &self.keyword_rules, |id, rule| {
+            // Native code finds it, unless its evidence function could not
+            // be compiled: the interpreter then does, as it defines it.
+            if let Some(found) = native.and_then(|compiled| compiled.evidence(id, row, now, state, context)) {
+                return found;
+            }
             let value = value.get_or_insert_with(|| {
                 let wanted = crate::decision::evidence_fields(outcome, &self.keyword_rules);
                 self.decode(record, row, wanted.as_deref())
