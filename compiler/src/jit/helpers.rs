@@ -363,7 +363,7 @@ fn search_for_evidence(
         };
         // SAFETY: see `program`; `evidence_fields` is set, like `program`,
         // from the compiled set for the run.
-        let (program, fields) = unsafe { (program(ctx), context.evidence_fields.as_ref()) };
+        let (program, fields) = unsafe { (program(context), context.evidence_fields.as_ref()) };
         let (Some(program), Some(field), Some(evidence)) = (
             program,
             fields.and_then(|f| f.get(site as usize)),
