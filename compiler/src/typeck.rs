@@ -99,6 +99,9 @@ pub(crate) struct Checker<'a> {
     const_depth: usize,
     /// Call edges: caller, callee, where.
     calls: Vec<(FnId, FnId, FileId, Span)>,
+    /// Each function's expanded size ([`expanded_fn_sizes`]), worked out
+    /// once for the rules' budget and the tests'.
+    fn_sizes: Vec<u64>,
 }
 
 impl<'a> Checker<'a> {
@@ -122,6 +125,7 @@ impl<'a> Checker<'a> {
             const_states: Vec::new(),
             const_depth: 0,
             calls: Vec::new(),
+            fn_sizes: Vec::new(),
         }
     }
 
@@ -289,7 +293,8 @@ impl<'a> Checker<'a> {
     /// callee (`fn f2(x) = f1(x) + f1(x)`) grows exponentially with the
     /// chain: that is caught here, before anything is compiled.
     fn check_expanded_size(&mut self) {
-        let fn_sizes = expanded_fn_sizes(&self.program);
+        self.fn_sizes = expanded_fn_sizes(&self.program);
+        let fn_sizes = &self.fn_sizes;
         let mut total: u64 = 0;
         let mut too_large: Vec<(FileId, Span, String, u64)> = Vec::new();
         let bodies = self
@@ -304,7 +309,7 @@ impl<'a> Checker<'a> {
                     .map(|e| (&e.when, e.location, format!("exemption `{}`", e.name))),
             );
         for (when, location, what) in bodies {
-            let size = expanded_size(when, &fn_sizes);
+            let size = expanded_size(when, fn_sizes);
             total = total.saturating_add(size);
             // INVARIANT: a checked program has no rule or exemption past
             // MAX_RULE_SIZE: evaluation and the JIT's work are bounded by it.

@@ -22,7 +22,8 @@ impl<'a> Checker<'a> {
     /// every rule, exemption and state declaration of its type, on both
     /// engines. Each is bounded on its own; their product is bounded here.
     fn check_test_work(&mut self) {
-        let fn_sizes = expanded_fn_sizes(&self.program);
+        // Worked out by `check_expanded_size`, which runs first.
+        let fn_sizes = &self.fn_sizes;
         let mut per_record = vec![TEST_RECORD_WORK; self.program.records.len()];
         let mut add = |record: RecordId, size: u64| {
             if let Some(work) = per_record.get_mut(record.index()) {
@@ -30,10 +31,10 @@ impl<'a> Checker<'a> {
             }
         };
         for rule in &self.program.rules {
-            add(rule.record, expanded_size(&rule.when, &fn_sizes));
+            add(rule.record, expanded_size(&rule.when, fn_sizes));
         }
         for exempt in &self.program.exemptions {
-            add(exempt.record, expanded_size(&exempt.when, &fn_sizes));
+            add(exempt.record, expanded_size(&exempt.when, fn_sizes));
         }
         for state in &self.program.states {
             let items = [
@@ -45,7 +46,7 @@ impl<'a> Checker<'a> {
             ];
             add(
                 state.record,
-                items.into_iter().flatten().map(|e| expanded_size(e, &fn_sizes)).sum(),
+                items.into_iter().flatten().map(|e| expanded_size(e, fn_sizes)).sum(),
             );
         }
         let mut total: u64 = 0;
