@@ -355,6 +355,49 @@ fn exponential_functions_and_huge_lists_are_too_complex_within_a_second() {
     );
 }
 
+#[test]
+fn patterns_match_hostile_text_within_a_memory_budget() {
+    // 600 patterns whose lazy DFAs have 2^13 states, on text that visits
+    // them: each cache grew to its limit, 1.8 GB for two records (release).
+    let tree = Tree::new();
+    let mut source = String::from("record Post { id: string text: string }\n");
+    for i in 0..600 {
+        source.push_str(&format!(
+            "rule r{i}(p: Post) {{ when: p.text matches \"(a|b)*a(a|b){{12}}c{i}\" then: review }}\n"
+        ));
+    }
+    tree.write("p/a.qlp", &source);
+    // A fixed pseudo-random walk over `a` and `b`.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut text = String::new();
+    for _ in 0..20_000 {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        text.push(if seed & 1 == 0 { 'a' } else { 'b' });
+    }
+    // `a`, twelve more letters, `c599`.
+    text.push_str(&format!("a{}c599", "ab".repeat(6)));
+    tree.write("r.jsonl", &format!("{{\"id\":\"x\",\"text\":\"{text}\"}}\n"));
+    // Two threads, so that the bound (per thread) is the same everywhere.
+    let out = Command::new(env!("CARGO_BIN_EXE_qlp"))
+        .args(["eval", "-p", "p", "-t", "Post", "r.jsonl"])
+        .current_dir(tree.root())
+        .env("RAYON_NUM_THREADS", "2")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", all_output(&out));
+    // It still matches: the text ends as rule r599's pattern asks.
+    assert!(stdout.contains("\"r599\""), "{stdout}");
+    assert!(
+        children_peak_rss_kib() < 512 * 1024,
+        "peak RSS {} KiB",
+        children_peak_rss_kib()
+    );
+}
+
 // ---------------------------------------------------------------- tests that cannot pass vacuously
 
 #[test]

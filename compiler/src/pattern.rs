@@ -15,11 +15,37 @@ pub const MAX_PATTERN_BYTES: usize = 1 << 20;
 /// pattern ~11 ms: a 4 MiB policy file could hold 50,000 of either.
 pub const MAX_PATTERNS_BYTES: usize = 64 << 20;
 
+/// Most bytes all of a program's patterns may keep in their caches while
+/// matching, per thread: each pattern's share is [`cache_share`]. Without
+/// it, 600 patterns whose lazy DFAs grow to their limit on hostile text
+/// took 2.3 GB (1 MiB per pattern, direction and thread).
+pub const MAX_PATTERN_CACHES_BYTES: usize = 64 << 20;
+
+/// What the bounded backtracker may keep per pattern and thread (the
+/// set of states it visited: `regex-automata`'s default).
+const BACKTRACK_BYTES: usize = 256 << 10;
+
+/// The smallest lazy DFA cache worth having: below it, the NFA simulation
+/// matches alone.
+const MIN_LAZY_BYTES: usize = 8 << 10;
+
+/// What each pattern may cache while matching, per thread, when a program
+/// has `patterns` of them: an even share of [`MAX_PATTERN_CACHES_BYTES`],
+/// up to what one pattern uses at most (a lazy DFA of [`MAX_PATTERN_BYTES`]
+/// each way, and the backtracker's set).
+pub fn cache_share(patterns: usize) -> usize {
+    (MAX_PATTERN_CACHES_BYTES / patterns.max(1)).min(2 * MAX_PATTERN_BYTES + BACKTRACK_BYTES)
+}
+
 /// A compiled `matches` pattern (Rust `regex` syntax, leftmost-first).
 #[derive(Debug, Clone)]
 pub struct Pattern {
     regex: meta::Regex,
     source: String,
+    /// The size limit it was compiled within.
+    limit: usize,
+    /// What it may cache while matching, per thread.
+    cache: usize,
 }
 
 /// Why a pattern was not compiled.
@@ -35,21 +61,30 @@ pub enum PatternError {
 }
 
 impl Pattern {
-    /// Compiles `source` into at most `limit` bytes. What its lazy DFA
-    /// caches while matching is [`MAX_PATTERN_BYTES`] whatever the limit:
-    /// a pattern compiled late in the budget matches as fast as the first.
-    pub fn new(source: &str, limit: usize) -> Result<Pattern, PatternError> {
+    /// Compiles `source` into at most `limit` bytes, to cache at most
+    /// `cache` bytes per thread while matching ([`cache_share`]; the
+    /// engines it may use follow: the backtracker only when its set fits
+    /// twice, a lazy DFA only when [`MIN_LAZY_BYTES`] fit each way). A
+    /// pattern compiled late in the size budget matches as fast as the first.
+    pub fn new(source: &str, limit: usize, cache: usize) -> Result<Pattern, PatternError> {
+        let backtrack = cache >= 2 * BACKTRACK_BYTES;
+        let lazy = (cache - if backtrack { BACKTRACK_BYTES } else { 0 }) / 2;
+        let lazy = lazy.min(MAX_PATTERN_BYTES);
         let config = meta::Config::new()
             .nfa_size_limit(Some(limit))
             .onepass_size_limit(Some(limit))
             .dfa_size_limit(Some(limit))
-            .hybrid_cache_capacity(MAX_PATTERN_BYTES)
+            .hybrid(lazy >= MIN_LAZY_BYTES)
+            .hybrid_cache_capacity(lazy)
+            .backtrack(backtrack)
             // Only `is_match` is asked.
             .which_captures(WhichCaptures::None);
         match meta::Builder::new().configure(config).build(source) {
             Ok(regex) => Ok(Pattern {
                 regex,
                 source: source.to_string(),
+                limit,
+                cache,
             }),
             Err(error) => Err(match error.syntax_error() {
                 Some(syntax) => {
@@ -58,6 +93,23 @@ impl Pattern {
                 None => PatternError::TooLarge { limit },
             }),
         }
+    }
+
+    /// The pattern compiled again to cache at most `cache` bytes per thread
+    /// (itself when it already does): a program's patterns are compiled as
+    /// they are met, and shrunk to their share once all are known.
+    pub fn with_cache(self, cache: usize) -> Pattern {
+        if cache >= self.cache {
+            return self;
+        }
+        // The same source and size limit compile as they did: only the
+        // engines' caches differ.
+        Pattern::new(&self.source, self.limit, cache).unwrap_or(self)
+    }
+
+    /// What the pattern may cache while matching, per thread.
+    pub fn cache(&self) -> usize {
+        self.cache
     }
 
     /// Whether the pattern matches anywhere in `text`.

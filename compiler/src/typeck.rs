@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use crate::interp::Interpreter;
 use crate::load::{clean_path, LoadedFiles};
-use crate::pattern::{Pattern, PatternError, MAX_PATTERNS_BYTES, MAX_PATTERN_BYTES};
+use crate::pattern::{cache_share, Pattern, PatternError, MAX_PATTERNS_BYTES, MAX_PATTERN_BYTES};
 use crate::program::*;
 use crate::resolve::{Decl, DeclKind, Lookup, Scope};
 use crate::text::{prepare, KeywordMatcher, MatchMode};
@@ -182,6 +182,7 @@ impl<'a> Checker<'a> {
         self.check_exemptions();
         self.check_eval_depth();
         self.check_tests();
+        self.share_pattern_caches();
     }
 
     /// Constants in an order where each comes after the constants it names,

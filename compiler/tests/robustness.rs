@@ -404,6 +404,29 @@ fn patterns_are_compiled_once_and_share_one_budget() {
     assert!(bytes <= MAX_PATTERNS_BYTES, "{bytes} bytes");
 }
 
+#[test]
+fn the_patterns_caches_share_one_budget() {
+    use qlp_compiler::pattern::{cache_share, MAX_PATTERN_CACHES_BYTES};
+    // Few patterns keep whole caches; many share the budget evenly, and
+    // still match as they did.
+    let loader = MemoryLoader::new().with("p.qlp", pattern_rules(3, |i| format!("^a{i}[0-9]+$")));
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    assert!(program.regexes.iter().all(|p| p.cache() == cache_share(1)));
+    let loader = MemoryLoader::new().with("p.qlp", pattern_rules(600, |i| format!("(a|b)*a(a|b){{12}}c{i}")));
+    let program = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap();
+    assert_eq!(program.regexes.len(), 600);
+    let total: usize = program.regexes.iter().map(|p| p.cache()).sum();
+    assert!(total <= MAX_PATTERN_CACHES_BYTES, "{total} bytes");
+    assert!(program
+        .regexes
+        .iter()
+        .all(|p| p.cache() == MAX_PATTERN_CACHES_BYTES / 600));
+    let text = format!("{}a{}c7", "ab".repeat(500), "ab".repeat(6));
+    let found: Vec<usize> = (0..600).filter(|&i| program.regexes[i].is_match(&text)).collect();
+    assert_eq!(found, vec![7]);
+    assert!(!program.regexes[8].is_match(&text));
+}
+
 /// `count` files, each importing the next (and, when `fan` > 1, the
 /// `fan` - 1 after it too).
 fn import_chain(count: usize, fan: usize) -> MemoryLoader {

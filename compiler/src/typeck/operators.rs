@@ -466,7 +466,7 @@ impl Checker<'_> {
         let limit = MAX_PATTERN_BYTES.min(self.patterns_left);
         let compiled = match limit {
             0 => Err(PatternError::TooLarge { limit }),
-            _ => Pattern::new(source, limit),
+            _ => Pattern::new(source, limit, cache_share(1)),
         };
         let spent = match &compiled {
             Ok(pattern) => pattern.memory_usage(),
@@ -480,5 +480,14 @@ impl Checker<'_> {
         });
         self.patterns.insert(source.to_string(), id.clone());
         id
+    }
+
+    /// Shrinks every pattern's match-time caches to its share of
+    /// [`crate::pattern::MAX_PATTERN_CACHES_BYTES`], now that all are compiled (a program
+    /// with few patterns keeps them whole).
+    pub(super) fn share_pattern_caches(&mut self) {
+        let share = cache_share(self.program.regexes.len());
+        let patterns = std::mem::take(&mut self.program.regexes);
+        self.program.regexes = patterns.into_iter().map(|p| p.with_cache(share)).collect();
     }
 }
