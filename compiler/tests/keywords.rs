@@ -256,6 +256,41 @@ fn a_53k_entry_list_loads_compiles_and_scans() {
     assert!(checked_entries > 400);
 }
 
+/// Two rules that search keywords, one directly and one through a function.
+const TWO_KEYWORD_RULES: &str = r#"
+keywords gambling = ["赌博", "下注", "bet"]
+keywords fraud = ["刷单", "返利"]
+record R { title: string  text: string }
+fn all_text(r: R) -> string = r.title + " " + r.text
+rule gambling_talk(r: R) { when: all_text(r) has_any gambling then: review }
+rule fraud_talk(r: R) { when: r.text has_any fraud or count_matches(r.title, gambling) > 1 then: remove }
+"#;
+
+#[test]
+fn evidence_functions_can_be_compiled_ahead_once() {
+    use qlp_compiler::explain::keyword_evidence;
+    use qlp_compiler::jit::CompiledPolicySet;
+    use qlp_compiler::layout::Row;
+    use qlp_compiler::Value;
+    // A rule that searches no keywords has no evidence function.
+    let source = format!("{TWO_KEYWORD_RULES}rule long_text(r: R) {{ when: len(r.text) > 1000 then: review }}\n");
+    let loader = MemoryLoader::new().with("p.qlp", source);
+    let program = std::sync::Arc::new(qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap());
+    let compiled = CompiledPolicySet::compile(program.clone()).unwrap();
+    // None until asked for; then one per rule that searches keywords.
+    assert_eq!(compiled.evidence_functions_compiled(), 0);
+    assert_eq!(compiled.compile_evidence_functions(), 2);
+    assert_eq!(compiled.evidence_functions_compiled(), 2);
+    assert_eq!(compiled.compile_evidence_functions(), 2);
+    let record = program.record_by_name("R").unwrap();
+    let value = Value::Record(vec![Value::Str("赌博".into()), Value::Str("返利".into())].into());
+    let row = Row::encode(&program, compiled.layout(), record, &value);
+    let (id, rule) = program.rule_ids().next().unwrap();
+    let expected = keyword_evidence(&program, rule.location.file, &rule.when, rule.n_locals, &value, 0, &[]);
+    let found = compiled.evidence(id, &row, 0, &[], &mut compiled.context());
+    assert_eq!(found, Some(expected));
+}
+
 /// Evidence functions are compiled the first time a rule's evidence is
 /// asked for, under a lock: threads asking at once for the same and for
 /// different rules all get the interpreter's evidence.
@@ -265,15 +300,7 @@ fn evidence_functions_compile_once_on_first_use_from_many_threads() {
     use qlp_compiler::jit::CompiledPolicySet;
     use qlp_compiler::layout::Row;
     use qlp_compiler::Value;
-    let source = r#"
-keywords gambling = ["赌博", "下注", "bet"]
-keywords fraud = ["刷单", "返利"]
-record R { title: string  text: string }
-fn all_text(r: R) -> string = r.title + " " + r.text
-rule gambling_talk(r: R) { when: all_text(r) has_any gambling then: review }
-rule fraud_talk(r: R) { when: r.text has_any fraud or count_matches(r.title, gambling) > 1 then: remove }
-"#;
-    let loader = MemoryLoader::new().with("p.qlp", source);
+    let loader = MemoryLoader::new().with("p.qlp", TWO_KEYWORD_RULES);
     let program = std::sync::Arc::new(qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader).program.unwrap());
     let compiled = CompiledPolicySet::compile(program.clone()).unwrap();
     let record = program.record_by_name("R").unwrap();

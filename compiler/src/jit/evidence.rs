@@ -120,6 +120,33 @@ impl CompiledPolicySet {
         Some(evidence)
     }
 
+    /// Compiles every evidence function not compiled yet, so that no
+    /// decision waits for one (`qlp serve` does so when it loads a set,
+    /// before the set takes requests). How many rules have one.
+    pub fn compile_evidence_functions(&self) -> usize {
+        let lazy = &self.evidence;
+        lazy.functions
+            .iter()
+            .zip(&lazy.searches)
+            .enumerate()
+            .filter(|(_, (_, searches))| **searches)
+            .filter(|(index, (function, _))| {
+                function
+                    .get_or_init(|| self.compile_evidence(RuleId(*index as u32)).ok())
+                    .is_some()
+            })
+            .count()
+    }
+
+    /// How many evidence functions are compiled so far.
+    pub fn evidence_functions_compiled(&self) -> usize {
+        self.evidence
+            .functions
+            .iter()
+            .filter(|function| function.get().is_some_and(Option::is_some))
+            .count()
+    }
+
     /// Compiles `rule`'s evidence function, named `evidence_{rule}`, into
     /// the evidence module (created with the first).
     fn compile_evidence(&self, rule: RuleId) -> Result<EvidenceFn, JitError> {
