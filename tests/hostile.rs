@@ -355,6 +355,50 @@ fn exponential_functions_and_huge_lists_are_too_complex_within_a_second() {
     );
 }
 
+/// A fixed pseudo-random text of `a`s and `b`s: it leads a pattern such as
+/// `(a|b)*a(a|b){12}` through all of its 2^13 DFA states.
+fn random_walk(len: usize) -> String {
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    (0..len)
+        .map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            if seed & 1 == 0 {
+                'a'
+            } else {
+                'b'
+            }
+        })
+        .collect()
+}
+
+#[test]
+fn test_runs_are_bounded_in_the_text_they_read() {
+    // 600 patterns and one test that gives a 200 KB text 20 times: each
+    // record reads the text once per pattern on each engine. `qlp test` did
+    // not finish in 5 minutes (release).
+    let tree = Tree::new();
+    let mut source = String::from("record Post { id: string text: string }\n");
+    for i in 0..600 {
+        source.push_str(&format!(
+            "rule r{i}(p: Post) {{ when: p.text matches \"(a|b)*a(a|b){{12}}c{i}\" then: review }}\n"
+        ));
+    }
+    source.push_str(&format!(
+        "test \"long\" {{\n  given 20 Post {{ id: \"x\", text: \"{}\" }}\n  expect nothing\n}}\n",
+        random_walk(200_000)
+    ));
+    tree.write("p/p.qlp", &source);
+    let out = qlp_within(&tree.root(), &["test", "p"], Duration::from_secs(30));
+    let text = all_output(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("running the tests up to test `long` takes more than"),
+        "{text}"
+    );
+}
+
 #[test]
 fn patterns_match_hostile_text_within_a_memory_budget() {
     // 600 patterns whose lazy DFAs have 2^13 states, on text that visits
@@ -367,15 +411,7 @@ fn patterns_match_hostile_text_within_a_memory_budget() {
         ));
     }
     tree.write("p/a.qlp", &source);
-    // A fixed pseudo-random walk over `a` and `b`.
-    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
-    let mut text = String::new();
-    for _ in 0..20_000 {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        text.push(if seed & 1 == 0 { 'a' } else { 'b' });
-    }
+    let mut text = random_walk(20_000);
     // `a`, twelve more letters, `c599`.
     text.push_str(&format!("a{}c599", "ab".repeat(6)));
     tree.write("r.jsonl", &format!("{{\"id\":\"x\",\"text\":\"{text}\"}}\n"));

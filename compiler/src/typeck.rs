@@ -57,6 +57,12 @@ pub const MAX_TEST_WORK: u64 = 200_000_000;
 /// out, reading and writing state, comparing the engines), in expression
 /// nodes.
 pub const TEST_RECORD_WORK: u64 = 64;
+/// Bytes of text one unit of test work reads: a node that reads a whole
+/// string (a keyword search, a string builtin, a join, a comparison) costs
+/// a unit per this many bytes of the given record's strings, a pattern
+/// match a unit per byte (a pattern whose lazy DFA gives up matches at
+/// ~75 ns a byte).
+pub const TEST_TEXT_BYTES: u64 = 16;
 /// Lists of constants at least this long are hashed for `in`.
 const MIN_HASHED_LIST: usize = 16;
 
@@ -430,28 +436,53 @@ fn eval_depth(expr: &TExpr, fn_depths: &[Option<usize>]) -> Option<usize> {
 /// are stable after as many rounds as the longest chain of calls; the rounds
 /// are bounded all the same.
 pub fn expanded_fn_sizes(program: &Program) -> Vec<u64> {
-    let mut sizes: Vec<u64> = vec![0; program.fns.len()];
+    expanded_fn_counts(program, node_weight)
+}
+
+/// Each function of a program with its calls expanded, each node counted
+/// as `weight` says (see [`expanded_fn_sizes`]).
+pub fn expanded_fn_counts(program: &Program, weight: fn(&TExpr) -> u64) -> Vec<u64> {
+    let mut counts: Vec<u64> = vec![0; program.fns.len()];
     for _ in 0..=MAX_CHAIN {
-        let next: Vec<u64> = program.fns.iter().map(|def| expanded_size(&def.body, &sizes)).collect();
-        if next == sizes {
+        let next: Vec<u64> = program
+            .fns
+            .iter()
+            .map(|def| expanded_count(&def.body, &counts, weight))
+            .collect();
+        if next == counts {
             break;
         }
-        sizes = next;
+        counts = next;
     }
-    sizes
+    counts
 }
 
 /// The number of nodes `expr` expands to, each call counting its function's
 /// expanded body (`fn_sizes`) and each constant list its elements. Saturates.
 pub fn expanded_size(expr: &TExpr, fn_sizes: &[u64]) -> u64 {
-    let own: u64 = match &expr.kind {
-        TExprKind::Call(id, _) => fn_sizes.get(id.index()).copied().unwrap_or(0),
-        TExprKind::Const(Value::List(items)) => items.len() as u64,
+    expanded_count(expr, fn_sizes, node_weight)
+}
+
+/// A node, and a constant list's elements.
+fn node_weight(expr: &TExpr) -> u64 {
+    match &expr.kind {
+        TExprKind::Const(Value::List(items)) => 1 + items.len() as u64,
+        _ => 1,
+    }
+}
+
+/// `expr` with its calls expanded (each counting its function's expanded
+/// count, `fn_counts`), each node counted as `weight` says. Saturates.
+pub fn expanded_count(expr: &TExpr, fn_counts: &[u64], weight: fn(&TExpr) -> u64) -> u64 {
+    let own = match &expr.kind {
+        TExprKind::Call(id, _) => fn_counts.get(id.index()).copied().unwrap_or(0),
         _ => 0,
     };
-    expr.children().into_iter().fold(own.saturating_add(1), |sum, child| {
-        sum.saturating_add(expanded_size(child, fn_sizes))
-    })
+    expr.children()
+        .into_iter()
+        .fold(own.saturating_add(weight(expr)), |sum, child| {
+            sum.saturating_add(expanded_count(child, fn_counts, weight))
+        })
 }
 
 /// The narrowable path an expression denotes: a local and fields of it.

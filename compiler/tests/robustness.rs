@@ -427,6 +427,44 @@ fn the_patterns_caches_share_one_budget() {
     assert!(!program.regexes[8].is_match(&text));
 }
 
+#[test]
+fn the_text_a_test_gives_counts_in_its_work() {
+    use qlp_compiler::typeck::{MAX_TEST_WORK, TEST_TEXT_BYTES};
+    // 100 patterns over a 100 KB text: each given record reads the text
+    // once per pattern, so 30 of them pass the limit though their nodes
+    // are few.
+    let tests = |text_bytes: usize, repeat: u32| {
+        let mut source = pattern_rules(100, |i| format!("(a|b)*a(a|b){{12}}c{i}"));
+        source.push_str(&format!(
+            "test \"long\" {{\n  given {repeat} R {{ text: \"{}\" }}\n  expect nothing\n}}\n",
+            "ab".repeat(text_bytes / 2)
+        ));
+        source
+    };
+    assert_eq!(check_diagnostics(tests(100, 30)), "");
+    assert_eq!(check_diagnostics(tests(100_000, 1)), "");
+    let loader = MemoryLoader::new().with("p.qlp", tests(100_000, 30));
+    let checked = qlp_compiler::check(&[PathBuf::from("p.qlp")], &loader);
+    let message = checked
+        .diagnostics
+        .first()
+        .map(|d| d.message.as_str())
+        .unwrap_or_default();
+    assert_eq!(checked.diagnostics.first().map(|d| d.code), Some("qlp::too_complex"));
+    // A unit per byte for each pattern (and one per 16 bytes for the rest).
+    let cost: u64 = message
+        .split("records cost ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    // 100 patterns, each a unit per byte (`TEST_TEXT_BYTES` sixteenths), and
+    // the rules' few hundred nodes.
+    let reading = 100 * TEST_TEXT_BYTES * 100_000 / TEST_TEXT_BYTES;
+    assert!((reading..reading + 1_000).contains(&cost), "{message}");
+    assert!(30 * cost > MAX_TEST_WORK, "{message}");
+}
+
 /// `count` files, each importing the next (and, when `fan` > 1, the
 /// `fan` - 1 after it too).
 fn import_chain(count: usize, fan: usize) -> MemoryLoader {

@@ -20,21 +20,25 @@ impl<'a> Checker<'a> {
     /// Bounds what running the tests costs (see [`MAX_TEST_WORK`]): a run
     /// evaluates every given record, as often as it is repeated, against
     /// every rule, exemption and state declaration of its type, on both
-    /// engines. Each is bounded on its own; their product is bounded here.
+    /// engines; the nodes that read strings read the record's. Each is
+    /// bounded on its own; their product is bounded here.
     fn check_test_work(&mut self) {
         // Worked out by `check_expanded_size`, which runs first.
         let fn_sizes = &self.fn_sizes;
-        let mut per_record = vec![TEST_RECORD_WORK; self.program.records.len()];
-        let mut add = |record: RecordId, size: u64| {
-            if let Some(work) = per_record.get_mut(record.index()) {
-                *work = work.saturating_add(size);
+        let fn_text = expanded_fn_counts(&self.program, text_weight);
+        // By record type: (nodes, text weight) of everything evaluated.
+        let mut per_record = vec![(TEST_RECORD_WORK, 0u64); self.program.records.len()];
+        let mut add = |record: RecordId, expr: &TExpr| {
+            if let Some((nodes, text)) = per_record.get_mut(record.index()) {
+                *nodes = nodes.saturating_add(expanded_size(expr, fn_sizes));
+                *text = text.saturating_add(expanded_count(expr, &fn_text, text_weight));
             }
         };
         for rule in &self.program.rules {
-            add(rule.record, expanded_size(&rule.when, fn_sizes));
+            add(rule.record, &rule.when);
         }
         for exempt in &self.program.exemptions {
-            add(exempt.record, expanded_size(&exempt.when, fn_sizes));
+            add(exempt.record, &exempt.when);
         }
         for state in &self.program.states {
             let items = [
@@ -44,16 +48,23 @@ impl<'a> Checker<'a> {
                 state.of.as_ref(),
                 state.id.as_ref(),
             ];
-            add(
-                state.record,
-                items.into_iter().flatten().map(|e| expanded_size(e, fn_sizes)).sum(),
-            );
+            for item in items.into_iter().flatten() {
+                add(state.record, item);
+            }
         }
         let mut total: u64 = 0;
         for test in &self.program.tests {
-            let work = per_record.get(test.record.index()).copied().unwrap_or(TEST_RECORD_WORK);
-            let records: u64 = test.steps.iter().map(|step| u64::from(step.count)).sum();
-            total = total.saturating_add(records.saturating_mul(work));
+            let (nodes, text) = per_record
+                .get(test.record.index())
+                .copied()
+                .unwrap_or((TEST_RECORD_WORK, 0));
+            let mut costliest = 0;
+            for step in &test.steps {
+                let reading = text.saturating_mul(string_bytes(&step.given)) / TEST_TEXT_BYTES;
+                let cost = nodes.saturating_add(reading);
+                costliest = costliest.max(cost);
+                total = total.saturating_add(u64::from(step.count).saturating_mul(cost));
+            }
             if total > MAX_TEST_WORK {
                 self.file = test.location.file;
                 self.error(
@@ -62,13 +73,16 @@ impl<'a> Checker<'a> {
                     format!(
                         "running the tests up to test `{}` takes more than the limit of {MAX_TEST_WORK} units of work \
                          (each given record, as often as it is repeated, costs {TEST_RECORD_WORK} plus the expression nodes \
-                         of its type's rules, exemptions and state declarations; `{}` records cost {work} each)",
+                         of its type's rules, exemptions and state declarations, plus, for each node that reads a string, \
+                         a unit per {TEST_TEXT_BYTES} bytes of the record's strings, or per byte for a pattern; \
+                         this test's `{}` records cost {costliest} each)",
                         test.name,
                         self.program.record(test.record).map_or("?", |r| r.name.as_str()),
                     ),
                 )
                 .help = Some(String::from(
-                    "repeat fewer records (`given 100 Content {...}` is enough to pass most thresholds), or move long tests to `qlp backtest`",
+                    "repeat fewer records (`given 100 Content {...}` is enough to pass most thresholds) and give \
+                     shorter texts, or move long tests to `qlp backtest`",
                 ));
                 return;
             }
@@ -397,4 +411,32 @@ impl<'a> Checker<'a> {
             }
         }
     }
+}
+
+/// What a node costs a test run per [`TEST_TEXT_BYTES`] bytes of the
+/// record's strings: a pattern match a unit per byte, any other node that
+/// may read a whole string (a keyword search, a builtin, a join, a
+/// comparison or membership test of strings) one.
+fn text_weight(expr: &TExpr) -> u64 {
+    match &expr.kind {
+        TExprKind::Matches(..) => TEST_TEXT_BYTES,
+        TExprKind::HasAny(..) | TExprKind::Builtin(..) => 1,
+        TExprKind::Compare(_, Scalar::String, ..) | TExprKind::In(Scalar::String, ..) => 1,
+        TExprKind::Arith(_, operand, _) | TExprKind::InSet(operand, _) => u64::from(operand.ty == Type::String),
+        _ => 0,
+    }
+}
+
+/// The bytes of every string in `value`.
+fn string_bytes(value: &Value) -> u64 {
+    let mut bytes: u64 = 0;
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::Str(text) => bytes = bytes.saturating_add(text.len() as u64),
+            Value::List(items) | Value::Record(items) => pending.extend(items.iter()),
+            _ => {}
+        }
+    }
+    bytes
 }
