@@ -355,6 +355,18 @@ fn exponential_functions_and_huge_lists_are_too_complex_within_a_second() {
     );
 }
 
+/// A record type `Post` and 600 rules, each matching a pattern whose lazy
+/// DFA has 2^13 states (`r{i}` ends in `c{i}`).
+fn hostile_patterns() -> String {
+    let mut source = String::from("record Post { id: string text: string }\n");
+    for i in 0..600 {
+        source.push_str(&format!(
+            "rule r{i}(p: Post) {{ when: p.text matches \"(a|b)*a(a|b){{12}}c{i}\" then: review }}\n"
+        ));
+    }
+    source
+}
+
 /// A fixed pseudo-random text of `a`s and `b`s: it leads a pattern such as
 /// `(a|b)*a(a|b){12}` through all of its 2^13 DFA states.
 fn random_walk(len: usize) -> String {
@@ -379,12 +391,7 @@ fn test_runs_are_bounded_in_the_text_they_read() {
     // record reads the text once per pattern on each engine. `qlp test` did
     // not finish in 5 minutes (release).
     let tree = Tree::new();
-    let mut source = String::from("record Post { id: string text: string }\n");
-    for i in 0..600 {
-        source.push_str(&format!(
-            "rule r{i}(p: Post) {{ when: p.text matches \"(a|b)*a(a|b){{12}}c{i}\" then: review }}\n"
-        ));
-    }
+    let mut source = hostile_patterns();
     source.push_str(&format!(
         "test \"long\" {{\n  given 20 Post {{ id: \"x\", text: \"{}\" }}\n  expect nothing\n}}\n",
         random_walk(200_000)
@@ -404,13 +411,7 @@ fn patterns_match_hostile_text_within_a_memory_budget() {
     // 600 patterns whose lazy DFAs have 2^13 states, on text that visits
     // them: each cache grew to its limit, 1.8 GB for two records (release).
     let tree = Tree::new();
-    let mut source = String::from("record Post { id: string text: string }\n");
-    for i in 0..600 {
-        source.push_str(&format!(
-            "rule r{i}(p: Post) {{ when: p.text matches \"(a|b)*a(a|b){{12}}c{i}\" then: review }}\n"
-        ));
-    }
-    tree.write("p/a.qlp", &source);
+    tree.write("p/a.qlp", &hostile_patterns());
     let mut text = random_walk(20_000);
     // `a`, twelve more letters, `c599`.
     text.push_str(&format!("a{}c599", "ab".repeat(6)));

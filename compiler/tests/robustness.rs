@@ -427,6 +427,16 @@ fn the_patterns_caches_share_one_budget() {
     assert!(!program.regexes[8].is_match(&text));
 }
 
+/// What a record costs, as a test-work message gives it.
+fn record_cost(message: &str) -> u64 {
+    message
+        .split("records cost ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
 #[test]
 fn the_text_a_test_gives_counts_in_its_work() {
     use qlp_compiler::typeck::{MAX_TEST_WORK, TEST_TEXT_BYTES};
@@ -452,12 +462,7 @@ fn the_text_a_test_gives_counts_in_its_work() {
         .unwrap_or_default();
     assert_eq!(checked.diagnostics.first().map(|d| d.code), Some("qlp::too_complex"));
     // A unit per byte for each pattern (and one per 16 bytes for the rest).
-    let cost: u64 = message
-        .split("records cost ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
+    let cost = record_cost(message);
     // 100 patterns, each a unit per byte (`TEST_TEXT_BYTES` sixteenths), and
     // the rules' few hundred nodes.
     let reading = 100 * TEST_TEXT_BYTES * 100_000 / TEST_TEXT_BYTES;
@@ -557,12 +562,7 @@ fn the_work_of_a_test_run_is_bounded() {
     assert_eq!(checked.diagnostics.first().map(|d| d.code), Some("qlp::too_complex"));
     // Reported at the first test past the limit, with what a record costs.
     let message = messages.first().copied().unwrap_or_default();
-    let cost: u64 = message
-        .split("records cost ")
-        .nth(1)
-        .and_then(|rest| rest.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap();
+    let cost = record_cost(message);
     assert!(cost > TEST_RECORD_WORK, "{message}");
     let first_past = MAX_TEST_WORK / (10_000 * cost);
     assert!(message.contains(&format!("up to test `t{first_past}`")), "{message}");
