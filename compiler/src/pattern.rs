@@ -15,10 +15,12 @@ pub const MAX_PATTERN_BYTES: usize = 1 << 20;
 /// pattern ~11 ms: a 4 MiB policy file could hold 50,000 of either.
 pub const MAX_PATTERNS_BYTES: usize = 64 << 20;
 
-/// Most bytes all of a program's patterns may keep in their caches while
-/// matching, per thread: each pattern's share is [`cache_share`]. Without
-/// it, 600 patterns whose lazy DFAs grow to their limit on hostile text
-/// took 2.3 GB (1 MiB per pattern, direction and thread).
+/// Most bytes all of a program's patterns may keep in their lazy DFAs' and
+/// backtrackers' caches while matching, per thread: each pattern's share is
+/// [`cache_share`] (the NFA simulation's cache is proportional to the
+/// compiled pattern, within [`MAX_PATTERNS_BYTES`]). Without it, 600
+/// patterns whose lazy DFAs grow to their limit on hostile text took 2.3 GB
+/// (1 MiB per pattern, direction and thread).
 pub const MAX_PATTERN_CACHES_BYTES: usize = 64 << 20;
 
 /// What the bounded backtracker may keep per pattern and thread (the
