@@ -23,6 +23,10 @@ impl<'a> Checker<'a> {
     /// engines; the nodes that read strings read the record's. Each is
     /// bounded on its own; their product is bounded here.
     fn check_test_work(&mut self) {
+        // Most checks (an editor's, on every change) have no tests to cost.
+        if self.program.tests.is_empty() {
+            return;
+        }
         // Worked out by `check_expanded_size`, which runs first.
         let fn_sizes = &self.fn_sizes;
         let fn_text = expanded_fn_counts(&self.program, text_weight);
