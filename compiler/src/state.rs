@@ -40,7 +40,7 @@ use cell::Union;
 pub use cell::{namespace, Cell, DistinctSet, Window, DISTINCT_EXACT};
 
 /// Where a declaration keeps one key's state.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialOrd, Ord)]
 pub struct StateKey {
     /// The declaration.
     pub state: StateId,
@@ -69,6 +69,19 @@ impl StateKey {
         StateKey { state, key, hash }
     }
 }
+
+/// The same fields as the derived `Ord` compares; the hash first (a
+/// mismatch answers at once), the key's bytes inline (every hit in a map
+/// compares them, and a call to `memcmp` was most of a lookup).
+impl PartialEq for StateKey {
+    fn eq(&self, other: &StateKey) -> bool {
+        self.hash == other.hash
+            && self.state == other.state
+            && crate::text::short_eq(self.key.as_bytes(), other.key.as_bytes())
+    }
+}
+
+impl Eq for StateKey {}
 
 impl std::hash::Hash for StateKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {

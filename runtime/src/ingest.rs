@@ -25,6 +25,7 @@ pub use values::value_json;
 
 use qlp_compiler::layout::{Layout, Row};
 use qlp_compiler::program::{Program, RecordId, TExpr, TExprKind};
+use qlp_compiler::text::short_eq;
 use qlp_compiler::Type;
 use serde::de::DeserializeSeed;
 
@@ -361,7 +362,7 @@ impl RecordPlan {
         let is_key = |index: usize| {
             self.fields
                 .get(index)
-                .is_some_and(|field| same_name(&field.name, key.as_bytes()))
+                .is_some_and(|field| short_eq(&field.name, key.as_bytes()))
         };
         let learned = self.learned.get(previous.map_or(0, |p| p + 1));
         if let Some(guess) = learned.map(|l| l.load(Ordering::Relaxed) as usize) {
@@ -435,35 +436,6 @@ fn append(arena: &mut Vec<u8>, base: usize, data: &[u8]) -> u64 {
     arena.resize(at, 0);
     arena.extend_from_slice(data);
     (base + at) as u64
-}
-
-/// Whether two field names are the same: names are short, so they are
-/// compared inline, not by a call to `memcmp` (measured: faster, with
-/// `qlp bench`, than `==`), in two overlapping loads of the first and last
-/// bytes (no loop: a byte-by-byte tail after whole words was most of a
-/// lookup's cost, ~1.6k instructions a record on the shipped schema).
-#[inline]
-pub(super) fn same_name(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let n = a.len();
-    let word = |s: &[u8], at: usize| {
-        s.get(at..at + 8)
-            .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
-    };
-    let half = |s: &[u8], at: usize| {
-        s.get(at..at + 4)
-            .map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap_or([0; 4])))
-    };
-    let byte = |s: &[u8], at: usize| s.get(at).copied().unwrap_or(0);
-    match n {
-        0 => true,
-        1..=3 => (0..3).all(|i| byte(a, i * (n - 1) / 2) == byte(b, i * (n - 1) / 2)),
-        4..=8 => half(a, 0) == half(b, 0) && half(a, n - 4) == half(b, n - 4),
-        9..=16 => word(a, 0) == word(b, 0) && word(a, n - 8) == word(b, n - 8),
-        _ => a == b,
-    }
 }
 
 /// Per-thread buffers of ingestion, reused across records: the fixed part

@@ -202,3 +202,21 @@ fn exact_mode_is_verbatim() {
     assert!(matcher.is_match("join VIP"));
     assert!(!matcher.is_match("join vip"));
 }
+
+/// Short byte strings compare as `==` does at every length and wherever they
+/// differ (the comparison loads overlapping words, not bytes).
+#[test]
+fn short_eq_is_equality() {
+    for n in 0..40usize {
+        let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
+        assert!(crate::short_eq(&a, &a.clone()), "{n}");
+        for at in 0..n {
+            let mut b = a.clone();
+            b[at] ^= 0x20;
+            assert!(!crate::short_eq(&a, &b), "{n} {at}");
+        }
+        let mut longer = a.clone();
+        longer.push(b'z');
+        assert!(!crate::short_eq(&a, &longer), "{n}");
+    }
+}

@@ -156,7 +156,7 @@ impl CompiledPolicySet {
             .ok_or_else(|| JitError(String::from("unknown rule")))?;
         let mut guard = self.evidence.module.lock().unwrap_or_else(PoisonError::into_inner);
         if guard.is_none() {
-            let mut module = super::new_module()?;
+            let mut module = super::new_module(super::Tier::Evidence)?;
             let helpers = helpers::declare(&mut module)?;
             *guard = Some(EvidenceModule {
                 module,

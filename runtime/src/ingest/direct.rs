@@ -260,7 +260,7 @@ impl<'a> Parser<'a> {
         let found = self
             .bytes
             .get(self.at..end)
-            .is_some_and(|key| super::same_name(key, name))
+            .is_some_and(|key| qlp_compiler::text::short_eq(key, name))
             && self.bytes.get(end) == Some(&b'"');
         if found {
             self.at = end + 1;

@@ -401,21 +401,3 @@ fn deep_lines_decode_as_serde_json_does() {
         "{decoded:?}"
     );
 }
-
-/// Field names compare as `==` does at every length and wherever they
-/// differ (the comparison loads overlapping words, not bytes).
-#[test]
-fn same_name_is_equality() {
-    for n in 0..40usize {
-        let a: Vec<u8> = (0..n).map(|i| b'a' + (i % 26) as u8).collect();
-        assert!(super::same_name(&a, &a.clone()), "{n}");
-        for at in 0..n {
-            let mut b = a.clone();
-            b[at] ^= 0x20;
-            assert!(!super::same_name(&a, &b), "{n} {at}");
-        }
-        let mut longer = a.clone();
-        longer.push(b'z');
-        assert!(!super::same_name(&a, &longer), "{n}");
-    }
-}
