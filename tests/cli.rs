@@ -242,6 +242,22 @@ fn bench_reports_every_stage_over_passes_with_min_and_median() {
         let ns: f64 = line[stage.len()..].split_whitespace().next().unwrap().parse().unwrap();
         assert!(ns > 0.0, "{line}");
     }
+    // Loading, once per process, with what it adds to a run of the file.
+    let load = stdout
+        .lines()
+        .find(|l| l.starts_with("load policies (parse, check, compile): "))
+        .unwrap_or_else(|| panic!("no load line in:\n{stdout}"));
+    let ms: f64 = load
+        .split(": ")
+        .nth(1)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(ms > 0.0, "{load}");
+    assert!(load.contains("one core with it, 300 records: "), "{load}");
     let out = qlp(&[
         "bench",
         "-p",
