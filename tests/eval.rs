@@ -671,3 +671,36 @@ fn eval_writes_a_decision_log_like_serve() {
     assert_eq!(entries[0]["decision"]["verdict"], "remove");
     assert_eq!(entries[0]["policy_version"].as_str().unwrap().len(), 16);
 }
+
+/// `qlp eval` loads the rules alone: a test that does not check (here, one
+/// that gives a field the record type does not have and expects a rule
+/// that does not exist) stops `qlp check` and `qlp test`, not the
+/// evaluation of the rules it tests.
+#[test]
+fn eval_loads_the_rules_without_parsing_the_tests() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = std::fs::read_to_string("tests/data/backtest/v1/posts.qlp").unwrap();
+    let broken_test =
+        "\ntest \"a broken test\" {\n  given Post { id: \"p1\", txt: \"博彩\" }\n  expect no_such_rule\n}\n";
+    std::fs::write(dir.path().join("posts.qlp"), format!("{policy}{broken_test}")).unwrap();
+    let policies = dir.path().to_str().unwrap();
+
+    let check = qlp().args(["check", policies]).output().unwrap();
+    assert!(!check.status.success(), "the broken test is an error for `qlp check`");
+    let errors = String::from_utf8(check.stderr).unwrap();
+    assert!(errors.contains("txt") || errors.contains("no_such_rule"), "{errors}");
+
+    let mut eval = qlp()
+        .args(["eval", "-p", policies, "--now", "2022-05-01"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let record = r#"{"id": "p1", "text": "来博彩", "created_at": "2022-05-01T00:00:00Z"}"#;
+    eval.stdin.take().unwrap().write_all(record.as_bytes()).unwrap();
+    let out = eval.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.contains("\"gambling_post\""), "{stdout}");
+}

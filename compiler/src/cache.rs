@@ -75,6 +75,9 @@ struct Tables {
 /// Parses and keyword automata kept between checks (see the module doc).
 pub struct CheckCache {
     tables: Mutex<Tables>,
+    /// Whether files' tests are parsed (and so checked): not for a check
+    /// whose program is only evaluated ([`CheckCache::without_tests`]).
+    tests: bool,
 }
 
 impl Default for CheckCache {
@@ -93,6 +96,16 @@ impl CheckCache {
                 matchers: Table::new(),
                 merged: Table::new(),
             }),
+            tests: true,
+        }
+    }
+
+    /// An empty cache for checks whose program is only evaluated: files'
+    /// tests are left out, unparsed and unchecked (the program has none).
+    pub fn without_tests() -> CheckCache {
+        CheckCache {
+            tests: false,
+            ..CheckCache::new()
         }
     }
 
@@ -121,7 +134,7 @@ impl CheckCache {
         self.with(|t| {
             let generation = t.generation;
             t.parses.get_or((file, text.to_string()), generation, || {
-                qlp_grammar::parse_file(text, file)
+                qlp_grammar::parse_file_with(text, file, self.tests)
             })
         })
     }

@@ -18,7 +18,7 @@ pub mod span;
 pub mod time;
 
 pub use diagnostic::{Diagnostic, Replacement, Severity, SourcedDiagnostic};
-pub use parse::{parse_expr, parse_file};
+pub use parse::{parse_expr, parse_file, parse_file_with};
 pub use print::{print_expr, print_file};
 pub use source::{FileId, SourceMap};
 pub use span::Span;

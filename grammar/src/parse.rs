@@ -55,6 +55,13 @@ pub const MAX_GIVEN_COUNT: u32 = 10_000;
 /// Parses one file. Returns the items that parsed and a diagnostic for each
 /// item that did not.
 pub fn parse_file(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
+    parse_file_with(text, file, true)
+}
+
+/// [`parse_file`], leaving out the file's tests (not even checking their
+/// syntax) unless `tests`: what evaluating the rules needs, for which the
+/// tests were most of the parse of the shipped policies.
+pub fn parse_file_with(text: &str, file: FileId, tests: bool) -> (File, Vec<Diagnostic>) {
     let mut diagnostics = Vec::new();
     let mut items = Vec::new();
     if text.len() > MAX_FILE_BYTES {
@@ -69,7 +76,7 @@ pub fn parse_file(text: &str, file: FileId) -> (File, Vec<Diagnostic>) {
         );
         return (File { items }, diagnostics);
     }
-    for chunk in split_items(text) {
+    for chunk in split_items(text).into_iter().filter(|chunk| tests || !chunk.test) {
         let Some(chunk_text) = text.get(chunk.start..chunk.end) else {
             continue;
         };

@@ -64,3 +64,40 @@ fn err_cases() {
         insta::assert_snapshot!(snapshot(path, true));
     });
 }
+
+/// Without tests, a file's `test` declarations are left out unparsed (a
+/// broken one says nothing) and every other declaration parses as before,
+/// wherever the tests are; a word `test` that declares nothing stays.
+#[test]
+fn files_parse_without_their_tests() {
+    let source = "test \"first\" {\n  given Post { id: \"a\" }\n  expect r\n}\n\
+                  rule r(p: Post) {\n  when: p.id == \"test\"\n  then: remove\n}\n\
+                  test \"broken\" {\n  given Post { id: \n}\n\
+                  fn test(p: Post) -> bool = true\n";
+    let (with_tests, diagnostics) = parse_file(source, FileId(0));
+    assert!(
+        !diagnostics.is_empty(),
+        "the broken test is an error when tests are parsed"
+    );
+    assert!(with_tests
+        .items
+        .iter()
+        .any(|i| matches!(i, qlp_grammar::ast::Item::Test(_))));
+
+    let (without, diagnostics) = qlp_grammar::parse_file_with(source, FileId(0), false);
+    assert!(diagnostics.is_empty(), "{diagnostics:?}");
+    assert!(!without
+        .items
+        .iter()
+        .any(|i| matches!(i, qlp_grammar::ast::Item::Test(_))));
+    let names: Vec<String> = without
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            qlp_grammar::ast::Item::Rule(r) => Some(r.name.name.clone()),
+            qlp_grammar::ast::Item::Fn(f) => Some(f.name.name.clone()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(names, ["r", "test"]);
+}

@@ -156,13 +156,17 @@ impl PolicySet {
 
     /// As [`PolicySet::load_tree_for`], running only the rules `selection`
     /// names (and every campaign, with `all_active`, whatever the time).
+    /// The files' tests are not parsed: a set is loaded to evaluate its
+    /// rules, and `qlp test` and `qlp check` are where tests are checked.
     pub fn load_selected(
         tree: &PolicyTree,
         path: &Path,
         kind: EngineKind,
         selection: &Selection,
     ) -> Result<PolicySet, LoadError> {
-        let mut checked = qlp_compiler::check(&tree.files, &tree.loader);
+        // The rules alone: the tests are `qlp test`'s (and `qlp check`'s).
+        let cache = qlp_compiler::cache::CheckCache::without_tests();
+        let mut checked = qlp_compiler::check_cached(&tree.files, &tree.loader, &cache);
         if let Some(program) = &mut checked.program {
             program.select(selection).map_err(|message| LoadError {
                 message,

@@ -6,6 +6,8 @@ use super::*;
 pub(super) struct Chunk {
     pub(super) start: usize,
     pub(super) end: usize,
+    /// Whether it is a test (`test "..." {`).
+    pub(super) test: bool,
 }
 
 /// Splits a file at lines that start with a declaration: a declaration word
@@ -17,6 +19,7 @@ pub(super) fn split_items(text: &str) -> Vec<Chunk> {
     let tokens = scan::tokens(text);
     let mut chunks = Vec::new();
     let mut start = 0;
+    let mut test = false;
     let mut at_line_start = true;
     for (i, token) in tokens.iter().enumerate() {
         if token.kind == TokenKind::Newline {
@@ -29,16 +32,24 @@ pub(super) fn split_items(text: &str) -> Vec<Chunk> {
             && next.is_some_and(|n| {
                 n.kind == TokenKind::Str || (n.kind == TokenKind::Word && !scan::OPERATOR_WORDS.contains(&n.text))
             });
-        if at_line_start && declares && token.start > start {
-            chunks.push(Chunk {
-                start,
-                end: token.start,
-            });
-            start = token.start;
+        if at_line_start && declares {
+            if token.start > start {
+                chunks.push(Chunk {
+                    start,
+                    end: token.start,
+                    test,
+                });
+                start = token.start;
+            }
+            test = token.text == "test" && next.is_some_and(|n| n.kind == TokenKind::Str);
         }
         at_line_start = false;
     }
-    chunks.push(Chunk { start, end: text.len() });
+    chunks.push(Chunk {
+        start,
+        end: text.len(),
+        test,
+    });
     chunks
 }
 
