@@ -164,7 +164,6 @@ impl PolicySet {
         kind: EngineKind,
         selection: &Selection,
     ) -> Result<PolicySet, LoadError> {
-        // The rules alone: the tests are `qlp test`'s (and `qlp check`'s).
         let cache = qlp_compiler::cache::CheckCache::without_tests();
         let mut checked = qlp_compiler::check_cached(&tree.files, &tree.loader, &cache);
         if let Some(program) = &mut checked.program {

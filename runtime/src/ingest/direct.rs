@@ -18,6 +18,7 @@ use std::borrow::Cow;
 
 use qlp_compiler::layout::write_u64;
 use qlp_compiler::program::{Program, RecordId};
+use qlp_compiler::text::short_eq;
 use qlp_compiler::Type;
 
 use super::fields::Seen;
@@ -257,11 +258,8 @@ impl<'a> Parser<'a> {
     #[inline]
     fn key_is(&mut self, name: &[u8]) -> bool {
         let end = self.at + name.len();
-        let found = self
-            .bytes
-            .get(self.at..end)
-            .is_some_and(|key| qlp_compiler::text::short_eq(key, name))
-            && self.bytes.get(end) == Some(&b'"');
+        let found =
+            self.bytes.get(self.at..end).is_some_and(|key| short_eq(key, name)) && self.bytes.get(end) == Some(&b'"');
         if found {
             self.at = end + 1;
         }
