@@ -209,9 +209,12 @@ fn run(program: &Arc<Program>, compiled: &CompiledPolicySet, events: &[Event]) -
         let jit_prepared = compiled.prepare(event, &row, &mut context).unwrap();
         assert_eq!(jit_prepared, prepared, "touches of record {i}");
         let prepared = jit_prepared;
-        let values = jit_state.read(program, &prepared);
-        let outcome = compiled.evaluate_with_state(event, &row, 0, &values, &mut context);
-        jit_state.write(program, &prepared, &outcome);
+        // Read and counted at once, tags after: the values and the state
+        // of a read, then a write.
+        let jit_values = jit_state.read_and_count(program, &prepared);
+        assert_eq!(jit_values, values, "values read by record {i}");
+        let outcome = compiled.evaluate_with_state(event, &row, 0, &jit_values, &mut context);
+        jit_state.write_tags(program, &prepared, &outcome);
         jit.push(outcome);
     }
     (interp, jit)

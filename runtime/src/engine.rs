@@ -366,9 +366,10 @@ impl PolicySet {
         }
         let prepared = self.prepare(kind, record, row, context);
         let mut batch = Batch::begin(state, self.program(), [&prepared])?;
-        let values = batch.read(self.program(), &prepared);
+        let mut values = StateValues::new(self.program());
+        batch.read_and_count(self.program(), &prepared, &mut values);
         let outcome = self.evaluate_with_state(kind, record, row, now, &values, context);
-        batch.write(self.program(), &prepared, &outcome);
+        batch.write_tags(self.program(), &prepared, &outcome);
         batch.commit(self.program(), None)?;
         Ok(self.decision_with_state(kind, record, row, &outcome, now, &prepared, &values, context))
     }

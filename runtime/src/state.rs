@@ -161,6 +161,10 @@ struct Tracked {
 }
 
 impl CellMap for Tracked {
+    fn cell(&self, key: &StateKey) -> Option<&Cell> {
+        self.cells.cell(key)
+    }
+
     fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell> {
         // A cell written is committed: mark it once, on its first write.
         if !self.dirty.contains(key) {
@@ -236,6 +240,31 @@ impl<'s> Batch<'s> {
                 |key| cells.cells.get(key).and_then(Option::as_ref),
                 values,
             ),
+        }
+    }
+
+    /// [`Batch::read_into`], the record's counts written at once (one
+    /// lookup for a key read and written): follow the evaluation with
+    /// [`Batch::write_tags`], not [`Batch::write`].
+    pub fn read_and_count(&mut self, program: &Program, prepared: &Prepared, values: &mut StateValues) {
+        match &mut self.view {
+            View::Direct(memory) => {
+                let MemoryCells { cells, marks, .. } = &mut **memory;
+                state::read_and_count(program, prepared, marks, cells, values);
+            }
+            View::Loaded { cells, marks, .. } => state::read_and_count(program, prepared, marks, cells, values),
+        }
+    }
+
+    /// The writes that wait for a record's outcome, after
+    /// [`Batch::read_and_count`]: the tags of the rules that fired.
+    pub fn write_tags(&mut self, program: &Program, prepared: &Prepared, outcome: &Outcome) {
+        match &mut self.view {
+            View::Direct(memory) => {
+                let MemoryCells { cells, marks, .. } = &mut **memory;
+                state::write_tags(program, prepared, outcome, marks, cells);
+            }
+            View::Loaded { cells, marks, .. } => state::write_tags(program, prepared, outcome, marks, cells),
         }
     }
 

@@ -142,8 +142,8 @@ pub fn run(args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 let state = State::memory();
                 let committed = Batch::begin(&state, set.program(), &prepared).and_then(|mut batch| {
                     for (p, outcome) in prepared.iter().zip(&outcomes) {
-                        batch.read_into(set.program(), p, &mut read);
-                        batch.write(set.program(), p, outcome);
+                        batch.read_and_count(set.program(), p, &mut read);
+                        batch.write_tags(set.program(), p, outcome);
                     }
                     batch.commit(set.program(), None)
                 });

@@ -351,9 +351,9 @@ impl Stream<'_> {
                 item.map(|input| {
                     input.map(|input| {
                         let mut values = spare.pop().unwrap_or_default();
-                        store.read_into(program, &input.prepared, &mut values);
+                        store.read_and_count(program, &input.prepared, &mut values);
                         let outcome = set.evaluate_with_state(kind, record, &input.row, input.now, &values, context);
-                        store.write(program, &input.prepared, &outcome);
+                        store.write_tags(program, &input.prepared, &outcome);
                         (input, values, outcome)
                     })
                 })
