@@ -46,11 +46,10 @@ pub use cell::{namespace, Cell, DistinctSet, Window, DISTINCT_EXACT};
 pub struct StateKey {
     /// The declaration.
     pub state: StateId,
-    /// The key, as text (`a123`, `42`, an enum variant's name); kept inline,
-    /// with no allocation, up to 24 bytes, as most keys are.
-    pub key: CompactString,
+    /// The key.
+    pub key: KeyText,
     /// A hash of both, computed once ([`StateKey::new`]): maps of keys
-    /// ([`KeyMap`]) use it as it is instead of hashing the text again.
+    /// ([`KeyMap`]) use it as it is instead of hashing the key again.
     hash: u64,
 }
 
@@ -62,24 +61,24 @@ static KEY_HASHER: std::sync::LazyLock<foldhash::fast::RandomState> = std::sync:
 
 impl StateKey {
     /// The key `key` of declaration `state`.
-    pub fn new(state: StateId, key: CompactString) -> StateKey {
+    pub fn new(state: StateId, key: KeyText) -> StateKey {
         use std::hash::{BuildHasher, Hasher};
         let mut hasher = KEY_HASHER.build_hasher();
         hasher.write_u32(state.0);
-        hasher.write(key.as_bytes());
+        match &key {
+            KeyText::Int(i) => hasher.write_i64(*i),
+            KeyText::Text(text) => hasher.write(text.as_bytes()),
+        }
         let hash = hasher.finish();
         StateKey { state, key, hash }
     }
 }
 
 /// The same fields as the derived `Ord` compares; the hash first (a
-/// mismatch answers at once), the key's bytes inline (every hit in a map
-/// compares them, and a call to `memcmp` was most of a lookup).
+/// mismatch answers at once).
 impl PartialEq for StateKey {
     fn eq(&self, other: &StateKey) -> bool {
-        self.hash == other.hash
-            && self.state == other.state
-            && crate::text::short_eq(self.key.as_bytes(), other.key.as_bytes())
+        self.hash == other.hash && self.state == other.state && self.key == other.key
     }
 }
 
@@ -88,6 +87,59 @@ impl Eq for StateKey {}
 impl std::hash::Hash for StateKey {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         state.write_u64(self.hash);
+    }
+}
+
+/// A key as stores keep it, by its text: `a123`, an enum variant's name,
+/// `42`. An int key (a fingerprint, most keys) stays an int in memory and
+/// is written as text only where a store or a report needs it. One
+/// declaration's keys are all of one kind (its `key:` has one type).
+#[derive(Debug, Clone, PartialOrd, Ord)]
+pub enum KeyText {
+    /// An int's key, written in decimal.
+    Int(i64),
+    /// Text, kept inline, with no allocation, up to 24 bytes, as most are.
+    Text(CompactString),
+}
+
+impl KeyText {
+    /// Appends the key's text to `out`.
+    pub fn append_to(&self, out: &mut Vec<u8>) {
+        match self {
+            KeyText::Int(i) => out.extend_from_slice(itoa::Buffer::new().format(*i).as_bytes()),
+            KeyText::Text(text) => out.extend_from_slice(text.as_bytes()),
+        }
+    }
+
+    /// Bytes it holds on the heap (none for an int or a short text).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            KeyText::Text(text) if text.is_heap_allocated() => text.capacity(),
+            _ => 0,
+        }
+    }
+}
+
+/// Compared in place (every hit in a map compares keys, and a call to
+/// `memcmp` was most of a lookup).
+impl PartialEq for KeyText {
+    fn eq(&self, other: &KeyText) -> bool {
+        match (self, other) {
+            (KeyText::Int(a), KeyText::Int(b)) => a == b,
+            (KeyText::Text(a), KeyText::Text(b)) => crate::text::short_eq(a.as_bytes(), b.as_bytes()),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for KeyText {}
+
+impl std::fmt::Display for KeyText {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KeyText::Int(i) => write!(f, "{i}"),
+            KeyText::Text(text) => f.write_str(text),
+        }
     }
 }
 
@@ -344,23 +396,27 @@ pub struct TouchParts<'a> {
 
 /// The touch both engines build from the parts they computed.
 pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchParts<'_>) -> Touch {
-    // Integer keys (fingerprints) are most keys: without `fmt`.
-    let number = |n: i64| CompactString::from(itoa::Buffer::new().format(n));
-    let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> CompactString {
+    let key = |part: KeyPart<'_>, expr: Option<&TExpr>| -> KeyText {
         match part {
-            KeyPart::Str(s) => bounded_key(s),
-            KeyPart::Int(i) => number(i),
+            KeyPart::Str(s) => KeyText::Text(bounded_key(s)),
+            KeyPart::Int(i) => KeyText::Int(i),
             KeyPart::Enum(v) => match expr.map(|e| &e.ty) {
                 Some(Type::Enum(e)) => program
                     .enum_def(*e)
                     .and_then(|d| d.variants.get(v as usize))
-                    .map_or_else(|| number(i64::from(v)), CompactString::from),
-                _ => number(i64::from(v)),
+                    .map_or(KeyText::Int(i64::from(v)), |name| KeyText::Text(name.into())),
+                _ => KeyText::Int(i64::from(v)),
             },
         }
     };
+    let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> CompactString {
+        match key(part, expr) {
+            KeyText::Text(text) => text,
+            KeyText::Int(i) => CompactString::from(itoa::Buffer::new().format(i)),
+        }
+    };
     Touch {
-        key: StateKey::new(id, text(parts.key, Some(&def.key))),
+        key: StateKey::new(id, key(parts.key, Some(&def.key))),
         time: parts.time,
         bucket: bucket_of(def, parts.time),
         counts: parts.counts,
@@ -570,5 +626,43 @@ mod tests {
         assert!(a.len() < 100 && b.len() < 100, "{a}");
         assert_ne!(a, b);
         assert!(a.starts_with("转发"), "{a}");
+    }
+
+    #[test]
+    fn int_keys_are_stored_as_their_decimal_text() {
+        // Stores keep keys by text: an int key must give the text an int
+        // key always gave, or a store written before would not be found.
+        for (key, text) in [
+            (0, "0"),
+            (-42, "-42"),
+            (i64::MIN, "-9223372036854775808"),
+            (i64::MAX, "9223372036854775807"),
+        ] {
+            let mut out = b"ns\0".to_vec();
+            KeyText::Int(key).append_to(&mut out);
+            assert_eq!(out, [b"ns\0".as_slice(), text.as_bytes()].concat());
+            assert_eq!(KeyText::Int(key).to_string(), text);
+        }
+        let mut out = Vec::new();
+        KeyText::Text("a123".into()).append_to(&mut out);
+        assert_eq!(out, b"a123");
+        // Keys are compared by kind and value, and hashed alike when equal.
+        let (state, other) = (StateId(0), StateId(1));
+        assert_eq!(
+            StateKey::new(state, KeyText::Int(7)),
+            StateKey::new(state, KeyText::Int(7))
+        );
+        assert_ne!(
+            StateKey::new(state, KeyText::Int(7)),
+            StateKey::new(state, KeyText::Int(8))
+        );
+        assert_ne!(
+            StateKey::new(state, KeyText::Int(7)),
+            StateKey::new(other, KeyText::Int(7))
+        );
+        assert_eq!(
+            StateKey::new(state, KeyText::Text("a1".into())),
+            StateKey::new(state, KeyText::Text("a1".into()))
+        );
     }
 }

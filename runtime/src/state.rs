@@ -68,7 +68,7 @@ pub fn store_key(program: &Program, key: &StateKey) -> Option<Vec<u8>> {
     let def = program.states.get(key.state.index())?;
     let mut bytes = namespace(def).into_bytes();
     bytes.push(0);
-    bytes.extend_from_slice(key.key.as_bytes());
+    key.key.append_to(&mut bytes);
     Some(bytes)
 }
 
@@ -391,17 +391,8 @@ impl StateStore for MemoryStore {
         let bytes = memory
             .cells
             .iter()
-            .map(|(k, c)| std::mem::size_of::<StateKey>() + heap_bytes(&k.key) + c.as_ref().map_or(0, Cell::memory))
+            .map(|(k, c)| std::mem::size_of::<StateKey>() + k.key.heap_bytes() + c.as_ref().map_or(0, Cell::memory))
             .sum();
         Some((memory.cells.len(), bytes))
-    }
-}
-
-/// The bytes a key's text holds on the heap (none when kept inline).
-fn heap_bytes(key: &compact_str::CompactString) -> usize {
-    if key.is_heap_allocated() {
-        key.capacity()
-    } else {
-        0
     }
 }

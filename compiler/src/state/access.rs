@@ -251,7 +251,7 @@ impl CellMap for KeyMap<Option<Cell>> {
     fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell> {
         // A key held inline (up to 24 bytes, most keys) costs nothing to
         // clone: one lookup, by entry.
-        if !key.key.is_heap_allocated() {
+        if key.key.heap_bytes() == 0 {
             return self.entry(key.clone()).or_insert(None);
         }
         // Look up before inserting, so that a key already kept is not cloned.
