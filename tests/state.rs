@@ -159,3 +159,31 @@ fn the_store_is_never_the_input_or_the_output() {
     }
     assert_eq!(std::fs::read_to_string(&input).unwrap(), record);
 }
+
+/// A record whose `when:` fails writes nothing: the memory store keeps no
+/// entry for the keys it only read, and the summary counts live keys.
+#[test]
+fn records_that_count_nothing_leave_no_keys_behind() {
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("pushes.qlp");
+    std::fs::write(
+        &policy,
+        "enum Kind { post, push }\n\
+         record Event { id: string\n kind: Kind\n sender: string\n at: time }\n\
+         counter pushes(e: Event) { key: e.sender\n time: e.at\n window: 1d\n bucket: 1h\n when: e.kind == push }\n\
+         rule flood(e: Event) { when: pushes(e) > 5\n then: limit }\n",
+    )
+    .unwrap();
+    let input = dir.path().join("events.jsonl");
+    let line = |i: u64, kind: &str| {
+        format!("{{\"id\":\"e{i}\",\"kind\":\"{kind}\",\"sender\":\"s{i}\",\"at\":\"2022-05-01T08:00:{i:02}Z\"}}\n")
+    };
+    // Forty posts by forty senders, then one push.
+    let mut lines: String = (0..40).map(|i| line(i, "post")).collect();
+    lines.push_str(&line(40, "push"));
+    std::fs::write(&input, lines).unwrap();
+    let out = qlp().args(["eval", "-p"]).arg(&policy).arg(&input).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let summary = String::from_utf8(out.stderr).unwrap();
+    assert!(summary.contains("state:      1 key(s)"), "{summary}");
+}
