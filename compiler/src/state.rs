@@ -111,6 +111,14 @@ impl KeyText {
         }
     }
 
+    /// The key's text.
+    pub fn into_text(self) -> CompactString {
+        match self {
+            KeyText::Int(i) => CompactString::from(itoa::Buffer::new().format(i)),
+            KeyText::Text(text) => text,
+        }
+    }
+
     /// Bytes it holds on the heap (none for an int or a short text).
     pub fn heap_bytes(&self) -> usize {
         match self {
@@ -409,12 +417,7 @@ pub fn touch_of(program: &Program, id: StateId, def: &StateDef, parts: &TouchPar
             },
         }
     };
-    let text = |part: KeyPart<'_>, expr: Option<&TExpr>| -> CompactString {
-        match key(part, expr) {
-            KeyText::Text(text) => text,
-            KeyText::Int(i) => CompactString::from(itoa::Buffer::new().format(i)),
-        }
-    };
+    let text = |part: KeyPart<'_>, expr: Option<&TExpr>| key(part, expr).into_text();
     Touch {
         key: StateKey::new(id, key(parts.key, Some(&def.key))),
         time: parts.time,

@@ -160,6 +160,29 @@ struct Tracked {
     dirty: HashSet<StateKey, std::hash::BuildHasherDefault<state::KeyHasher>>,
 }
 
+/// A batch's cells to read and change: the memory store's own map, or
+/// another store's cells loaded for the batch.
+enum BatchCells<'a> {
+    Memory(&'a mut KeyMap<Option<Cell>>),
+    Loaded(&'a mut Tracked),
+}
+
+impl CellMap for BatchCells<'_> {
+    fn cell(&self, key: &StateKey) -> Option<&Cell> {
+        match self {
+            BatchCells::Memory(cells) => cells.cell(key),
+            BatchCells::Loaded(cells) => cells.cell(key),
+        }
+    }
+
+    fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell> {
+        match self {
+            BatchCells::Memory(cells) => cells.cell_mut(key),
+            BatchCells::Loaded(cells) => cells.cell_mut(key),
+        }
+    }
+}
+
 impl CellMap for Tracked {
     fn cell(&self, key: &StateKey) -> Option<&Cell> {
         self.cells.cell(key)
@@ -247,35 +270,31 @@ impl<'s> Batch<'s> {
     /// lookup for a key read and written): follow the evaluation with
     /// [`Batch::write_tags`], not [`Batch::write`].
     pub fn read_and_count(&mut self, program: &Program, prepared: &Prepared, values: &mut StateValues) {
-        match &mut self.view {
-            View::Direct(memory) => {
-                let MemoryCells { cells, marks, .. } = &mut **memory;
-                state::read_and_count(program, prepared, marks, cells, values);
-            }
-            View::Loaded { cells, marks, .. } => state::read_and_count(program, prepared, marks, cells, values),
-        }
+        let (mut cells, marks) = self.cells();
+        state::read_and_count(program, prepared, marks, &mut cells, values);
     }
 
     /// The writes that wait for a record's outcome, after
     /// [`Batch::read_and_count`]: the tags of the rules that fired.
     pub fn write_tags(&mut self, program: &Program, prepared: &Prepared, outcome: &Outcome) {
-        match &mut self.view {
-            View::Direct(memory) => {
-                let MemoryCells { cells, marks, .. } = &mut **memory;
-                state::write_tags(program, prepared, outcome, marks, cells);
-            }
-            View::Loaded { cells, marks, .. } => state::write_tags(program, prepared, outcome, marks, cells),
-        }
+        let (mut cells, marks) = self.cells();
+        state::write_tags(program, prepared, outcome, marks, &mut cells);
     }
 
     /// A record's writes, once its outcome is known.
     pub fn write(&mut self, program: &Program, prepared: &Prepared, outcome: &Outcome) {
+        let (mut cells, marks) = self.cells();
+        state::write(program, prepared, outcome, marks, &mut cells);
+    }
+
+    /// The batch's cells, in whichever view holds them, and its watermarks.
+    fn cells(&mut self) -> (BatchCells<'_>, &mut Watermarks) {
         match &mut self.view {
             View::Direct(memory) => {
                 let MemoryCells { cells, marks, .. } = &mut **memory;
-                state::write(program, prepared, outcome, marks, cells);
+                (BatchCells::Memory(cells), marks)
             }
-            View::Loaded { cells, marks, .. } => state::write(program, prepared, outcome, marks, cells),
+            View::Loaded { cells, marks, .. } => (BatchCells::Loaded(cells), marks),
         }
     }
 

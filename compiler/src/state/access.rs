@@ -249,8 +249,8 @@ impl CellMap for KeyMap<Option<Cell>> {
     }
 
     fn cell_mut(&mut self, key: &StateKey) -> &mut Option<Cell> {
-        // A key held inline (up to 24 bytes, most keys) costs nothing to
-        // clone: one lookup, by entry.
+        // An int key or a text held inline (up to 24 bytes): most keys,
+        // which cost nothing to clone: one lookup, by entry.
         if key.key.heap_bytes() == 0 {
             return self.entry(key.clone()).or_insert(None);
         }
