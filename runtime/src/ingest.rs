@@ -9,6 +9,7 @@
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::OnceLock;
 
 mod direct;
 mod fields;
@@ -17,7 +18,7 @@ mod slot;
 mod tests;
 mod values;
 
-use fields::{FieldNames, NameOrder};
+use fields::{FieldNames, NameOrder, Template};
 use slot::Slot;
 use std::fmt;
 use values::json_message;
@@ -136,6 +137,9 @@ struct RecordPlan {
     /// against the key, so a wrong one only costs the other ways. Shared by
     /// the threads that ingest (relaxed: a hint).
     learned: Vec<AtomicU32>,
+    /// The keys in the order the first record read whole by the table
+    /// listed them (types of at most 64 fields).
+    template: OnceLock<Template>,
 }
 
 /// One field of a record type.
@@ -217,6 +221,7 @@ impl IngestPlan {
                         .collect(),
                     by_name: NameOrder::new(record),
                     learned: (0..=record.fields.len()).map(|_| AtomicU32::new(u32::MAX)).collect(),
+                    template: OnceLock::new(),
                 }
             })
             .collect();

@@ -21,8 +21,9 @@ use qlp_compiler::program::{Program, RecordId};
 use qlp_compiler::text::short_eq;
 use qlp_compiler::Type;
 
-use super::fields::Seen;
+use super::fields::{Seen, Template};
 use super::values::{float_word, int_word, text_word, uint_word};
+use super::RecordPlan;
 use super::{IngestPlan, KEPT_LIST_BYTES};
 use crate::decision::json::escape_bits;
 
@@ -161,7 +162,8 @@ impl<'a> Parser<'a> {
     }
 
     /// Reads the rest of record `record` (its `{` taken) into `slot`. Keys
-    /// are found as `RecordPlan::field` finds them: the field that followed the
+    /// are found first by the type's template, while they follow it, then
+    /// as `RecordPlan::field` finds them: the field that followed the
     /// previous one in the last record first.
     fn record(&mut self, record: RecordId, slot: &mut [u8], store: bool) -> Option<()> {
         let plan = self.plan.record(record)?;
@@ -170,39 +172,89 @@ impl<'a> Parser<'a> {
         self.blank();
         if self.peek() == Some(b'}') {
             self.at += 1;
-        } else {
-            loop {
-                self.expect(b'"')?;
-                // Most keys are the one the last record had next: compared
-                // in place, without a scan for their end.
-                let index = match plan.learned_next(previous) {
-                    Some((index, name)) if self.key_is(name) => index,
-                    _ => {
-                        let key = self.text()?;
-                        plan.field(&key, previous)?
-                    }
-                };
-                self.expect(b':')?;
-                // A key given twice is the reference path's to report.
-                if seen.insert(index) {
-                    return None;
+            return self.defaults(plan, &seen, slot, store);
+        }
+        let template = plan.template.get();
+        if let Some(template) = template {
+            // Each key compared with its step's `"name":`, colon included.
+            let mut done = 0u64;
+            for step in &template.steps {
+                if !self.token_is(&step.token) {
+                    break;
                 }
-                previous = Some(index);
-                let field = plan.fields.get(index)?;
-                let store = store && field.used;
-                let field_slot = plan.field_slot(slot, index, store);
-                self.value(&field.ty, field_slot, store)?;
+                done |= step.bit;
+                previous = Some(step.index);
+                self.field(plan, step.index, slot, store)?;
                 self.blank();
                 match self.peek()? {
                     b',' => self.at += 1,
                     b'}' => {
                         self.at += 1;
-                        break;
+                        if done == template.fields && template.steps.len() == plan.fields.len() {
+                            return Some(());
+                        }
+                        return self.defaults(plan, &Seen::Small(done), slot, store);
                     }
                     _ => return None,
                 }
             }
+            seen = Seen::Small(done);
         }
+        // The order of this record's keys, for a type with no template yet.
+        let mut order = (template.is_none() && plan.fields.len() <= 64).then(Vec::new);
+        loop {
+            self.expect(b'"')?;
+            // Most keys are the one the last record had next: compared
+            // in place, without a scan for their end.
+            let index = match plan.learned_next(previous) {
+                Some((index, name)) if self.key_is(name) => index,
+                _ => {
+                    let key = self.text()?;
+                    plan.field(&key, previous)?
+                }
+            };
+            self.expect(b':')?;
+            // A key given twice is the reference path's to report.
+            if seen.insert(index) {
+                return None;
+            }
+            previous = Some(index);
+            if let Some(order) = &mut order {
+                order.push(index);
+            }
+            self.field(plan, index, slot, store)?;
+            self.blank();
+            match self.peek()? {
+                b',' => self.at += 1,
+                b'}' => {
+                    self.at += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+        self.defaults(plan, &seen, slot, store)?;
+        if let Some(order) = order {
+            let name = |index: usize| plan.fields.get(index).map(|f| &*f.name);
+            if let Some(learned) = Template::new(&order, name) {
+                let _ = plan.template.set(learned);
+            }
+        }
+        Some(())
+    }
+
+    /// Decodes field `index`'s value into its part of `slot`.
+    #[inline(always)]
+    fn field(&mut self, plan: &RecordPlan, index: usize, slot: &mut [u8], store: bool) -> Option<()> {
+        let field = plan.fields.get(index)?;
+        let store = store && field.used;
+        let field_slot = plan.field_slot(slot, index, store);
+        self.value(&field.ty, field_slot, store)
+    }
+
+    /// Writes the defaults of the fields of `plan` a record left out
+    /// (`seen` are those it gave).
+    fn defaults(&mut self, plan: &RecordPlan, seen: &Seen, slot: &mut [u8], store: bool) -> Option<()> {
         for (index, field) in plan.fields.iter().enumerate() {
             if seen.contains(index) {
                 continue;
@@ -252,6 +304,21 @@ impl<'a> Parser<'a> {
         };
         write_u64(slot, 0, word);
         Some(())
+    }
+
+    /// Takes `token` (a template step's `"name":`) if it comes next, after
+    /// blanks.
+    #[inline]
+    fn token_is(&mut self, token: &[u8]) -> bool {
+        if self.peek() != Some(b'"') {
+            self.blank();
+        }
+        let end = self.at + token.len();
+        let found = self.bytes.get(self.at..end).is_some_and(|t| short_eq(t, token));
+        if found {
+            self.at = end;
+        }
+        found
     }
 
     /// Takes key `name` and its closing `"` if they come next.

@@ -88,3 +88,46 @@ impl Seen {
         }
     }
 }
+
+/// The keys of a record type in the order a record listed them, each with
+/// what decoding its value needs: records of one stream list their keys in
+/// one order, so a record is read by walking these steps, one comparison
+/// of `"name":` per field, until a key differs (then the field table takes
+/// over). Learned from the first record the table read whole, and only a
+/// guess: every key is still compared.
+#[derive(Debug)]
+pub(super) struct Template {
+    pub(super) steps: Vec<Step>,
+    /// The fields the steps give, a bit each (record types of at most 64
+    /// fields have a template).
+    pub(super) fields: u64,
+}
+
+/// One field of a [`Template`].
+#[derive(Debug)]
+pub(super) struct Step {
+    /// `"name":`, the key as it comes in a line, quotes and colon included.
+    pub(super) token: Box<[u8]>,
+    pub(super) index: usize,
+    /// The field's bit in [`Template::fields`].
+    pub(super) bit: u64,
+}
+
+impl Template {
+    /// The template of a record that listed fields `order` (distinct; `None`
+    /// if one is 64 or more), named by `name_of`.
+    pub(super) fn new<'n>(order: &[usize], name_of: impl Fn(usize) -> Option<&'n [u8]>) -> Option<Template> {
+        let mut fields = 0u64;
+        let steps = order
+            .iter()
+            .map(|&index| {
+                let bit = 1u64.checked_shl(u32::try_from(index).ok()?)?;
+                fields |= bit;
+                let name = name_of(index)?;
+                let token = [b"\"", name, b"\":"].concat().into_boxed_slice();
+                Some(Step { token, index, bit })
+            })
+            .collect::<Option<Vec<Step>>>()?;
+        Some(Template { steps, fields })
+    }
+}

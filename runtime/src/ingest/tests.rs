@@ -401,3 +401,48 @@ fn deep_lines_decode_as_serde_json_does() {
         "{decoded:?}"
     );
 }
+
+/// Once a type's template is learned (from the first good record), lines
+/// that leave it anywhere decode as `serde_json` says: blanks around keys
+/// and colons, a key of the template given again after all of them, one
+/// missing from the middle or the end, nested records in another order.
+#[test]
+fn lines_that_leave_the_learned_template_decode_as_serde_json_does() {
+    let program = program();
+    let plan = IngestPlan::new(&program, Layout::new(&program));
+    let good = String::from_utf8(record(&[])).unwrap();
+    let mut tally = Tally::default();
+    agree_counted(&plan, &program, good.as_bytes(), &mut tally).unwrap();
+    let item = program.record_by_name("Item").unwrap();
+    assert!(
+        plan.record(item).unwrap().template.get().is_some(),
+        "a good record teaches the template"
+    );
+    let lines = [
+        good.replace("\"kind\":", "\"kind\" :"),
+        good.replace(",\"score\":", ", \"score\":"),
+        good.replace(",\"score\":", ",\n\t\"score\":"),
+        good.replace("{\"id\":", "{ \"id\":"),
+        good.replace("\"others\":[]}", "\"others\":[],\"id\":\"again\"}"),
+        good.replace("\"others\":[]}", "\"others\":[] ,\"kind\":\"post\"}"),
+        good.replace(",\"count\":3", ""),
+        good.replace(",\"others\":[]", ""),
+        good.replace("\"others\":[]}", "\"others\":[]}  "),
+        good.replace("{\"name\":\"王\",\"age\":17}", "{\"age\":17,\"name\":\"王\"}"),
+        good.replace("{\"name\":\"王\",\"age\":17}", "{\"name\":\"王\"}"),
+        good.replace(
+            "{\"name\":\"王\",\"age\":17}",
+            "{\"name\":\"王\",\"age\":17,\"name\":\"x\"}",
+        ),
+        good.replace("\"id\":\"i1\",", ""),
+        good.replace("\"id\":", "\"Id\":"),
+        good.clone(),
+    ];
+    for line in &lines {
+        agree_counted(&plan, &program, line.as_bytes(), &mut tally).unwrap();
+    }
+    // The first line and the eight good ones (blanks, a nested record in
+    // another order or without its optional field) were the fast path's;
+    // the seven with something to report, the reference path's.
+    assert_eq!((tally.fast, tally.lines), (9, 16));
+}
