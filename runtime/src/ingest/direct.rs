@@ -23,7 +23,7 @@ use qlp_compiler::Type;
 
 use super::fields::{Seen, Template};
 use super::values::{float_word, int_word, text_word, uint_word};
-use super::RecordPlan;
+use super::{FieldPlan, RecordPlan};
 use super::{IngestPlan, KEPT_LIST_BYTES};
 use crate::decision::json::escape_bits;
 
@@ -190,8 +190,12 @@ impl<'a> Parser<'a> {
                     b',' => self.at += 1,
                     b'}' => {
                         self.at += 1;
-                        if done == template.fields && template.steps.len() == plan.fields.len() {
-                            return Some(());
+                        if done == template.fields {
+                            // To its end: only the defaults it leaves out.
+                            return template
+                                .defaults
+                                .iter()
+                                .try_for_each(|&index| self.default(plan, index, slot, store));
                         }
                         return self.defaults(plan, &Seen::Small(done), slot, store);
                     }
@@ -234,11 +238,8 @@ impl<'a> Parser<'a> {
             }
         }
         self.defaults(plan, &seen, slot, store)?;
-        if let Some(order) = order {
-            let name = |index: usize| plan.fields.get(index).map(|f| &*f.name);
-            if let Some(learned) = Template::new(&order, name) {
-                let _ = plan.template.set(learned);
-            }
+        if let Some(learned) = order.and_then(|order| Template::new(&order, &plan.fields)) {
+            let _ = plan.template.set(learned);
         }
         Some(())
     }
@@ -260,17 +261,28 @@ impl<'a> Parser<'a> {
                 continue;
             }
             match &field.default {
-                Some(default) if store && field.used => {
-                    let field_slot = plan.field_slot(slot, index, true);
-                    decode_default(self.plan, self.program, &field.ty, default, field_slot, &mut self.out)?;
-                }
-                Some(_) => {}
+                Some(_) => self.default(plan, index, slot, store)?,
                 // A missing field that must be given: the reference path's to report.
                 None if !matches!(field.ty, Type::Optional(_)) => return None,
                 None => {}
             }
         }
         Some(())
+    }
+
+    /// Writes field `index`'s default, if it has one and is stored.
+    fn default(&mut self, plan: &RecordPlan, index: usize, slot: &mut [u8], store: bool) -> Option<()> {
+        match plan.fields.get(index) {
+            Some(
+                field @ FieldPlan {
+                    default: Some(default), ..
+                },
+            ) if store && field.used => {
+                let field_slot = plan.field_slot(slot, index, true);
+                decode_default(self.plan, self.program, &field.ty, default, field_slot, &mut self.out)
+            }
+            _ => Some(()),
+        }
     }
 
     /// Decodes the next value, of type `ty`, into `slot` (empty when the

@@ -101,6 +101,10 @@ pub(super) struct Template {
     /// The fields the steps give, a bit each (record types of at most 64
     /// fields have a template).
     pub(super) fields: u64,
+    /// The fields the steps leave out that have a default: what a record
+    /// that follows the template to its end still needs (the others it
+    /// leaves out are optional, absent in a zeroed slot).
+    pub(super) defaults: Vec<usize>,
 }
 
 /// One field of a [`Template`].
@@ -114,20 +118,36 @@ pub(super) struct Step {
 }
 
 impl Template {
-    /// The template of a record that listed fields `order` (distinct; `None`
-    /// if one is 64 or more), named by `name_of`.
-    pub(super) fn new<'n>(order: &[usize], name_of: impl Fn(usize) -> Option<&'n [u8]>) -> Option<Template> {
-        let mut fields = 0u64;
+    /// The template of a record that listed `order` (distinct indices into
+    /// `fields`); `None` if one is 64 or more, or a field it leaves out must
+    /// be given.
+    pub(super) fn new(order: &[usize], fields: &[super::FieldPlan]) -> Option<Template> {
+        let mut given = 0u64;
         let steps = order
             .iter()
             .map(|&index| {
                 let bit = 1u64.checked_shl(u32::try_from(index).ok()?)?;
-                fields |= bit;
-                let name = name_of(index)?;
-                let token = [b"\"", name, b"\":"].concat().into_boxed_slice();
+                given |= bit;
+                let name = &fields.get(index)?.name;
+                let token = [b"\"", &name[..], b"\":"].concat().into_boxed_slice();
                 Some(Step { token, index, bit })
             })
             .collect::<Option<Vec<Step>>>()?;
-        Some(Template { steps, fields })
+        let mut defaults = Vec::new();
+        for (index, field) in fields.iter().enumerate() {
+            if given & (1u64 << (index % 64)) != 0 {
+                continue;
+            }
+            match &field.default {
+                Some(_) => defaults.push(index),
+                None if !matches!(field.ty, qlp_compiler::Type::Optional(_)) => return None,
+                None => {}
+            }
+        }
+        Some(Template {
+            steps,
+            fields: given,
+            defaults,
+        })
     }
 }
