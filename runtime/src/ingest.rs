@@ -158,6 +158,14 @@ struct FieldPlan {
     size: usize,
 }
 
+impl FieldPlan {
+    /// Whether a record must give the field: it has no default and is not
+    /// optional.
+    fn required(&self) -> bool {
+        self.default.is_none() && !matches!(self.ty, Type::Optional(_))
+    }
+}
+
 /// The largest element buffer kept for the next record, in bytes.
 const KEPT_LIST_BYTES: usize = 1 << 16;
 

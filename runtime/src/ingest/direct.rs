@@ -260,12 +260,11 @@ impl<'a> Parser<'a> {
             if seen.contains(index) {
                 continue;
             }
-            match &field.default {
-                Some(_) => self.default(plan, index, slot, store)?,
-                // A missing field that must be given: the reference path's to report.
-                None if !matches!(field.ty, Type::Optional(_)) => return None,
-                None => {}
+            // A missing field that must be given: the reference path's to report.
+            if field.required() {
+                return None;
             }
+            self.default(plan, index, slot, store)?;
         }
         Some(())
     }

@@ -134,14 +134,16 @@ impl Template {
             })
             .collect::<Option<Vec<Step>>>()?;
         let mut defaults = Vec::new();
+        let seen = Seen::Small(given);
         for (index, field) in fields.iter().enumerate() {
-            if given & (1u64 << (index % 64)) != 0 {
+            if seen.contains(index) {
                 continue;
             }
-            match &field.default {
-                Some(_) => defaults.push(index),
-                None if !matches!(field.ty, qlp_compiler::Type::Optional(_)) => return None,
-                None => {}
+            if field.required() {
+                return None;
+            }
+            if field.default.is_some() {
+                defaults.push(index);
             }
         }
         Some(Template {
