@@ -449,6 +449,23 @@ impl CompiledPolicySet {
         row.validate_once(&self.program, &self.layout, record_type, token)
     }
 
+    /// Records that `row`, of `record_type`, fits this set's layout, so
+    /// that neither its state touches nor its evaluation check it again:
+    /// for rows whose construction guarantees it (ingestion writes every
+    /// string and list slot inside the row it builds). Debug builds check
+    /// it anyway, so every test that ingests a record checks the guarantee.
+    ///
+    /// # Safety
+    /// `row` was laid out for `record_type` by this set's [`Layout`], and
+    /// [`crate::layout::validate`] accepts it: native code reads its slots
+    /// without bounds checks.
+    pub unsafe fn assume_valid(&self, record_type: RecordId, row: &Row) {
+        debug_assert!(crate::layout::validate(&self.program, &self.layout, record_type, row));
+        if let Some(token) = crate::layout::CheckedFor::new(self.number, record_type) {
+            row.mark_checked(token);
+        }
+    }
+
     /// The program it was compiled from.
     pub fn program(&self) -> &Arc<Program> {
         &self.program

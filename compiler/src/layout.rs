@@ -280,6 +280,13 @@ impl Row {
         valid
     }
 
+    /// Remembers the row as valid for `token` without checking it (see
+    /// `CompiledPolicySet::assume_valid`, the one caller, whose contract
+    /// says why it may).
+    pub(crate) fn mark_checked(&self, token: CheckedFor) {
+        self.checked.store(token.0, Ordering::Relaxed);
+    }
+
     /// The row's bytes.
     pub fn bytes(&self) -> &[u8] {
         &self.bytes

@@ -115,6 +115,10 @@ impl Findings {
 
 /// What ingestion needs to know about a program: the layout, field names
 /// and which fields rules read.
+///
+/// INVARIANT: every row it builds passes `qlp_compiler::layout::validate`
+/// for its layout (each string and list slot points inside the row), so
+/// `PolicySet` marks its rows valid for native code without checking them.
 #[derive(Debug)]
 pub struct IngestPlan {
     layout: Layout,

@@ -121,6 +121,31 @@ pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
     }
 }
 
+/// Whether `bytes`, at most 16 of them, are all ASCII: two overlapping
+/// words (or halves) tested at once; false for longer slices.
+#[inline]
+pub fn is_short_ascii(bytes: &[u8]) -> bool {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let word = |at: usize| {
+        bytes
+            .get(at..at + 8)
+            .map_or(HIGH, |w| u64::from_le_bytes(w.try_into().unwrap_or([0x80; 8])))
+    };
+    let half = |at: usize| {
+        bytes
+            .get(at..at + 4)
+            .map_or(0x8080_8080, |w| u32::from_le_bytes(w.try_into().unwrap_or([0x80; 4])))
+    };
+    let n = bytes.len();
+    match n {
+        0 => true,
+        1..=3 => bytes.iter().all(u8::is_ascii),
+        4..=8 => (half(0) | half(n - 4)) & 0x8080_8080 == 0,
+        9..=16 => (word(0) | word(n - 8)) & HIGH == 0,
+        _ => false,
+    }
+}
+
 /// A stable 64-bit hash: FNV-1a over the bytes, then SplitMix64's finalizer
 /// to spread the bits. The same on every machine and in every version, since
 /// stored state (keys, distinct counts) depends on it.

@@ -220,3 +220,20 @@ fn short_eq_is_equality() {
         assert!(!crate::short_eq(&a, &longer), "{n}");
     }
 }
+
+/// The short ASCII test answers as `is_ascii` does at every length up to 16
+/// and for a high byte at every position (it loads overlapping words), and
+/// says no to anything longer.
+#[test]
+fn short_ascii_is_is_ascii() {
+    for n in 0..=16usize {
+        let a: Vec<u8> = (0..n).map(|i| b'0' + (i % 10) as u8).collect();
+        assert!(crate::is_short_ascii(&a), "{n}");
+        for at in 0..n {
+            let mut b = a.clone();
+            b[at] = 0xE4;
+            assert!(!crate::is_short_ascii(&b), "{n} {at}");
+        }
+    }
+    assert!(!crate::is_short_ascii(&[b'a'; 17]));
+}
