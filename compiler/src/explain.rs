@@ -119,7 +119,7 @@ impl Observer for EvidenceObserver<'_> {
             self.program,
             &mut self.evidence.borrow_mut(),
             set,
-            field,
+            &field,
             original,
             normalized,
         );
@@ -151,22 +151,26 @@ pub fn field_at(program: &Program, file: FileId, span: Span) -> String {
 /// `normalized`, with offsets), a text a search that matched looked at, to
 /// `evidence`, filed under `field`: each hit once, at most
 /// [`MAX_HITS_PER_FIELD`] per field, the rest counted. Both engines' runs
-/// collect evidence through it.
+/// collect evidence through it. Returns how many occurrences the scan found
+/// (those already filed and those left out included): more than 0 exactly
+/// when the set matches the text.
 pub fn add_hits(
     program: &Program,
     evidence: &mut KeywordEvidence,
     set: KeywordSetId,
-    field: String,
+    field: &str,
     original: &str,
     normalized: &Normalized,
-) {
+) -> usize {
     let Some(keyword_set) = program.keyword_sets.get(set.index()) else {
-        return;
+        return 0;
     };
     let KeywordEvidence { hits, omitted } = evidence;
     let mut kept = hits.iter().filter(|h| h.field == field).count();
     let mut left_out = 0;
+    let mut found = 0;
     for (pattern, start, end) in keyword_set.matcher.find_iter_prepared(&normalized.text) {
+        found += 1;
         let (from, to) = normalized.original_range(start, end, original);
         let keyword = keyword_set.entries.get(pattern).map_or("", String::as_str);
         // A search evaluated twice (a function called by two branches)
@@ -184,7 +188,7 @@ pub fn add_hits(
         kept += 1;
         hits.push(KeywordHit {
             set: keyword_set.name.clone(),
-            field: field.clone(),
+            field: field.to_string(),
             keyword: keyword.to_string(),
             matched: original.get(from..to).unwrap_or("").to_string(),
             start: from,
@@ -194,9 +198,10 @@ pub fn add_hits(
     if left_out > 0 {
         match omitted.iter_mut().find(|(f, _)| *f == field) {
             Some((_, count)) => *count += left_out,
-            None => omitted.push((field, left_out)),
+            None => omitted.push((field.to_string(), left_out)),
         }
     }
+    found
 }
 
 /// Whether evaluating `expr` may search keywords (`has_any`,

@@ -337,17 +337,20 @@ extern "C" fn qlp_count_matches(ctx: *mut EvalCtx, set: u64, ptr: *const u8, len
 /// the hits of a match added to the run's evidence under search site
 /// `site`'s field.
 extern "C" fn qlp_has_any_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64) -> i64 {
-    search_for_evidence(ctx, set, site, ptr, len, |matcher, text| {
-        i64::from(matcher.is_match_prepared(text))
-    })
+    search_for_evidence(ctx, set, site, ptr, len, None)
 }
 
 /// `count_matches` in an evidence run: the distinct keywords of `set` in
 /// the text, the hits added to the run's evidence.
 extern "C" fn qlp_count_matches_evidence(ctx: *mut EvalCtx, set: u64, site: u64, ptr: *const u8, len: u64) -> i64 {
-    search_for_evidence(ctx, set, site, ptr, len, |matcher, text| {
-        matcher.distinct_matches_prepared(text).len() as i64
-    })
+    search_for_evidence(
+        ctx,
+        set,
+        site,
+        ptr,
+        len,
+        Some(|matcher, text| matcher.distinct_matches_prepared(text).len() as i64),
+    )
 }
 
 /// A keyword search in an evidence run, as the interpreter makes it: the
@@ -355,14 +358,15 @@ extern "C" fn qlp_count_matches_evidence(ctx: *mut EvalCtx, set: u64, site: u64,
 /// hits of a result above 0 added to the run's evidence under site
 /// `site`'s field (`crate::explain::add_hits`, the interpreter observer's
 /// code). The prepared text is not the record's cached one, which has no
-/// map: a text the raw test rules out is not prepared at all.
+/// map: a text the raw test rules out is not prepared at all. Without
+/// `search` (`has_any`), the scan for hits answers: whether it found one.
 fn search_for_evidence(
     ctx: *mut EvalCtx,
     set: u64,
     site: u64,
     ptr: *const u8,
     len: u64,
-    search: impl FnOnce(&crate::text::KeywordMatcher, &str) -> i64,
+    search: Option<fn(&crate::text::KeywordMatcher, &str) -> i64>,
 ) -> i64 {
     guard(FAILED, || {
         // SAFETY: compiled code passes its live context, used by one thread.
@@ -390,12 +394,18 @@ fn search_for_evidence(
         // SAFETY: see `text`.
         let original = unsafe { text(ptr, len) };
         let normalized = crate::text::prepare_normalized(&original, matcher.mode(), true);
-        let result = search(matcher, &normalized.text);
-        if result > 0 {
-            let set = crate::program::KeywordSetId(set as u32);
-            crate::explain::add_hits(program, evidence, set, field.clone(), &original, &normalized);
+        let set_id = crate::program::KeywordSetId(set as u32);
+        let mut add_hits = || crate::explain::add_hits(program, evidence, set_id, field, &original, &normalized);
+        match search {
+            None => i64::from(add_hits() > 0),
+            Some(search) => {
+                let result = search(matcher, &normalized.text);
+                if result > 0 {
+                    add_hits();
+                }
+                result
+            }
         }
-        result
     })
 }
 
