@@ -106,6 +106,11 @@ impl PolicySet {
         })?;
         // The layout native code reads: rows are marked valid for it.
         let plan = IngestPlan::new(&program, compiled.layout().clone());
+        // Native code tests raw texts first: the tests are built now, not
+        // by the first record that needs one.
+        for set in &program.keyword_sets {
+            set.matcher.raw_prefilter();
+        }
         Ok(PolicySet {
             state_fields: state_fields(&program),
             version: content_hash(&program),

@@ -24,8 +24,12 @@ pub struct KeywordMatcher {
     /// built: `automaton` answers.
     any: Option<AhoCorasick>,
     /// In the `normalized` mode: the test that rules a raw text out without
-    /// normalizing it (shared by clones: 12 KB however small the set).
-    raw: Option<std::sync::Arc<RawPrefilter>>,
+    /// normalizing it (shared by clones: 12 KB however small the set),
+    /// built when first needed (`None` inside when a keyword is empty):
+    /// building the first one costs a scan of every code point (~36M
+    /// instructions, a fifth of loading the shipped policies), which
+    /// checking, linting and formatting policies never need.
+    raw: Option<std::sync::Arc<std::sync::OnceLock<Option<RawPrefilter>>>>,
     /// In the `normalized` mode, when every keyword is its own normalized
     /// form: a keyword found in the raw text as it is is found in the
     /// normalized text too (normalization maps each character on its own),
@@ -70,7 +74,7 @@ impl KeywordMatcher {
             }
         };
         let raw = match mode {
-            MatchMode::Normalized => RawPrefilter::new(&keywords).map(std::sync::Arc::new),
+            MatchMode::Normalized => Some(std::sync::Arc::default()),
             MatchMode::Word | MatchMode::Exact | MatchMode::Sound | MatchMode::Lookalike | MatchMode::Initials => None,
         };
         let raw_hits = mode == MatchMode::Normalized && keywords.iter().all(|k| normalize(k) == *k);
@@ -87,7 +91,16 @@ impl KeywordMatcher {
     /// Whether the raw text (before normalization) may contain a keyword:
     /// false only when it cannot, so that matching may skip it.
     pub fn may_match_raw(&self, raw: &[u8]) -> bool {
-        self.raw.as_ref().is_none_or(|prefilter| prefilter.may_match(raw))
+        self.raw_prefilter().is_none_or(|prefilter| prefilter.may_match(raw))
+    }
+
+    /// The raw-text test, built now if it was not (engines call this when
+    /// they load, so that no record waits for it).
+    pub fn raw_prefilter(&self) -> Option<&RawPrefilter> {
+        self.raw
+            .as_ref()?
+            .get_or_init(|| RawPrefilter::new(&self.keywords))
+            .as_ref()
     }
 
     /// Whether a keyword certainly occurs in the raw text once normalized:
@@ -110,7 +123,11 @@ impl KeywordMatcher {
     pub fn memory_usage(&self) -> usize {
         self.automaton.memory_usage()
             + self.any.as_ref().map_or(0, AhoCorasick::memory_usage)
-            + self.raw.as_ref().map_or(0, |raw| raw.memory_usage())
+            + self.raw.as_ref().map_or(0, |raw| match raw.get() {
+                Some(built) => built.as_ref().map_or(0, RawPrefilter::memory_usage),
+                // Counted before it is built, as the budget of a check needs.
+                None => RawPrefilter::TABLE_BYTES,
+            })
             + self.keywords.iter().map(String::capacity).sum::<usize>()
             + self.keywords.capacity() * std::mem::size_of::<String>()
     }
@@ -410,5 +427,30 @@ impl MergedKeywords {
             list.sort_unstable();
             list.dedup();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A matcher's raw-text test is built by the first question that needs
+    /// it, once for the matcher and its clones, and answers as built eagerly.
+    #[test]
+    fn the_raw_test_is_built_when_first_needed_and_shared_by_clones() {
+        let matcher = KeywordMatcher::new(vec![normalize("赌博")], MatchMode::Normalized).unwrap();
+        let clone = matcher.clone();
+        let built = |m: &KeywordMatcher| m.raw.as_ref().is_some_and(|raw| raw.get().is_some());
+        assert!(!built(&matcher) && !built(&clone));
+        let unbuilt_bytes = matcher.memory_usage();
+        assert!(!matcher.may_match_raw("今天天气很好".as_bytes()));
+        assert!(built(&clone), "clones share the test");
+        assert!(clone.may_match_raw("賭 博".as_bytes()));
+        assert!(
+            matcher.memory_usage() >= unbuilt_bytes,
+            "the budget counted its tables before"
+        );
+        let exact = KeywordMatcher::new(vec![String::from("VIP")], MatchMode::Exact).unwrap();
+        assert!(exact.raw_prefilter().is_none() && exact.may_match_raw(b"anything"));
     }
 }

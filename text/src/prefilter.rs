@@ -217,6 +217,9 @@ impl RawPrefilter {
         }
     }
 
+    /// Heap bytes of the tables every prefilter has, whatever its keywords.
+    pub const TABLE_BYTES: usize = std::mem::size_of::<[u64; BASIC_WORDS]>() + BASIC_WORDS * 4;
+
     /// Heap bytes used.
     pub fn memory_usage(&self) -> usize {
         let entry = std::mem::size_of::<(char, (u64, u64))>();
