@@ -12,7 +12,8 @@ use std::sync::Mutex;
 use qlp_grammar::ast;
 use qlp_grammar::{Diagnostic, FileId};
 
-use crate::text::{KeywordMatcher, MatchMode, MergedKeywords};
+use crate::program::MergedSets;
+use crate::text::{KeywordMatcher, MatchMode};
 
 /// One entry and the check that last used it.
 struct Entry<K, V> {
@@ -69,7 +70,7 @@ struct Tables {
     generation: u64,
     parses: Table<(FileId, String), (ast::File, Vec<Diagnostic>)>,
     matchers: Table<(u64, bool, Vec<String>), Result<KeywordMatcher, String>>,
-    merged: Table<MergedKey, Option<MergedKeywords>>,
+    merged: Table<MergedKey, std::sync::Arc<MergedSets>>,
 }
 
 /// Parses and keyword automata kept between checks (see the module doc).
@@ -150,18 +151,20 @@ impl CheckCache {
         })
     }
 
-    /// The automaton over every set of one mode (a DFA when `dfa`).
+    /// The automaton over every set of one mode (a DFA when `dfa`), built
+    /// when first asked for: programs of later checks with the same sets
+    /// share it, built or not.
     pub(crate) fn merged(
         &self,
         sets: &[(usize, &KeywordMatcher)],
         mode: MatchMode,
         dfa: bool,
-    ) -> Option<MergedKeywords> {
+    ) -> std::sync::Arc<MergedSets> {
         let key: Vec<(usize, Vec<String>)> = sets.iter().map(|(i, m)| (*i, m.keywords().to_vec())).collect();
         self.with(|t| {
             let generation = t.generation;
             t.merged.get_or((mode.code(), dfa, key), generation, || {
-                MergedKeywords::new(sets, mode, dfa).ok()
+                std::sync::Arc::new(MergedSets::new(sets.iter().map(|(i, _)| *i).collect(), mode, dfa))
             })
         })
     }
@@ -204,6 +207,43 @@ mod tests {
         // Only what the last check used is kept.
         let kept = cache.with(|t| (t.parses.entries.len(), t.matchers.entries.len()));
         assert_eq!(kept, (2, 1));
+    }
+
+    /// A program's merged automaton is built when an engine first asks for
+    /// it, once for the programs of later checks of the same sets.
+    #[test]
+    fn merged_automata_are_built_when_first_asked_for_and_shared_by_later_checks() {
+        let cache = CheckCache::new();
+        let rules = "keywords more = [\"水军\"]\nrule r(c: R) {\n  when: c.text has_any spam or c.text has_any more\n  then: review\n}\n";
+        let program = || {
+            let loader = MemoryLoader::new()
+                .with("schema.qlp", SCHEMA)
+                .with("rules.qlp", format!("import \"schema.qlp\"\n{rules}"));
+            crate::check_cached(&[PathBuf::from("rules.qlp")], &loader, &cache)
+                .program
+                .unwrap()
+        };
+        let merged = |p: &crate::program::Program| {
+            p.merged_keywords
+                .get(MatchMode::Normalized.code() as usize)
+                .cloned()
+                .flatten()
+                .unwrap()
+        };
+        let (first, second) = (program(), program());
+        assert!(std::sync::Arc::ptr_eq(&merged(&first), &merged(&second)));
+        assert!(!merged(&first).is_built(), "a check builds no merged automaton");
+        let mut found = Vec::new();
+        first
+            .merged(MatchMode::Normalized)
+            .unwrap()
+            .scan("加微信的水军", &mut found, 2);
+        let (spam, more) = (
+            first.keyword_sets.iter().position(|k| k.name == "spam").unwrap(),
+            first.keyword_sets.iter().position(|k| k.name == "more").unwrap(),
+        );
+        assert_eq!((found[spam].len(), found[more].len()), (1, 1));
+        assert!(merged(&second).is_built());
     }
 
     #[test]

@@ -9,7 +9,9 @@ use crate::text::KeywordMatcher;
 use crate::types::Type;
 use crate::value::Value;
 
+mod merged;
 mod selection;
+pub use merged::MergedSets;
 pub use selection::Selection;
 
 macro_rules! id_type {
@@ -448,8 +450,8 @@ pub struct Program {
     /// Keyword sets, by `KeywordSetId`.
     pub keyword_sets: Vec<KeywordSet>,
     /// All keyword sets of each match mode merged (indexed by `MatchMode::code`),
-    /// for engines that scan a text once for every set.
-    pub merged_keywords: Vec<Option<crate::text::MergedKeywords>>,
+    /// for engines that scan a text once for every set: see [`Program::merged`].
+    pub merged_keywords: Vec<Option<std::sync::Arc<MergedSets>>>,
     /// Regular expressions, by `RegexId`.
     pub regexes: Vec<crate::pattern::Pattern>,
     /// The hashed lists of `TExprKind::InSet`.
@@ -471,6 +473,28 @@ pub struct Program {
 }
 
 impl Program {
+    /// Every keyword set of `mode` in one automaton, built now if it was
+    /// not; `None` when the mode has fewer than two sets, or the automaton
+    /// cannot be built.
+    pub fn merged(&self, mode: crate::text::MatchMode) -> Option<&crate::text::MergedKeywords> {
+        self.merged_keywords
+            .get(mode.code() as usize)?
+            .as_ref()?
+            .get(&self.keyword_sets)
+    }
+
+    /// Builds now what native code's keyword matching builds when first
+    /// needed (each set's raw-text test, the merged automata), so that no
+    /// record waits for it.
+    pub fn build_matchers(&self) {
+        for set in &self.keyword_sets {
+            set.matcher.raw_prefilter();
+        }
+        for merged in self.merged_keywords.iter().flatten() {
+            merged.get(&self.keyword_sets);
+        }
+    }
+
     /// The enum `id`.
     pub fn enum_def(&self, id: EnumId) -> Option<&EnumDef> {
         self.enums.get(id.index())

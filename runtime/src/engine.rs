@@ -106,11 +106,9 @@ impl PolicySet {
         })?;
         // The layout native code reads: rows are marked valid for it.
         let plan = IngestPlan::new(&program, compiled.layout().clone());
-        // Native code tests raw texts first: the tests are built now, not
-        // by the first record that needs one.
-        for set in &program.keyword_sets {
-            set.matcher.raw_prefilter();
-        }
+        // What native code's keyword matching needs is built now, not by
+        // the first record that needs it.
+        program.build_matchers();
         Ok(PolicySet {
             state_fields: state_fields(&program),
             version: content_hash(&program),

@@ -150,11 +150,7 @@ impl EvalCtx {
         let index = self.prepared(ptr, len, mode);
         let entry = self.texts.get_mut(index)?;
         if !entry.scanned {
-            if let Some(merged) = program
-                .merged_keywords
-                .get(mode.code() as usize)
-                .and_then(Option::as_ref)
-            {
+            if let Some(merged) = program.merged(mode) {
                 merged.scan(&entry.prepared, &mut entry.found, program.keyword_sets.len());
                 entry.scanned = true;
             }

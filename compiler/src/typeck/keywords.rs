@@ -177,7 +177,7 @@ impl<'a> Checker<'a> {
                 let cost = crate::text::dfa_memory(&keywords, mode == MatchMode::Initials);
                 let dfa = cost <= dfa_left;
                 dfa_left -= if dfa { cost } else { 0 };
-                self.cache.merged(&sets, mode, dfa)
+                Some(self.cache.merged(&sets, mode, dfa))
             });
         }
         self.program.merged_keywords = merged;
