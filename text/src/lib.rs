@@ -102,14 +102,8 @@ pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
         return false;
     }
     let n = a.len();
-    let word = |s: &[u8], at: usize| {
-        s.get(at..at + 8)
-            .map_or(0, |w| u64::from_le_bytes(w.try_into().unwrap_or([0; 8])))
-    };
-    let half = |s: &[u8], at: usize| {
-        s.get(at..at + 4)
-            .map_or(0, |w| u32::from_le_bytes(w.try_into().unwrap_or([0; 4])))
-    };
+    let word = |s: &[u8], at: usize| word_at(s, at).unwrap_or(0);
+    let half = |s: &[u8], at: usize| half_at(s, at).unwrap_or(0);
     let byte = |s: &[u8], at: usize| s.get(at).copied().unwrap_or(0);
     match n {
         0 => true,
@@ -126,16 +120,8 @@ pub fn short_eq(a: &[u8], b: &[u8]) -> bool {
 #[inline]
 pub fn is_short_ascii(bytes: &[u8]) -> bool {
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    let word = |at: usize| {
-        bytes
-            .get(at..at + 8)
-            .map_or(HIGH, |w| u64::from_le_bytes(w.try_into().unwrap_or([0x80; 8])))
-    };
-    let half = |at: usize| {
-        bytes
-            .get(at..at + 4)
-            .map_or(0x8080_8080, |w| u32::from_le_bytes(w.try_into().unwrap_or([0x80; 4])))
-    };
+    let word = |at: usize| word_at(bytes, at).unwrap_or(HIGH);
+    let half = |at: usize| half_at(bytes, at).unwrap_or(0x8080_8080);
     let n = bytes.len();
     match n {
         0 => true,
@@ -144,6 +130,18 @@ pub fn is_short_ascii(bytes: &[u8]) -> bool {
         9..=16 => (word(0) | word(n - 8)) & HIGH == 0,
         _ => false,
     }
+}
+
+/// The little-endian word of the eight bytes of `s` from `at`, if there.
+#[inline(always)]
+fn word_at(s: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(s.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// The little-endian half word of the four bytes of `s` from `at`, if there.
+#[inline(always)]
+fn half_at(s: &[u8], at: usize) -> Option<u32> {
+    Some(u32::from_le_bytes(s.get(at..at + 4)?.try_into().ok()?))
 }
 
 /// A stable 64-bit hash: FNV-1a over the bytes, then SplitMix64's finalizer

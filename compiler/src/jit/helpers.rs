@@ -172,7 +172,7 @@ pub(super) unsafe fn text<'a>(ptr: *const u8, len: u64) -> std::borrow::Cow<'a, 
     let bytes = unsafe { std::slice::from_raw_parts(ptr, len as usize) };
     // Short ASCII texts (ids, names: most state keys) answered by a word
     // test, where the validator's setup costs ~70 instructions a text.
-    if bytes.len() <= 16 && qlp_text::is_short_ascii(bytes) {
+    if qlp_text::is_short_ascii(bytes) {
         // SAFETY: ASCII is UTF-8.
         return std::borrow::Cow::Borrowed(unsafe { std::str::from_utf8_unchecked(bytes) });
     }
